@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Starts a real local cluster on loopback: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and kwok with 6 fake nodes spread
+# over zone-a/b/c. State (certs, data, logs, PIDs, kubeconfig) lives in
+# $CLUSTER_DIR. Reuses a cluster that is already running there.
+#
+# Usage: hack/cluster-up.sh            (prints export KUBECONFIG=...)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${BIN_DIR:-$root/bin}
+dir=${CLUSTER_DIR:-$root/.cluster}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+kubeconfig=$dir/kubeconfig
+
+log() { echo "cluster: $*" >&2; }
+
+# A cluster already running here is reused as is.
+if [[ -f $dir/apiserver.url ]] && curl -skf --max-time 2 "$(cat "$dir/apiserver.url")/readyz" >/dev/null 2>&1; then
+	log "already running ($(cat "$dir/apiserver.url"))"
+	echo "export KUBECONFIG=$kubeconfig"
+	exit 0
+fi
+
+"$root/hack/cluster-build.sh"
+"$root/hack/cluster-down.sh" >/dev/null 2>&1 || true
+rm -rf "$dir/etcd-data" "$dir/certs" "$dir"/*.log "$dir"/*.pid
+mkdir -p "$dir/certs"
+
+# free_port prints a TCP port nobody listens on, starting from $1.
+free_port() {
+	local p=$1
+	while (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; do p=$((p + 1)); done
+	echo "$p"
+}
+etcd_port=$(free_port "${ETCD_PORT:-23790}")
+peer_port=$(free_port $((etcd_port + 1)))
+api_port=$(free_port "${APISERVER_PORT:-26443}")
+url=https://127.0.0.1:$api_port
+
+# start NAME ARGS...: runs a component in the background, recording its PID.
+start() {
+	local name=$1
+	shift
+	"$@" >"$dir/$name.log" 2>&1 &
+	echo $! >"$dir/$name.pid"
+}
+
+openssl genrsa -out "$dir/certs/sa.key" 2048 2>/dev/null
+openssl rsa -in "$dir/certs/sa.key" -pubout -out "$dir/certs/sa.pub" 2>/dev/null
+
+admin_token=$(openssl rand -hex 16)
+limited_token=$(openssl rand -hex 16)
+# token,user,uid,groups: the admin is cluster-admin through system:masters;
+# "limited" has no rights beyond what a test grants it with RBAC.
+cat >"$dir/tokens.csv" <<EOF
+$admin_token,admin,admin,system:masters
+$limited_token,limited,limited,
+EOF
+
+start etcd "$bin/etcd" --name local --data-dir "$dir/etcd-data" \
+	--listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+	--listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+	--initial-cluster "local=http://127.0.0.1:$peer_port" \
+	--quota-backend-bytes 4294967296 --log-level warn
+
+start kube-apiserver "$bin/kube-apiserver" \
+	--etcd-servers "http://127.0.0.1:$etcd_port" \
+	--cert-dir "$dir/certs" --bind-address 127.0.0.1 --secure-port "$api_port" \
+	--advertise-address 127.0.0.1 \
+	--token-auth-file "$dir/tokens.csv" \
+	--service-account-issuer https://kubernetes.default.svc \
+	--service-account-key-file "$dir/certs/sa.pub" \
+	--service-account-signing-key-file "$dir/certs/sa.key" \
+	--service-cluster-ip-range 10.96.0.0/16 \
+	--authorization-mode RBAC --allow-privileged=true \
+	--max-requests-inflight 1000 --max-mutating-requests-inflight 500
+
+cat >"$kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: harden-local
+  cluster:
+    server: $url
+    insecure-skip-tls-verify: true
+users:
+- name: admin
+  user:
+    token: $admin_token
+- name: limited
+  user:
+    token: $limited_token
+contexts:
+- name: harden-local
+  context: {cluster: harden-local, user: admin}
+- name: harden-limited
+  context: {cluster: harden-local, user: limited}
+current-context: harden-local
+EOF
+chmod 600 "$kubeconfig"
+
+for i in $(seq 1 120); do
+	if curl -skf --max-time 2 -H "Authorization: Bearer $admin_token" "$url/readyz" >/dev/null 2>&1; then break; fi
+	if ! kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null; then
+		log "kube-apiserver exited; last lines of $dir/kube-apiserver.log:"
+		tail -20 "$dir/kube-apiserver.log" >&2
+		exit 1
+	fi
+	[[ $i == 120 ]] && { log "kube-apiserver not ready after 60s"; exit 1; }
+	sleep 0.5
+done
+
+start kube-controller-manager "$bin/kube-controller-manager" \
+	--kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
+	--leader-elect=false --secure-port 0 \
+	--service-account-private-key-file "$dir/certs/sa.key" \
+	--root-ca-file "$dir/certs/apiserver.crt" \
+	--controllers '*,-serviceaccount-token' \
+	--concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
+	--kube-api-qps 200 --kube-api-burst 400
+
+start kube-scheduler "$bin/kube-scheduler" \
+	--kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
+	--leader-elect=false --secure-port 0 \
+	--kube-api-qps 200 --kube-api-burst 400
+
+start kwok "$bin/kwok" --kubeconfig "$kubeconfig" \
+	--manage-all-nodes=false \
+	--manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+	--cidr 10.0.0.1/24 --node-ip 10.0.0.1 --server-address "127.0.0.1:$(free_port 10247)"
+
+echo "$url" >"$dir/apiserver.url"
+
+export KUBECONFIG=$kubeconfig
+zones=(zone-a zone-b zone-c)
+for i in 0 1 2 3 4 5; do
+	zone=${zones[$((i % 3))]}
+	cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    kubernetes.io/role: agent
+    type: kwok
+    topology.kubernetes.io/zone: $zone
+    topology.kubernetes.io/region: local
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+EOF
+done | kubectl apply -f - >/dev/null
+
+# Ready means: every node Ready and the default ServiceAccount exists, so
+# pods can be created at once.
+for i in $(seq 1 120); do
+	ready=$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null | grep -c True || true)
+	if [[ $ready == 6 ]] && kubectl get serviceaccount default -n default >/dev/null 2>&1; then break; fi
+	[[ $i == 120 ]] && { log "nodes not ready after 60s (ready: $ready)"; tail -20 "$dir/kwok.log" >&2; exit 1; }
+	sleep 0.5
+done
+log "ready at $url: 6 kwok nodes in zone-a/b/c"
+echo "export KUBECONFIG=$kubeconfig"

@@ -1,0 +1,222 @@
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	metricsv1beta1 "k8s.io/metrics/pkg/client/clientset/versioned"
+)
+
+// Reader reads Snapshots with a constant number of requests per workload.
+type Reader struct {
+	Client  kubernetes.Interface
+	Metrics metricsv1beta1.Interface // used only when the cluster serves metrics.k8s.io
+}
+
+// Cluster reads the cluster-scoped facts: nodes, priority classes, and which
+// optional APIs are served.
+func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
+	c := &Cluster{}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		groups, err := r.Client.Discovery().ServerGroups()
+		if err != nil {
+			return err
+		}
+		for _, grp := range groups.Groups {
+			switch grp.Name {
+			case "metrics.k8s.io":
+				c.MetricsServed = r.Metrics != nil
+			case "security.openshift.io":
+				c.OpenShift = true
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		nodes, err := r.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return fmt.Errorf("listing nodes: %w", err)
+		}
+		for _, n := range nodes.Items {
+			node := Node{Name: n.Name, Zone: n.Labels[ZoneLabel]}
+			for _, cond := range n.Status.Conditions {
+				if cond.Type == corev1.NodeReady {
+					node.Ready = cond.Status == corev1.ConditionTrue
+				}
+			}
+			c.Nodes = append(c.Nodes, node)
+		}
+		sort.Slice(c.Nodes, func(i, j int) bool { return c.Nodes[i].Name < c.Nodes[j].Name })
+		return nil
+	})
+	g.Go(func() error {
+		pcs, err := r.Client.SchedulingV1().PriorityClasses().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return fmt.Errorf("listing priorityclasses: %w", err)
+		}
+		c.PriorityClasses = pcs.Items
+		return nil
+	})
+	return c, g.Wait()
+}
+
+// Snapshot reads what surrounds one workload: its namespace, pods, and the
+// PDBs, Services, HPAs and NetworkPolicies that concern it.
+func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*Snapshot, error) {
+	s := &Snapshot{Workload: w, Cluster: cluster}
+	ns := w.Namespace()
+	sel, err := w.Selector()
+	if err != nil {
+		return nil, fmt.Errorf("%s: bad selector: %w", w.Ref(), err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		n, err := r.Client.CoreV1().Namespaces().Get(gctx, ns, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading namespace %s: %w", ns, err)
+		}
+		s.Namespace = n
+		return nil
+	})
+	g.Go(func() error {
+		pods, err := r.pods(gctx, w, sel)
+		s.Pods = pods
+		return err
+	})
+	g.Go(func() error {
+		l, err := r.Client.PolicyV1().PodDisruptionBudgets(ns).List(gctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing poddisruptionbudgets in %s: %w", ns, err)
+		}
+		s.PDBs = l.Items
+		return nil
+	})
+	g.Go(func() error {
+		l, err := r.Client.CoreV1().Services(ns).List(gctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing services in %s: %w", ns, err)
+		}
+		s.Services = l.Items
+		return nil
+	})
+	g.Go(func() error {
+		l, err := r.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).List(gctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing horizontalpodautoscalers in %s: %w", ns, err)
+		}
+		s.HPAs = l.Items
+		return nil
+	})
+	g.Go(func() error {
+		l, err := r.Client.NetworkingV1().NetworkPolicies(ns).List(gctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing networkpolicies in %s: %w", ns, err)
+		}
+		s.NetworkPolicies = l.Items
+		return nil
+	})
+	if cluster.MetricsServed && sel != nil {
+		g.Go(func() error {
+			l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(gctx, metav1.ListOptions{LabelSelector: sel.String()})
+			if err != nil {
+				return nil // metrics are a bonus: an unavailable metrics server must not stop hardening
+			}
+			s.Usage = map[string]map[string]ContainerUsage{}
+			for _, pm := range l.Items {
+				m := map[string]ContainerUsage{}
+				for _, c := range pm.Containers {
+					m[c.Name] = ContainerUsage{CPUMilli: c.Usage.Cpu().MilliValue(), MemoryBytes: c.Usage.Memory().Value()}
+				}
+				s.Usage[pm.Name] = m
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	s.filter()
+	return s, nil
+}
+
+// pods lists the workload's pods: by selector, or for a CronJob through the
+// Jobs it owns.
+func (r *Reader) pods(ctx context.Context, w *Workload, sel labels.Selector) ([]corev1.Pod, error) {
+	ns := w.Namespace()
+	if sel == nil {
+		jobs, err := r.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("listing jobs in %s: %w", ns, err)
+		}
+		owned := map[string]bool{}
+		for _, j := range jobs.Items {
+			if ref := metav1.GetControllerOf(&j); ref != nil && ref.UID == w.Object.GetUID() {
+				owned[j.Name] = true
+			}
+		}
+		if len(owned) == 0 {
+			return nil, nil
+		}
+		names := make([]string, 0, len(owned))
+		for n := range owned {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		req, err := labels.NewRequirement("batch.kubernetes.io/job-name", "in", names)
+		if err != nil {
+			return nil, err
+		}
+		sel = labels.NewSelector().Add(*req)
+	}
+	l, err := r.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("listing pods in %s: %w", ns, err)
+	}
+	sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Name < l.Items[j].Name })
+	return l.Items, nil
+}
+
+// filter keeps only the namespace objects that concern the workload.
+func (s *Snapshot) filter() {
+	podLabels := labels.Set(s.Workload.PodTemplate().Labels)
+	var pdbs []policyv1.PodDisruptionBudget
+	for _, p := range s.PDBs {
+		if sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector); err == nil && !sel.Empty() && sel.Matches(podLabels) {
+			pdbs = append(pdbs, p)
+		}
+	}
+	s.PDBs = pdbs
+	var svcs []corev1.Service
+	for _, svc := range s.Services {
+		if len(svc.Spec.Selector) > 0 && labels.SelectorFromSet(svc.Spec.Selector).Matches(podLabels) {
+			svcs = append(svcs, svc)
+		}
+	}
+	s.Services = svcs
+	var hpas []autoscalingv2.HorizontalPodAutoscaler
+	gv := s.Workload.Object.GroupVersionKind()
+	for _, h := range s.HPAs {
+		ref := h.Spec.ScaleTargetRef
+		if ref.Kind == gv.Kind && ref.Name == s.Workload.Name() {
+			hpas = append(hpas, h)
+		}
+	}
+	s.HPAs = hpas
+	var nps []networkingv1.NetworkPolicy
+	for _, np := range s.NetworkPolicies {
+		if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil && sel.Matches(podLabels) {
+			nps = append(nps, np)
+		}
+	}
+	s.NetworkPolicies = nps
+}

@@ -1,0 +1,279 @@
+// Package inspect reads the live state of a workload and the objects around
+// it into a Snapshot. Rules read Snapshots; they never call the API server.
+package inspect
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// ZoneLabel and HostnameLabel are the well-known node topology labels.
+const (
+	ZoneLabel     = "topology.kubernetes.io/zone"
+	HostnameLabel = "kubernetes.io/hostname"
+)
+
+// Workload is one live workload object, kept both as the server returned it
+// (the base of every patch and diff) and as its typed form.
+type Workload struct {
+	Object *unstructured.Unstructured
+	// Exactly one of these is set, matching Object's kind.
+	Deployment  *appsv1.Deployment
+	StatefulSet *appsv1.StatefulSet
+	DaemonSet   *appsv1.DaemonSet
+	Job         *batchv1.Job
+	CronJob     *batchv1.CronJob
+}
+
+// Kinds harden works on, by GroupKind.
+var Kinds = map[schema.GroupKind]bool{
+	{Group: "apps", Kind: "Deployment"}:  true,
+	{Group: "apps", Kind: "StatefulSet"}: true,
+	{Group: "apps", Kind: "DaemonSet"}:   true,
+	{Group: "batch", Kind: "Job"}:        true,
+	{Group: "batch", Kind: "CronJob"}:    true,
+}
+
+// NewWorkload converts a live object of a supported kind.
+func NewWorkload(obj *unstructured.Unstructured) (*Workload, error) {
+	w := &Workload{Object: obj}
+	var into any
+	switch obj.GetKind() {
+	case "Deployment":
+		w.Deployment = &appsv1.Deployment{}
+		into = w.Deployment
+	case "StatefulSet":
+		w.StatefulSet = &appsv1.StatefulSet{}
+		into = w.StatefulSet
+	case "DaemonSet":
+		w.DaemonSet = &appsv1.DaemonSet{}
+		into = w.DaemonSet
+	case "Job":
+		w.Job = &batchv1.Job{}
+		into = w.Job
+	case "CronJob":
+		w.CronJob = &batchv1.CronJob{}
+		into = w.CronJob
+	default:
+		return nil, fmt.Errorf("%s/%s is a %s: kubectl harden works on deployments, statefulsets, daemonsets, jobs and cronjobs",
+			obj.GetKind(), obj.GetName(), obj.GetKind())
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.UnstructuredContent(), into); err != nil {
+		return nil, fmt.Errorf("reading %s/%s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	return w, nil
+}
+
+func (w *Workload) Kind() string      { return w.Object.GetKind() }
+func (w *Workload) Name() string      { return w.Object.GetName() }
+func (w *Workload) Namespace() string { return w.Object.GetNamespace() }
+
+// Ref is the kubectl-style reference, e.g. "deployment/web".
+func (w *Workload) Ref() string { return fmt.Sprintf("%s/%s", lower(w.Kind()), w.Name()) }
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// PodTemplate is the template the workload's pods are made from.
+func (w *Workload) PodTemplate() *corev1.PodTemplateSpec {
+	switch {
+	case w.Deployment != nil:
+		return &w.Deployment.Spec.Template
+	case w.StatefulSet != nil:
+		return &w.StatefulSet.Spec.Template
+	case w.DaemonSet != nil:
+		return &w.DaemonSet.Spec.Template
+	case w.Job != nil:
+		return &w.Job.Spec.Template
+	default:
+		return &w.CronJob.Spec.JobTemplate.Spec.Template
+	}
+}
+
+// PodTemplatePath is the field path of PodTemplate inside the object.
+func (w *Workload) PodTemplatePath() []string {
+	if w.CronJob != nil {
+		return []string{"spec", "jobTemplate", "spec", "template"}
+	}
+	return []string{"spec", "template"}
+}
+
+// Replicas is the desired number of pods for replicated kinds, and -1 for
+// kinds where the question does not apply (DaemonSet, Job, CronJob).
+func (w *Workload) Replicas() int32 {
+	var r *int32
+	switch {
+	case w.Deployment != nil:
+		r = w.Deployment.Spec.Replicas
+	case w.StatefulSet != nil:
+		r = w.StatefulSet.Spec.Replicas
+	default:
+		return -1
+	}
+	if r == nil {
+		return 1
+	}
+	return *r
+}
+
+// Selector selects the workload's pods; nil for a CronJob, whose pods belong
+// to the Jobs it creates.
+func (w *Workload) Selector() (labels.Selector, error) {
+	var s *metav1.LabelSelector
+	switch {
+	case w.Deployment != nil:
+		s = w.Deployment.Spec.Selector
+	case w.StatefulSet != nil:
+		s = w.StatefulSet.Spec.Selector
+	case w.DaemonSet != nil:
+		s = w.DaemonSet.Spec.Selector
+	case w.Job != nil:
+		s = w.Job.Spec.Selector
+	default:
+		return nil, nil
+	}
+	if s == nil {
+		return labels.SelectorFromSet(w.PodTemplate().Labels), nil
+	}
+	return metav1.LabelSelectorAsSelector(s)
+}
+
+// Node is what harden needs to know of a node: where it is.
+type Node struct {
+	Name  string
+	Zone  string
+	Ready bool
+}
+
+// Cluster holds cluster-scoped facts shared by every workload.
+type Cluster struct {
+	Context         string
+	Server          string
+	Nodes           []Node
+	PriorityClasses []schedulingv1.PriorityClass
+	MetricsServed   bool
+	OpenShift       bool
+}
+
+// Zones returns the distinct zones of the nodes, sorted.
+func (c *Cluster) Zones() []string {
+	seen := map[string]bool{}
+	var zones []string
+	for _, n := range c.Nodes {
+		if n.Zone != "" && !seen[n.Zone] {
+			seen[n.Zone] = true
+			zones = append(zones, n.Zone)
+		}
+	}
+	sort.Strings(zones)
+	return zones
+}
+
+// ZoneOf returns the zone of a node, or "".
+func (c *Cluster) ZoneOf(node string) string {
+	for _, n := range c.Nodes {
+		if n.Name == node {
+			return n.Zone
+		}
+	}
+	return ""
+}
+
+// ContainerUsage is observed usage from metrics.k8s.io.
+type ContainerUsage struct {
+	CPUMilli    int64
+	MemoryBytes int64
+}
+
+// Snapshot is everything the rules may look at for one workload.
+type Snapshot struct {
+	Workload  *Workload
+	Namespace *corev1.Namespace
+	Cluster   *Cluster
+	// Pods currently belonging to the workload.
+	Pods []corev1.Pod
+	// Objects of the namespace that select or target the workload's pods.
+	PDBs            []policyv1.PodDisruptionBudget
+	Services        []corev1.Service
+	HPAs            []autoscalingv2.HorizontalPodAutoscaler
+	NetworkPolicies []networkingv1.NetworkPolicy
+	// Usage per pod, then per container; nil when metrics.k8s.io is not served.
+	Usage map[string]map[string]ContainerUsage
+}
+
+// PodStats summarises the live pods.
+type PodStats struct {
+	Total, Ready, Running int
+	Restarts              int32
+	Zones                 map[string]int // ready pods per zone
+	Nodes                 map[string]int // pods per node
+	// Problems are waiting/termination reasons seen, e.g. CrashLoopBackOff.
+	Problems map[string]int
+	// SlowestStart is the longest time a pod took from start to Ready.
+	SlowestStart time.Duration
+}
+
+// Stats computes PodStats.
+func (s *Snapshot) Stats() PodStats {
+	st := PodStats{Zones: map[string]int{}, Nodes: map[string]int{}, Problems: map[string]int{}}
+	for i := range s.Pods {
+		p := &s.Pods[i]
+		st.Total++
+		if p.Status.Phase == corev1.PodRunning {
+			st.Running++
+		}
+		if p.Spec.NodeName != "" {
+			st.Nodes[p.Spec.NodeName]++
+		}
+		if ready, since := PodReady(p); ready {
+			st.Ready++
+			st.Zones[s.Cluster.ZoneOf(p.Spec.NodeName)]++
+			if p.Status.StartTime != nil && !since.IsZero() {
+				if d := since.Sub(p.Status.StartTime.Time); d > st.SlowestStart {
+					st.SlowestStart = d
+				}
+			}
+		}
+		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			st.Restarts += cs.RestartCount
+			if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" && w.Reason != "PodInitializing" {
+				st.Problems[w.Reason]++
+			}
+			if t := cs.LastTerminationState.Terminated; t != nil && t.Reason == "OOMKilled" {
+				st.Problems["OOMKilled"]++
+			}
+		}
+	}
+	return st
+}
+
+// PodReady reports whether the pod is Ready and since when.
+func PodReady(p *corev1.Pod) (bool, time.Time) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue, c.LastTransitionTime.Time
+		}
+	}
+	return false, time.Time{}
+}
