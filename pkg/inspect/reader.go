@@ -145,7 +145,7 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	s.filter()
+	s.KeepRelated()
 	return s, nil
 }
 
@@ -186,8 +186,11 @@ func (r *Reader) pods(ctx context.Context, w *Workload, sel labels.Selector) ([]
 	return l.Items, nil
 }
 
-// filter keeps only the namespace objects that concern the workload.
-func (s *Snapshot) filter() {
+// KeepRelated keeps only the namespace objects that concern the workload
+// (PDBs, Services and NetworkPolicies selecting its pods, HPAs targeting
+// it); every PDB of the namespace stays in NamespacePDBs.
+func (s *Snapshot) KeepRelated() {
+	s.NamespacePDBs = s.PDBs
 	podLabels := labels.Set(s.Workload.PodTemplate().Labels)
 	var pdbs []policyv1.PodDisruptionBudget
 	for _, p := range s.PDBs {

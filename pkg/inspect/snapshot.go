@@ -5,6 +5,7 @@ package inspect
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -83,17 +84,7 @@ func (w *Workload) Name() string      { return w.Object.GetName() }
 func (w *Workload) Namespace() string { return w.Object.GetNamespace() }
 
 // Ref is the kubectl-style reference, e.g. "deployment/web".
-func (w *Workload) Ref() string { return fmt.Sprintf("%s/%s", lower(w.Kind()), w.Name()) }
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
+func (w *Workload) Ref() string { return fmt.Sprintf("%s/%s", strings.ToLower(w.Kind()), w.Name()) }
 
 // PodTemplate is the template the workload's pods are made from.
 func (w *Workload) PodTemplate() *corev1.PodTemplateSpec {
@@ -215,6 +206,7 @@ type Snapshot struct {
 	Pods []corev1.Pod
 	// Objects of the namespace that select or target the workload's pods.
 	PDBs            []policyv1.PodDisruptionBudget
+	NamespacePDBs   []policyv1.PodDisruptionBudget // all of the namespace's
 	Services        []corev1.Service
 	HPAs            []autoscalingv2.HorizontalPodAutoscaler
 	NetworkPolicies []networkingv1.NetworkPolicy

@@ -1,0 +1,67 @@
+package objmerge
+
+import (
+	"reflect"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+func obj(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestMerge(t *testing.T) {
+	for _, tc := range []struct{ name, dst, src, want string }{
+		{"containers merge by name, others kept",
+			`{containers: [{name: a, image: x}, {name: b, image: y}]}`,
+			`{containers: [{name: b, readinessProbe: {tcpSocket: {port: 80}}}]}`,
+			`{containers: [{name: a, image: x}, {name: b, image: y, readinessProbe: {tcpSocket: {port: 80}}}]}`},
+		{"new keyed item appended",
+			`{topologySpreadConstraints: [{topologyKey: zone, whenUnsatisfiable: ScheduleAnyway, maxSkew: 1}]}`,
+			`{topologySpreadConstraints: [{topologyKey: host, whenUnsatisfiable: ScheduleAnyway, maxSkew: 1}]}`,
+			`{topologySpreadConstraints: [{topologyKey: zone, whenUnsatisfiable: ScheduleAnyway, maxSkew: 1}, {topologyKey: host, whenUnsatisfiable: ScheduleAnyway, maxSkew: 1}]}`},
+		{"ports keyed with the protocol default",
+			`{ports: [{containerPort: 80, name: http}]}`,
+			`{ports: [{containerPort: 80, protocol: TCP, hostPort: 0}]}`,
+			`{ports: [{containerPort: 80, name: http, protocol: TCP, hostPort: 0}]}`},
+		{"atomic lists replaced",
+			`{args: [a, b], capabilities: {drop: [NET_RAW]}}`,
+			`{args: [c], capabilities: {drop: [ALL]}}`,
+			`{args: [c], capabilities: {drop: [ALL]}}`},
+		{"scalars replaced, maps merged",
+			`{spec: {replicas: 1, strategy: {type: RollingUpdate}}}`,
+			`{spec: {replicas: 2, strategy: {rollingUpdate: {maxUnavailable: 0}}}}`,
+			`{spec: {replicas: 2, strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 0}}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Merge(obj(t, tc.dst), obj(t, tc.src))
+			if want := obj(t, tc.want); !reflect.DeepEqual(got, want) {
+				t.Errorf("got  %v\nwant %v", got, want)
+			}
+		})
+	}
+}
+
+func TestContains(t *testing.T) {
+	live := obj(t, `{spec: {replicas: 2, template: {spec: {containers: [{name: a, image: x}, {name: b}]}}}}`)
+	if !Contains(live, obj(t, `{spec: {replicas: 2, template: {spec: {containers: [{name: a, image: x}]}}}}`)) {
+		t.Error("a subset should be contained")
+	}
+	if Contains(live, obj(t, `{spec: {replicas: 3}}`)) {
+		t.Error("a different value is not contained")
+	}
+	if Contains(live, obj(t, `{spec: {template: {spec: {containers: [{name: c}]}}}}`)) {
+		t.Error("a new keyed item is not contained")
+	}
+	before := DeepCopy(live)
+	_ = Contains(live, obj(t, `{spec: {replicas: 9}}`))
+	if !reflect.DeepEqual(before, live) {
+		t.Error("Contains must not modify its argument")
+	}
+}

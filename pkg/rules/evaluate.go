@@ -1,0 +1,175 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+)
+
+// Status is where a finding ended up. Every finding gets exactly one.
+type Status string
+
+const (
+	StatusPlanned  Status = "planned"     // a fix is in the plan
+	StatusFixed    Status = "fixed"       // the fix was applied
+	StatusSkipped  Status = "skipped"     // not chosen (--fix / --skip)
+	StatusExempted Status = "exempted"    // an opt-out annotation
+	StatusManual   Status = "needs-human" // no safe automatic fix; Reason says why
+)
+
+// Result is a finding with its status and, when planned, its fix.
+type Result struct {
+	Finding
+	Status Status `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	Fix    *Fix   `json:"-"`
+}
+
+// Selection is what the user chose: rules to fix, rules to skip, and fix
+// parameters by rule ID.
+type Selection struct {
+	Fix    []string
+	Skip   []string
+	Params map[string]Params
+}
+
+func (sel Selection) selects(words []string, m Meta) bool {
+	for _, w := range words {
+		if m.Selects(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsHuman is returned by Fix when no safe automatic fix exists for this
+// workload as it is.
+type NeedsHuman struct{ Reason string }
+
+func (e *NeedsHuman) Error() string { return e.Reason }
+
+// Human returns a NeedsHuman error.
+func Human(format string, a ...any) error { return &NeedsHuman{Reason: fmt.Sprintf(format, a...)} }
+
+// Evaluate runs every rule that applies to the workload and settles each
+// finding's status. Fixes run in FixOrder on a projected snapshot, so each
+// sees what the fixes before it will change.
+func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
+	all := All()
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Meta().FixOrder < all[j].Meta().FixOrder })
+	projected := s
+	var results []Result
+	for _, r := range all {
+		m := r.Meta()
+		if !m.AppliesTo(s.Workload.Kind()) {
+			continue
+		}
+		findings := r.Check(s)
+		exemptBy, exempt := Exempted(s, m)
+		for _, f := range findings {
+			res := Result{Finding: f}
+			switch {
+			case exempt:
+				res.Status, res.Reason = StatusExempted, exemptBy
+			case sel.selects(sel.Skip, m):
+				res.Status, res.Reason = StatusSkipped, "skipped by --skip"
+			case f.Manual != "":
+				res.Status, res.Reason = StatusManual, f.Manual
+			case !sel.selects(sel.Fix, m):
+				res.Status, res.Reason = StatusSkipped, "not selected for fixing (--fix="+m.ID+")"
+			default:
+				fix, err := r.Fix(projected, f, sel.Params[m.ID])
+				var human *NeedsHuman
+				switch {
+				case errors.As(err, &human):
+					res.Status, res.Reason = StatusManual, human.Reason
+				case err != nil:
+					return nil, fmt.Errorf("%s: %w", m.ID, err)
+				case fix == nil || len(fix.Changes) == 0:
+					res.Status, res.Reason = StatusManual, "no automatic fix"
+				default:
+					if projected, err = Project(projected, fix); err != nil {
+						return nil, fmt.Errorf("%s: %w", m.ID, err)
+					}
+					res.Status, res.Fix = StatusPlanned, fix
+				}
+			}
+			results = append(results, res)
+		}
+	}
+	sort.SliceStable(results, func(i, j int) bool {
+		if results[i].Severity != results[j].Severity {
+			return results[i].Severity > results[j].Severity
+		}
+		return results[i].Rule < results[j].Rule
+	})
+	return results, nil
+}
+
+// Pending reports whether any finding is left that is neither fixed nor
+// exempted: the exit code 1 of kubectl diff's convention.
+func Pending(results []Result) bool {
+	for _, r := range results {
+		if r.Status != StatusFixed && r.Status != StatusExempted {
+			return true
+		}
+	}
+	return false
+}
+
+// Weights of each severity in the 0–100 score.
+var Weights = map[Severity]int{Critical: 30, High: 15, Medium: 7, Low: 3}
+
+// Score is 100 minus the weights of the findings not fixed or exempted,
+// never below 0.
+func Score(results []Result) int {
+	score := 100
+	for _, r := range results {
+		if r.Status != StatusFixed && r.Status != StatusExempted {
+			score -= Weights[r.Severity]
+		}
+	}
+	return max(score, 0)
+}
+
+// ValidateSelection checks that every word names a rule and every
+// parameter is one the rule declares.
+func ValidateSelection(sel Selection) error {
+	known := func(w string) bool {
+		if w == "all" || w == "*" {
+			return true
+		}
+		for _, r := range All() {
+			if r.Meta().Selects(w) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range append(append([]string{}, sel.Fix...), sel.Skip...) {
+		if !known(w) {
+			return fmt.Errorf("unknown rule %q (see kubectl harden rules)", w)
+		}
+	}
+	for id, ps := range sel.Params {
+		r, ok := Get(id)
+		if !ok {
+			return fmt.Errorf("--set %s.…: unknown rule %q (see kubectl harden rules)", id, id)
+		}
+		for name := range ps {
+			found := false
+			var names []string
+			for _, p := range r.Meta().Params {
+				names = append(names, p.Name)
+				found = found || p.Name == name
+			}
+			if !found {
+				return fmt.Errorf("--set %s.%s: rule %s has no parameter %q (it has: %s)", id, name, id, name, strings.Join(names, ", "))
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,259 @@
+// Package rulestest runs a rule's table tests from testdata fixtures: a
+// failure*.yaml holds a workload and the live objects around it (pods,
+// Services, PDBs, HPAs, nodes, PriorityClasses…); the matching fixed*.yaml
+// holds every object the fix creates or changes, as it must end up.
+package rulestest
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite fixed*.yaml from the current fixes")
+
+// Case is one fixture.
+type Case struct {
+	Name    string
+	Failure string // testdata file with the workload and its surroundings
+	// Fixed is the expected result of fixing every finding of the rule;
+	// empty when the rule must find nothing (a passing fixture) or when
+	// every finding needs a human.
+	Fixed string
+	// Findings are substrings of the expected messages, one per finding.
+	Findings []string
+	// Manual lists substrings of the reasons of findings without a fix.
+	Manual []string
+	Params rules.Params
+}
+
+// Run runs the cases for one rule: Check finds what is expected, the fix
+// produces the fixed objects, and on the fixed state the rule finds nothing
+// and plans nothing (idempotent).
+func Run(t *testing.T, rule rules.Rule, cases []Case) {
+	t.Helper()
+	id := rule.Meta().ID
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			s := Load(t, tc.Failure)
+			findings := rule.Check(s)
+			if len(findings) != len(tc.Findings) {
+				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
+			}
+			for i, f := range findings {
+				if !strings.Contains(f.Message, tc.Findings[i]) {
+					t.Errorf("finding %d: %q does not contain %q", i, f.Message, tc.Findings[i])
+				}
+				if f.Rule != id || f.Severity == 0 || f.Category == "" {
+					t.Errorf("finding %d lacks rule, severity or category: %+v", i, f)
+				}
+			}
+			sel := rules.Selection{Fix: []string{id}, Params: map[string]rules.Params{id: tc.Params}}
+			results, err := rules.Evaluate(s, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var manual []string
+			for _, r := range results {
+				if r.Status == rules.StatusManual {
+					manual = append(manual, r.Reason)
+				}
+			}
+			if len(manual) != len(tc.Manual) {
+				t.Fatalf("%d findings need a human, want %d: %q", len(manual), len(tc.Manual), manual)
+			}
+			for i := range manual {
+				if !strings.Contains(manual[i], tc.Manual[i]) {
+					t.Errorf("manual reason %q does not contain %q", manual[i], tc.Manual[i])
+				}
+			}
+			p, err := plan.Build(s, results, plan.DefaultFieldManager)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.Fixed == "" {
+				if !p.Empty() {
+					t.Fatalf("expected no change, plan:\n%s", p.Diff())
+				}
+				return
+			}
+			for _, o := range p.Objects {
+				if _, err := o.Patch(); err != nil {
+					t.Errorf("RFC 6902 patch: %v", err)
+				}
+			}
+			got := render(p)
+			if *update {
+				if err := os.WriteFile(tc.Fixed, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(tc.Fixed)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("fixed objects differ from %s (go test -update rewrites it):\n%s", tc.Fixed, p.Diff())
+			}
+			// On the fixed state, the rule is satisfied and harden idempotent.
+			fixed := Load(t, tc.Failure, tc.Fixed)
+			if f := rule.Check(fixed); len(f) != len(tc.Manual) {
+				t.Errorf("after the fix, %d findings, want %d (those needing a human): %+v", len(f), len(tc.Manual), f)
+			}
+			results, err = rules.Evaluate(fixed, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p2, err := plan.Build(fixed, results, plan.DefaultFieldManager); err != nil || !p2.Empty() {
+				t.Errorf("second run is not a no-op (%v):\n%s", err, p2.Diff())
+			}
+		})
+	}
+}
+
+// render writes the plan's objects as they end up, as a multi-document YAML.
+func render(p *plan.Plan) string {
+	var docs []string
+	for _, o := range p.Objects {
+		docs = append(docs, plan.YAML(o.After))
+	}
+	return strings.Join(docs, "---\n")
+}
+
+// Load reads fixture files into a Snapshot; objects in later files replace
+// earlier ones of the same kind and name.
+func Load(t *testing.T, files ...string) *inspect.Snapshot {
+	t.Helper()
+	var objs []*unstructured.Unstructured
+	for _, f := range files {
+		objs = replace(objs, read(t, f))
+	}
+	s := &inspect.Snapshot{Cluster: &inspect.Cluster{Context: "fixture"}}
+	for _, u := range objs {
+		var err error
+		switch u.GetKind() {
+		case "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob":
+			if s.Workload != nil {
+				t.Fatalf("fixture has two workloads")
+			}
+			if u.GetNamespace() == "" {
+				u.SetNamespace("default")
+			}
+			s.Workload, err = inspect.NewWorkload(u)
+		case "Namespace":
+			s.Namespace = &corev1.Namespace{}
+			err = convert(u, s.Namespace)
+		case "Pod":
+			var p corev1.Pod
+			err = convert(u, &p)
+			s.Pods = append(s.Pods, p)
+		case "Service":
+			var svc corev1.Service
+			err = convert(u, &svc)
+			s.Services = append(s.Services, svc)
+		case "PodDisruptionBudget":
+			var pdb policyv1.PodDisruptionBudget
+			err = convert(u, &pdb)
+			s.PDBs = append(s.PDBs, pdb)
+		case "HorizontalPodAutoscaler":
+			var h autoscalingv2.HorizontalPodAutoscaler
+			err = convert(u, &h)
+			s.HPAs = append(s.HPAs, h)
+		case "NetworkPolicy":
+			var np networkingv1.NetworkPolicy
+			err = convert(u, &np)
+			s.NetworkPolicies = append(s.NetworkPolicies, np)
+		case "PriorityClass":
+			var pc schedulingv1.PriorityClass
+			err = convert(u, &pc)
+			s.Cluster.PriorityClasses = append(s.Cluster.PriorityClasses, pc)
+		case "Node":
+			s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
+		default:
+			t.Fatalf("fixture: unsupported kind %s", u.GetKind())
+		}
+		if err != nil {
+			t.Fatalf("fixture %s/%s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+	if s.Workload == nil {
+		t.Fatalf("fixture %v has no workload", files)
+	}
+	if s.Namespace == nil {
+		s.Namespace = &corev1.Namespace{}
+		s.Namespace.Name = s.Workload.Namespace()
+	}
+	s.KeepRelated()
+	return s
+}
+
+func replace(objs, with []*unstructured.Unstructured) []*unstructured.Unstructured {
+	for _, w := range with {
+		found := false
+		for i, o := range objs {
+			if o.GetKind() == w.GetKind() && o.GetName() == w.GetName() {
+				objs[i], found = w, true
+			}
+		}
+		if !found {
+			objs = append(objs, w)
+		}
+	}
+	return objs
+}
+
+func read(t *testing.T, file string) []*unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := dec.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(bytes.TrimSpace(j)) == 0 || string(bytes.TrimSpace(j)) == "null" {
+			continue
+		}
+		var m map[string]any
+		if err := utiljson.Unmarshal(j, &m); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out
+}
+
+func convert(u *unstructured.Unstructured, into any) error {
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into)
+}
+

@@ -1,0 +1,150 @@
+// Package pdb checks that a PodDisruptionBudget protects the workload's
+// pods during voluntary disruptions, without blocking node drains.
+package pdb
+
+import (
+	"fmt"
+	"strconv"
+
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+)
+
+func init() { rules.Register(Rule{}) }
+
+// Rule is the pdb rule.
+type Rule struct{}
+
+const id = "pdb"
+
+// Meta describes the rule.
+func (Rule) Meta() rules.Meta {
+	return rules.Meta{
+		ID: id, Title: "PodDisruptionBudget that allows drains", Category: rules.Availability, Severity: rules.Medium,
+		Kinds: []string{"Deployment", "StatefulSet"},
+		Why: "Without a PodDisruptionBudget a node drain or cluster upgrade may evict every replica at once. " +
+			"A budget that allows no eviction at all (maxUnavailable 0, or minAvailable equal to the replicas) " +
+			"is as bad the other way: drains hang until someone deletes it.",
+		Remediation: "Create a PodDisruptionBudget with maxUnavailable: 1 selecting the pods (with at least 2 " +
+			"replicas), and unhealthyPodEvictionPolicy: AlwaysAllow so crash-looping pods never block a drain. " +
+			"Relax budgets that block every eviction; have exactly one budget per pod.",
+		Fixable: true,
+		Params:  []rules.Param{{Name: "max-unavailable", Description: "maxUnavailable of the created PDB (number or percentage); default 1"}},
+		OptOuts: []rules.OptOut{
+			{Annotation: "polaris.fairwinds.com/missingPodDisruptionBudget-exempt"},
+			{Annotation: "kube-score/ignore", Value: "deployment-has-poddisruptionbudget"},
+			{Annotation: "kube-score/ignore", Value: "statefulset-has-poddisruptionbudget"},
+		},
+	}
+}
+
+// Check reports a missing budget, one that blocks every eviction, more
+// than one budget over the same pods, and a budget named for the workload
+// that selects none of its pods.
+func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
+	m := r.Meta()
+	replicas := desired(s)
+	if replicas == 0 {
+		return nil
+	}
+	var out []rules.Finding
+	add := func(sev rules.Severity, msg, manual string) {
+		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Manual: manual})
+	}
+	podLabels := labels.Set(s.Workload.PodTemplate().Labels)
+	for _, p := range s.NamespacePDBs {
+		sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+		if err == nil && !sel.Matches(podLabels) && (p.Name == s.Workload.Name() || p.Name == s.Workload.Name()+"-pdb") {
+			add(rules.Medium, fmt.Sprintf("PodDisruptionBudget %s is named for this workload but selects none of its pods", p.Name),
+				"fix the selector of PodDisruptionBudget "+p.Name+" to match the pod labels")
+		}
+	}
+	switch len(s.PDBs) {
+	case 0:
+		add(m.Severity, "no PodDisruptionBudget: a drain may evict every replica at once", "")
+	case 1:
+		if blocks(s.PDBs[0], replicas) {
+			add(rules.High, fmt.Sprintf("PodDisruptionBudget %s allows no eviction with %d replicas: node drains hang", s.PDBs[0].Name, replicas),
+				"relax PodDisruptionBudget "+s.PDBs[0].Name+" (e.g. maxUnavailable: 1); it is not harden's to rewrite")
+		}
+	default:
+		add(rules.High, fmt.Sprintf("%d PodDisruptionBudgets select the same pods: the eviction API refuses to evict them", len(s.PDBs)),
+			"delete all but one of the PodDisruptionBudgets")
+	}
+	return out
+}
+
+// desired is the replica count the budget is judged against: the HPA's
+// minimum when one exists.
+func desired(s *inspect.Snapshot) int32 {
+	if len(s.HPAs) > 0 {
+		if min := s.HPAs[0].Spec.MinReplicas; min != nil {
+			return *min
+		}
+		return 1
+	}
+	return s.Workload.Replicas()
+}
+
+// blocks reports whether the budget allows no voluntary eviction.
+func blocks(p policyv1.PodDisruptionBudget, replicas int32) bool {
+	if mu := p.Spec.MaxUnavailable; mu != nil {
+		n, err := intstr.GetScaledValueFromIntOrPercent(mu, int(replicas), true)
+		return err == nil && n == 0
+	}
+	if ma := p.Spec.MinAvailable; ma != nil {
+		n, err := intstr.GetScaledValueFromIntOrPercent(ma, int(replicas), true)
+		return err == nil && int32(n) >= replicas
+	}
+	return false
+}
+
+// Fix creates a budget with maxUnavailable over the workload's selector.
+// It needs 2 replicas first: a budget over one pod protects nothing.
+func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
+	if n := desired(s); n < 2 {
+		return nil, rules.Human("the workload runs %d replica: a budget protects nothing until it runs 2 (fix replicas first: --fix=replicas,pdb)", n)
+	}
+	mu := intstr.FromInt32(1)
+	if v, ok := p["max-unavailable"]; ok {
+		mu = intstr.Parse(v)
+		if n, err := intstr.GetScaledValueFromIntOrPercent(&mu, int(desired(s)), true); err != nil || n < 1 {
+			return nil, fmt.Errorf("max-unavailable must allow at least one eviction, got %q", v)
+		}
+	}
+	sel := s.Workload.Object.Object["spec"].(map[string]any)["selector"]
+	if sel == nil {
+		sel = map[string]any{"matchLabels": toAny(s.Workload.PodTemplate().Labels)}
+	}
+	name := s.Workload.Name()
+	for _, existing := range s.NamespacePDBs {
+		if existing.Name == name {
+			name += "-pdb"
+		}
+	}
+	obj := rules.Identity("policy/v1", "PodDisruptionBudget", s.Workload.Namespace(), name)
+	rules.Set(obj, map[string]any{"app.kubernetes.io/managed-by": "kubectl-harden"}, "metadata", "labels")
+	rules.Set(obj, mu.String(), "spec", "maxUnavailable")
+	if mu.Type == intstr.Int {
+		rules.Set(obj, int64(mu.IntValue()), "spec", "maxUnavailable")
+	}
+	rules.Set(obj, sel, "spec", "selector")
+	rules.Set(obj, string(policyv1.AlwaysAllow), "spec", "unhealthyPodEvictionPolicy")
+	return &rules.Fix{
+		Description: fmt.Sprintf("create PodDisruptionBudget %s with maxUnavailable: %s", name, strconv.Quote(mu.String())),
+		Changes:     []rules.Change{{Object: obj, Create: true}},
+	}, nil
+}
+
+func toAny(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,82 @@
+// Package readinessprobe checks that every serving container has a
+// readiness probe.
+package readinessprobe
+
+import (
+	"fmt"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/plugins/internal/probe"
+)
+
+func init() { rules.Register(Rule{}) }
+
+// Rule is the readiness-probe rule.
+type Rule struct{}
+
+const id = "readiness-probe"
+
+// Meta describes the rule.
+func (Rule) Meta() rules.Meta {
+	return rules.Meta{
+		ID: id, Aliases: []string{"probes"}, Title: "Readiness probe", Category: rules.Health, Severity: rules.Medium,
+		Kinds: probe.Kinds,
+		Why: "Without a readiness probe a pod receives traffic as soon as its process starts, before it can " +
+			"serve, and keeps receiving it while it is failing; rollouts also count unready pods as available. " +
+			"It is high severity when a Service sends traffic to the pods.",
+		Remediation: "Add a readinessProbe. harden uses a tcpSocket probe on a declared containerPort (a named " +
+			"port first), and an httpGet probe only with a path you give (--set readiness-probe.path=/ready).",
+		Fixable: true,
+		Params:  probe.Params,
+		OptOuts: []rules.OptOut{
+			{Annotation: "polaris.fairwinds.com/readinessProbeMissing-exempt"},
+			{Annotation: "kube-score/ignore", Value: "pod-probes"},
+			{Annotation: "ignore-check.kube-linter.io/no-readiness-probe"},
+		},
+	}
+}
+
+// Check reports each container without a readiness probe.
+func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
+	m := r.Meta()
+	sev := m.Severity
+	why := "it gets traffic before it is ready"
+	if probe.Served(s) {
+		sev = rules.High
+		why = fmt.Sprintf("Service %s sends it traffic before it is ready and while it fails", s.Services[0].Name)
+	}
+	var out []rules.Finding
+	for _, c := range s.Workload.PodTemplate().Spec.Containers {
+		if c.ReadinessProbe != nil {
+			continue
+		}
+		msg := fmt.Sprintf("container %s has no readinessProbe: %s", c.Name, why)
+		if c.LivenessProbe != nil {
+			msg = fmt.Sprintf("container %s has a livenessProbe but no readinessProbe: a slow pod is restarted instead of taken out of rotation", c.Name)
+		}
+		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Container: c.Name, Field: "readinessProbe"})
+	}
+	return out
+}
+
+// Fix adds a readiness probe: every 5s, ready again after 1 success,
+// unready after 3 failures.
+func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
+	c, err := probe.Container(s, f.Container)
+	if err != nil {
+		return nil, err
+	}
+	h, err := probe.Handler(c, p, id)
+	if err != nil {
+		return nil, err
+	}
+	pr := map[string]any{"periodSeconds": int64(5), "timeoutSeconds": int64(2), "failureThreshold": int64(3)}
+	for k, v := range rules.ToMap(h) {
+		pr[k] = v
+	}
+	return &rules.Fix{
+		Description: "add a readinessProbe to container " + c.Name,
+		Changes:     []rules.Change{probe.Change(s, c.Name, "readinessProbe", pr)},
+	}, nil
+}

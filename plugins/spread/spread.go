@@ -1,0 +1,101 @@
+// Package spread checks that replicas are spread over nodes and zones, so
+// one node or zone failure does not take them all.
+package spread
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+)
+
+func init() { rules.Register(Rule{}) }
+
+// Rule is the spread rule.
+type Rule struct{}
+
+const id = "spread"
+
+// Meta describes the rule.
+func (Rule) Meta() rules.Meta {
+	return rules.Meta{
+		ID: id, Title: "Replicas spread over nodes and zones", Category: rules.Availability, Severity: rules.Medium,
+		Kinds: []string{"Deployment", "StatefulSet"},
+		Why: "The scheduler may put every replica on the same node or zone; one node failure, drain or zone " +
+			"outage then takes them all, whatever the replica count.",
+		Remediation: "Add topologySpreadConstraints over topology.kubernetes.io/zone (when nodes carry it) and " +
+			"kubernetes.io/hostname with whenUnsatisfiable: ScheduleAnyway, or a preferred podAntiAffinity. " +
+			"Either one is enough.",
+		Fixable: true,
+		Params:  []rules.Param{{Name: "max-skew", Description: "maxSkew of the constraints; default 1"}},
+		OptOuts: []rules.OptOut{
+			{Annotation: "polaris.fairwinds.com/topologySpreadConstraint-exempt"},
+			{Annotation: "kube-score/ignore", Value: "deployment-has-host-podantiaffinity"},
+			{Annotation: "kube-score/ignore", Value: "statefulset-has-host-podantiaffinity"},
+			{Annotation: "ignore-check.kube-linter.io/no-anti-affinity"},
+		},
+	}
+}
+
+// Check reports a pod template with neither topologySpreadConstraints nor
+// podAntiAffinity, with where the live pods actually are.
+func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
+	if s.Workload.Replicas() == 0 {
+		return nil
+	}
+	spec := s.Workload.PodTemplate().Spec
+	if len(spec.TopologySpreadConstraints) > 0 {
+		return nil
+	}
+	if a := spec.Affinity; a != nil && a.PodAntiAffinity != nil &&
+		(len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0 || len(a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution) > 0) {
+		return nil
+	}
+	st := s.Stats()
+	msg := "no topologySpreadConstraints or podAntiAffinity: replicas may all land on one node"
+	if zones := s.Cluster.Zones(); len(zones) > 1 {
+		msg = fmt.Sprintf("no topologySpreadConstraints or podAntiAffinity: replicas may all land in one of %d zones", len(zones))
+	}
+	if st.Total > 1 && len(st.Nodes) == 1 {
+		for node := range st.Nodes {
+			msg += fmt.Sprintf(" (all %d pods are on node %s now)", st.Total, node)
+		}
+	}
+	m := r.Meta()
+	return []rules.Finding{{Rule: id, Severity: m.Severity, Category: m.Category, Message: msg, Field: "spec.template.spec.topologySpreadConstraints"}}
+}
+
+// Fix adds ScheduleAnyway constraints on zone (when the nodes have zones)
+// and hostname, selecting the workload's own pods. For Deployments,
+// matchLabelKeys pod-template-hash keeps a rollout's old pods from
+// skewing the new ones.
+func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
+	skew := int64(1)
+	if v, ok := p["max-skew"]; ok {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("max-skew must be a number ≥ 1, got %q", v)
+		}
+		skew = n
+	}
+	sel := s.Workload.Object.Object["spec"].(map[string]any)["selector"]
+	keys := []string{inspect.HostnameLabel}
+	if len(s.Cluster.Zones()) > 1 {
+		keys = []string{inspect.ZoneLabel, inspect.HostnameLabel}
+	}
+	var constraints []any
+	for _, k := range keys {
+		c := map[string]any{"topologyKey": k, "whenUnsatisfiable": "ScheduleAnyway", "maxSkew": skew, "labelSelector": sel}
+		if s.Workload.Deployment != nil {
+			c["matchLabelKeys"] = []any{"pod-template-hash"}
+		}
+		constraints = append(constraints, c)
+	}
+	obj := rules.WorkloadChange(s.Workload)
+	rules.Set(obj, map[string]any{"topologySpreadConstraints": constraints}, rules.PodSpecPath(s.Workload)...)
+	return &rules.Fix{
+		Description: fmt.Sprintf("spread pods over %v with maxSkew %d (ScheduleAnyway)", keys, skew),
+		Changes:     []rules.Change{{Object: obj}},
+	}, nil
+}
