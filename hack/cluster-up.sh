@@ -118,6 +118,7 @@ start kube-controller-manager "$bin/kube-controller-manager" \
 	--service-account-private-key-file "$dir/certs/sa.key" \
 	--root-ca-file "$dir/certs/apiserver.crt" \
 	--controllers '*,-serviceaccount-token' \
+	--node-monitor-grace-period 5m \
 	--concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
 	--kube-api-qps 200 --kube-api-burst 400
 
@@ -129,6 +130,7 @@ start kube-scheduler "$bin/kube-scheduler" \
 start kwok "$bin/kwok" --kubeconfig "$kubeconfig" \
 	--manage-all-nodes=false \
 	--manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+	--node-lease-duration-seconds 40 \
 	--cidr 10.0.0.1/24 --node-ip 10.0.0.1 --server-address "127.0.0.1:$(free_port 10247)"
 
 echo "$url" >"$dir/apiserver.url"
@@ -159,6 +161,10 @@ status:
   capacity: {cpu: "32", memory: 256Gi, pods: "110"}
 EOF
 done | kubectl apply -f - >/dev/null
+
+# kwok renews node Leases; the controller manager's 5m grace period keeps a
+# starved 2-core CI machine from marking every fake node (and so every pod)
+# NotReady, which kwok never turns back.
 
 # Ready means: every node Ready and the default ServiceAccount exists, so
 # pods can be created at once.

@@ -13,12 +13,19 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/report"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
 )
 
@@ -32,28 +39,84 @@ type HardenOptions struct {
 	Selector      string
 	AllNamespaces bool
 
-	targets inspect.Targets
-	builder func() *resource.Builder
-	reader  *inspect.Reader
-	context string
+	Fix            []string
+	Skip           []string
+	Set            []string
+	Yes            bool
+	DryRun         string
+	Output         string
+	FieldManager   string
+	ForceConflicts bool
+	Watch          bool
+	Timeout        time.Duration
+	Color          string
+
+	targets   inspect.Targets
+	selection rules.Selection
+	builder   func() *resource.Builder
+	reader    *inspect.Reader
+	applier   *apply.Applier
+	context   string
+	styles    report.Styles
 }
 
 // NewHardenOptions returns options with kubectl's defaults.
 func NewHardenOptions(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *HardenOptions {
-	return &HardenOptions{ConfigFlags: flags, IOStreams: streams}
+	return &HardenOptions{ConfigFlags: flags, IOStreams: streams, DryRun: "none", FieldManager: plan.DefaultFieldManager,
+		Watch: true, Timeout: 5 * time.Minute, Color: "auto"}
 }
 
-// AddFlags registers the target-selection flags.
+// AddFlags registers the flags.
 func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files (or directories) naming the workloads to harden; the live objects are read")
 	fs.BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively")
 	fs.StringVarP(&o.Selector, "selector", "l", "", "Selector (label query) to filter on, e.g. -l app=web")
 	fs.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Look for the named workloads in every namespace")
+	fs.StringSliceVar(&o.Fix, "fix", nil, "Rules to fix: all, or rule IDs, aliases (probes) or categories, comma-separated")
+	fs.StringSliceVar(&o.Skip, "skip", nil, "Rules never to fix or report as pending, comma-separated")
+	fs.StringArrayVar(&o.Set, "set", nil, "A fix parameter, RULE.PARAM=VALUE (e.g. readiness-probe.path=/ready); repeatable")
+	fs.BoolVarP(&o.Yes, "yes", "y", false, "Apply the planned fixes without asking")
+	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
+	fs.StringVarP(&o.Output, "output", "o", "", "Output format: text (default), json, yaml, diff, or patch (RFC 6902 per object)")
+	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
+	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take ownership of fields another field manager owns")
+	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch the rollout until it completes")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch a rollout before giving up")
+	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "yaml", "diff", "patch"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
 }
 
-// Complete builds clients and targets from flags and arguments.
+func ruleCompletion(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	ids := []string{"all"}
+	for _, r := range rules.All() {
+		ids = append(ids, r.Meta().ID)
+	}
+	return ids, cobra.ShellCompDirectiveNoFileComp
+}
+
+// Complete builds clients, targets and the rule selection.
 func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
+	var err error
+	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
+		return err
+	}
+	o.styles = report.NewStyles(useColor(o.Color, o.Out))
+	raw, err := f.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return err
+	}
+	if err := requireConfig(raw, o.ConfigFlags); err != nil {
+		return err
+	}
+	o.context = raw.CurrentContext
+	if c := o.ConfigFlags.Context; c != nil && *c != "" {
+		o.context = *c
+	}
 	ns, explicit, err := f.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return err
@@ -67,7 +130,10 @@ func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []s
 	if err != nil {
 		return err
 	}
-	client, err := f.KubernetesClientSet()
+	warnings := &apply.Warnings{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = warnings
+	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
@@ -76,31 +142,16 @@ func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []s
 		return err
 	}
 	o.reader = &inspect.Reader{Client: client, Metrics: metrics}
-	raw, err := f.ToRawKubeConfigLoader().RawConfig()
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
-	if err := requireConfig(raw, o.ConfigFlags); err != nil {
+	mapper, err := f.ToRESTMapper()
+	if err != nil {
 		return err
 	}
-	o.context = raw.CurrentContext
-	if c := o.ConfigFlags.Context; c != nil && *c != "" {
-		o.context = *c
-	}
+	o.applier = &apply.Applier{Client: dyn, Mapper: mapper, FieldManager: o.FieldManager, Force: o.ForceConflicts, Warnings: warnings}
 	return nil
-}
-
-// requireConfig refuses to fall back to client-go's default of
-// http://localhost:8080 when there is no kubeconfig at all: that only ends in
-// a confusing "connection refused".
-func requireConfig(raw clientcmdapi.Config, flags *genericclioptions.ConfigFlags) error {
-	if len(raw.Clusters) > 0 || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
-		return nil
-	}
-	if flags.APIServer != nil && *flags.APIServer != "" {
-		return nil
-	}
-	return clientcmd.ErrEmptyConfig
 }
 
 // Validate checks the flags make sense together.
@@ -108,10 +159,44 @@ func (o *HardenOptions) Validate() error {
 	if len(o.targets.Args) == 0 && len(o.targets.Filenames) == 0 {
 		return fmt.Errorf("name a workload, e.g. kubectl harden deploy/web (see kubectl harden --help)")
 	}
-	return nil
+	switch o.DryRun {
+	case "none", "server", "client":
+	default:
+		return fmt.Errorf(`--dry-run must be "none", "server" or "client", got %q`, o.DryRun)
+	}
+	switch o.Output {
+	case "", "text", "json", "yaml", "diff", "patch":
+	default:
+		return fmt.Errorf("--output must be text, json, yaml, diff or patch, got %q", o.Output)
+	}
+	if o.FieldManager == "" {
+		return fmt.Errorf("--field-manager must not be empty")
+	}
+	if o.Timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive")
+	}
+	return rules.ValidateSelection(o.selection)
 }
 
-// Run reads each target's live Snapshot and prints it.
+// parseSelection reads --fix, --skip and --set.
+func parseSelection(fix, skip, set []string) (rules.Selection, error) {
+	sel := rules.Selection{Fix: fix, Skip: skip, Params: map[string]rules.Params{}}
+	for _, kv := range set {
+		key, value, ok := strings.Cut(kv, "=")
+		id, param, ok2 := strings.Cut(key, ".")
+		if !ok || !ok2 || id == "" || param == "" {
+			return sel, fmt.Errorf("--set %q: want RULE.PARAM=VALUE, e.g. readiness-probe.port=http", kv)
+		}
+		if sel.Params[id] == nil {
+			sel.Params[id] = rules.Params{}
+		}
+		sel.Params[id][param] = value
+	}
+	return sel, nil
+}
+
+// Run inspects each target, plans the chosen fixes, and prints or applies
+// them. It ends with ExitCodeError(1) when findings remain.
 func (o *HardenOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -125,17 +210,143 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 		return err
 	}
 	cluster.Context = o.context
+	doc := report.Report{APIVersion: report.APIVersion, Kind: report.Kind}
+	pending := false
 	for i, w := range workloads {
-		snap, err := o.reader.Snapshot(ctx, cluster, w)
+		wl, err := o.harden(ctx, cluster, w, i)
 		if err != nil {
 			return err
 		}
-		if i > 0 {
+		doc.Workloads = append(doc.Workloads, wl)
+		pending = pending || rules.Pending(wl.Findings)
+	}
+	switch o.Output {
+	case "json":
+		if err := printJSON(o.Out, doc); err != nil {
+			return err
+		}
+	case "yaml":
+		if err := printYAML(o.Out, doc); err != nil {
+			return err
+		}
+	}
+	if pending {
+		return ExitCodeError(ExitFindings)
+	}
+	return nil
+}
+
+// harden runs one workload through inspect → rules → plan → apply.
+func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, index int) (report.Workload, error) {
+	snap, err := o.reader.Snapshot(ctx, cluster, w)
+	if err != nil {
+		return report.Workload{}, err
+	}
+	results, err := rules.Evaluate(snap, o.selection)
+	if err != nil {
+		return report.Workload{}, err
+	}
+	p, err := plan.Build(snap, results, o.FieldManager)
+	if err != nil {
+		return report.Workload{}, err
+	}
+	wl := report.Workload{Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()}
+	applying := !p.Empty() && o.Yes && o.DryRun == "none"
+	if !p.Empty() && o.DryRun != "client" {
+		conflicts, err := o.applier.DryRun(ctx, p)
+		if err != nil {
+			return wl, err
+		}
+		if applying && len(conflicts) > 0 {
+			return wl, fmt.Errorf("%w; nothing was changed", conflicts[0])
+		}
+		for _, c := range conflicts {
+			wl.Warnings = append(wl.Warnings, c.Error())
+		}
+		wl.Warnings = append(wl.Warnings, o.applier.Warnings.Take()...)
+	}
+	if applying {
+		if _, err := o.applier.Apply(ctx, p); err != nil {
+			return wl, err
+		}
+		wl.Applied = true
+		for i := range results {
+			if results[i].Status == rules.StatusPlanned {
+				results[i].Status = rules.StatusFixed
+			}
+		}
+		if o.Watch {
+			for _, obj := range p.Objects {
+				if !apply.Rolls(obj) {
+					continue
+				}
+				if err := o.applier.WaitRollout(ctx, obj, o.Timeout, o.progress); err != nil {
+					return wl, err
+				}
+				wl.Rollout = "complete"
+			}
+		}
+	}
+	wl.Findings, wl.Score = results, rules.Score(results)
+	if wl.Plan, err = report.NewPlan(p); err != nil {
+		return wl, err
+	}
+	return wl, o.print(snap, wl, p, index)
+}
+
+// progress reports rollout progress on stderr, where it never mixes with
+// machine output.
+func (o *HardenOptions) progress(msg string) {
+	fmt.Fprintln(o.ErrOut, termsafe.String(strings.TrimRight(msg, "\n")))
+}
+
+// print writes one workload in the text, diff or patch formats; json and
+// yaml are written once for all workloads.
+func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *plan.Plan, index int) error {
+	switch o.Output {
+	case "diff":
+		_, err := fmt.Fprint(o.Out, report.RenderDiff(p.Diff(), o.styles))
+		return err
+	case "patch":
+		if wl.Plan == nil {
+			return nil
+		}
+		return printJSON(o.Out, wl.Plan.Objects)
+	case "", "text":
+		if index > 0 {
 			fmt.Fprintln(o.Out)
 		}
 		PrintSnapshot(o.Out, snap)
+		fmt.Fprintln(o.Out)
+		report.WriteText(o.Out, wl, p, o.styles)
+		o.hint(wl, p)
 	}
 	return nil
+}
+
+// hint says what to type next.
+func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
+	var fixable []string
+	for _, f := range wl.Findings {
+		if f.Status == rules.StatusSkipped && f.Reason != "skipped by --skip" && !contains(fixable, f.Rule) {
+			fixable = append(fixable, f.Rule)
+		}
+	}
+	switch {
+	case !p.Empty() && !wl.Applied:
+		fmt.Fprintln(o.Out, "  to apply: add --yes (review first with -o diff)")
+	case len(fixable) > 0:
+		fmt.Fprintf(o.Out, "  to fix: --fix=%s (or --fix=all)\n", strings.Join(fixable, ","))
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
 }
 
 // PrintSnapshot writes a human-readable summary of what was inspected.
@@ -219,4 +430,17 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// requireConfig refuses to fall back to client-go's default of
+// http://localhost:8080 when there is no kubeconfig at all: that only ends in
+// a confusing "connection refused".
+func requireConfig(raw clientcmdapi.Config, flags *genericclioptions.ConfigFlags) error {
+	if len(raw.Clusters) > 0 || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return nil
+	}
+	if flags.APIServer != nil && *flags.APIServer != "" {
+		return nil
+	}
+	return clientcmd.ErrEmptyConfig
 }

@@ -13,6 +13,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/all" // registers every rule
 )
 
 // Exit codes, the same as kubectl diff's: 0 nothing to do, 1 findings

@@ -256,4 +256,3 @@ func read(t *testing.T, file string) []*unstructured.Unstructured {
 func convert(u *unstructured.Unstructured, into any) error {
 	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into)
 }
-

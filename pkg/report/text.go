@@ -1,0 +1,95 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
+)
+
+// WriteText writes one workload's findings as an aligned table, then what
+// the plan changes.
+func WriteText(w io.Writer, wl Workload, p *plan.Plan, st Styles) {
+	q := termsafe.String
+	fmt.Fprintf(w, "%s %s in namespace %s: score %d/100, %d finding%s\n", st.Title(strings.ToLower(wl.Kind)+"/"+q(wl.Name)), "", q(wl.Namespace),
+		wl.Score, len(wl.Findings), plural(len(wl.Findings)))
+	if len(wl.Findings) == 0 {
+		fmt.Fprintln(w, "  nothing to harden")
+		return
+	}
+	ruleW, statusW := len("RULE"), len("STATUS")
+	for _, f := range wl.Findings {
+		ruleW = max(ruleW, len(f.Rule))
+		statusW = max(statusW, len(f.Status))
+	}
+	fmt.Fprintf(w, "  %-8s  %-*s  %-*s  %s\n", "SEVERITY", ruleW, "RULE", statusW, "STATUS", "FINDING")
+	for _, f := range wl.Findings {
+		sev := fmt.Sprintf("%-8s", f.Severity)
+		status := fmt.Sprintf("%-*s", statusW, f.Status)
+		line := fmt.Sprintf("  %s  %-*s  %s  %s", st.Severity(f.Severity, sev), ruleW, f.Rule, st.Status(f.Status, status), q(f.Message))
+		if f.Reason != "" && f.Status != rules.StatusSkipped {
+			line += " — " + q(f.Reason)
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, warning := range wl.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", q(warning))
+	}
+	if p == nil || p.Empty() {
+		return
+	}
+	verb := "will change"
+	if wl.Applied {
+		verb = "changed"
+	}
+	var objs []string
+	for _, o := range p.Objects {
+		action := ""
+		if o.Create {
+			action = " (new)"
+		}
+		objs = append(objs, q(o.Ref())+action)
+	}
+	fmt.Fprintf(w, "  %s: %s\n", verb, strings.Join(objs, ", "))
+	if wl.Rollout != "" {
+		fmt.Fprintf(w, "  rollout: %s\n", q(wl.Rollout))
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// RenderDiff escapes a unified diff for the terminal and colours it:
+// additions green, removals red, hunk headers cyan.
+func RenderDiff(diff string, st Styles) string {
+	lines := strings.SplitAfter(diff, "\n")
+	for i, l := range lines {
+		body := termsafe.String(strings.TrimSuffix(l, "\n"))
+		nl := "\n"
+		if !strings.HasSuffix(l, "\n") {
+			nl = ""
+		}
+		lines[i] = body + nl
+		if !st.on {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
+			lines[i] = st.render(st.header, body) + nl
+		case strings.HasPrefix(l, "+"):
+			lines[i] = st.render(st.added, body) + nl
+		case strings.HasPrefix(l, "-"):
+			lines[i] = st.render(st.removed, body) + nl
+		case strings.HasPrefix(l, "@@"):
+			lines[i] = st.render(st.hunk, body) + nl
+		}
+	}
+	return strings.Join(lines, "")
+}

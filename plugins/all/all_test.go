@@ -1,0 +1,43 @@
+package all
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+)
+
+// Every plugin directory is registered, and every rule's metadata is whole.
+func TestRegistry(t *testing.T) {
+	dirs, err := os.ReadDir("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugins := 0
+	for _, d := range dirs {
+		if d.IsDir() && d.Name() != "all" && d.Name() != "internal" {
+			plugins++
+			if _, err := os.Stat(filepath.Join("..", d.Name(), "testdata")); err != nil {
+				t.Errorf("plugin %s has no testdata fixtures", d.Name())
+			}
+		}
+	}
+	all := rules.All()
+	if len(all) != plugins {
+		t.Errorf("%d rules registered, %d plugin directories", len(all), plugins)
+	}
+	kebab := regexp.MustCompile(`^[a-z]+(-[a-z]+)*$`)
+	for _, r := range all {
+		m := r.Meta()
+		if !kebab.MatchString(m.ID) || m.Title == "" || m.Category == "" || m.Severity == 0 || len(m.Kinds) == 0 ||
+			len(m.Why) < 80 || len(m.Remediation) < 40 {
+			t.Errorf("rule %q has incomplete metadata: %+v", m.ID, m)
+		}
+		if strings.HasSuffix(m.Why, " ") {
+			t.Errorf("rule %s: trailing space in why", m.ID)
+		}
+	}
+}
