@@ -11,7 +11,7 @@ LDFLAGS := -s -w \
 	-X github.com/kubectl-harden/kubectl-harden/pkg/version.Date=$(DATE)
 export KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: all build test unit e2e vet cluster cluster-build cluster-down demo clean
+.PHONY: all build test unit e2e vet docs cluster cluster-build cluster-down demo clean
 
 all: build
 
@@ -19,6 +19,10 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-harden ./cmd/kubectl-harden
 	install -m 0755 kubectl_complete-harden $(BIN)/kubectl_complete-harden
+
+## docs: regenerate docs/rules.md from the rule registry
+docs:
+	$(GO) run ./cmd/kubectl-harden rules -o markdown > docs/rules.md
 
 ## test: unit tests, then end-to-end tests on the local cluster
 test: vet unit e2e

@@ -75,6 +75,7 @@ Works on deployments, statefulsets, daemonsets, jobs and cronjobs.`,
 
 	cmd.AddCommand(NewVersionCommand(streams))
 	cmd.AddCommand(NewCompletionCommand(streams))
+	cmd.AddCommand(NewRulesCommand(streams))
 	return cmd
 }
 

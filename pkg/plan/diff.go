@@ -33,7 +33,7 @@ func (o *Object) Diff() string {
 		from = "/dev/null"
 	}
 	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(YAML(o.Before)), B: difflib.SplitLines(YAML(o.After)),
+		A: lines(YAML(o.Before)), B: lines(YAML(o.After)),
 		FromFile: from, ToFile: "hardened/" + name, Context: 3,
 	})
 	if err != nil {
@@ -133,4 +133,13 @@ func diffOps(path string, a, b any, ops []Operation) []Operation {
 		return append(ops, Operation{Op: "replace", Path: path, Value: b})
 	}
 	return ops
+}
+
+// lines splits text into lines that keep their newline.
+func lines(text string) []string {
+	l := strings.SplitAfter(text, "\n")
+	if l[len(l)-1] == "" {
+		l = l[:len(l)-1]
+	}
+	return l
 }

@@ -1,0 +1,98 @@
+package rules_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/all"
+)
+
+func statuses(t *testing.T, file string, sel rules.Selection) map[string]rules.Result {
+	t.Helper()
+	results, err := rules.Evaluate(rulestest.Load(t, file), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]rules.Result{}
+	for _, r := range results {
+		if r.Status == "" {
+			t.Errorf("finding without a status: %+v", r)
+		}
+		out[r.Rule] = r
+	}
+	return out
+}
+
+// Every finding ends in exactly one stated status.
+func TestStatuses(t *testing.T) {
+	got := statuses(t, "testdata/annotated.yaml", rules.Selection{Fix: []string{"all"}, Skip: []string{"rollout"}})
+	for rule, want := range map[string]struct {
+		status rules.Status
+		reason string
+	}{
+		"pdb":             {rules.StatusExempted, "workload annotation harden.kubectl.dev/skip=pdb,probes"},
+		"readiness-probe": {rules.StatusExempted, "harden.kubectl.dev/skip"},
+		"liveness-probe":  {rules.StatusExempted, "harden.kubectl.dev/skip"},
+		"spread":          {rules.StatusExempted, "annotation ignore-check.kube-linter.io/no-anti-affinity"},
+		"replicas":        {rules.StatusPlanned, ""},
+		"rollout":         {rules.StatusSkipped, "skipped by --skip"},
+	} {
+		r, ok := got[rule]
+		if !ok {
+			t.Errorf("%s: no finding", rule)
+			continue
+		}
+		if r.Status != want.status || !strings.Contains(r.Reason, want.reason) {
+			t.Errorf("%s: status %s (%s), want %s (%s)", rule, r.Status, r.Reason, want.status, want.reason)
+		}
+	}
+	got = statuses(t, "testdata/annotated.yaml", rules.Selection{Fix: []string{"availability"}})
+	if got["replicas"].Status != rules.StatusPlanned || got["rollout"].Status != rules.StatusSkipped {
+		t.Errorf("--fix=availability: replicas %s, rollout %s", got["replicas"].Status, got["rollout"].Status)
+	}
+}
+
+// The namespace's skip annotation exempts every workload in it.
+func TestNamespaceExemption(t *testing.T) {
+	got := statuses(t, "testdata/namespace-skip.yaml", rules.Selection{Fix: []string{"all"}})
+	if r := got["replicas"]; r.Status != rules.StatusExempted || !strings.Contains(r.Reason, "namespace annotation") {
+		t.Errorf("replicas: %s (%s)", r.Status, r.Reason)
+	}
+}
+
+func TestValidateSelection(t *testing.T) {
+	for _, sel := range []rules.Selection{
+		{Fix: []string{"all"}}, {Fix: []string{"probes", "pdb"}}, {Skip: []string{"availability"}},
+		{Params: map[string]rules.Params{"readiness-probe": {"path": "/ready"}}},
+	} {
+		if err := rules.ValidateSelection(sel); err != nil {
+			t.Errorf("%+v: %v", sel, err)
+		}
+	}
+	for sel, want := range map[*rules.Selection]string{
+		{Fix: []string{"nope"}}:                                          `unknown rule "nope"`,
+		{Params: map[string]rules.Params{"nope": {"x": "1"}}}:            `unknown rule "nope"`,
+		{Params: map[string]rules.Params{"readiness-probe": {"x": "1"}}}: `has no parameter "x" (it has: port, path)`,
+	} {
+		if err := rules.ValidateSelection(*sel); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: %v, want %q", *sel, err, want)
+		}
+	}
+}
+
+func TestScore(t *testing.T) {
+	results := []rules.Result{
+		{Finding: rules.Finding{Severity: rules.Critical}, Status: rules.StatusSkipped},
+		{Finding: rules.Finding{Severity: rules.High}, Status: rules.StatusManual},
+		{Finding: rules.Finding{Severity: rules.Medium}, Status: rules.StatusFixed},
+		{Finding: rules.Finding{Severity: rules.Low}, Status: rules.StatusExempted},
+	}
+	if got := rules.Score(results); got != 100-30-15 {
+		t.Errorf("score %d", got)
+	}
+	if !rules.Pending(results) || rules.Pending(results[2:]) {
+		t.Error("pending: skipped and manual findings are pending, fixed and exempted are not")
+	}
+}
