@@ -14,7 +14,7 @@ import (
 // the plan changes.
 func WriteText(w io.Writer, wl Workload, p *plan.Plan, st Styles) {
 	q := termsafe.String
-	fmt.Fprintf(w, "%s %s in namespace %s: score %d/100, %d finding%s\n", st.Title(strings.ToLower(wl.Kind)+"/"+q(wl.Name)), "", q(wl.Namespace),
+	fmt.Fprintf(w, "%s in namespace %s: score %d/100, %d finding%s\n", st.Title(strings.ToLower(wl.Kind)+"/"+q(wl.Name)), q(wl.Namespace),
 		wl.Score, len(wl.Findings), plural(len(wl.Findings)))
 	if len(wl.Findings) == 0 {
 		fmt.Fprintln(w, "  nothing to harden")
