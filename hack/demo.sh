@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Deploys the fragile demo shop on the local cluster and runs kubectl harden
-# on it through kubectl's plugin discovery (bin/ first on PATH).
+# Deploys the fragile demo shop on the local cluster and hardens its web
+# Deployment through kubectl's plugin discovery (bin/ first on PATH):
+# report, preview the diff, apply, and show that a second run is clean.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export KUBECONFIG=$root/.cluster/kubeconfig
 export PATH=$root/bin:$PATH
+
+# run shows and runs a command; exit 1 means "findings remain", not failure.
+run() {
+	printf '\n\033[1m$ %s\033[0m\n' "$*"
+	"$@" || { rc=$?; [[ $rc == 1 ]] || exit "$rc"; }
+}
+
 kubectl apply -f "$root/testdata/demo/shop.yaml"
 for ref in deploy/web deploy/api deploy/worker sts/db; do
 	kubectl rollout status -n demo "$ref" --timeout=90s
 done
-echo
-echo "\$ kubectl harden deploy/web -n demo"
-kubectl harden deploy/web -n demo
+run kubectl harden deploy/web -n demo
+run kubectl harden deploy/web -n demo --fix=all -o diff
+# The shop was deployed with kubectl apply, which owns spec.replicas: taking
+# it over is a deliberate choice, hence --force-conflicts.
+run kubectl harden deploy/web -n demo --fix=all --yes --force-conflicts
+run kubectl get pods -n demo -l app=web -o wide
+run kubectl harden deploy/web -n demo

@@ -171,3 +171,12 @@ func explain(o *plan.Object, err error) error {
 	}
 	return fmt.Errorf("%s: %w", ref, err)
 }
+
+// Get reads the live object a plan object names.
+func (a *Applier) Get(ctx context.Context, o *plan.Object) (*unstructured.Unstructured, error) {
+	r, err := a.resource(o)
+	if err != nil {
+		return nil, err
+	}
+	return r.Get(ctx, o.Name, metav1.GetOptions{})
+}

@@ -286,12 +286,28 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 				wl.Rollout = "complete"
 			}
 		}
+		// Show the live state the fixes produced, not the one they fixed.
+		if snap, err = o.reread(ctx, cluster, w); err != nil {
+			return wl, err
+		}
 	}
 	wl.Findings, wl.Score = results, rules.Score(results)
 	if wl.Plan, err = report.NewPlan(p); err != nil {
 		return wl, err
 	}
 	return wl, o.print(snap, wl, p, index)
+}
+
+// reread reads the workload and its snapshot again.
+func (o *HardenOptions) reread(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload) (*inspect.Snapshot, error) {
+	live, err := o.applier.Get(ctx, &plan.Object{APIVersion: w.Object.GetAPIVersion(), Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()})
+	if err != nil {
+		return nil, err
+	}
+	if w, err = inspect.NewWorkload(live); err != nil {
+		return nil, err
+	}
+	return o.reader.Snapshot(ctx, cluster, w)
 }
 
 // progress reports rollout progress on stderr, where it never mixes with

@@ -247,7 +247,9 @@ func TestPriorityClassFix(t *testing.T) {
 	if _, err := env.client.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = env.client.SchedulingV1().PriorityClasses().Delete(context.Background(), pc.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = env.client.SchedulingV1().PriorityClasses().Delete(context.Background(), pc.Name, metav1.DeleteOptions{})
+	})
 	applyFile(t, ns, "testdata/e2e/pair.yaml")
 	waitRollout(t, ns, "deploy/pair")
 	if r := harden(t, "deploy/pair", "-n", ns, "--fix=priority-class", "--set", "priority-class.name=gold", "--yes"); r.code != 2 || !strings.Contains(r.stderr, `PriorityClass "gold" does not exist`) {
