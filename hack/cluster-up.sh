@@ -128,6 +128,7 @@ start kube-scheduler "$bin/kube-scheduler" \
 	--kube-api-qps 200 --kube-api-burst 400
 
 start kwok "$bin/kwok" --kubeconfig "$kubeconfig" \
+	--config "$root/hack/kwok/stages.yaml" \
 	--manage-all-nodes=false \
 	--manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
 	--node-lease-duration-seconds 40 \

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 )
 
@@ -87,18 +88,135 @@ func (a *Applier) DryRun(ctx context.Context, p *plan.Plan) ([]*ConflictError, e
 	return conflicts, nil
 }
 
-// Apply writes the plan's objects in order: the workload (and existing
-// objects) first, companions after. It returns the objects written, so a
-// caller can report or undo them when a later one fails.
-func (a *Applier) Apply(ctx context.Context, p *plan.Plan) ([]*plan.Object, error) {
-	var done []*plan.Object
-	for _, o := range p.Objects {
+// Apply writes the plan's objects in order — the workload (and existing
+// objects) first, companions after — as one transaction: when a write
+// fails, the writes already made are undone with the entry, and the error
+// says exactly what happened.
+func (a *Applier) Apply(ctx context.Context, p *plan.Plan, entry *Entry) error {
+	var done []Change
+	for i, o := range p.Objects {
 		if _, err := a.apply(ctx, o, false, a.Force); err != nil {
-			return done, err
+			tx := &TxError{Failed: ref(o), Err: err}
+			for _, c := range done {
+				tx.Undone = append(tx.Undone, ref(c.Object()))
+			}
+			if len(done) > 0 {
+				tx.UndoErr = a.Undo(ctx, done, false)
+			}
+			return tx
 		}
-		done = append(done, o)
+		done = append(done, entry.Objects[i])
 	}
-	return done, nil
+	return nil
+}
+
+// TxError is a write that failed inside a plan, and what became of the
+// writes before it.
+type TxError struct {
+	Failed  string
+	Err     error
+	Undone  []string
+	UndoErr error
+}
+
+func (e *TxError) Error() string {
+	msg := e.Err.Error()
+	if !strings.HasPrefix(msg, e.Failed) && !strings.HasPrefix(msg, "conflict on") {
+		msg = "writing " + e.Failed + ": " + msg
+	}
+	switch {
+	case len(e.Undone) == 0:
+		return msg + "; nothing was changed"
+	case e.UndoErr != nil:
+		return fmt.Sprintf("%s; undoing %s failed too: %v (run kubectl harden undo once the cluster answers)", msg, strings.Join(e.Undone, ", "), e.UndoErr)
+	}
+	return fmt.Sprintf("%s; %s restored as it was", msg, strings.Join(e.Undone, ", "))
+}
+
+func (e *TxError) Unwrap() error { return e.Err }
+
+func ref(o *plan.Object) string {
+	if o.Namespace != "" {
+		return o.Namespace + "/" + o.Ref()
+	}
+	return o.Ref()
+}
+
+// Undo reverses changes, last first: companions harden created are
+// deleted (only if they still carry harden's label), updated objects get
+// their Restore configuration applied. With force, fields harden had
+// added that another manager has since taken over are removed too.
+func (a *Applier) Undo(ctx context.Context, changes []Change, force bool) error {
+	var errs []error
+	for i := len(changes) - 1; i >= 0; i-- {
+		c := changes[i]
+		o := c.Object()
+		r, err := a.resource(o)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if c.Created {
+			live, err := r.Get(ctx, o.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", ref(o), err))
+				continue
+			}
+			if live.GetLabels()[ManagedByLabel] != a.FieldManager && live.GetLabels()[ManagedByLabel] != plan.DefaultFieldManager {
+				continue // not ours any more
+			}
+			uid := live.GetUID()
+			err = r.Delete(ctx, o.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+			if err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("deleting %s: %w", ref(o), err))
+			}
+			continue
+		}
+		if _, err := a.apply(ctx, o, false, true); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if force {
+			if err := a.prune(ctx, r, c); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", ref(o), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// prune removes what the undone run added and server-side apply kept
+// because another manager owns it now, with a JSON patch whose "test"
+// operations check each value it removes is still the one read (the
+// resourceVersion moves with every status update, so it cannot serve).
+func (a *Applier) prune(ctx context.Context, r dynamic.ResourceInterface, c Change) error {
+	live, err := r.Get(ctx, c.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	want := objmerge.DeepCopy(live.Object)
+	objmerge.Prune(want, c.Set, c.Prior)
+	o := &plan.Object{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name, Before: live.Object, After: want}
+	ops, err := o.Patch()
+	if err != nil || len(ops) == 0 {
+		return err
+	}
+	var guarded []plan.Operation
+	for _, op := range ops {
+		if v, ok := plan.Lookup(live.Object, op.Path); ok && op.Op != "add" {
+			guarded = append(guarded, plan.Operation{Op: "test", Path: op.Path, Value: v})
+		}
+		guarded = append(guarded, op)
+	}
+	body, err := json.Marshal(guarded)
+	if err != nil {
+		return err
+	}
+	_, err = r.Patch(ctx, c.Name, types.JSONPatchType, body, metav1.PatchOptions{FieldManager: a.FieldManager})
+	return err
 }
 
 func (a *Applier) resource(o *plan.Object) (dynamic.ResourceInterface, error) {
@@ -146,14 +264,19 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("conflict on %s: %s (--force-conflicts takes ownership)", e.Object, strings.Join(e.Conflicts, ", "))
 }
 
-// explain turns server errors into messages naming the object, and
-// conflicts into a ConflictError.
+// ErrChanged means an object changed between the read harden planned from
+// and the write: the plan is stale and must be made again.
+var ErrChanged = errors.New("changed since it was read")
+
+// explain turns server errors into messages naming the object, conflicts
+// into a ConflictError, and a failed resourceVersion precondition into
+// ErrChanged.
 func explain(o *plan.Object, err error) error {
-	ref := o.Ref()
-	if o.Namespace != "" {
-		ref = o.Namespace + "/" + ref
-	}
+	ref := ref(o)
 	var status apierrors.APIStatus
+	if apierrors.IsConflict(err) && errors.As(err, &status) && (status.Status().Details == nil || len(status.Status().Details.Causes) == 0) {
+		return fmt.Errorf("%s %w", ref, ErrChanged)
+	}
 	if apierrors.IsConflict(err) && errors.As(err, &status) && status.Status().Details != nil {
 		ce := &ConflictError{Object: ref}
 		for _, c := range status.Status().Details.Causes {

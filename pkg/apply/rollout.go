@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,10 +24,15 @@ func Rolls(o *plan.Object) bool {
 	return false
 }
 
+// Failing names a pod that will not become ready on its own (a crash
+// loop, a config error…) and why, or returns "".
+type Failing func(ctx context.Context) (string, error)
+
 // WaitRollout waits, with kubectl rollout status' own status viewers, until
-// the object's rollout completes, the progress deadline is exceeded, or the
-// timeout passes. progress receives each new status line.
-func (a *Applier) WaitRollout(ctx context.Context, o *plan.Object, timeout time.Duration, progress func(string)) error {
+// the object's rollout completes, the progress deadline is exceeded, the
+// timeout passes, or failing reports a pod that will not recover.
+// progress receives each new status line.
+func (a *Applier) WaitRollout(ctx context.Context, o *plan.Object, timeout time.Duration, progress func(string), failing Failing) error {
 	r, err := a.resource(o)
 	if err != nil {
 		return err
@@ -48,6 +54,11 @@ func (a *Applier) WaitRollout(ctx context.Context, o *plan.Object, timeout time.
 		msg, done, err := viewer.Status(obj, 0)
 		if err != nil {
 			return false, err // e.g. progress deadline exceeded
+		}
+		if !done && failing != nil {
+			if why, err := failing(ctx); err != nil || why != "" {
+				return false, errors.Join(err, errors.New(why))
+			}
 		}
 		if msg != last && progress != nil {
 			progress(msg)

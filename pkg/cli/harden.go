@@ -2,24 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/resource"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
-	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
@@ -51,12 +46,8 @@ type HardenOptions struct {
 	Timeout        time.Duration
 	Color          string
 
-	targets   inspect.Targets
+	*session
 	selection rules.Selection
-	builder   func() *resource.Builder
-	reader    *inspect.Reader
-	applier   *apply.Applier
-	context   string
 	styles    report.Styles
 }
 
@@ -106,52 +97,10 @@ func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []s
 		return err
 	}
 	o.styles = report.NewStyles(useColor(o.Color, o.Out))
-	raw, err := f.ToRawKubeConfigLoader().RawConfig()
-	if err != nil {
-		return err
-	}
-	if err := requireConfig(raw, o.ConfigFlags); err != nil {
-		return err
-	}
-	o.context = raw.CurrentContext
-	if c := o.ConfigFlags.Context; c != nil && *c != "" {
-		o.context = *c
-	}
-	ns, explicit, err := f.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return err
-	}
-	o.targets = inspect.Targets{
-		Args: args, Filenames: o.Filenames, Recursive: o.Recursive, Selector: o.Selector,
-		Namespace: ns, ExplicitNS: explicit, AllNamespaces: o.AllNamespaces,
-	}
-	o.builder = f.NewBuilder
-	cfg, err := f.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	warnings := &apply.Warnings{}
-	cfg = rest.CopyConfig(cfg)
-	cfg.WarningHandler = warnings
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	metrics, err := metricsclient.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	o.reader = &inspect.Reader{Client: client, Metrics: metrics}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	mapper, err := f.ToRESTMapper()
-	if err != nil {
-		return err
-	}
-	o.applier = &apply.Applier{Client: dyn, Mapper: mapper, FieldManager: o.FieldManager, Force: o.ForceConflicts, Warnings: warnings}
-	return nil
+	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{
+		Args: args, Filenames: o.Filenames, Recursive: o.Recursive, Selector: o.Selector, AllNamespaces: o.AllNamespaces,
+	}, o.FieldManager, o.ForceConflicts)
+	return err
 }
 
 // Validate checks the flags make sense together.
@@ -164,10 +113,15 @@ func (o *HardenOptions) Validate() error {
 	default:
 		return fmt.Errorf(`--dry-run must be "none", "server" or "client", got %q`, o.DryRun)
 	}
-	switch o.Output {
-	case "", "text", "json", "yaml", "diff", "patch":
+	switch dir, isKustomize := strings.CutPrefix(o.Output, "kustomize="); {
+	case isKustomize && dir == "":
+		return fmt.Errorf("-o kustomize=DIR needs a directory")
+	case isKustomize && o.Yes:
+		return fmt.Errorf("-o kustomize=DIR writes the fixes for your repository and applies nothing: drop --yes")
+	case isKustomize:
+	case o.Output == "", o.Output == "text", o.Output == "json", o.Output == "yaml", o.Output == "diff", o.Output == "patch":
 	default:
-		return fmt.Errorf("--output must be text, json, yaml, diff or patch, got %q", o.Output)
+		return fmt.Errorf("--output must be text, json, yaml, diff, patch or kustomize=DIR, got %q", o.Output)
 	}
 	if o.FieldManager == "" {
 		return fmt.Errorf("--field-manager must not be empty")
@@ -211,13 +165,28 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	}
 	cluster.Context = o.context
 	doc := report.Report{APIVersion: report.APIVersion, Kind: report.Kind}
+	var plans []*plan.Plan
 	pending := false
 	for i, w := range workloads {
 		wl, err := o.harden(ctx, cluster, w, i)
+		// A workload edited between our read and our write is planned
+		// again from its new state, never overwritten.
+		for attempt := 1; errors.Is(err, apply.ErrChanged) && attempt < 3; attempt++ {
+			fmt.Fprintf(o.ErrOut, "%s changed while being hardened; planning again\n", termsafe.String(w.Ref()))
+			live, gerr := o.applier.Get(ctx, &plan.Object{APIVersion: w.Object.GetAPIVersion(), Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()})
+			if gerr != nil {
+				return gerr
+			}
+			if w, err = inspect.NewWorkload(live); err != nil {
+				return err
+			}
+			wl, err = o.harden(ctx, cluster, w, i)
+		}
 		if err != nil {
 			return err
 		}
-		doc.Workloads = append(doc.Workloads, wl)
+		doc.Workloads = append(doc.Workloads, wl.Workload)
+		plans = append(plans, wl.plan)
 		pending = pending || rules.Pending(wl.Findings)
 	}
 	switch o.Output {
@@ -229,6 +198,14 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 		if err := printYAML(o.Out, doc); err != nil {
 			return err
 		}
+	default:
+		if dir, ok := strings.CutPrefix(o.Output, "kustomize="); ok {
+			files, err := report.WriteKustomize(dir, plans)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(o.Out, "wrote %s (%d files): commit it where your GitOps tool syncs from\n", filepath.Join(dir, "kustomization.yaml"), len(files))
+		}
 	}
 	if pending {
 		return ExitCodeError(ExitFindings)
@@ -236,29 +213,45 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	return nil
 }
 
+// hardened is one workload's outcome, with its plan.
+type hardened struct {
+	report.Workload
+	plan *plan.Plan
+}
+
 // harden runs one workload through inspect → rules → plan → apply.
-func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, index int) (report.Workload, error) {
+func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, index int) (hardened, error) {
 	snap, err := o.reader.Snapshot(ctx, cluster, w)
 	if err != nil {
-		return report.Workload{}, err
+		return hardened{}, err
 	}
 	results, err := rules.Evaluate(snap, o.selection)
 	if err != nil {
-		return report.Workload{}, err
+		return hardened{}, err
 	}
 	p, err := plan.Build(snap, results, o.FieldManager)
 	if err != nil {
-		return report.Workload{}, err
+		return hardened{}, err
 	}
 	wl := report.Workload{Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()}
+	if m := inspect.ManagedBy(w.Object); m != "" {
+		wl.Warnings = append(wl.Warnings, fmt.Sprintf("%s is managed by %s: a live change is reverted at its next sync; commit the fixes instead (-o kustomize=DIR, or -o patch)", w.Ref(), m))
+	}
 	applying := !p.Empty() && o.Yes && o.DryRun == "none"
+	var entry *apply.Entry
+	if applying {
+		entry = apply.NewEntry(p, time.Now())
+		if err := entry.Annotate(p); err != nil {
+			return hardened{wl, p}, err
+		}
+	}
 	if !p.Empty() && o.DryRun != "client" {
 		conflicts, err := o.applier.DryRun(ctx, p)
 		if err != nil {
-			return wl, err
+			return hardened{wl, p}, err
 		}
 		if applying && len(conflicts) > 0 {
-			return wl, fmt.Errorf("%w; nothing was changed", conflicts[0])
+			return hardened{wl, p}, fmt.Errorf("%w; nothing was changed", conflicts[0])
 		}
 		for _, c := range conflicts {
 			wl.Warnings = append(wl.Warnings, c.Error())
@@ -266,8 +259,11 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 		wl.Warnings = append(wl.Warnings, o.applier.Warnings.Take()...)
 	}
 	if applying {
-		if _, err := o.applier.Apply(ctx, p); err != nil {
-			return wl, err
+		if err := o.applier.Apply(ctx, p, entry); err != nil {
+			return hardened{wl, p}, err
+		}
+		if err := o.journal.Append(o.cluster, w.Namespace(), w.Kind(), w.Name(), entry); err != nil {
+			fmt.Fprintf(o.ErrOut, "warning: the local undo journal could not be written: %v (the workload carries its own undo record)\n", err)
 		}
 		wl.Applied = true
 		for i := range results {
@@ -276,26 +272,86 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 			}
 		}
 		if o.Watch {
-			for _, obj := range p.Objects {
-				if !apply.Rolls(obj) {
-					continue
-				}
-				if err := o.applier.WaitRollout(ctx, obj, o.Timeout, o.progress); err != nil {
-					return wl, err
-				}
-				wl.Rollout = "complete"
+			if err := o.watch(ctx, p, w); err != nil {
+				return hardened{wl, p}, o.rollback(ctx, w, entry, err)
 			}
+			wl.Rollout = "complete"
 		}
 		// Show the live state the fixes produced, not the one they fixed.
 		if snap, err = o.reread(ctx, cluster, w); err != nil {
-			return wl, err
+			return hardened{wl, p}, err
 		}
 	}
 	wl.Findings, wl.Score = results, rules.Score(results)
 	if wl.Plan, err = report.NewPlan(p); err != nil {
-		return wl, err
+		return hardened{wl, p}, err
 	}
-	return wl, o.print(snap, wl, p, index)
+	return hardened{wl, p}, o.print(snap, wl, p, index)
+}
+
+// watch waits for the rollout of every object of the plan that rolls.
+func (o *HardenOptions) watch(ctx context.Context, p *plan.Plan, w *inspect.Workload) error {
+	for _, obj := range p.Objects {
+		if !apply.Rolls(obj) {
+			continue
+		}
+		if err := o.applier.WaitRollout(ctx, obj, o.Timeout, o.progress, o.failing(w)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// failing finds a pod of the workload stuck in a state it will not leave
+// alone, so a broken rollout is rolled back at once rather than at the
+// timeout.
+// Only pods created since the apply count, by the API server's own clock:
+// the time it recorded for harden's field manager.
+func (o *HardenOptions) failing(w *inspect.Workload) apply.Failing {
+	var since time.Time
+	return func(ctx context.Context) (string, error) {
+		sel, err := w.Selector()
+		if err != nil || sel == nil {
+			return "", err
+		}
+		if since.IsZero() {
+			live, err := o.applier.Get(ctx, &plan.Object{APIVersion: w.Object.GetAPIVersion(), Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()})
+			if err != nil {
+				return "", err
+			}
+			for _, m := range live.GetManagedFields() {
+				if m.Manager == o.FieldManager && m.Operation == metav1.ManagedFieldsOperationApply && m.Time != nil {
+					since = m.Time.Time.Add(-time.Second)
+				}
+			}
+			if since.IsZero() {
+				return "", nil
+			}
+		}
+		pods, err := o.reader.Client.CoreV1().Pods(w.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil {
+			return "", err
+		}
+		return inspect.StuckPod(pods.Items, since), nil
+	}
+}
+
+// rollback undoes a run whose rollout failed, waits for the old pods, and
+// returns an error saying why and what was restored.
+func (o *HardenOptions) rollback(ctx context.Context, w *inspect.Workload, entry *apply.Entry, cause error) error {
+	// The rollout may have failed because ctx ended; the rollback still runs.
+	ctx = context.WithoutCancel(ctx)
+	if err := o.applier.Undo(ctx, entry.Objects, false); err != nil {
+		return fmt.Errorf("%v; rolling back failed too: %v (run kubectl harden undo %s -n %s)", cause, err, w.Ref(), w.Namespace())
+	}
+	rb := &apply.Entry{Time: time.Now().UTC().Truncate(time.Second), Action: "rollback", Rules: entry.Rules, Objects: entry.Objects}
+	_ = o.journal.Append(o.cluster, w.Namespace(), w.Kind(), w.Name(), rb)
+	for _, c := range entry.Objects {
+		if obj := c.Object(); apply.Rolls(obj) {
+			_ = o.applier.WaitRollout(ctx, obj, o.Timeout, o.progress, nil)
+		}
+	}
+	return fmt.Errorf("%v; rolled back: %s is as it was before", cause, w.Ref())
 }
 
 // reread reads the workload and its snapshot again.
@@ -446,17 +502,4 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
-}
-
-// requireConfig refuses to fall back to client-go's default of
-// http://localhost:8080 when there is no kubeconfig at all: that only ends in
-// a confusing "connection refused".
-func requireConfig(raw clientcmdapi.Config, flags *genericclioptions.ConfigFlags) error {
-	if len(raw.Clusters) > 0 || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
-		return nil
-	}
-	if flags.APIServer != nil && *flags.APIServer != "" {
-		return nil
-	}
-	return clientcmd.ErrEmptyConfig
 }

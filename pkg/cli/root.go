@@ -76,6 +76,8 @@ Works on deployments, statefulsets, daemonsets, jobs and cronjobs.`,
 	cmd.AddCommand(NewVersionCommand(streams))
 	cmd.AddCommand(NewCompletionCommand(streams))
 	cmd.AddCommand(NewRulesCommand(streams))
+	cmd.AddCommand(NewUndoCommand(flags, f, streams))
+	cmd.AddCommand(NewHistoryCommand(flags, f, streams))
 	return cmd
 }
 

@@ -231,6 +231,9 @@ func (s *Snapshot) Stats() PodStats {
 	st := PodStats{Zones: map[string]int{}, Nodes: map[string]int{}, Problems: map[string]int{}}
 	for i := range s.Pods {
 		p := &s.Pods[i]
+		if p.DeletionTimestamp != nil {
+			continue // on its way out
+		}
 		st.Total++
 		if p.Status.Phase == corev1.PodRunning {
 			st.Running++
@@ -268,4 +271,42 @@ func PodReady(p *corev1.Pod) (bool, time.Time) {
 		}
 	}
 	return false, time.Time{}
+}
+
+// stuckReasons are container states a pod does not leave by itself.
+var stuckReasons = map[string]bool{
+	"CrashLoopBackOff": true, "ImagePullBackOff": true, "ErrImagePull": true, "InvalidImageName": true,
+	"CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
+}
+
+// StuckPod names the first pod created since then that is stuck in such
+// a state, with the reason and message, e.g. `pod web-1:
+// CreateContainerConfigError (container has runAsNonRoot and image will
+// run as root)`; "" when none is. Older pods were broken before.
+func StuckPod(pods []corev1.Pod, since time.Time) string {
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil || p.CreationTimestamp.Time.Before(since) {
+			continue
+		}
+		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			if w := cs.State.Waiting; w != nil && stuckReasons[w.Reason] {
+				return podReason(p.Name, w.Reason, w.Message)
+			}
+			if t := cs.State.Terminated; t != nil && p.Status.Phase == corev1.PodFailed {
+				return podReason(p.Name, t.Reason, t.Message)
+			}
+		}
+		if p.Status.Phase == corev1.PodFailed {
+			return podReason(p.Name, p.Status.Reason, p.Status.Message)
+		}
+	}
+	return ""
+}
+
+func podReason(pod, reason, message string) string {
+	s := "pod " + pod + ": " + reason
+	if message != "" {
+		s += " (" + message + ")"
+	}
+	return s
 }

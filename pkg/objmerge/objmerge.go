@@ -152,3 +152,130 @@ func normalize(v any) any {
 	}
 	return v
 }
+
+// Pick returns the parts of obj found at the positions shape names: maps
+// field by field, keyed lists item by item (an item is kept only when it
+// has more than its keys), atomic lists and scalars whole. Positions obj
+// lacks are left out. It answers "what did these fields hold before?".
+func Pick(obj, shape map[string]any) map[string]any { return pick(obj, shape, false) }
+
+// PickWithKeys is Pick keeping the keyed list items that have only their
+// keys: it records which items existed.
+func PickWithKeys(obj, shape map[string]any) map[string]any { return pick(obj, shape, true) }
+
+func pick(obj, shape map[string]any, keepKeys bool) map[string]any {
+	out := map[string]any{}
+	for k, sv := range shape {
+		ov, ok := obj[k]
+		if !ok {
+			continue
+		}
+		if v, keep := pickValue(k, ov, sv, keepKeys); keep {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func pickValue(field string, ov, sv any, keepKeys bool) (any, bool) {
+	switch s := sv.(type) {
+	case map[string]any:
+		o, ok := ov.(map[string]any)
+		if !ok {
+			return DeepCopy(ov), true
+		}
+		m := pick(o, s, keepKeys)
+		return m, len(m) > 0 || keepKeys
+	case []any:
+		keys, keyed := listKeys[field]
+		o, ok := ov.([]any)
+		if !keyed || keys == nil || !ok {
+			return DeepCopy(ov), true
+		}
+		var items []any
+		for _, item := range s {
+			im, ok := item.(map[string]any)
+			if !ok {
+				return DeepCopy(ov), true
+			}
+			i := indexOf(o, im, keys)
+			if i < 0 {
+				continue
+			}
+			picked := pick(o[i].(map[string]any), im, keepKeys)
+			if !keepKeys && hasOnly(picked, keys) {
+				continue
+			}
+			for _, k := range keys {
+				if v, ok := o[i].(map[string]any)[k]; ok {
+					picked[k] = v
+				}
+			}
+			items = append(items, picked)
+		}
+		return items, len(items) > 0
+	}
+	return ov, true
+}
+
+func hasOnly(m map[string]any, keys []string) bool {
+	for k := range m {
+		found := false
+		for _, key := range keys {
+			found = found || k == key
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Prune removes from obj every position of shape that ref lacks: after an
+// undo restored the values ref holds, it takes away what did not exist.
+// ref must come from PickWithKeys, so list items that existed are kept.
+func Prune(obj, shape, ref map[string]any) {
+	for k, sv := range shape {
+		ov, inObj := obj[k]
+		if !inObj {
+			continue
+		}
+		rv, inRef := ref[k]
+		if !inRef {
+			delete(obj, k)
+			continue
+		}
+		switch s := sv.(type) {
+		case map[string]any:
+			om, ok1 := ov.(map[string]any)
+			rm, ok2 := rv.(map[string]any)
+			if ok1 && ok2 {
+				Prune(om, s, rm)
+			}
+		case []any:
+			keys := listKeys[k]
+			ol, ok1 := ov.([]any)
+			rl, ok2 := rv.([]any)
+			if keys == nil || !ok1 || !ok2 {
+				continue
+			}
+			for _, item := range s {
+				im, ok := item.(map[string]any)
+				if !ok {
+					continue
+				}
+				oi := indexOf(ol, im, keys)
+				if oi < 0 {
+					continue
+				}
+				ri := indexOf(rl, im, keys)
+				if ri < 0 {
+					ol = append(ol[:oi], ol[oi+1:]...)
+					continue
+				}
+				Prune(ol[oi].(map[string]any), im, rl[ri].(map[string]any))
+			}
+			obj[k] = ol
+		}
+	}
+}

@@ -65,3 +65,30 @@ func TestContains(t *testing.T) {
 		t.Error("Contains must not modify its argument")
 	}
 }
+
+func TestPick(t *testing.T) {
+	live := obj(t, `{spec: {replicas: 1, template: {spec: {containers: [{name: a, image: x, ports: [{containerPort: 80}]}, {name: b, image: y}]}}}}`)
+	shape := obj(t, `{metadata: {name: web}, spec: {replicas: 2, minReadySeconds: 10, template: {spec: {containers: [
+		{name: a, readinessProbe: {tcpSocket: {port: 80}}, image: z}, {name: b, livenessProbe: {}}, {name: c, image: q}]}}}}`)
+	want := obj(t, `{spec: {replicas: 1, template: {spec: {containers: [{name: a, image: x}]}}}}`)
+	if got := Pick(live, shape); !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %v\nwant %v", got, want)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	// A constraint harden added is removed whole; existing containers stay.
+	live0 := obj(t, `{topologySpreadConstraints: [{topologyKey: zone, whenUnsatisfiable: ScheduleAnyway, maxSkew: 1}]}`)
+	Prune(live0, live0, PickWithKeys(obj(t, `{}`), live0))
+	if len(live0) != 0 {
+		t.Errorf("added constraint not pruned: %v", live0)
+	}
+	live := obj(t, `{spec: {minReadySeconds: 20, replicas: 2, template: {spec: {containers: [{name: a, image: x, readinessProbe: {tcpSocket: {}}}, {name: b}]}}}}`)
+	set := obj(t, `{spec: {minReadySeconds: 10, replicas: 2, template: {spec: {containers: [{name: a, readinessProbe: {tcpSocket: {}}}, {name: b, livenessProbe: {}}]}}}}`)
+	before := obj(t, `{spec: {replicas: 1, template: {spec: {containers: [{name: a, image: x}, {name: b}]}}}}`)
+	Prune(live, set, PickWithKeys(before, set))
+	want := obj(t, `{spec: {replicas: 2, template: {spec: {containers: [{name: a, image: x}, {name: b}]}}}}`)
+	if !reflect.DeepEqual(live, want) {
+		t.Errorf("got  %v\nwant %v", live, want)
+	}
+}

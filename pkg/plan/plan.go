@@ -27,6 +27,10 @@ import (
 // DefaultFieldManager is harden's server-side apply field manager.
 const DefaultFieldManager = "kubectl-harden"
 
+// UndoAnnotation is harden's bookkeeping on the workload (see
+// apply.Entry); diffs leave it out.
+const UndoAnnotation = "harden.kubectl.dev/undo"
+
 // Object is one object the plan changes.
 type Object struct {
 	APIVersion string `json:"apiVersion"`
@@ -44,6 +48,14 @@ type Object struct {
 	// predicted by merging, or as the server's dry-run returned it.
 	Before map[string]any `json:"-"`
 	After  map[string]any `json:"-"`
+	// Set is what the fixes set (without the fields owned before);
+	// Restore is the apply configuration that puts back every field Set
+	// touches as it was, keeping what harden owned before: undo applies it.
+	Set     map[string]any `json:"-"`
+	Restore map[string]any `json:"-"`
+	// Prior is what the positions Set touches held before, list items
+	// with only their keys included: what existed.
+	Prior map[string]any `json:"-"`
 }
 
 // Ref names the object like kubectl, e.g. deployment.apps/web.
@@ -89,12 +101,17 @@ func Build(s *inspect.Snapshot, results []rules.Result, fieldManager string) (*P
 					if o.Apply, err = ownedFields(live, fieldManager); err != nil {
 						return nil, err
 					}
+					o.Restore = objmerge.DeepCopy(o.Apply)
 					o.Before = Clean(live.Object)
+					// An optimistic lock: the apply fails if the object
+					// changed since it was read, and harden plans again.
+					unstructured.SetNestedField(o.Apply, live.GetResourceVersion(), "metadata", "resourceVersion")
 				}
 				byKey[key] = o
 				order = append(order, key)
 			}
 			o.Apply = objmerge.Merge(o.Apply, objmerge.DeepCopy(c.Object))
+			o.Set = objmerge.Merge(o.Set, objmerge.DeepCopy(c.Object))
 			if !contains(o.Rules, r.Rule) {
 				o.Rules = append(o.Rules, r.Rule)
 			}
@@ -105,6 +122,8 @@ func Build(s *inspect.Snapshot, results []rules.Result, fieldManager string) (*P
 		if o.Create {
 			o.After = Clean(objmerge.DeepCopy(o.Apply))
 		} else {
+			o.Restore = objmerge.Merge(o.Restore, objmerge.Pick(o.Before, o.Set))
+			o.Prior = objmerge.PickWithKeys(o.Before, o.Set)
 			o.After = Clean(objmerge.Merge(objmerge.DeepCopy(o.Before), o.Apply))
 			if objmerge.Contains(o.Before, o.After) && objmerge.Contains(o.After, o.Before) {
 				continue
@@ -228,6 +247,7 @@ func Clean(obj map[string]any) map[string]any {
 		if ann, ok := meta["annotations"].(map[string]any); ok {
 			delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
 			delete(ann, "deployment.kubernetes.io/revision")
+			delete(ann, UndoAnnotation)
 			if len(ann) == 0 {
 				delete(meta, "annotations")
 			}

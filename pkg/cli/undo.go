@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
+	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
+)
+
+// UndoOptions is `kubectl harden undo TYPE/NAME`: put back what the last
+// run changed and delete the companions it created.
+type UndoOptions struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+	FieldManager   string
+	ForceConflicts bool
+	Watch          bool
+	Timeout        time.Duration
+	*session
+}
+
+// NewUndoCommand builds `kubectl harden undo`.
+func NewUndoCommand(flags *genericclioptions.ConfigFlags, f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &UndoOptions{ConfigFlags: flags, IOStreams: streams, FieldManager: plan.DefaultFieldManager, Watch: true, Timeout: 5 * time.Minute}
+	cmd := &cobra.Command{
+		Use:   "undo (TYPE/NAME | TYPE NAME)",
+		Short: "Undo the last kubectl harden run on a workload",
+		Long: `Restore every field the last kubectl harden run changed on a workload, as it
+was, and delete the companions (PodDisruptionBudgets…) that run created.
+
+The record is read from the workload's own harden.kubectl.dev/undo
+annotation, so undo works from any machine; the local journal
+($XDG_STATE_HOME/kubectl-harden) is used when the annotation is gone. If a
+field harden set was changed since, undo stops unless --force-conflicts.`,
+		Example:           "  kubectl harden undo deploy/web -n demo",
+		ValidArgsFunction: workloadCompletion(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, o.FieldManager, o.ForceConflicts); err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				return fmt.Errorf("name a workload, e.g. kubectl harden undo deploy/web")
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
+	cmd.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "Undo even though fields harden set were changed since")
+	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "Watch the rollout the undo causes")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch the rollout")
+	return cmd
+}
+
+// Run undoes the last run on each target.
+func (o *UndoOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	workloads, err := inspect.Resolve(o.builder(), o.targets)
+	if err != nil {
+		return err
+	}
+	for _, w := range workloads {
+		if err := o.undo(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *UndoOptions) undo(ctx context.Context, w *inspect.Workload) error {
+	entry, err := o.lastEntry(w)
+	if err != nil {
+		return err
+	}
+	if !o.ForceConflicts {
+		if err := o.drift(ctx, entry); err != nil {
+			return err
+		}
+	}
+	if err := o.applier.Undo(ctx, entry.Objects, o.ForceConflicts); err != nil {
+		return fmt.Errorf("undoing %s: %w", w.Ref(), err)
+	}
+	done := &apply.Entry{Time: time.Now().UTC().Truncate(time.Second), Action: "undo", Rules: entry.Rules, Objects: entry.Objects}
+	if err := o.journal.Append(o.cluster, w.Namespace(), w.Kind(), w.Name(), done); err != nil {
+		fmt.Fprintf(o.ErrOut, "warning: the local journal could not be written: %v\n", err)
+	}
+	var restored, deleted []string
+	for _, c := range entry.Objects {
+		if c.Created {
+			deleted = append(deleted, c.Object().Ref())
+		} else {
+			restored = append(restored, c.Object().Ref())
+		}
+	}
+	if o.Watch {
+		for _, c := range entry.Objects {
+			if obj := c.Object(); apply.Rolls(obj) {
+				if err := o.applier.WaitRollout(ctx, obj, o.Timeout, func(m string) {
+					fmt.Fprintln(o.ErrOut, termsafe.String(strings.TrimRight(m, "\n")))
+				}, nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	fmt.Fprintf(o.Out, "%s in namespace %s: undid the run of %s (%s)\n", termsafe.String(w.Ref()), termsafe.String(w.Namespace()),
+		entry.Time.Format(time.RFC3339), strings.Join(entry.Rules, ","))
+	if len(restored) > 0 {
+		fmt.Fprintf(o.Out, "  restored: %s\n", termsafe.String(strings.Join(restored, ", ")))
+	}
+	if len(deleted) > 0 {
+		fmt.Fprintf(o.Out, "  deleted:  %s\n", termsafe.String(strings.Join(deleted, ", ")))
+	}
+	return nil
+}
+
+// lastEntry is the run to undo: the workload's annotation, else the local
+// journal's last harden run not undone or rolled back since.
+func (o *UndoOptions) lastEntry(w *inspect.Workload) (*apply.Entry, error) {
+	e, err := apply.FromAnnotation(w.Object)
+	if err != nil || e != nil {
+		return e, err
+	}
+	entries, err := o.journal.List(o.cluster, w.Namespace(), w.Kind(), w.Name())
+	if err != nil {
+		return nil, err
+	}
+	// Without the annotation, the last local run counts only while the
+	// workload still holds what it set: otherwise it was undone (perhaps
+	// from another machine) or overwritten.
+	if n := len(entries); n > 0 && entries[n-1].Action == "harden" && holds(w, &entries[n-1]) {
+		return &entries[n-1], nil
+	}
+	return nil, fmt.Errorf("%s in namespace %s has no kubectl harden run to undo", w.Ref(), w.Namespace())
+}
+
+// drift refuses to undo over changes made after harden: every field the run
+// set must still hold the value it set.
+func (o *UndoOptions) drift(ctx context.Context, e *apply.Entry) error {
+	for _, c := range e.Objects {
+		if c.Created || len(c.Set) == 0 {
+			continue
+		}
+		live, err := o.applier.Get(ctx, c.Object())
+		if err != nil {
+			return err
+		}
+		set := objmerge.DeepCopy(c.Set)
+		unstructured.RemoveNestedField(set, "metadata", "resourceVersion")
+		if !objmerge.Contains(plan.Clean(live.Object), plan.Clean(set)) {
+			return fmt.Errorf("%s changed after kubectl harden set its fields; undo would overwrite that change (--force-conflicts undoes anyway)", c.Object().Ref())
+		}
+	}
+	return nil
+}
+
+// HistoryOptions is `kubectl harden history TYPE/NAME`.
+type HistoryOptions struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+	*session
+}
+
+// NewHistoryCommand builds `kubectl harden history`.
+func NewHistoryCommand(flags *genericclioptions.ConfigFlags, f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &HistoryOptions{ConfigFlags: flags, IOStreams: streams}
+	return &cobra.Command{
+		Use:               "history (TYPE/NAME | TYPE NAME)",
+		Short:             "List the kubectl harden runs recorded for a workload",
+		Example:           "  kubectl harden history deploy/web -n demo",
+		ValidArgsFunction: workloadCompletion(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, plan.DefaultFieldManager, false); err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				return fmt.Errorf("name a workload, e.g. kubectl harden history deploy/web")
+			}
+			return o.Run()
+		},
+	}
+}
+
+// Run prints each target's recorded runs, oldest first.
+func (o *HistoryOptions) Run() error {
+	workloads, err := inspect.Resolve(o.builder(), o.targets)
+	if err != nil {
+		return err
+	}
+	for _, w := range workloads {
+		entries, err := o.journal.List(o.cluster, w.Namespace(), w.Kind(), w.Name())
+		if err != nil {
+			return err
+		}
+		onObject, err := apply.FromAnnotation(w.Object)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "%s in namespace %s\n", termsafe.String(w.Ref()), termsafe.String(w.Namespace()))
+		tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  TIME\tACTION\tRULES\tOBJECTS")
+		for _, e := range entries {
+			var objs []string
+			for _, c := range e.Objects {
+				objs = append(objs, c.Object().Ref())
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Action, strings.Join(e.Rules, ","), termsafe.String(strings.Join(objs, ", ")))
+		}
+		_ = tw.Flush()
+		switch {
+		case onObject != nil:
+			fmt.Fprintf(o.Out, "  undo record on the object: the run of %s (%s)\n", onObject.Time.Format(time.RFC3339), strings.Join(onObject.Rules, ","))
+		case len(entries) == 0:
+			fmt.Fprintln(o.Out, "  no kubectl harden run recorded")
+		}
+	}
+	return nil
+}
+
+// holds reports whether the workload still holds every value the run set.
+func holds(w *inspect.Workload, e *apply.Entry) bool {
+	for _, c := range e.Objects {
+		if !c.Created && c.Kind == w.Kind() && c.Name == w.Name() {
+			return objmerge.Contains(plan.Clean(w.Object.Object), plan.Clean(c.Set))
+		}
+	}
+	return false
+}
