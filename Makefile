@@ -11,7 +11,7 @@ LDFLAGS := -s -w \
 	-X github.com/kubectl-harden/kubectl-harden/pkg/version.Date=$(DATE)
 export KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: all build test unit e2e vet docs cluster cluster-build cluster-down demo clean
+.PHONY: all build test unit fuzz e2e vet docs cluster cluster-build cluster-down demo clean
 
 all: build
 
@@ -25,13 +25,21 @@ docs:
 	$(GO) run ./cmd/kubectl-harden rules -o markdown > docs/rules.md
 
 ## test: unit tests, then end-to-end tests on the local cluster
-test: vet unit e2e
+test: vet unit fuzz e2e
 
 vet:
 	$(GO) vet ./...
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+## fuzz: each fuzz target for a short, bounded time
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSelection$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/cli
+	$(GO) test -run '^$$' -fuzz '^FuzzMerge$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/objmerge
+	$(GO) test -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzBuildPlan$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/plan
 
 e2e: cluster-build
 	$(GO) test -count=1 -timeout 30m ./test/e2e/...

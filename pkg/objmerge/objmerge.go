@@ -49,10 +49,12 @@ func mergeValue(field string, dv, sv any) any {
 		return Merge(map[string]any{}, s)
 	case []any:
 		keys, keyed := listKeys[field]
-		d, ok := dv.([]any)
-		if !keyed || keys == nil || !ok {
+		if !keyed || keys == nil {
 			return DeepCopy(s)
 		}
+		// Items merge one by one, into an empty list too, so items with
+		// the same key (invalid for the API) collapse the same way.
+		d, _ := dv.([]any)
 		out := append([]any{}, d...)
 		for _, item := range s {
 			im, ok := item.(map[string]any)

@@ -2,8 +2,8 @@ package plan
 
 import (
 	"encoding/json"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
