@@ -101,7 +101,8 @@ func sameKey(a, b map[string]any, keys []string) bool {
 
 // DeepCopy copies a JSON-shaped value.
 func DeepCopy[T any](v T) T {
-	return deepCopy(v).(T)
+	c, _ := deepCopy(v).(T) // nil stays the zero value
+	return c
 }
 
 func deepCopy(v any) any {

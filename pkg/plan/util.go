@@ -2,11 +2,10 @@ package plan
 
 import (
 	"encoding/json"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-
-	jsonpatch "github.com/evanphx/json-patch/v5"
 )
 
 func sortedKeys(m map[string]any) []string {
@@ -25,10 +24,16 @@ func escape(token string) string {
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
+// jsonEqual compares two JSON values after a round trip, so numbers of
+// any Go type compare by value. (json-patch's Equal panics on null.)
 func jsonEqual(a, b any) bool {
+	var na, nb any
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && jsonpatch.Equal(ja, jb)
+	if err1 != nil || err2 != nil || json.Unmarshal(ja, &na) != nil || json.Unmarshal(jb, &nb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(na, nb)
 }
 
 // Lookup returns the value at a JSON pointer (RFC 6901) in obj.
