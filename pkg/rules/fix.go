@@ -7,6 +7,7 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
 )
 
 // Change sets some fields of one object. Object is a partial object in
@@ -83,3 +84,7 @@ func ToMap(v any) map[string]any {
 	}
 	return m
 }
+
+// Merge merges one partial object into another, as server-side apply
+// merges them.
+func Merge(dst, src map[string]any) map[string]any { return objmerge.Merge(dst, src) }

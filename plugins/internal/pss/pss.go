@@ -1,0 +1,161 @@
+// Package pss evaluates a pod template against the Pod Security Standards
+// with k8s.io/pod-security-admission's own checks — the code the API
+// server's admission runs — one check at a time, so each violation can be
+// reported by the rule that fixes it.
+package pss
+
+import (
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+)
+
+// Violation is one failed check.
+type Violation struct {
+	Check  string    // the check's ID, e.g. "allowPrivilegeEscalation"
+	Level  api.Level // baseline or restricted
+	Reason string    // e.g. "allowPrivilegeEscalation != false"
+	Detail string    // e.g. `container "web" must set securityContext.allowPrivilegeEscalation=false`
+}
+
+// Message is the violation as the API server words it.
+func (v Violation) Message() string {
+	if v.Detail == "" {
+		return v.Reason
+	}
+	return v.Reason + " (" + v.Detail + ")"
+}
+
+type check struct {
+	id    string
+	level api.Level
+	fn    policy.CheckPodFn
+}
+
+// checks are the latest version of every default check.
+var checks = func() []check {
+	var out []check
+	for _, c := range policy.DefaultChecks() {
+		v := c.Versions[len(c.Versions)-1]
+		out = append(out, check{id: string(c.ID), level: c.Level, fn: v.CheckPod})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}()
+
+// Evaluate runs every check of the restricted level (which includes
+// baseline) on the workload's pod template.
+func Evaluate(s *inspect.Snapshot) []Violation {
+	t := s.Workload.PodTemplate()
+	meta := metav1.ObjectMeta{Labels: t.Labels, Annotations: t.Annotations}
+	var out []Violation
+	for _, c := range checks {
+		if r := c.fn(&meta, &t.Spec); !r.Allowed {
+			out = append(out, Violation{Check: c.id, Level: c.level, Reason: r.ForbiddenReason, Detail: r.ForbiddenDetail})
+		}
+	}
+	return out
+}
+
+// Find returns the violations of the given checks.
+func Find(s *inspect.Snapshot, ids ...string) []Violation {
+	var out []Violation
+	for _, v := range Evaluate(s) {
+		for _, id := range ids {
+			if v.Check == id {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// IDs lists every check ID, for the catch-all rule.
+func IDs() []string {
+	var out []string
+	for _, c := range checks {
+		out = append(out, c.id)
+	}
+	return out
+}
+
+// Container is a container of the pod template with the list it is in
+// ("containers" or "initContainers").
+type Container struct {
+	List string
+	*corev1.Container
+}
+
+// Containers lists the pod template's init and regular containers.
+func Containers(s *inspect.Snapshot) []Container {
+	spec := &s.Workload.PodTemplate().Spec
+	var out []Container
+	for i := range spec.InitContainers {
+		out = append(out, Container{"initContainers", &spec.InitContainers[i]})
+	}
+	for i := range spec.Containers {
+		out = append(out, Container{"containers", &spec.Containers[i]})
+	}
+	return out
+}
+
+// SecurityContextChange sets securityContext fields of the given
+// containers (fields returns nil to leave one alone), as one workload
+// change. It returns false when no container needs it.
+func SecurityContextChange(s *inspect.Snapshot, fields func(Container) map[string]any) (rules.Change, []string, bool) {
+	spec := map[string]any{}
+	var names []string
+	for _, c := range Containers(s) {
+		f := fields(c)
+		if f == nil {
+			continue
+		}
+		list, _ := spec[c.List].([]any)
+		spec[c.List] = append(list, map[string]any{"name": c.Name, "securityContext": f})
+		names = append(names, c.Name)
+	}
+	if len(names) == 0 {
+		return rules.Change{}, nil, false
+	}
+	obj := rules.WorkloadChange(s.Workload)
+	rules.Set(obj, spec, rules.PodSpecPath(s.Workload)...)
+	return rules.Change{Object: obj}, names, true
+}
+
+// reportRule is a rule that reports Pod Security Standards violations no
+// automatic fix can remove safely.
+type reportRule struct {
+	meta   rules.Meta
+	checks []string
+	manual string
+}
+
+// ReportRule builds a report-only rule over some checks; manual says what
+// a human should do.
+func ReportRule(meta rules.Meta, manual string, checkIDs ...string) rules.Rule {
+	return reportRule{meta: meta, checks: checkIDs, manual: manual}
+}
+
+func (r reportRule) Meta() rules.Meta { return r.meta }
+
+func (r reportRule) Check(s *inspect.Snapshot) []rules.Finding {
+	var out []rules.Finding
+	for _, v := range Find(s, r.checks...) {
+		out = append(out, rules.Finding{Rule: r.meta.ID, Severity: r.meta.Severity, Category: r.meta.Category,
+			Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message(), Manual: r.manual})
+	}
+	return out
+}
+
+func (r reportRule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.Fix, error) {
+	return nil, rules.Human("%s", r.manual)
+}
+
+// Kinds every pod-security rule applies to.
+var Kinds = []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
