@@ -256,3 +256,6 @@ func read(t *testing.T, file string) []*unstructured.Unstructured {
 func convert(u *unstructured.Unstructured, into any) error {
 	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into)
 }
+
+// YAML renders a partial object, for messages.
+func YAML(obj map[string]any) string { return plan.YAML(obj) }

@@ -1,0 +1,17 @@
+package hostnamespaces
+
+import (
+	"testing"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+)
+
+func TestFixtures(t *testing.T) {
+	r, _ := rules.Get("host-namespaces")
+	rulestest.Run(t, r, []rulestest.Case{
+		{Name: "violation reported for a human", Failure: "testdata/failure-hostnetwork.yaml",
+			Findings: []string{`host namespaces (hostNetwork=true, hostPID=true)`}, Manual: []string{"remove"}},
+		{Name: "clean pod passes", Failure: "testdata/pass.yaml"},
+	})
+}
