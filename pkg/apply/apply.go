@@ -74,6 +74,11 @@ func (w *Warnings) Take() []string {
 func (a *Applier) DryRun(ctx context.Context, p *plan.Plan) ([]*ConflictError, error) {
 	var conflicts []*ConflictError
 	for _, o := range p.Objects {
+		if o.Create {
+			if err := a.notTaken(ctx, o); err != nil {
+				return conflicts, err
+			}
+		}
 		got, err := a.apply(ctx, o, true, a.Force)
 		var ce *ConflictError
 		if errors.As(err, &ce) {
@@ -293,6 +298,22 @@ func explain(o *plan.Object, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", ref, err)
+}
+
+// notTaken refuses to "create" a companion over an object of the same
+// name that harden did not create: server-side apply would change it.
+func (a *Applier) notTaken(ctx context.Context, o *plan.Object) error {
+	live, err := a.Get(ctx, o)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return explain(o, err)
+	}
+	if live.GetLabels()[ManagedByLabel] != a.FieldManager && live.GetLabels()[ManagedByLabel] != plan.DefaultFieldManager {
+		return fmt.Errorf("%s already exists and was not created by kubectl harden; nothing was changed", ref(o))
+	}
+	return nil
 }
 
 // Get reads the live object a plan object names.

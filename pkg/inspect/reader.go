@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
@@ -65,6 +66,14 @@ func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 			return fmt.Errorf("listing priorityclasses: %w", err)
 		}
 		c.PriorityClasses = pcs.Items
+		return nil
+	})
+	g.Go(func() error {
+		crbs, err := r.Client.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return fmt.Errorf("listing clusterrolebindings: %w", err)
+		}
+		c.ClusterRoleBindings = crbs.Items
 		return nil
 	})
 	return c, g.Wait()
@@ -123,6 +132,37 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 			return fmt.Errorf("listing networkpolicies in %s: %w", ns, err)
 		}
 		s.NetworkPolicies = l.Items
+		return nil
+	})
+	g.Go(func() error {
+		l, err := r.Client.CoreV1().LimitRanges(ns).List(gctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing limitranges in %s: %w", ns, err)
+		}
+		s.LimitRanges = l.Items
+		return nil
+	})
+	g.Go(func() error {
+		l, err := r.Client.RbacV1().RoleBindings(ns).List(gctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing rolebindings in %s: %w", ns, err)
+		}
+		s.RoleBindings = l.Items
+		return nil
+	})
+	g.Go(func() error {
+		name := w.PodTemplate().Spec.ServiceAccountName
+		if name == "" {
+			name = "default"
+		}
+		sa, err := r.Client.CoreV1().ServiceAccounts(ns).Get(gctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading serviceaccount %s in %s: %w", name, ns, err)
+		}
+		s.ServiceAccount = sa
 		return nil
 	})
 	if cluster.MetricsServed && sel != nil {
@@ -216,7 +256,9 @@ func (s *Snapshot) KeepRelated() {
 	}
 	s.HPAs = hpas
 	var nps []networkingv1.NetworkPolicy
+	s.NamespaceNetworkPolicyNames = nil
 	for _, np := range s.NetworkPolicies {
+		s.NamespaceNetworkPolicyNames = append(s.NamespaceNetworkPolicyNames, np.Name)
 		if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil && sel.Matches(podLabels) {
 			nps = append(nps, np)
 		}

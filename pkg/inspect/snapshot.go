@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -163,8 +164,10 @@ type Cluster struct {
 	Server          string
 	Nodes           []Node
 	PriorityClasses []schedulingv1.PriorityClass
-	MetricsServed   bool
-	OpenShift       bool
+	// ClusterRoleBindings grant rights cluster-wide, to ServiceAccounts too.
+	ClusterRoleBindings []rbacv1.ClusterRoleBinding
+	MetricsServed       bool
+	OpenShift           bool
 }
 
 // Zones returns the distinct zones of the nodes, sorted.
@@ -210,6 +213,13 @@ type Snapshot struct {
 	Services        []corev1.Service
 	HPAs            []autoscalingv2.HorizontalPodAutoscaler
 	NetworkPolicies []networkingv1.NetworkPolicy
+	// NamespaceNetworkPolicyNames are the names taken in the namespace.
+	NamespaceNetworkPolicyNames []string
+	LimitRanges                 []corev1.LimitRange
+	// ServiceAccount the pods run as (nil if it does not exist), and the
+	// namespace's RoleBindings.
+	ServiceAccount *corev1.ServiceAccount
+	RoleBindings   []rbacv1.RoleBinding
 	// Usage per pod, then per container; nil when metrics.k8s.io is not served.
 	Usage map[string]map[string]ContainerUsage
 }
@@ -309,4 +319,40 @@ func podReason(pod, reason, message string) string {
 		s += " (" + message + ")"
 	}
 	return s
+}
+
+// ServiceAccountName is the ServiceAccount the pods run as.
+func (s *Snapshot) ServiceAccountName() string {
+	if n := s.Workload.PodTemplate().Spec.ServiceAccountName; n != "" {
+		return n
+	}
+	return "default"
+}
+
+// ServiceAccountBound reports whether any RoleBinding or ClusterRoleBinding
+// names the pods' ServiceAccount: the pods then use their token.
+func (s *Snapshot) ServiceAccountBound() bool {
+	sa, ns := s.ServiceAccountName(), s.Workload.Namespace()
+	names := func(subjects []rbacv1.Subject) bool {
+		for _, sub := range subjects {
+			if sub.Kind == rbacv1.ServiceAccountKind && sub.Name == sa && (sub.Namespace == ns || sub.Namespace == "") {
+				return true
+			}
+			if sub.Kind == rbacv1.GroupKind && (sub.Name == "system:serviceaccounts" || sub.Name == "system:serviceaccounts:"+ns) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, rb := range s.RoleBindings {
+		if names(rb.Subjects) {
+			return true
+		}
+	}
+	for _, crb := range s.Cluster.ClusterRoleBindings {
+		if names(crb.Subjects) {
+			return true
+		}
+	}
+	return false
 }

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -186,6 +187,21 @@ func Load(t *testing.T, files ...string) *inspect.Snapshot {
 			var pc schedulingv1.PriorityClass
 			err = convert(u, &pc)
 			s.Cluster.PriorityClasses = append(s.Cluster.PriorityClasses, pc)
+		case "LimitRange":
+			var lr corev1.LimitRange
+			err = convert(u, &lr)
+			s.LimitRanges = append(s.LimitRanges, lr)
+		case "ServiceAccount":
+			s.ServiceAccount = &corev1.ServiceAccount{}
+			err = convert(u, s.ServiceAccount)
+		case "RoleBinding":
+			var rb rbacv1.RoleBinding
+			err = convert(u, &rb)
+			s.RoleBindings = append(s.RoleBindings, rb)
+		case "ClusterRoleBinding":
+			var crb rbacv1.ClusterRoleBinding
+			err = convert(u, &crb)
+			s.Cluster.ClusterRoleBindings = append(s.Cluster.ClusterRoleBindings, crb)
 		case "Node":
 			s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
 		default:

@@ -1,0 +1,126 @@
+// Package image pins :latest and untagged images to the digest the pods
+// actually run, so the fix changes nothing at runtime.
+package image
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/plugins/internal/pss"
+)
+
+func init() { rules.Register(Rule{}) }
+
+// Rule is the image rule.
+type Rule struct{}
+
+const id = "image"
+
+var digestRE = regexp.MustCompile(`@(sha256:[0-9a-f]{64})$`)
+
+// Meta describes the rule.
+func (Rule) Meta() rules.Meta {
+	return rules.Meta{
+		ID: id, Title: "Immutable image references", Category: rules.Security, Severity: rules.High,
+		Kinds: pss.Kinds,
+		Why: "An image tagged :latest (or untagged) is whatever was pushed last: two nodes may run two " +
+			"versions, a restart silently upgrades, and a rollback has nothing to roll back to.",
+		Remediation: "Reference images by digest. harden pins each :latest or untagged image to the digest " +
+			"its running pods report (status.containerStatuses[].imageID), so nothing changes at runtime, " +
+			"and sets imagePullPolicy: IfNotPresent, right for an immutable reference.",
+		Fixable: true,
+		OptOuts: []rules.OptOut{{Annotation: "kube-score/ignore", Value: "container-image-tag"}, {Annotation: "ignore-check.kube-linter.io/latest-tag"},
+			{Annotation: "polaris.fairwinds.com/tagNotSpecified-exempt"}},
+	}
+}
+
+// tag returns the image's tag ("" when none) and whether it has a digest.
+func tag(image string) (string, bool) {
+	if strings.Contains(image, "@") {
+		return "", true
+	}
+	name := image[strings.LastIndex(image, "/")+1:]
+	if i := strings.LastIndex(name, ":"); i >= 0 {
+		return name[i+1:], false
+	}
+	return "", false
+}
+
+// Check reports mutable references, and Always pulls of a digest.
+func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
+	var out []rules.Finding
+	for _, c := range pss.Containers(s) {
+		t, digest := tag(c.Image)
+		switch {
+		case !digest && (t == "" || t == "latest"):
+			what := "no tag"
+			if t == "latest" {
+				what = ":latest"
+			}
+			out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Container: c.Name, Field: "image",
+				Message: fmt.Sprintf("container %s runs %s (%s): nodes may run different versions and rollbacks are impossible", c.Name, c.Image, what)})
+		case digest && c.ImagePullPolicy == corev1.PullAlways:
+			out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Security, Container: c.Name, Field: "imagePullPolicy",
+				Message: fmt.Sprintf("container %s pulls its immutable digest again at every start (imagePullPolicy: Always)", c.Name)})
+		}
+	}
+	return out
+}
+
+// running returns the digests the pods report for a container.
+func running(s *inspect.Snapshot, container string) []string {
+	seen := map[string]bool{}
+	for _, p := range s.Pods {
+		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			if cs.Name != container {
+				continue
+			}
+			if m := digestRE.FindStringSubmatch(cs.ImageID); m != nil {
+				seen[m[1]] = true
+			}
+		}
+	}
+	var out []string
+	for d := range seen {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Fix pins the image to the one digest all pods run.
+func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fix, error) {
+	var target pss.Container
+	for _, c := range pss.Containers(s) {
+		if c.Name == f.Container {
+			target = c
+		}
+	}
+	if target.Container == nil {
+		return nil, fmt.Errorf("no container %q", f.Container)
+	}
+	fields := map[string]any{"imagePullPolicy": string(corev1.PullIfNotPresent)}
+	desc := "pull " + target.Name + "'s digest only when missing"
+	if f.Field == "image" {
+		digests := running(s, target.Name)
+		switch len(digests) {
+		case 0:
+			return nil, rules.Human("no running pod reports the digest container %s runs: pin a version tag or a digest by hand", target.Name)
+		case 1:
+		default:
+			return nil, rules.Human("the pods of container %s run %d different digests (%s): choose one by hand", target.Name, len(digests), strings.Join(digests, ", "))
+		}
+		fields["image"] = target.Image + "@" + digests[0]
+		desc = "pin " + target.Name + " to " + digests[0] + ", the digest its pods run"
+	}
+	fields["name"] = target.Name
+	obj := rules.WorkloadChange(s.Workload)
+	rules.Set(obj, map[string]any{target.List: []any{fields}}, rules.PodSpecPath(s.Workload)...)
+	return &rules.Fix{Description: desc, Changes: []rules.Change{{Object: obj}}}, nil
+}
