@@ -51,6 +51,11 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		if c.ReadinessProbe != nil {
 			continue
 		}
+		// Readiness gates traffic: a client that serves nothing (no port,
+		// no Service) has none to gate.
+		if len(c.Ports) == 0 && !probe.Served(s) {
+			continue
+		}
 		msg := fmt.Sprintf("container %s has no readinessProbe: %s", c.Name, why)
 		if c.LivenessProbe != nil {
 			msg = fmt.Sprintf("container %s has a livenessProbe but no readinessProbe: a slow pod is restarted instead of taken out of rotation", c.Name)

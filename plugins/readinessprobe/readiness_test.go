@@ -13,9 +13,11 @@ func TestFixtures(t *testing.T) {
 			Findings: []string{"container web has no readinessProbe: Service web sends it traffic"}},
 		{Name: "httpGet only with a given path", Failure: "testdata/failure-served.yaml", Fixed: "testdata/fixed-path.yaml",
 			Findings: []string{"no readinessProbe"}, Params: rules.Params{"path": "/ready", "port": "8080"}},
-		{Name: "liveness without readiness; sidecar without ports", Failure: "testdata/failure-liveness-only.yaml", Fixed: "testdata/fixed-liveness-only.yaml",
-			Findings: []string{"has a livenessProbe but no readinessProbe", "container log-shipper has no readinessProbe"},
-			Manual:   []string{"container log-shipper declares no TCP port"}},
+		{Name: "liveness without readiness; a client without ports or Service has no traffic to gate", Failure: "testdata/failure-liveness-only.yaml", Fixed: "testdata/fixed-liveness-only.yaml",
+			Findings: []string{"has a livenessProbe but no readinessProbe"}},
+		{Name: "served sidecar without ports needs a human", Failure: "testdata/failure-sidecar.yaml",
+			Findings: []string{"container web has no readinessProbe", "container log-shipper has no readinessProbe"},
+			Manual:   []string{"container log-shipper declares no TCP port"}, Fixed: "testdata/fixed-sidecar.yaml"},
 		{Name: "probed passes", Failure: "testdata/pass.yaml"},
 	})
 }
