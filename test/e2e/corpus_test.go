@@ -115,7 +115,9 @@ func TestCorpusCassandra(t *testing.T) {
 		if _, err := env.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = env.client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = env.client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+		})
 	}
 	kubectl(t, "apply", "-n", ns, "-f", corpus(t, "cassandra/cassandra-service.yaml"), "-f", corpus(t, "cassandra/cassandra-statefulset.yaml"))
 	waitRollout(t, ns, "sts/cassandra")
