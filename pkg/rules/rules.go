@@ -171,3 +171,35 @@ func Get(id string) (Rule, bool) {
 	r, ok := registry[id]
 	return r, ok
 }
+
+// NamespaceRule is a practice about a namespace as a whole (admission
+// labels, quotas, a default-deny policy); the audit runs these.
+type NamespaceRule interface {
+	Meta() Meta
+	Check(ns *inspect.NamespaceSnapshot) []Finding
+}
+
+var nsRegistry = map[string]NamespaceRule{}
+
+// RegisterNamespace adds a namespace rule; plugins call it from init.
+func RegisterNamespace(r NamespaceRule) {
+	mu.Lock()
+	defer mu.Unlock()
+	id := r.Meta().ID
+	if _, dup := nsRegistry[id]; dup {
+		panic("rules: duplicate namespace rule " + id)
+	}
+	nsRegistry[id] = r
+}
+
+// NamespaceRules returns the registered namespace rules sorted by ID.
+func NamespaceRules() []NamespaceRule {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]NamespaceRule, 0, len(nsRegistry))
+	for _, r := range nsRegistry {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Meta().ID < out[j].Meta().ID })
+	return out
+}

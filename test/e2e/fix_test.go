@@ -148,11 +148,16 @@ func TestFixEachRule(t *testing.T) {
 			after, r := hardenReport(t, append([]string{tc.ref, "-n", ns, "--fix=" + tc.rule, "--yes"}, tc.args...)...)
 			fixed := 0
 			for _, f := range after.Workloads[0].Findings {
-				if f.Status == rules.StatusFixed {
+				switch f.Status {
+				case rules.StatusFixed:
 					fixed++
+				case rules.StatusPlanned:
+					t.Errorf("finding left planned after --yes: %+v", f)
 				}
 			}
-			if fixed != want || !after.Workloads[0].Applied {
+			// A single rule fixes all it found; "all" may leave some to a
+			// human (a port no Service names), each with its reason.
+			if !after.Workloads[0].Applied || fixed == 0 || (tc.rule != "all" && fixed != want) {
 				t.Fatalf("%d findings fixed, want %d:\n%s", fixed, want, r)
 			}
 			waitRollout(t, ns, tc.ref)
@@ -277,7 +282,7 @@ func TestOutputFormatsAndDryRun(t *testing.T) {
 		t.Fatalf("json report: %s", r)
 	}
 	w := doc.Workloads[0]
-	if w.Name != "pair" || w.Namespace != ns || w.Kind != "Deployment" || w.Score <= 0 || w.Score >= 100 || w.Plan == nil || len(w.Plan.Objects) != 2 {
+	if w.Name != "pair" || w.Namespace != ns || w.Kind != "Deployment" || w.Score >= 100 || w.Plan == nil || len(w.Plan.Objects) != 2 {
 		t.Errorf("workload: %+v", w)
 	}
 	if o := w.Plan.Objects[1]; o.Kind != "PodDisruptionBudget" || o.Action != "create" || len(o.Patch) != 1 {
@@ -371,9 +376,15 @@ func TestDemoShopFixAll(t *testing.T) {
 	if err != nil || sts.Spec.Template.Spec.Containers[0].ReadinessProbe == nil || sts.Status.ReadyReplicas != 1 {
 		t.Errorf("sts/db: %v", err)
 	}
-	// The text report names every status.
-	r = harden(t, "deploy/web", "-n", ns)
-	if r.code != 0 || !strings.Contains(r.stdout, "score 100/100") {
-		t.Errorf("hardened web should score 100 with exit 0: %s", r)
+	// What is left needs a human (its own ServiceAccount, a secret in
+	// env…): nothing fixable is pending, and the exit code says findings remain.
+	doc, r = hardenReport(t, "deploy/web", "-n", ns, "--fix=all")
+	for _, f := range doc.Workloads[0].Findings {
+		if f.Status != rules.StatusManual || f.Reason == "" {
+			t.Errorf("web: %s left %s: %s", f.Rule, f.Status, f.Message)
+		}
+	}
+	if r.code != 1 {
+		t.Errorf("findings for a human remain: exit %d, want 1", r.code)
 	}
 }
