@@ -78,6 +78,7 @@ Works on deployments, statefulsets, daemonsets, jobs and cronjobs.`,
 	cmd.AddCommand(NewRulesCommand(streams))
 	cmd.AddCommand(NewUndoCommand(flags, f, streams))
 	cmd.AddCommand(NewHistoryCommand(flags, f, streams))
+	cmd.AddCommand(NewAuditCommand(flags, f, streams))
 	return cmd
 }
 

@@ -87,43 +87,59 @@ func (r *Reader) Inventory(ctx context.Context, sc Scope) (*Inventory, error) {
 	}
 	if sc.Kinds["Deployment"] {
 		add("deployments", func() error {
-			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().Deployments(ns).List(ctx, o) }),
+			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.AppsV1().Deployments(ns).List(ctx, o)
+			}),
 				func(d *appsv1.Deployment) { deps = append(deps, *d) })
 		})
 	}
 	if sc.Kinds["StatefulSet"] {
 		add("statefulsets", func() error {
-			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().StatefulSets(ns).List(ctx, o) }),
+			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.AppsV1().StatefulSets(ns).List(ctx, o)
+			}),
 				func(d *appsv1.StatefulSet) { stss = append(stss, *d) })
 		})
 	}
 	if sc.Kinds["DaemonSet"] {
 		add("daemonsets", func() error {
-			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().DaemonSets(ns).List(ctx, o) }),
+			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.AppsV1().DaemonSets(ns).List(ctx, o)
+			}),
 				func(d *appsv1.DaemonSet) { dss = append(dss, *d) })
 		})
 	}
 	// Jobs are always read: CronJobs' pods are found through them.
 	add("jobs", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.BatchV1().Jobs(ns).List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.BatchV1().Jobs(ns).List(ctx, o)
+		},
 			func(d *batchv1.Job) { jobs = append(jobs, *d) })
 	})
 	if sc.Kinds["CronJob"] {
 		add("cronjobs", func() error {
-			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.BatchV1().CronJobs(ns).List(ctx, o) }),
+			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.BatchV1().CronJobs(ns).List(ctx, o)
+			}),
 				func(d *batchv1.CronJob) { cjs = append(cjs, *d) })
 		})
 	}
 	add("pods", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Pods(ns).List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Pods(ns).List(ctx, o)
+		},
 			func(p *corev1.Pod) { inv.Pods = append(inv.Pods, *p) })
 	})
 	add("poddisruptionbudgets", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.PolicyV1().PodDisruptionBudgets(ns).List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.PolicyV1().PodDisruptionBudgets(ns).List(ctx, o)
+		},
 			func(p *policyv1.PodDisruptionBudget) { inv.PDBs = append(inv.PDBs, *p) })
 	})
 	add("services", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Services(ns).List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Services(ns).List(ctx, o)
+		},
 			func(p *corev1.Service) { inv.Services = append(inv.Services, *p) })
 	})
 	add("horizontalpodautoscalers", func() error {
@@ -132,23 +148,33 @@ func (r *Reader) Inventory(ctx context.Context, sc Scope) (*Inventory, error) {
 		}, func(p *autoscalingv2.HorizontalPodAutoscaler) { inv.HPAs = append(inv.HPAs, *p) })
 	})
 	add("networkpolicies", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.NetworkingV1().NetworkPolicies(ns).List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.NetworkingV1().NetworkPolicies(ns).List(ctx, o)
+		},
 			func(p *networkingv1.NetworkPolicy) { inv.NetworkPolicies = append(inv.NetworkPolicies, *p) })
 	})
 	add("limitranges", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().LimitRanges(ns).List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().LimitRanges(ns).List(ctx, o)
+		},
 			func(p *corev1.LimitRange) { inv.LimitRanges = append(inv.LimitRanges, *p) })
 	})
 	add("resourcequotas", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().ResourceQuotas(ns).List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().ResourceQuotas(ns).List(ctx, o)
+		},
 			func(p *corev1.ResourceQuota) { inv.ResourceQuotas = append(inv.ResourceQuotas, *p) })
 	})
 	add("rolebindings", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.RbacV1().RoleBindings(ns).List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.RbacV1().RoleBindings(ns).List(ctx, o)
+		},
 			func(p *rbacv1.RoleBinding) { inv.RoleBindings = append(inv.RoleBindings, *p) })
 	})
 	add("serviceaccounts", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().ServiceAccounts(ns).List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().ServiceAccounts(ns).List(ctx, o)
+		},
 			func(p *corev1.ServiceAccount) { inv.ServiceAccounts = append(inv.ServiceAccounts, *p) })
 	})
 	add("namespaces", func() error {
@@ -160,7 +186,9 @@ func (r *Reader) Inventory(ctx context.Context, sc Scope) (*Inventory, error) {
 			inv.Namespaces = []corev1.Namespace{*n}
 			return nil
 		}
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Namespaces().List(ctx, o) },
+		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Namespaces().List(ctx, o)
+		},
 			func(p *corev1.Namespace) { inv.Namespaces = append(inv.Namespaces, *p) })
 	})
 	if err := g.Wait(); err != nil {

@@ -361,3 +361,18 @@ func (s *Snapshot) ServiceAccountBound() bool {
 	}
 	return false
 }
+
+// kindNames maps what users type for a kind to the kind.
+var kindNames = map[string]string{
+	"deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
+	"statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
+	"daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
+	"job": "Job", "jobs": "Job",
+	"cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
+}
+
+// KindNamed reports whether a word names a workload kind.
+func KindNamed(word string) bool { return kindNames[strings.ToLower(word)] != "" }
+
+// CanonicalKind returns the kind a word names.
+func CanonicalKind(word string) string { return kindNames[strings.ToLower(word)] }

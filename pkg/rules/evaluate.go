@@ -123,17 +123,25 @@ func Pending(results []Result) bool {
 // Weights of each severity in the 0–100 score.
 var Weights = map[Severity]int{Critical: 30, High: 15, Medium: 7, Low: 3}
 
-// Score is 100 minus the weights of the findings not fixed or exempted,
-// never below 0.
-func Score(results []Result) int {
-	score := 100
+// Penalty is the sum of the weights of the findings neither fixed nor
+// exempted.
+func Penalty(results []Result) int {
+	p := 0
 	for _, r := range results {
 		if r.Status != StatusFixed && r.Status != StatusExempted {
-			score -= Weights[r.Severity]
+			p += Weights[r.Severity]
 		}
 	}
-	return max(score, 0)
+	return p
 }
+
+// ScoreOf turns a penalty into a 0–100 score: 100·100/(100+penalty),
+// rounded. 100 with nothing pending; one critical finding gives 77, a
+// penalty of 100 gives 50; it nears 0 but keeps ranking the worst.
+func ScoreOf(penalty int) int { return (100*100 + (100+penalty)/2) / (100 + penalty) }
+
+// Score is the workload's 0–100 score.
+func Score(results []Result) int { return ScoreOf(Penalty(results)) }
 
 // ValidateSelection checks that every word names a rule and every
 // parameter is one the rule declares.

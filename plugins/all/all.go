@@ -2,7 +2,9 @@
 package all
 
 import (
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/barepods"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/capabilities"
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/defaultdeny"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/hostnamespaces"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/hostpath"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/hostports"
@@ -16,6 +18,8 @@ import (
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/priorityclass"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/privileged"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/privilegeescalation"
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/psalabels"
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/quotas"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/readinessprobe"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/readonlyrootfs"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/replicas"

@@ -25,13 +25,18 @@ func TestRegistry(t *testing.T) {
 			}
 		}
 	}
-	all := rules.All()
-	if len(all) != plugins {
-		t.Errorf("%d rules registered, %d plugin directories", len(all), plugins)
+	var metas []rules.Meta
+	for _, r := range rules.All() {
+		metas = append(metas, r.Meta())
+	}
+	for _, r := range rules.NamespaceRules() {
+		metas = append(metas, r.Meta())
+	}
+	if len(metas) != plugins {
+		t.Errorf("%d rules registered, %d plugin directories", len(metas), plugins)
 	}
 	kebab := regexp.MustCompile(`^[a-z]+(-[a-z]+)*$`)
-	for _, r := range all {
-		m := r.Meta()
+	for _, m := range metas {
 		if !kebab.MatchString(m.ID) || m.Title == "" || m.Category == "" || m.Severity == 0 || len(m.Kinds) == 0 ||
 			len(m.Why) < 80 || len(m.Remediation) < 40 {
 			t.Errorf("rule %q has incomplete metadata: %+v", m.ID, m)

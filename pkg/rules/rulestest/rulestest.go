@@ -275,3 +275,58 @@ func convert(u *unstructured.Unstructured, into any) error {
 
 // YAML renders a partial object, for messages.
 func YAML(obj map[string]any) string { return plan.YAML(obj) }
+
+// NamespaceCase is one fixture of a namespace rule.
+type NamespaceCase struct {
+	Name     string
+	Fixture  string   // a Namespace and its pods, policies, quotas…
+	Findings []string // substrings of the expected messages
+}
+
+// RunNamespace runs a namespace rule's fixtures.
+func RunNamespace(t *testing.T, rule rules.NamespaceRule, cases []NamespaceCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			s := &inspect.NamespaceSnapshot{}
+			for _, u := range read(t, tc.Fixture) {
+				var err error
+				switch u.GetKind() {
+				case "Namespace":
+					s.Namespace = &corev1.Namespace{}
+					err = convert(u, s.Namespace)
+				case "Pod":
+					var p corev1.Pod
+					err = convert(u, &p)
+					s.Pods = append(s.Pods, p)
+				case "NetworkPolicy":
+					var np networkingv1.NetworkPolicy
+					err = convert(u, &np)
+					s.NetworkPolicies = append(s.NetworkPolicies, np)
+				case "LimitRange":
+					var lr corev1.LimitRange
+					err = convert(u, &lr)
+					s.LimitRanges = append(s.LimitRanges, lr)
+				case "ResourceQuota":
+					var q corev1.ResourceQuota
+					err = convert(u, &q)
+					s.ResourceQuotas = append(s.ResourceQuotas, q)
+				default:
+					t.Fatalf("fixture: unsupported kind %s", u.GetKind())
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			findings := rule.Check(s)
+			if len(findings) != len(tc.Findings) {
+				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
+			}
+			for i, f := range findings {
+				if !strings.Contains(f.Message, tc.Findings[i]) || f.Manual == "" || f.Rule != rule.Meta().ID {
+					t.Errorf("finding %d: %+v, want message with %q and a remediation for a human", i, f, tc.Findings[i])
+				}
+			}
+		})
+	}
+}

@@ -159,3 +159,30 @@ func (r reportRule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.
 
 // Kinds every pod-security rule applies to.
 var Kinds = []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+
+// Satisfies reports whether a pod passes every check of the level, the
+// way admission decides it (restricted checks override their baseline
+// counterparts).
+func Satisfies(meta *metav1.ObjectMeta, spec *corev1.PodSpec, level api.Level) bool {
+	if level == api.LevelPrivileged {
+		return true
+	}
+	return allAllowed(evaluator.EvaluatePod(api.LevelVersion{Level: level, Version: api.LatestVersion()}, meta, spec))
+}
+
+func allAllowed(results []policy.CheckResult) bool {
+	for _, r := range results {
+		if !r.Allowed {
+			return false
+		}
+	}
+	return true
+}
+
+var evaluator = func() policy.Evaluator {
+	e, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	if err != nil {
+		panic("pss: " + err.Error())
+	}
+	return e
+}()

@@ -1,0 +1,212 @@
+// Package audit evaluates every workload and namespace of a scope and
+// scores them: 0–100 per workload, namespace and cluster.
+package audit
+
+import (
+	"context"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+)
+
+// APIVersion and Kind identify the machine-readable audit report.
+const (
+	APIVersion = "harden.kubectl.dev/v1alpha1"
+	Kind       = "AuditReport"
+)
+
+// Report is the -o json|yaml document of `kubectl harden audit`.
+type Report struct {
+	APIVersion string      `json:"apiVersion"`
+	Kind       string      `json:"kind"`
+	Score      int         `json:"score"`
+	Workloads  int         `json:"workloads"`
+	Pending    Counts      `json:"pending"`
+	Namespaces []Namespace `json:"namespaces"`
+}
+
+// Counts are pending findings by severity.
+type Counts struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+}
+
+func (c *Counts) add(sev rules.Severity) {
+	switch sev {
+	case rules.Critical:
+		c.Critical++
+	case rules.High:
+		c.High++
+	case rules.Medium:
+		c.Medium++
+	default:
+		c.Low++
+	}
+}
+
+// AtLeast counts pending findings of this severity or worse.
+func (c Counts) AtLeast(sev rules.Severity) int {
+	n := c.Critical
+	if sev <= rules.High {
+		n += c.High
+	}
+	if sev <= rules.Medium {
+		n += c.Medium
+	}
+	if sev <= rules.Low {
+		n += c.Low
+	}
+	return n
+}
+
+// Namespace is one namespace's score, its own findings and its workloads.
+type Namespace struct {
+	Name      string         `json:"name"`
+	Score     int            `json:"score"`
+	Pending   Counts         `json:"pending"`
+	Findings  []rules.Result `json:"findings"`
+	Workloads []Workload     `json:"workloads"`
+}
+
+// Workload is one workload's score and findings.
+type Workload struct {
+	Kind     string         `json:"kind"`
+	Name     string         `json:"name"`
+	Score    int            `json:"score"`
+	Pending  Counts         `json:"pending"`
+	Findings []rules.Result `json:"findings"`
+}
+
+// Run evaluates the workload rules on every snapshot (in parallel) and the
+// namespace rules on every namespace, and scores them.
+func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.NamespaceSnapshot, sel rules.Selection) (*Report, error) {
+	results := make([][]rules.Result, len(snaps))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, s := range snaps {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r, err := rules.Evaluate(s, sel)
+			results[i] = r
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	byNS := map[string]*Namespace{}
+	var mu sync.Mutex
+	get := func(name string) *Namespace {
+		mu.Lock()
+		defer mu.Unlock()
+		if n, ok := byNS[name]; ok {
+			return n
+		}
+		n := &Namespace{Name: name}
+		byNS[name] = n
+		return n
+	}
+	rep := &Report{APIVersion: APIVersion, Kind: Kind}
+	for i, s := range snaps {
+		w := Workload{Kind: s.Workload.Kind(), Name: s.Workload.Name(), Score: rules.Score(results[i]), Findings: results[i]}
+		for _, r := range results[i] {
+			if pending(r) {
+				w.Pending.add(r.Severity)
+			}
+		}
+		n := get(s.Workload.Namespace())
+		n.Workloads = append(n.Workloads, w)
+	}
+	for _, ns := range namespaces {
+		n := get(ns.Namespace.Name)
+		n.Findings = NamespaceFindings(ns, sel)
+	}
+	total, weighted := 0, 0
+	for _, n := range byNS {
+		sum := 0
+		for _, w := range n.Workloads {
+			sum += w.Score
+			n.Pending.Critical += w.Pending.Critical
+			n.Pending.High += w.Pending.High
+			n.Pending.Medium += w.Pending.Medium
+			n.Pending.Low += w.Pending.Low
+		}
+		mean := 100
+		if len(n.Workloads) > 0 {
+			mean = (sum + len(n.Workloads)/2) / len(n.Workloads)
+		}
+		for _, f := range n.Findings {
+			if pending(f) {
+				n.Pending.add(f.Severity)
+			}
+		}
+		// The namespace's own findings scale its workloads' mean down.
+		n.Score = (mean*rules.ScoreOf(rules.Penalty(n.Findings)) + 50) / 100
+		weight := max(len(n.Workloads), 1)
+		total += weight
+		weighted += n.Score * weight
+		rep.Workloads += len(n.Workloads)
+		rep.Pending.Critical += n.Pending.Critical
+		rep.Pending.High += n.Pending.High
+		rep.Pending.Medium += n.Pending.Medium
+		rep.Pending.Low += n.Pending.Low
+		rep.Namespaces = append(rep.Namespaces, *n)
+	}
+	rep.Score = 100
+	if total > 0 {
+		rep.Score = (weighted + total/2) / total
+	}
+	sort.Slice(rep.Namespaces, func(i, j int) bool { return rep.Namespaces[i].Name < rep.Namespaces[j].Name })
+	for _, n := range rep.Namespaces {
+		sort.SliceStable(n.Workloads, func(i, j int) bool { return n.Workloads[i].Score < n.Workloads[j].Score })
+	}
+	return rep, nil
+}
+
+func pending(r rules.Result) bool {
+	return r.Status != rules.StatusFixed && r.Status != rules.StatusExempted
+}
+
+// NamespaceFindings runs the namespace rules; their findings always need a
+// human (or are exempted by the namespace's skip annotation, or skipped).
+func NamespaceFindings(ns *inspect.NamespaceSnapshot, sel rules.Selection) []rules.Result {
+	var out []rules.Result
+	skip := ns.Namespace.Annotations[rules.SkipAnnotation]
+	for _, r := range rules.NamespaceRules() {
+		m := r.Meta()
+		for _, f := range r.Check(ns) {
+			res := rules.Result{Finding: f, Status: rules.StatusManual, Reason: f.Manual}
+			switch {
+			case selects(skip, m):
+				res.Status, res.Reason = rules.StatusExempted, "namespace annotation "+rules.SkipAnnotation+"="+skip
+			case selectsAny(sel.Skip, m):
+				res.Status, res.Reason = rules.StatusSkipped, "skipped by --skip"
+			}
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+func selects(list string, m rules.Meta) bool {
+	return list != "" && selectsAny(strings.Split(list, ","), m)
+}
+
+func selectsAny(words []string, m rules.Meta) bool {
+	for _, w := range words {
+		if m.Selects(w) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,73 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
+)
+
+// WriteAuditTable writes the audit as a table: the workloads of each
+// namespace, worst first, then the namespace's own findings, then the
+// cluster's score.
+func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
+	q := termsafe.String
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAMESPACE\tWORKLOAD\tSCORE\tCRIT\tHIGH\tMED\tLOW\tTOP FINDINGS")
+	for _, n := range rep.Namespaces {
+		for _, wl := range n.Workloads {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", q(n.Name), q(strings.ToLower(wl.Kind)+"/"+wl.Name), wl.Score,
+				wl.Pending.Critical, wl.Pending.High, wl.Pending.Medium, wl.Pending.Low, top(wl.Findings, 3))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range rep.Namespaces {
+		var lines []string
+		for _, f := range n.Findings {
+			if f.Status == rules.StatusExempted {
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("  %s %s: %s", st.Severity(f.Severity, fmt.Sprintf("%-8s", f.Severity)), f.Rule, q(f.Message)))
+		}
+		fmt.Fprintf(w, "\n%s %s: score %d/100, %d workload%s\n", st.Title("namespace"), q(n.Name), n.Score, len(n.Workloads), plural(len(n.Workloads)))
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
+		}
+	}
+	_, err := fmt.Fprintf(w, "\n%s %d/100 over %d workloads in %d namespaces: %d critical, %d high, %d medium, %d low pending\n",
+		st.Title("score"), rep.Score, rep.Workloads, len(rep.Namespaces), rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
+	return err
+}
+
+// top names the worst pending findings' rules.
+func top(results []rules.Result, n int) string {
+	var ids []string
+	for _, r := range results {
+		if r.Status == rules.StatusFixed || r.Status == rules.StatusExempted || contains(ids, r.Rule) {
+			continue
+		}
+		ids = append(ids, r.Rule)
+	}
+	if len(ids) > n {
+		ids = append(ids[:n], fmt.Sprintf("+%d", len(ids)-n))
+	}
+	if len(ids) == 0 {
+		return "-"
+	}
+	return strings.Join(ids, ", ")
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,41 @@
+// Package quotas checks that a namespace has a ResourceQuota and a
+// LimitRange.
+package quotas
+
+import (
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+)
+
+func init() { rules.RegisterNamespace(Rule{}) }
+
+// Rule is the quotas rule.
+type Rule struct{}
+
+const id = "quotas"
+
+// Meta describes the rule.
+func (Rule) Meta() rules.Meta {
+	return rules.Meta{
+		ID: id, Title: "ResourceQuota and LimitRange", Category: rules.Resources, Severity: rules.Low,
+		Kinds: []string{"Namespace"},
+		Why: "Without a ResourceQuota one namespace's runaway deployment can take the cluster's capacity; " +
+			"without a LimitRange containers that set no requests get none and are evicted first.",
+		Remediation: "Give each team namespace a ResourceQuota sized to its share, and a LimitRange with " +
+			"defaultRequest and default limits for containers that set none.",
+	}
+}
+
+// Check reports what is missing.
+func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
+	var out []rules.Finding
+	if len(ns.ResourceQuotas) == 0 {
+		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Resources, Field: "resourcequota",
+			Message: "no ResourceQuota: nothing bounds what the namespace may consume", Manual: "create a ResourceQuota for the namespace"})
+	}
+	if len(ns.LimitRanges) == 0 {
+		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Resources, Field: "limitrange",
+			Message: "no LimitRange: containers without requests get none", Manual: "create a LimitRange with default requests and limits"})
+	}
+	return out
+}
