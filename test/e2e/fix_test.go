@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -324,17 +322,7 @@ func TestOutputFormatsAndDryRun(t *testing.T) {
 // call) but gets probes.
 func TestDemoShopFixAll(t *testing.T) {
 	ns := newNamespace(t)
-	shop, err := os.ReadFile(filepath.Join(env.root, "testdata/demo/shop.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest := strings.ReplaceAll(string(shop), "namespace: demo", "namespace: "+ns)
-	manifest = strings.Replace(manifest, "name: demo\n", "name: "+ns+"\n", 1)
-	path := filepath.Join(t.TempDir(), "shop.yaml")
-	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl(t, "apply", "-f", path)
+	applyDemoShop(t, ns)
 	deployments := []string{"web", "api", "worker"}
 	for _, d := range deployments {
 		waitRollout(t, ns, "deploy/"+d)

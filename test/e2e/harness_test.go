@@ -196,3 +196,20 @@ func waitRollout(t *testing.T, ns, ref string) {
 	t.Helper()
 	kubectl(t, "rollout", "status", "-n", ns, ref, "--timeout=90s")
 }
+
+// applyDemoShop deploys testdata/demo/shop.yaml into the test's namespace
+// instead of demo.
+func applyDemoShop(t *testing.T, ns string) {
+	t.Helper()
+	shop, err := os.ReadFile(filepath.Join(env.root, "testdata/demo/shop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := strings.ReplaceAll(string(shop), "namespace: demo", "namespace: "+ns)
+	manifest = strings.Replace(manifest, "name: demo\n", "name: "+ns+"\n", 1)
+	path := filepath.Join(t.TempDir(), "shop.yaml")
+	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "apply", "-f", path)
+}

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -45,17 +43,7 @@ func violating(warnings []string, prefix string) []string {
 // pass Pod Security Standards restricted by the API server's own check.
 func TestDemoShopPassesRestricted(t *testing.T) {
 	ns := newNamespace(t)
-	shop, err := os.ReadFile(filepath.Join(env.root, "testdata/demo/shop.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest := strings.ReplaceAll(string(shop), "namespace: demo", "namespace: "+ns)
-	manifest = strings.Replace(manifest, "name: demo\n", "name: "+ns+"\n", 1)
-	path := filepath.Join(t.TempDir(), "shop.yaml")
-	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl(t, "apply", "-f", path)
+	applyDemoShop(t, ns)
 	workloads := map[string]string{"deploy/web": "web-", "deploy/api": "api-", "deploy/worker": "worker-", "sts/db": "db-"}
 	for ref := range workloads {
 		waitRollout(t, ns, ref)

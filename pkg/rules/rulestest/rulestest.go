@@ -148,7 +148,24 @@ func Load(t *testing.T, files ...string) *inspect.Snapshot {
 	for _, f := range files {
 		objs = replace(objs, read(t, f))
 	}
+	s, _ := decode(t, objs)
+	if s.Workload == nil {
+		t.Fatalf("fixture %v has no workload", files)
+	}
+	if s.Namespace == nil {
+		s.Namespace = &corev1.Namespace{}
+		s.Namespace.Name = s.Workload.Namespace()
+	}
+	s.KeepRelated()
+	return s
+}
+
+// decode sorts fixture objects into a Snapshot (ResourceQuotas, which only
+// namespace rules read, aside).
+func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot, []corev1.ResourceQuota) {
+	t.Helper()
 	s := &inspect.Snapshot{Cluster: &inspect.Cluster{Context: "fixture"}}
+	var quotas []corev1.ResourceQuota
 	for _, u := range objs {
 		var err error
 		switch u.GetKind() {
@@ -202,6 +219,10 @@ func Load(t *testing.T, files ...string) *inspect.Snapshot {
 			var crb rbacv1.ClusterRoleBinding
 			err = convert(u, &crb)
 			s.Cluster.ClusterRoleBindings = append(s.Cluster.ClusterRoleBindings, crb)
+		case "ResourceQuota":
+			var q corev1.ResourceQuota
+			err = convert(u, &q)
+			quotas = append(quotas, q)
 		case "Node":
 			s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
 		default:
@@ -211,15 +232,7 @@ func Load(t *testing.T, files ...string) *inspect.Snapshot {
 			t.Fatalf("fixture %s/%s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}
-	if s.Workload == nil {
-		t.Fatalf("fixture %v has no workload", files)
-	}
-	if s.Namespace == nil {
-		s.Namespace = &corev1.Namespace{}
-		s.Namespace.Name = s.Workload.Namespace()
-	}
-	s.KeepRelated()
-	return s
+	return s, quotas
 }
 
 func replace(objs, with []*unstructured.Unstructured) []*unstructured.Unstructured {
@@ -288,36 +301,9 @@ func RunNamespace(t *testing.T, rule rules.NamespaceRule, cases []NamespaceCase)
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
-			s := &inspect.NamespaceSnapshot{}
-			for _, u := range read(t, tc.Fixture) {
-				var err error
-				switch u.GetKind() {
-				case "Namespace":
-					s.Namespace = &corev1.Namespace{}
-					err = convert(u, s.Namespace)
-				case "Pod":
-					var p corev1.Pod
-					err = convert(u, &p)
-					s.Pods = append(s.Pods, p)
-				case "NetworkPolicy":
-					var np networkingv1.NetworkPolicy
-					err = convert(u, &np)
-					s.NetworkPolicies = append(s.NetworkPolicies, np)
-				case "LimitRange":
-					var lr corev1.LimitRange
-					err = convert(u, &lr)
-					s.LimitRanges = append(s.LimitRanges, lr)
-				case "ResourceQuota":
-					var q corev1.ResourceQuota
-					err = convert(u, &q)
-					s.ResourceQuotas = append(s.ResourceQuotas, q)
-				default:
-					t.Fatalf("fixture: unsupported kind %s", u.GetKind())
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
+			decoded, quotas := decode(t, read(t, tc.Fixture))
+			s := &inspect.NamespaceSnapshot{Namespace: decoded.Namespace, Pods: decoded.Pods, NetworkPolicies: decoded.NetworkPolicies,
+				LimitRanges: decoded.LimitRanges, ResourceQuotas: quotas}
 			findings := rule.Check(s)
 			if len(findings) != len(tc.Findings) {
 				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
