@@ -347,6 +347,8 @@ type NamespaceSnapshot struct {
 	LimitRanges     []corev1.LimitRange
 	ResourceQuotas  []corev1.ResourceQuota
 	Workloads       int
+	// Templates are the workloads' pod templates: the pods to come.
+	Templates []corev1.PodTemplateSpec
 }
 
 // NamespaceSnapshots groups the inventory by namespace, for the namespaces
@@ -362,7 +364,9 @@ func (inv *Inventory) NamespaceSnapshots() []*NamespaceSnapshot {
 		return s
 	}
 	for _, w := range inv.Workloads {
-		get(w.Namespace()).Workloads++
+		s := get(w.Namespace())
+		s.Workloads++
+		s.Templates = append(s.Templates, *w.PodTemplate())
 	}
 	for _, p := range inv.Pods {
 		get(p.Namespace).Pods = append(get(p.Namespace).Pods, p)

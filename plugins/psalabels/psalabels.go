@@ -46,11 +46,18 @@ func rank(l api.Level) int {
 	return 0
 }
 
-// Strictest is the strictest level every running pod satisfies.
+// Strictest is the strictest level every running pod, and every pod the
+// workloads' templates will make, satisfies.
 func Strictest(ns *inspect.NamespaceSnapshot) api.Level {
 	for _, level := range order {
 		ok := true
-		for i := range ns.Pods {
+		for i := range ns.Templates {
+			if !pss.Satisfies(&ns.Templates[i].ObjectMeta, &ns.Templates[i].Spec, level) {
+				ok = false
+				break
+			}
+		}
+		for i := 0; ok && i < len(ns.Pods); i++ {
 			p := &ns.Pods[i]
 			if p.DeletionTimestamp != nil || p.Status.Phase == "Succeeded" || p.Status.Phase == "Failed" {
 				continue
@@ -76,7 +83,7 @@ func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 	switch {
 	case !labelled && best != api.LevelPrivileged:
 		f.Severity = rules.Medium
-		f.Message = fmt.Sprintf("no %s label: the namespace admits privileged pods, while all its pods already satisfy %s", EnforceLabel, best)
+		f.Message = fmt.Sprintf("no %s label: the namespace admits privileged pods, while all its pods and pod templates already satisfy %s", EnforceLabel, best)
 	case !labelled:
 		f.Severity = rules.Medium
 		f.Message = fmt.Sprintf("no %s label, and some pods need privileged: harden them first, then enforce baseline or restricted", EnforceLabel)

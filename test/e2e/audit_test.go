@@ -95,7 +95,7 @@ func TestAuditDemoShop(t *testing.T) {
 	waitRollout(t, ns, "deploy/pair")
 	r := harden(t, "audit", "-n", ns)
 	for _, want := range []string{"NAMESPACE", "deployment/pair", "cronjob/nightly", "namespace " + ns + ": score", "bare-pods: pod debug has no controller",
-		"default-deny", "pod-security-labels: no pod-security.kubernetes.io/enforce label: the namespace admits privileged pods, while all its pods already satisfy baseline (verified: the API server's dry-run of the label raises no warning)", "score "} {
+		"default-deny", "pod-security-labels: no pod-security.kubernetes.io/enforce label: the namespace admits privileged pods, while all its pods and pod templates already satisfy baseline (verified: the API server's dry-run of the label raises no warning)", "score "} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("audit table lacks %q:\n%s", want, r.stdout)
 		}

@@ -304,6 +304,9 @@ func RunNamespace(t *testing.T, rule rules.NamespaceRule, cases []NamespaceCase)
 			decoded, quotas := decode(t, read(t, tc.Fixture))
 			s := &inspect.NamespaceSnapshot{Namespace: decoded.Namespace, Pods: decoded.Pods, NetworkPolicies: decoded.NetworkPolicies,
 				LimitRanges: decoded.LimitRanges, ResourceQuotas: quotas}
+			if decoded.Workload != nil {
+				s.Workloads, s.Templates = 1, []corev1.PodTemplateSpec{*decoded.Workload.PodTemplate()}
+			}
 			findings := rule.Check(s)
 			if len(findings) != len(tc.Findings) {
 				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
