@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +60,7 @@ func NewEntry(p *plan.Plan, now time.Time) *Entry {
 	e := &Entry{Time: now.UTC().Truncate(time.Second), Action: "harden"}
 	for _, o := range p.Objects {
 		for _, r := range o.Rules {
-			if !contains(e.Rules, r) {
+			if !slices.Contains(e.Rules, r) {
 				e.Rules = append(e.Rules, r)
 			}
 		}
@@ -70,15 +71,6 @@ func NewEntry(p *plan.Plan, now time.Time) *Entry {
 		e.Objects = append(e.Objects, c)
 	}
 	return e
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // stripUndo drops the undo annotation from a partial object: undo goes

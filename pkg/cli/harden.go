@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -400,7 +401,7 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
 	var fixable []string
 	for _, f := range wl.Findings {
-		if f.Status == rules.StatusSkipped && f.Reason != "skipped by --skip" && !contains(fixable, f.Rule) {
+		if f.Status == rules.StatusSkipped && f.Reason != "skipped by --skip" && !slices.Contains(fixable, f.Rule) {
 			fixable = append(fixable, f.Rule)
 		}
 	}
@@ -410,15 +411,6 @@ func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
 	case len(fixable) > 0:
 		fmt.Fprintf(o.Out, "  to fix: --fix=%s (or --fix=all)\n", strings.Join(fixable, ","))
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // PrintSnapshot writes a human-readable summary of what was inspected.

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -196,13 +197,13 @@ func (r *Reader) Inventory(ctx context.Context, sc Scope) (*Inventory, error) {
 	}
 	var err error
 	for i := range deps {
-		err = errorsJoin(err, inv.addWorkload(&deps[i], "apps/v1", "Deployment"))
+		err = errors.Join(err, inv.addWorkload(&deps[i], "apps/v1", "Deployment"))
 	}
 	for i := range stss {
-		err = errorsJoin(err, inv.addWorkload(&stss[i], "apps/v1", "StatefulSet"))
+		err = errors.Join(err, inv.addWorkload(&stss[i], "apps/v1", "StatefulSet"))
 	}
 	for i := range dss {
-		err = errorsJoin(err, inv.addWorkload(&dss[i], "apps/v1", "DaemonSet"))
+		err = errors.Join(err, inv.addWorkload(&dss[i], "apps/v1", "DaemonSet"))
 	}
 	if sc.Kinds["Job"] {
 		sel, serr := labels.Parse(sc.Selector)
@@ -214,11 +215,11 @@ func (r *Reader) Inventory(ctx context.Context, sc Scope) (*Inventory, error) {
 			if ref := metav1.GetControllerOf(&jobs[i]); ref != nil && ref.Kind == "CronJob" || !sel.Matches(labels.Set(jobs[i].Labels)) {
 				continue
 			}
-			err = errorsJoin(err, inv.addWorkload(&jobs[i], "batch/v1", "Job"))
+			err = errors.Join(err, inv.addWorkload(&jobs[i], "batch/v1", "Job"))
 		}
 	}
 	for i := range cjs {
-		err = errorsJoin(err, inv.addWorkload(&cjs[i], "batch/v1", "CronJob"))
+		err = errors.Join(err, inv.addWorkload(&cjs[i], "batch/v1", "CronJob"))
 	}
 	inv.jobs = jobs
 	sort.Slice(inv.Workloads, func(i, j int) bool {
@@ -229,13 +230,6 @@ func (r *Reader) Inventory(ctx context.Context, sc Scope) (*Inventory, error) {
 		return a.Ref() < b.Ref()
 	})
 	return inv, err
-}
-
-func errorsJoin(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 func (inv *Inventory) addWorkload(obj any, apiVersion, kind string) error {

@@ -6,6 +6,7 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -112,7 +113,7 @@ func Build(s *inspect.Snapshot, results []rules.Result, fieldManager string) (*P
 			}
 			o.Apply = objmerge.Merge(o.Apply, objmerge.DeepCopy(c.Object))
 			o.Set = objmerge.Merge(o.Set, objmerge.DeepCopy(c.Object))
-			if !contains(o.Rules, r.Rule) {
+			if !slices.Contains(o.Rules, r.Rule) {
 				o.Rules = append(o.Rules, r.Rule)
 			}
 		}
@@ -135,15 +136,6 @@ func Build(s *inspect.Snapshot, results []rules.Result, fieldManager string) (*P
 	// created once the replicas it protects are being rolled out.
 	sort.SliceStable(p.Objects, func(i, j int) bool { return !p.Objects[i].Create && p.Objects[j].Create })
 	return p, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // liveObject finds the live object a change is to.

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -49,7 +50,7 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 func top(results []rules.Result, n int) string {
 	var ids []string
 	for _, r := range results {
-		if r.Status == rules.StatusFixed || r.Status == rules.StatusExempted || contains(ids, r.Rule) {
+		if r.Status == rules.StatusFixed || r.Status == rules.StatusExempted || slices.Contains(ids, r.Rule) {
 			continue
 		}
 		ids = append(ids, r.Rule)
@@ -61,13 +62,4 @@ func top(results []rules.Result, n int) string {
 		return "-"
 	}
 	return strings.Join(ids, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
