@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
@@ -239,13 +238,6 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 		wl.Warnings = append(wl.Warnings, fmt.Sprintf("%s is managed by %s: a live change is reverted at its next sync; commit the fixes instead (-o kustomize=DIR, or -o patch)", w.Ref(), m))
 	}
 	applying := !p.Empty() && o.Yes && o.DryRun == "none"
-	var entry *apply.Entry
-	if applying {
-		entry = apply.NewEntry(p, time.Now())
-		if err := entry.Annotate(p); err != nil {
-			return hardened{wl, p}, err
-		}
-	}
 	if !p.Empty() && o.DryRun != "client" {
 		conflicts, err := o.applier.DryRun(ctx, p)
 		if err != nil {
@@ -260,23 +252,18 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 		wl.Warnings = append(wl.Warnings, o.applier.Warnings.Take()...)
 	}
 	if applying {
-		if err := o.applier.Apply(ctx, p, entry); err != nil {
+		out, err := o.applier.Commit(ctx, p, w, o.commit())
+		for _, msg := range out.Warnings {
+			fmt.Fprintf(o.ErrOut, "warning: %s\n", msg)
+		}
+		if err != nil {
 			return hardened{wl, p}, err
 		}
-		if err := o.journal.Append(o.cluster, w.Namespace(), w.Kind(), w.Name(), entry); err != nil {
-			fmt.Fprintf(o.ErrOut, "warning: the local undo journal could not be written: %v (the workload carries its own undo record)\n", err)
-		}
-		wl.Applied = true
+		wl.Applied, wl.Rollout = true, out.Rollout
 		for i := range results {
 			if results[i].Status == rules.StatusPlanned {
 				results[i].Status = rules.StatusFixed
 			}
-		}
-		if o.Watch {
-			if err := o.watch(ctx, p, w); err != nil {
-				return hardened{wl, p}, o.rollback(ctx, w, entry, err)
-			}
-			wl.Rollout = "complete"
 		}
 		// Show the live state the fixes produced, not the one they fixed.
 		if snap, err = o.reread(ctx, cluster, w); err != nil {
@@ -290,69 +277,9 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 	return hardened{wl, p}, o.print(snap, wl, p, index)
 }
 
-// watch waits for the rollout of every object of the plan that rolls.
-func (o *HardenOptions) watch(ctx context.Context, p *plan.Plan, w *inspect.Workload) error {
-	for _, obj := range p.Objects {
-		if !apply.Rolls(obj) {
-			continue
-		}
-		if err := o.applier.WaitRollout(ctx, obj, o.Timeout, o.progress, o.failing(w)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// failing finds a pod of the workload stuck in a state it will not leave
-// alone, so a broken rollout is rolled back at once rather than at the
-// timeout.
-// Only pods created since the apply count, by the API server's own clock:
-// the time it recorded for harden's field manager.
-func (o *HardenOptions) failing(w *inspect.Workload) apply.Failing {
-	var since time.Time
-	return func(ctx context.Context) (string, error) {
-		sel, err := w.Selector()
-		if err != nil || sel == nil {
-			return "", err
-		}
-		if since.IsZero() {
-			live, err := o.applier.Get(ctx, &plan.Object{APIVersion: w.Object.GetAPIVersion(), Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()})
-			if err != nil {
-				return "", err
-			}
-			for _, m := range live.GetManagedFields() {
-				if m.Manager == o.FieldManager && m.Operation == metav1.ManagedFieldsOperationApply && m.Time != nil {
-					since = m.Time.Time.Add(-time.Second)
-				}
-			}
-			if since.IsZero() {
-				return "", nil
-			}
-		}
-		pods, err := o.reader.Client.CoreV1().Pods(w.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-		if err != nil {
-			return "", err
-		}
-		return inspect.StuckPod(pods.Items, since), nil
-	}
-}
-
-// rollback undoes a run whose rollout failed, waits for the old pods, and
-// returns an error saying why and what was restored.
-func (o *HardenOptions) rollback(ctx context.Context, w *inspect.Workload, entry *apply.Entry, cause error) error {
-	// The rollout may have failed because ctx ended; the rollback still runs.
-	ctx = context.WithoutCancel(ctx)
-	if err := o.applier.Undo(ctx, entry.Objects, false); err != nil {
-		return fmt.Errorf("%v; rolling back failed too: %v (run kubectl harden undo %s -n %s)", cause, err, w.Ref(), w.Namespace())
-	}
-	rb := &apply.Entry{Time: time.Now().UTC().Truncate(time.Second), Action: "rollback", Rules: entry.Rules, Objects: entry.Objects}
-	_ = o.journal.Append(o.cluster, w.Namespace(), w.Kind(), w.Name(), rb)
-	for _, c := range entry.Objects {
-		if obj := c.Object(); apply.Rolls(obj) {
-			_ = o.applier.WaitRollout(ctx, obj, o.Timeout, o.progress, nil)
-		}
-	}
-	return fmt.Errorf("%v; rolled back: %s is as it was before", cause, w.Ref())
+// commit is how this run writes: with its journal, watch and timeout.
+func (o *HardenOptions) commit() apply.Commit {
+	return apply.Commit{Journal: o.journal, Cluster: o.cluster, Watch: o.Watch, Timeout: o.Timeout, Progress: o.progress}
 }
 
 // reread reads the workload and its snapshot again.

@@ -1,0 +1,137 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+)
+
+// Commit is how a plan that passed its dry-run reaches the cluster, the
+// same for the command line, the TUI and the audit: record the undo entry on
+// the objects and in the local journal, write as one transaction, watch the
+// rollout, and roll back when the new pods do not become ready.
+type Commit struct {
+	Journal Journal
+	Cluster string // the API server, naming the journal's folder
+	// Watch waits for the rollout of what rolls, up to Timeout.
+	Watch   bool
+	Timeout time.Duration
+	// Progress receives each rollout status line; may be nil.
+	Progress func(string)
+}
+
+// Outcome is what a commit did.
+type Outcome struct {
+	Entry *Entry
+	// Rollout is "complete" when the rollout was watched to its end.
+	Rollout string
+	// Warnings are things the user should know that did not stop it.
+	Warnings []string
+}
+
+// Commit applies p to the workload w. On a failed rollout the error says
+// why, naming the failing pod, and what was rolled back.
+func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload, c Commit) (*Outcome, error) {
+	out := &Outcome{Entry: NewEntry(p, time.Now())}
+	if err := out.Entry.Annotate(p); err != nil {
+		return out, err
+	}
+	if err := a.Apply(ctx, p, out.Entry); err != nil {
+		return out, err
+	}
+	if err := c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), out.Entry); err != nil {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("the local undo journal could not be written: %v (the workload carries its own undo record)", err))
+	}
+	if !c.Watch {
+		return out, nil
+	}
+	failing := a.Failing(w)
+	for _, obj := range p.Objects {
+		if !Rolls(obj) {
+			continue
+		}
+		if err := a.WaitRollout(ctx, obj, c.Timeout, c.Progress, failing); err != nil {
+			return out, a.rollback(ctx, w, out.Entry, c, err)
+		}
+	}
+	out.Rollout = "complete"
+	return out, nil
+}
+
+// rollback undoes a commit whose rollout failed, waits for the old pods,
+// and returns an error saying why and what was restored.
+func (a *Applier) rollback(ctx context.Context, w *inspect.Workload, entry *Entry, c Commit, cause error) error {
+	// The rollout may have failed because ctx ended; the rollback still runs.
+	ctx = context.WithoutCancel(ctx)
+	if err := a.Undo(ctx, entry.Objects, false); err != nil {
+		return fmt.Errorf("%v; rolling back failed too: %v (run kubectl harden undo %s -n %s)", cause, err, w.Ref(), w.Namespace())
+	}
+	rb := &Entry{Time: time.Now().UTC().Truncate(time.Second), Action: "rollback", Rules: entry.Rules, Objects: entry.Objects}
+	_ = c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), rb)
+	for _, ch := range entry.Objects {
+		if obj := ch.Object(); Rolls(obj) {
+			_ = a.WaitRollout(ctx, obj, c.Timeout, c.Progress, nil)
+		}
+	}
+	return &RolledBackError{Cause: cause, Workload: w.Ref()}
+}
+
+// RolledBackError is a failed rollout that was rolled back.
+type RolledBackError struct {
+	Cause    error
+	Workload string
+}
+
+func (e *RolledBackError) Error() string {
+	return fmt.Sprintf("%v; rolled back: %s is as it was before", e.Cause, e.Workload)
+}
+
+func (e *RolledBackError) Unwrap() error { return e.Cause }
+
+// Failing finds a pod of the workload stuck in a state it will not leave
+// alone, so a broken rollout is rolled back at once rather than at the
+// timeout. Only pods created since the apply count, by the API server's own
+// clock: the time it recorded for harden's field manager.
+func (a *Applier) Failing(w *inspect.Workload) Failing {
+	var since time.Time
+	pods := a.Client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace(w.Namespace())
+	return func(ctx context.Context) (string, error) {
+		sel, err := w.Selector()
+		if err != nil || sel == nil {
+			return "", err
+		}
+		if since.IsZero() {
+			live, err := a.Get(ctx, &plan.Object{APIVersion: w.Object.GetAPIVersion(), Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()})
+			if err != nil {
+				return "", err
+			}
+			for _, m := range live.GetManagedFields() {
+				if m.Manager == a.FieldManager && m.Operation == metav1.ManagedFieldsOperationApply && m.Time != nil {
+					since = m.Time.Time.Add(-time.Second)
+				}
+			}
+			if since.IsZero() {
+				return "", nil
+			}
+		}
+		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil {
+			return "", err
+		}
+		typed := make([]corev1.Pod, len(list.Items))
+		for i := range list.Items {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &typed[i]); err != nil {
+				return "", err
+			}
+		}
+		return inspect.StuckPod(typed, since), nil
+	}
+}
