@@ -164,6 +164,9 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 		return err
 	}
 	cluster.Context = o.context
+	if o.interactive(workloads) {
+		return o.runTUI(ctx, cluster, workloads[0])
+	}
 	doc := report.Report{APIVersion: report.APIVersion, Kind: report.Kind}
 	var plans []*plan.Plan
 	pending := false

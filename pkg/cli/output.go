@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 
-	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
 )
 
@@ -36,6 +35,5 @@ func useColor(mode string, out io.Writer) bool {
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return false
 	}
-	f, ok := out.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return isTerminal(out)
 }

@@ -265,3 +265,16 @@ func (s *Snapshot) KeepRelated() {
 	}
 	s.NetworkPolicies = nps
 }
+
+// PodStats reads the workload's pods again: one LIST, for live progress.
+func (r *Reader) PodStats(ctx context.Context, cluster *Cluster, w *Workload) (PodStats, error) {
+	sel, err := w.Selector()
+	if err != nil {
+		return PodStats{}, err
+	}
+	pods, err := r.pods(ctx, w, sel)
+	if err != nil {
+		return PodStats{}, err
+	}
+	return (&Snapshot{Workload: w, Cluster: cluster, Pods: pods}).Stats(), nil
+}

@@ -45,6 +45,11 @@ func (sel Selection) selects(words []string, m Meta) bool {
 	return false
 }
 
+// Chooses reports whether the selection asks to fix the rule.
+func (sel Selection) Chooses(m Meta) bool {
+	return sel.selects(sel.Fix, m) && !sel.selects(sel.Skip, m)
+}
+
 // NeedsHuman is returned by Fix when no safe automatic fix exists for this
 // workload as it is.
 type NeedsHuman struct{ Reason string }

@@ -1,0 +1,249 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
+)
+
+// item is one rule's findings on the workload: fixes are chosen per rule,
+// so a rule with findings in two containers is one line.
+type item struct {
+	meta     rules.Meta
+	findings []rules.Result
+	// fixable: the rule has a safe automatic fix for this workload.
+	fixable bool
+	// why no fix is offered, when not fixable.
+	reason string
+}
+
+// categoryOrder is the order of the groups in the list.
+var categoryOrder = []rules.Category{rules.Availability, rules.Health, rules.Security, rules.Resources, rules.Network, rules.Rollout}
+
+// newItems groups the results of evaluating every fix by rule. results
+// come from rules.Evaluate with --fix=all, so a planned status means the
+// rule can fix this workload.
+func newItems(results []rules.Result) []item {
+	metas := map[string]rules.Meta{}
+	for _, r := range rules.All() {
+		metas[r.Meta().ID] = r.Meta()
+	}
+	byRule := map[string]*item{}
+	var order []string
+	for _, r := range results {
+		it, ok := byRule[r.Rule]
+		if !ok {
+			it = &item{meta: metas[r.Rule]}
+			byRule[r.Rule] = it
+			order = append(order, r.Rule)
+		}
+		it.findings = append(it.findings, r)
+		switch r.Status {
+		case rules.StatusPlanned:
+			it.fixable = true
+		case rules.StatusManual, rules.StatusExempted:
+			if it.reason == "" {
+				it.reason = r.Reason
+			}
+		}
+	}
+	items := make([]item, 0, len(order))
+	for _, id := range order {
+		items = append(items, *byRule[id])
+	}
+	rank := func(c rules.Category) int {
+		if i := slices.Index(categoryOrder, c); i >= 0 {
+			return i
+		}
+		return len(categoryOrder)
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i], items[j]
+		if rank(a.meta.Category) != rank(b.meta.Category) {
+			return rank(a.meta.Category) < rank(b.meta.Category)
+		}
+		if a.meta.Severity != b.meta.Severity {
+			return a.meta.Severity > b.meta.Severity
+		}
+		return a.meta.ID < b.meta.ID
+	})
+	return items
+}
+
+func (it item) exempted() bool {
+	return len(it.findings) > 0 && it.findings[0].Status == rules.StatusExempted
+}
+
+// matches reports whether the filter text appears in the rule's ID,
+// category or messages.
+func (it item) matches(filter string) bool {
+	if filter == "" {
+		return true
+	}
+	f := strings.ToLower(filter)
+	hay := []string{it.meta.ID, string(it.meta.Category), it.meta.Title}
+	for _, r := range it.findings {
+		hay = append(hay, r.Message)
+	}
+	for _, h := range hay {
+		if strings.Contains(strings.ToLower(h), f) {
+			return true
+		}
+	}
+	return false
+}
+
+// findingsList is the left pane: rules grouped by category, each with a
+// check box when it can be fixed.
+type findingsList struct {
+	items    []item
+	selected map[string]bool
+	filter   string
+	cursor   int // index into visible()
+	offset   int // first visible row, for scrolling
+}
+
+// visible is the indices of the items the filter lets through.
+func (l *findingsList) visible() []int {
+	var out []int
+	for i, it := range l.items {
+		if it.matches(l.filter) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// focused is the item under the cursor, if any.
+func (l *findingsList) focused() (item, bool) {
+	vis := l.visible()
+	if len(vis) == 0 {
+		return item{}, false
+	}
+	l.cursor = min(max(l.cursor, 0), len(vis)-1)
+	return l.items[vis[l.cursor]], true
+}
+
+func (l *findingsList) move(delta int) {
+	n := len(l.visible())
+	if n == 0 {
+		return
+	}
+	l.cursor = min(max(l.cursor+delta, 0), n-1)
+}
+
+// toggle flips the focused rule's fix; report-only rules do not toggle.
+func (l *findingsList) toggle() bool {
+	it, ok := l.focused()
+	if !ok || !it.fixable {
+		return false
+	}
+	l.selected[it.meta.ID] = !l.selected[it.meta.ID]
+	return true
+}
+
+// setAll selects or clears every fixable rule the filter shows.
+func (l *findingsList) setAll(on bool) {
+	for _, i := range l.visible() {
+		if l.items[i].fixable {
+			l.selected[l.items[i].meta.ID] = on
+		}
+	}
+}
+
+// chosen lists the selected rule IDs, in list order.
+func (l *findingsList) chosen() []string {
+	var out []string
+	for _, it := range l.items {
+		if it.fixable && l.selected[it.meta.ID] {
+			out = append(out, it.meta.ID)
+		}
+	}
+	return out
+}
+
+func (l *findingsList) fixableCount() int {
+	n := 0
+	for _, it := range l.items {
+		if it.fixable {
+			n++
+		}
+	}
+	return n
+}
+
+// view renders height rows of width cells: category headings and items,
+// scrolled so the cursor stays in sight.
+func (l *findingsList) view(st styles, width, height int, focused bool) string {
+	type row struct {
+		text   string
+		cursor bool
+	}
+	var rows []row
+	cursorRow := 0
+	var last rules.Category
+	for n, i := range l.visible() {
+		it := l.items[i]
+		if it.meta.Category != last {
+			last = it.meta.Category
+			rows = append(rows, row{text: st.category.Render(string(last))})
+		}
+		box := "[ ]"
+		switch {
+		case it.exempted():
+			box = " - "
+		case !it.fixable:
+			box = " · "
+		case l.selected[it.meta.ID]:
+			box = "[" + st.check.Render("x") + "]"
+		}
+		msg := termsafe.String(it.findings[0].Message)
+		if len(it.findings) > 1 {
+			msg = fmt.Sprintf("(%d) %s", len(it.findings), msg)
+		}
+		if !it.fixable {
+			msg = st.manual.Render(msg)
+		}
+		line := fmt.Sprintf("%s %s %-22s %s", box, st.badge(it.meta.Severity), it.meta.ID, msg)
+		if n == l.cursor {
+			cursorRow = len(rows)
+		}
+		rows = append(rows, row{text: line, cursor: n == l.cursor})
+	}
+	if len(rows) == 0 {
+		return lipgloss.NewStyle().Width(width).Height(height).Render(st.subtle.Render("no finding matches the filter"))
+	}
+	// Keep the cursor (and its category heading, when there is room) in view.
+	if cursorRow < l.offset+1 {
+		l.offset = max(cursorRow-1, 0)
+	}
+	if cursorRow >= l.offset+height {
+		l.offset = cursorRow - height + 1
+	}
+	l.offset = min(l.offset, max(len(rows)-height, 0))
+	var out []string
+	for _, r := range rows[l.offset:min(l.offset+height, len(rows))] {
+		text := ansi.Truncate(r.text, width, "…")
+		if r.cursor {
+			pad := width - ansi.StringWidth(text)
+			text = text + strings.Repeat(" ", max(pad, 0))
+			if focused {
+				text = st.cursor.Render(ansi.Strip(text))
+			} else {
+				text = st.bold.Render(ansi.Strip(text))
+			}
+		}
+		out = append(out, text)
+	}
+	for len(out) < height {
+		out = append(out, "")
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,65 @@
+package tui
+
+import "charm.land/bubbles/v2/key"
+
+// keyMap is every key of the fix view; it satisfies help.KeyMap.
+type keyMap struct {
+	Up, Down, PageUp, PageDown key.Binding
+	Toggle, All, None          key.Binding
+	Tab, Filter, Edit          key.Binding
+	DiffMode, Write, Apply     key.Binding
+	Help, Quit, Back           key.Binding
+}
+
+func newKeyMap() keyMap {
+	return keyMap{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/b", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "f"), key.WithHelp("pgdn/f", "page down")),
+		Toggle:   key.NewBinding(key.WithKeys("space", "x"), key.WithHelp("space", "toggle fix")),
+		All:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all fixes")),
+		None:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "no fixes")),
+		Tab:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "list/diff")),
+		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Edit:     key.NewBinding(key.WithKeys("enter", "e"), key.WithHelp("enter/e", "edit fix")),
+		DiffMode: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "diff mode")),
+		Write:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write patches")),
+		Apply:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "apply…")),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back/quit")),
+	}
+}
+
+// ShortHelp is the one-line help bar.
+func (k keyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Toggle, k.Edit, k.Tab, k.Apply, k.Help, k.Quit}
+}
+
+// FullHelp is the `?` screen, by column.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown},
+		{k.Toggle, k.All, k.None, k.Filter},
+		{k.Edit, k.Tab, k.DiffMode, k.Write},
+		{k.Apply, k.Help, k.Back, k.Quit},
+	}
+}
+
+// stepKeys are the keys of the confirm, apply and result screens.
+type stepKeys struct {
+	Confirm, Force, Back, Quit key.Binding
+}
+
+func (k stepKeys) ShortHelp() []key.Binding {
+	var out []key.Binding
+	for _, b := range []key.Binding{k.Confirm, k.Force, k.Back, k.Quit} {
+		if b.Enabled() {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (k stepKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }

@@ -1,0 +1,514 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
+)
+
+// Model is the fix view of one workload: the root model, holding the
+// findings list, the diff pane, the edit form and the apply flow.
+type Model struct {
+	ctx  context.Context
+	eng  Engine
+	w    Workload
+	keys keyMap
+	st   styles
+	help help.Model
+
+	list      findingsList
+	diff      diffPane
+	form      *form
+	steps     *steps
+	filter    textinput.Model
+	filtering bool
+	focusDiff bool
+
+	params  map[string]rules.Params
+	results []rules.Result
+	plan    *plan.Plan
+	status  string
+
+	width, height int
+	outcome       Outcome
+	// embedded is set when an outer model (the audit browser) owns the
+	// program: quitting returns to it instead of ending the program.
+	embedded bool
+	done     bool
+}
+
+// New builds the fix view. preselect names the rules whose fixes start
+// selected (the --fix flag); nil selects every fixable rule of medium
+// severity or worse.
+func New(ctx context.Context, eng Engine, w Workload, preselect []string, params map[string]rules.Params) (*Model, error) {
+	if params == nil {
+		params = map[string]rules.Params{}
+	}
+	all, _, err := eng.Plan(rules.Selection{Fix: []string{"all"}, Params: params})
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{ctx: ctx, eng: eng, w: w, keys: newKeyMap(), st: newStyles(true), help: help.New(),
+		list: findingsList{items: newItems(all), selected: map[string]bool{}}, diff: newDiffPane(), params: params}
+	for _, it := range m.list.items {
+		switch {
+		case !it.fixable:
+		case preselect != nil:
+			m.list.selected[it.meta.ID] = rules.Selection{Fix: preselect}.Chooses(it.meta)
+		default:
+			m.list.selected[it.meta.ID] = it.meta.Severity >= rules.Medium
+		}
+	}
+	m.filter = textinput.New()
+	m.filter.Prompt = "/"
+	m.filter.Placeholder = "filter by rule, category or message"
+	m.help.Styles = m.st.help
+	m.replan()
+	return m, nil
+}
+
+// Outcome is how the view ended.
+func (m *Model) Outcome() Outcome { return m.outcome }
+
+// Init asks the terminal for its background colour, to pick light or dark
+// styles.
+func (m *Model) Init() tea.Cmd { return tea.RequestBackgroundColor }
+
+// replan evaluates the chosen fixes and refreshes the diffs.
+func (m *Model) replan() error {
+	results, p, err := m.eng.Plan(rules.Selection{Fix: m.list.chosen(), Params: m.params})
+	if err != nil {
+		m.status = "cannot plan: " + err.Error()
+		return err
+	}
+	m.results, m.plan, m.status = results, p, ""
+	m.refocus()
+	return nil
+}
+
+// refocus recomputes the focused rule's own diff, highlighted in the
+// combined one.
+func (m *Model) refocus() {
+	focused := ""
+	if it, ok := m.list.focused(); ok && it.fixable && m.list.selected[it.meta.ID] {
+		if _, p, err := m.eng.Plan(rules.Selection{Fix: []string{it.meta.ID}, Params: m.params}); err == nil {
+			focused = p.Diff()
+		}
+	}
+	m.diff.set(m.plan.Diff(), focused, m.st)
+}
+
+// scores are the workload's score now and once the chosen fixes apply.
+func (m *Model) scores() (now, after int) {
+	projected := make([]rules.Result, len(m.results))
+	copy(projected, m.results)
+	for i := range projected {
+		if projected[i].Status == rules.StatusPlanned {
+			projected[i].Status = rules.StatusFixed
+		}
+	}
+	return rules.Score(m.results), rules.Score(projected)
+}
+
+// Update routes a message to the part of the view that owns it.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.st = newStyles(msg.IsDark())
+		m.help.Styles = m.st.help
+		m.diff.render(m.st)
+		return m, nil
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	if m.steps != nil {
+		return m, m.steps.update(m.ctx, m.eng, msg)
+	}
+	if m.form != nil {
+		f, cmd, _ := m.form.update(msg)
+		m.form = &f
+		return m, cmd
+	}
+	if m.filtering {
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case m.steps != nil:
+		return m.stepKey(msg)
+	case m.form != nil:
+		return m.formKey(msg)
+	case m.filtering:
+		return m.filterKey(msg)
+	}
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Quit, k.Back):
+		return m.quit(Outcome{Aborted: true})
+	case key.Matches(msg, k.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.layout()
+	case key.Matches(msg, k.Tab):
+		m.focusDiff = !m.focusDiff
+	case key.Matches(msg, k.Up, k.Down) && m.focusDiff:
+		if key.Matches(msg, k.Up) {
+			m.diff.vp.ScrollUp(1)
+		} else {
+			m.diff.vp.ScrollDown(1)
+		}
+	case key.Matches(msg, k.Up):
+		m.list.move(-1)
+		m.refocus()
+	case key.Matches(msg, k.Down):
+		m.list.move(1)
+		m.refocus()
+	case key.Matches(msg, k.PageUp):
+		m.diff.vp.PageUp()
+	case key.Matches(msg, k.PageDown):
+		m.diff.vp.PageDown()
+	case key.Matches(msg, k.Toggle):
+		if !m.list.toggle() {
+			m.status = "report only: no automatic fix for this one"
+			if it, ok := m.list.focused(); ok && it.reason != "" {
+				m.status = "report only: " + it.reason
+			}
+			return m, nil
+		}
+		m.replan()
+	case key.Matches(msg, k.All):
+		m.list.setAll(true)
+		m.replan()
+	case key.Matches(msg, k.None):
+		m.list.setAll(false)
+		m.replan()
+	case key.Matches(msg, k.Filter):
+		m.filtering = true
+		return m, m.filter.Focus()
+	case key.Matches(msg, k.Edit):
+		return m, m.openForm()
+	case key.Matches(msg, k.DiffMode):
+		m.diff.next(m.diffWidth())
+		m.diff.render(m.st)
+	case key.Matches(msg, k.Write):
+		return m.write()
+	case key.Matches(msg, k.Apply):
+		if m.plan.Empty() {
+			m.status = "nothing to apply: select a fix with space"
+			return m, nil
+		}
+		s := newSteps(m.plan, m.list.chosen(), m.st)
+		m.steps = &s
+		return m, m.steps.startDryRun(m.ctx, m.eng)
+	}
+	return m, nil
+}
+
+func (m *Model) openForm() tea.Cmd {
+	it, ok := m.list.focused()
+	switch {
+	case !ok:
+		return nil
+	case !it.fixable:
+		m.status = it.meta.ID + " is report only: nothing to edit"
+		return nil
+	case len(it.meta.Params) == 0:
+		m.status = it.meta.ID + "'s fix has no parameters"
+		return nil
+	}
+	f := newForm(it.meta, m.params[it.meta.ID], m.st)
+	m.form = &f
+	return textinput.Blink
+}
+
+func (m *Model) formKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if key.Matches(msg, m.keys.Back) {
+		m.form = nil
+		return m, nil
+	}
+	f, cmd, submit := m.form.update(msg)
+	m.form = &f
+	if !submit {
+		return m, cmd
+	}
+	id := f.rule.ID
+	old, had := m.params[id]
+	m.params[id] = f.params()
+	// Editing a fix means wanting it.
+	wasSelected := m.list.selected[id]
+	m.list.selected[id] = true
+	if err := m.replan(); err != nil {
+		if had {
+			m.params[id] = old
+		} else {
+			delete(m.params, id)
+		}
+		m.list.selected[id] = wasSelected
+		m.form.err = err.Error()
+		m.replan()
+		return m, nil
+	}
+	m.form = nil
+	m.status = "updated " + id + "'s fix"
+	return m, nil
+}
+
+func (m *Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch msg.String() {
+	case "enter":
+		m.filtering = false
+		m.filter.Blur()
+	case "esc":
+		m.filtering = false
+		m.filter.Blur()
+		m.filter.SetValue("")
+		m.list.filter = ""
+	default:
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.Update(msg)
+		m.list.filter, m.list.cursor = m.filter.Value(), 0
+		m.refocus()
+		return m, cmd
+	}
+	m.refocus()
+	return m, nil
+}
+
+func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	s := m.steps
+	k := s.keys()
+	switch {
+	case s.phase == phaseApplying:
+		if msg.String() == "ctrl+c" && !s.cancelled {
+			s.cancelled = true
+			s.cancel() // the engine rolls back, then reports
+		}
+	case s.phase == phaseDone && key.Matches(msg, k.Quit):
+		return m.quit(Outcome{Applied: s.out, Rules: s.rules, Err: s.err})
+	case key.Matches(msg, k.Quit):
+		s.cancel()
+		return m.quit(Outcome{Aborted: true})
+	case key.Matches(msg, k.Back):
+		s.cancel()
+		m.steps = nil
+	case key.Matches(msg, k.Confirm) && k.Confirm.Enabled():
+		return m, s.startCommit(m.ctx, m.eng)
+	case key.Matches(msg, k.Force) && k.Force.Enabled():
+		s.force = true
+		return m, s.startDryRun(m.ctx, m.eng)
+	}
+	return m, nil
+}
+
+// write saves the plan as patch files and ends.
+func (m *Model) write() (tea.Model, tea.Cmd) {
+	if m.plan.Empty() {
+		m.status = "nothing to write: select a fix with space"
+		return m, nil
+	}
+	dir, err := m.eng.Write(m.plan)
+	if err != nil {
+		m.status = "cannot write the patches: " + err.Error()
+		return m, nil
+	}
+	return m.quit(Outcome{Written: dir, Rules: m.list.chosen()})
+}
+
+func (m *Model) quit(o Outcome) (tea.Model, tea.Cmd) {
+	m.outcome, m.done = o, true
+	if m.embedded {
+		return m, nil
+	}
+	return m, tea.Quit
+}
+
+// Layout: a two-line header, the panes, a status line and the help.
+const headerH, statusH = 2, 1
+
+func (m *Model) wide() bool { return m.width >= 120 }
+
+func (m *Model) listWidth() int {
+	if m.wide() {
+		return min(max(m.width*45/100, 40), 72)
+	}
+	return m.width
+}
+
+func (m *Model) diffWidth() int {
+	if m.wide() {
+		return m.width - m.listWidth() - 2
+	}
+	return m.width - 2
+}
+
+func (m *Model) bodyHeight() int {
+	m.help.SetWidth(m.width)
+	return max(m.height-headerH-statusH-lipgloss.Height(m.help.View(m.keys)), 6)
+}
+
+// listHeight is the list pane's outer height when the panes are stacked.
+func (m *Model) listHeight() int { return max(m.bodyHeight()*9/20, 5) }
+
+func (m *Model) layout() {
+	h := m.bodyHeight() - 2 // the borders
+	if !m.wide() {
+		h = m.bodyHeight() - m.listHeight() - 2
+	}
+	m.diff.resize(m.diffWidth(), max(h, 1), m.st)
+}
+
+// View draws the whole screen on the alternate screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	v.WindowTitle = "kubectl harden " + strings.ToLower(m.w.Kind) + "/" + termsafe.String(m.w.Name)
+	return v
+}
+
+// Render is the screen's content.
+func (m *Model) Render() string {
+	if m.width == 0 || m.height == 0 {
+		return ""
+	}
+	parts := []string{m.header()}
+	if m.steps != nil {
+		parts = append(parts, m.pane(m.steps.title(), m.steps.view(m.st, m.w, m.width-2, m.bodyHeight()-2), m.width-2, m.bodyHeight()-2, true))
+		m.help.SetWidth(m.width)
+		parts = append(parts, "", m.help.View(m.steps.keys()))
+		return strings.Join(parts, "\n")
+	}
+	parts = append(parts, m.body(), m.statusLine())
+	m.help.SetWidth(m.width)
+	parts = append(parts, m.help.View(m.keys))
+	return strings.Join(parts, "\n")
+}
+
+func (m *Model) header() string {
+	q := termsafe.String
+	now, after := m.scores()
+	score := "score " + m.st.score(now).Render(fmt.Sprint(now))
+	if after != now {
+		score += " → " + m.st.score(after).Render(fmt.Sprint(after))
+	}
+	left := fmt.Sprintf("%s %s  %s %s  %s %s", m.st.title.Render("kubectl harden"), m.st.bold.Render(strings.ToLower(m.w.Kind)+"/"+q(m.w.Name)),
+		m.st.subtle.Render("ns"), q(m.w.Namespace), m.st.subtle.Render("ctx"), q(m.w.Context))
+	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(score)
+	line1 := ansi.Truncate(left, m.width-ansi.StringWidth(score)-1, "…") + strings.Repeat(" ", max(gap, 1)) + score
+	s := m.w.Stats
+	var zones []string
+	for z, n := range s.Zones {
+		if z == "" {
+			z = "no zone"
+		}
+		zones = append(zones, fmt.Sprintf("%s:%d", q(z), n))
+	}
+	sort.Strings(zones)
+	live := fmt.Sprintf("pods %d/%d ready · %d restarts · zones %s · %d/%d fixes selected", s.Ready, m.w.Desired, s.Restarts,
+		orDash(strings.Join(zones, " ")), len(m.list.chosen()), m.list.fixableCount())
+	var problems []string
+	for p, n := range s.Problems {
+		problems = append(problems, fmt.Sprintf("%s×%d", q(p), n))
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		live += " · " + m.st.bad.Render(strings.Join(problems, " "))
+	}
+	return line1 + "\n" + ansi.Truncate(m.st.subtle.Render(live), m.width, "…")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// pane draws a rounded box with its title in the top border, saving a
+// row for content on small terminals.
+func (m *Model) pane(title, content string, innerW, innerH int, focused bool) string {
+	border := m.st.pane
+	if focused {
+		border = m.st.focusedPane
+	}
+	top := "─"
+	if title != "" {
+		title = ansi.Truncate(title, innerW-2, "…")
+		top = "─ " + m.st.bold.Render(title) + " "
+	}
+	top += strings.Repeat("─", max(innerW-ansi.StringWidth(top), 0))
+	lines := strings.Split(content, "\n")
+	out := []string{border.Render("╭") + top + border.Render("╮")}
+	for i := range innerH {
+		l := ""
+		if i < len(lines) {
+			l = ansi.Truncate(lines[i], innerW, "…")
+		}
+		out = append(out, border.Render("│")+l+strings.Repeat(" ", max(innerW-ansi.StringWidth(l), 0))+border.Render("│"))
+	}
+	out = append(out, border.Render("╰"+strings.Repeat("─", innerW)+"╯"))
+	return strings.Join(out, "\n")
+}
+
+func (m *Model) body() string {
+	listW, listH := m.listWidth()-2, m.bodyHeight()-2
+	if !m.wide() {
+		listH = m.listHeight() - 2
+	}
+	var left string
+	title := fmt.Sprintf("findings · %d rules", len(m.list.items))
+	if m.list.filter != "" {
+		title += " · filter " + termsafe.String(m.list.filter)
+	}
+	if m.form != nil {
+		left = m.pane("edit fix", m.form.view(m.st, listW, listH), listW, listH, true)
+	} else {
+		left = m.pane(title, m.list.view(m.st, listW, listH, !m.focusDiff), listW, listH, !m.focusDiff)
+	}
+	diffTitle := fmt.Sprintf("%s · %d object%s%s", m.diff.title(), len(m.plan.Objects), map[bool]string{true: "", false: "s"}[len(m.plan.Objects) == 1], m.diff.position())
+	right := m.pane(diffTitle, m.diff.vp.View(), m.diffWidth(), m.diff.vp.Height(), m.focusDiff)
+	if m.wide() {
+		return lipgloss.JoinHorizontal(lipgloss.Top, left, right)
+	}
+	return left + "\n" + right
+}
+
+func (m *Model) statusLine() string {
+	var line string
+	switch {
+	case m.filtering:
+		m.filter.SetWidth(m.width - 2)
+		return m.filter.View()
+	case m.status != "":
+		line = m.st.warn.Render(termsafe.String(m.status))
+	default:
+		it, ok := m.list.focused()
+		switch {
+		case !ok:
+		case !it.fixable && it.reason != "":
+			line = m.st.manual.Render("needs a human: ") + termsafe.String(it.reason)
+		default:
+			line = m.st.subtle.Render("why: ") + it.meta.Why
+		}
+	}
+	return ansi.Truncate(line, m.width, "…")
+}

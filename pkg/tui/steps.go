@@ -1,0 +1,352 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/progress"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
+)
+
+// phase is where the apply flow is.
+type phase int
+
+const (
+	phaseDryRun   phase = iota // the server-side dry-run is running
+	phaseConfirm               // dry-run done: confirm or go back
+	phaseApplying              // applying and watching the rollout
+	phaseDone                  // applied, or rolled back
+)
+
+// Messages from the tea.Cmds that do the API work.
+type (
+	dryRunMsg struct {
+		res DryRun
+		err error
+	}
+	progressMsg string
+	commitMsg   struct {
+		out *apply.Outcome
+		err error
+	}
+	podsMsg struct {
+		stats inspect.PodStats
+		err   error
+	}
+	podsTickMsg struct{}
+)
+
+// steps is the confirm → dry-run → apply → rollout → result flow of one
+// plan. All API work runs in tea.Cmds under a context the user can cancel.
+type steps struct {
+	phase   phase
+	plan    *plan.Plan
+	rules   []string
+	dry     DryRun
+	err     error
+	lines   []string // rollout status lines, newest last
+	ready   float64  // 0–1, from the rollout status
+	pods    inspect.PodStats
+	out     *apply.Outcome
+	spin    spinner.Model
+	bar     progress.Model
+	cancel  context.CancelFunc
+	started time.Time
+	elapsed time.Duration // frozen when the commit returns
+	// cancelled is set when the user interrupted the apply.
+	cancelled bool
+	// force takes fields other managers own, once the user chose to.
+	force bool
+}
+
+func newSteps(p *plan.Plan, chosen []string, st styles) steps {
+	return steps{
+		plan:  p,
+		rules: chosen,
+		spin:  spinner.New(spinner.WithSpinner(spinner.Dot), spinner.WithStyle(st.title)),
+		bar:   progress.New(progress.WithColors(st.bar), progress.WithoutPercentage()),
+	}
+}
+
+// startDryRun runs the server-side dry-run of the plan.
+func (s *steps) startDryRun(ctx context.Context, eng Engine) tea.Cmd {
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.phase, s.dry, s.err = phaseDryRun, DryRun{}, nil
+	p, force := s.plan, s.force
+	return tea.Batch(s.spin.Tick, func() tea.Msg {
+		res, err := eng.DryRun(ctx, p, force)
+		return dryRunMsg{res, err}
+	})
+}
+
+// startCommit applies the plan; rollout lines arrive through a channel so
+// the UI keeps drawing while the engine watches.
+func (s *steps) startCommit(ctx context.Context, eng Engine) tea.Cmd {
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.phase, s.started = phaseApplying, time.Now()
+	lines := make(chan string, 64)
+	done := make(chan commitMsg, 1)
+	p, force := s.plan, s.force
+	go func() {
+		out, err := eng.Commit(ctx, p, force, func(l string) {
+			select {
+			case lines <- l:
+			default: // the UI is behind; it reads the latest lines soon
+			}
+		})
+		done <- commitMsg{out, err}
+		close(lines)
+	}()
+	return tea.Batch(s.spin.Tick, listen(lines, done), pollPods(ctx, eng, 0))
+}
+
+// listen delivers the next rollout line, or the result once the commit
+// returned.
+func listen(lines <-chan string, done <-chan commitMsg) tea.Cmd {
+	return func() tea.Msg {
+		if l, ok := <-lines; ok {
+			return linesMsg{line: l, next: listen(lines, done)}
+		}
+		return <-done
+	}
+}
+
+// linesMsg carries a rollout line and the command that waits for the next.
+type linesMsg struct {
+	line string
+	next tea.Cmd
+}
+
+// pollPods reads the pods again after a delay, for ready pods per zone.
+func pollPods(ctx context.Context, eng Engine, after time.Duration) tea.Cmd {
+	return tea.Tick(after, func(time.Time) tea.Msg {
+		if ctx.Err() != nil {
+			return nil
+		}
+		stats, err := eng.Pods(ctx)
+		return podsMsg{stats, err}
+	})
+}
+
+// update handles the flow's own messages; it returns the command to run.
+func (s *steps) update(ctx context.Context, eng Engine, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case dryRunMsg:
+		s.dry, s.err, s.phase = msg.res, msg.err, phaseConfirm
+	case linesMsg:
+		s.lines = append(s.lines, strings.TrimRight(msg.line, "\n"))
+		if len(s.lines) > 50 {
+			s.lines = s.lines[len(s.lines)-50:]
+		}
+		if f, ok := readyFraction(msg.line); ok {
+			s.ready = f
+		}
+		return msg.next
+	case commitMsg:
+		s.out, s.err, s.phase = msg.out, msg.err, phaseDone
+		s.elapsed = time.Since(s.started)
+		if msg.err == nil {
+			s.ready = 1
+		}
+		if s.cancel != nil {
+			s.cancel()
+		}
+		return pollPods(context.Background(), eng, 0)
+	case podsMsg:
+		if msg.err == nil {
+			s.pods = msg.stats
+		}
+		if s.phase == phaseApplying {
+			return pollPods(ctx, eng, time.Second)
+		}
+	case spinner.TickMsg:
+		if s.phase == phaseDryRun || s.phase == phaseApplying {
+			var cmd tea.Cmd
+			s.spin, cmd = s.spin.Update(msg)
+			return cmd
+		}
+	}
+	return nil
+}
+
+// readyFraction reads "N of M updated replicas are available" and the
+// like from kubectl rollout status' messages.
+var ofRe = regexp.MustCompile(`(\d+) (?:of|out of) (\d+)`)
+
+func readyFraction(line string) (float64, bool) {
+	m := ofRe.FindStringSubmatch(line)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	total, _ := strconv.Atoi(m[2])
+	if total == 0 {
+		return 0, false
+	}
+	return float64(n) / float64(total), true
+}
+
+// conflicted reports whether the dry-run forbids applying.
+func (s *steps) blocked() bool {
+	return s.err != nil || len(s.dry.Conflicts) > 0
+}
+
+func (s *steps) keys() stepKeys {
+	k := stepKeys{
+		Confirm: key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "apply")),
+		Force:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "force conflicts")),
+		Back:    newKeyMap().Back,
+		Quit:    newKeyMap().Quit,
+	}
+	k.Force.SetEnabled(s.phase == phaseConfirm && len(s.dry.Conflicts) > 0 && s.err == nil)
+	k.Back.SetHelp("esc", "back to the list")
+	switch s.phase {
+	case phaseDryRun:
+		k.Confirm.SetEnabled(false)
+		k.Back.SetHelp("esc", "cancel")
+	case phaseConfirm:
+		k.Confirm.SetEnabled(!s.blocked())
+	case phaseApplying:
+		k.Confirm.SetEnabled(false)
+		k.Back.SetEnabled(false)
+		k.Quit.SetHelp("ctrl+c", "stop and roll back")
+	case phaseDone:
+		k.Confirm.SetEnabled(false)
+		k.Back.SetEnabled(false)
+		k.Quit.SetKeys("q", "esc", "enter", "ctrl+c")
+		k.Quit.SetHelp("q/enter", "done")
+	}
+	return k
+}
+
+// title names the step.
+func (s *steps) title() string {
+	return map[phase]string{phaseDryRun: "server-side dry-run", phaseConfirm: "apply these changes?", phaseApplying: "applying", phaseDone: "result"}[s.phase]
+}
+
+// view renders the flow in width×height cells.
+func (s *steps) view(st styles, w Workload, width, height int) string {
+	q := termsafe.String
+	var out []string
+	add := func(l ...string) {
+		for _, x := range l {
+			out = append(out, strings.Split(ansi.Wrap(x, width, " "), "\n")...)
+		}
+	}
+	if s.phase <= phaseConfirm {
+		add(fmt.Sprintf("%d fix%s: %s", len(s.rules), map[bool]string{true: "", false: "es"}[len(s.rules) == 1], strings.Join(s.rules, ", ")), "objects:")
+		for _, o := range s.plan.Objects {
+			verb := st.warn.Render("update")
+			if o.Create {
+				verb = st.ok.Render("create")
+			}
+			add(fmt.Sprintf("  %s %s", verb, q(o.Namespace+"/"+o.Ref())))
+		}
+		add("")
+		if w.Managed != "" {
+			add(st.warn.Render("! "+q(w.Managed)+" manages this workload: it will revert a live change (w writes patches instead)"), "")
+		}
+	}
+	switch s.phase {
+	case phaseDryRun:
+		add(s.spin.View() + " asking the API server (dry-run, nothing is stored)…")
+	case phaseConfirm:
+		switch {
+		case s.err != nil:
+			add(st.bad.Render("✗ the dry-run failed: ") + q(s.err.Error()))
+		case len(s.dry.Conflicts) > 0:
+			for _, c := range s.dry.Conflicts {
+				add(st.bad.Render("✗ ") + q(c))
+			}
+			add(st.subtle.Render("nothing was changed. f takes these fields from their manager (like --force-conflicts); they may be changed back by whoever applies them next."))
+		default:
+			add(st.ok.Render("✓ dry-run passed: admission accepts every object"))
+		}
+		for _, wn := range s.dry.Warnings {
+			add(st.warn.Render("! warning: ") + q(wn))
+		}
+	case phaseApplying, phaseDone:
+		out = append(out, s.progressView(st, width)...)
+	}
+	if len(out) > height {
+		out = out[len(out)-height:] // the newest lines
+
+	}
+	for len(out) < height {
+		out = append(out, "")
+	}
+	return strings.Join(out, "\n")
+}
+
+// progressView is the rollout: a bar, ready pods per zone, the status
+// lines, then the result.
+func (s *steps) progressView(st styles, width int) []string {
+	q := termsafe.String
+	var out []string
+	head := s.spin.View() + " "
+	if s.phase == phaseDone {
+		head = ""
+	}
+	s.bar.SetWidth(max(min(width-20, 50), 10))
+	elapsed := s.elapsed
+	if s.phase != phaseDone {
+		elapsed = time.Since(s.started)
+	}
+	elapsed = elapsed.Truncate(time.Second)
+	out = append(out, fmt.Sprintf("%srollout %s %3.0f%%  %s", head, s.bar.ViewAs(s.ready), s.ready*100, st.subtle.Render(elapsed.String())))
+	if len(s.pods.Zones) > 0 {
+		zones := make([]string, 0, len(s.pods.Zones))
+		for z, n := range s.pods.Zones {
+			if z == "" {
+				z = "no zone"
+			}
+			zones = append(zones, fmt.Sprintf("%s %d", q(z), n))
+		}
+		sort.Strings(zones)
+		out = append(out, fmt.Sprintf("pods ready %d/%d · per zone: %s", s.pods.Ready, s.pods.Total, strings.Join(zones, ", ")))
+	}
+	for _, l := range s.lines[max(len(s.lines)-4, 0):] {
+		out = append(out, st.subtle.Render("  "+q(l)))
+	}
+	if s.phase != phaseDone {
+		if s.cancelled {
+			out = append(out, st.warn.Render("stopping: rolling back to the recorded state…"))
+		}
+		return out
+	}
+	out = append(out, "")
+	var rolled *apply.RolledBackError
+	switch {
+	case s.err == nil:
+		msg := fmt.Sprintf("✓ applied %d fix%s", len(s.rules), map[bool]string{true: "", false: "es"}[len(s.rules) == 1])
+		if s.out != nil && s.out.Rollout == "complete" {
+			msg += "; the rollout completed"
+		}
+		out = append(out, st.ok.Render(msg))
+		if s.out != nil {
+			for _, wn := range s.out.Warnings {
+				out = append(out, st.warn.Render("! ")+q(wn))
+			}
+		}
+	case errors.As(s.err, &rolled):
+		out = append(out, st.bad.Render("✗ the rollout failed and was rolled back automatically"), "  "+q(rolled.Cause.Error()),
+			st.ok.Render("✓ ")+q(rolled.Workload)+" is as it was before")
+	default:
+		out = append(out, st.bad.Render("✗ ")+q(s.err.Error()))
+	}
+	return out
+}
