@@ -24,7 +24,7 @@ func (d diffMode) String() string {
 }
 
 // sideBySideMin is the narrowest pane that shows two readable columns.
-const sideBySideMin = 100
+const sideBySideMin = 80
 
 // diffPane is the right (or lower) pane: a scrollable diff.
 type diffPane struct {
@@ -164,9 +164,9 @@ func sideBySide(diff string, width int, st styles) []string {
 			flush()
 			out = append(out, st.hunk.Render(ansi.Truncate(termsafe.String(l), width, "…")))
 		case strings.HasPrefix(l, "-"):
-			dels = append(dels, " "+l[1:])
+			dels = append(dels, l)
 		case strings.HasPrefix(l, "+"):
-			adds = append(adds, " "+l[1:])
+			adds = append(adds, l)
 		default:
 			flush()
 			out = append(out, cell(l, nil)+" │ "+cell(l, nil))

@@ -63,3 +63,18 @@ func (k stepKeys) ShortHelp() []key.Binding {
 }
 
 func (k stepKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// formKeys are the edit form's keys.
+type formKeys []key.Binding
+
+func newFormKeys() formKeys {
+	return formKeys{
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/save")),
+		key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/↑↓", "field")),
+		key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save")),
+		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+func (k formKeys) ShortHelp() []key.Binding  { return k }
+func (k formKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k} }

@@ -399,7 +399,11 @@ func (m *Model) Render() string {
 	}
 	parts = append(parts, m.body(), m.statusLine())
 	m.help.SetWidth(m.width)
-	parts = append(parts, m.help.View(m.keys))
+	if m.form != nil {
+		parts = append(parts, m.help.View(newFormKeys()))
+	} else {
+		parts = append(parts, m.help.View(m.keys))
+	}
 	return strings.Join(parts, "\n")
 }
 

@@ -280,7 +280,7 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 			add(st.warn.Render("! warning: ") + q(wn))
 		}
 	case phaseApplying, phaseDone:
-		out = append(out, s.progressView(st, width)...)
+		add(s.progressView(st, width)...)
 	}
 	if len(out) > height {
 		out = out[len(out)-height:] // the newest lines

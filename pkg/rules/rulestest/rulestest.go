@@ -30,7 +30,19 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 )
 
-var update = flag.Bool("update", false, "rewrite fixed*.yaml from the current fixes")
+// Updating reports -update: rewrite fixed*.yaml (and other golden files)
+// from the current output. The flag is shared with any other test helper
+// that defines it first, such as teatest's golden package.
+func Updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite fixed*.yaml and golden files from the current output")
+	}
+}
 
 // Case is one fixture.
 type Case struct {
@@ -103,7 +115,7 @@ func Run(t *testing.T, rule rules.Rule, cases []Case) {
 				}
 			}
 			got := render(p)
-			if *update {
+			if Updating() {
 				if err := os.WriteFile(tc.Fixed, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -1,0 +1,496 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/all"
+)
+
+
+// scripted is the engine of these tests: plans are real (the rules and the
+// planner on a fixture snapshot); the API server's answers are scripted,
+// since the e2e test in a real terminal drives the real ones.
+type scripted struct {
+	snap      *inspect.Snapshot
+	dry       DryRun
+	lines     []string
+	release   chan struct{} // Commit waits for it (or its ctx) after the lines
+	commitErr error
+
+	mu      sync.Mutex
+	forced  []bool
+	commits int
+	ctxErr  error
+}
+
+func (e *scripted) Plan(sel rules.Selection) ([]rules.Result, *plan.Plan, error) {
+	results, err := rules.Evaluate(e.snap, sel)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := plan.Build(e.snap, results, plan.DefaultFieldManager)
+	return results, p, err
+}
+
+func (e *scripted) DryRun(_ context.Context, _ *plan.Plan, force bool) (DryRun, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.forced = append(e.forced, force)
+	if force {
+		return DryRun{Warnings: e.dry.Warnings}, nil
+	}
+	return e.dry, nil
+}
+
+func (e *scripted) Commit(ctx context.Context, _ *plan.Plan, _ bool, progress func(string)) (*apply.Outcome, error) {
+	e.mu.Lock()
+	e.commits++
+	e.mu.Unlock()
+	for _, l := range e.lines {
+		progress(l)
+	}
+	if e.release != nil {
+		select {
+		case <-e.release:
+		case <-ctx.Done():
+			e.mu.Lock()
+			e.ctxErr = ctx.Err()
+			e.mu.Unlock()
+			return &apply.Outcome{}, &apply.RolledBackError{Cause: errors.New("rollout of deployment.apps/web failed: context canceled"), Workload: "deployment.apps/web"}
+		}
+	}
+	if e.commitErr != nil {
+		return &apply.Outcome{}, e.commitErr
+	}
+	return &apply.Outcome{Rollout: "complete"}, nil
+}
+
+func (e *scripted) Pods(context.Context) (inspect.PodStats, error) {
+	return inspect.PodStats{Total: 2, Ready: 2, Zones: map[string]int{"zone-a": 1, "zone-b": 1}}, nil
+}
+
+func (e *scripted) Write(*plan.Plan) (string, error) { return "harden-demo-deployment-web", nil }
+
+func newEngine(t *testing.T) *scripted {
+	return &scripted{snap: rulestest.Load(t, "testdata/web.yaml")}
+}
+
+func newModel(t *testing.T, eng Engine) *Model {
+	t.Helper()
+	snap := rulestest.Load(t, "testdata/web.yaml")
+	w := Workload{Kind: "Deployment", Name: "web", Namespace: "demo", Context: "harden-local", Desired: 1, Stats: snap.Stats()}
+	m, err := New(context.Background(), eng, w, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// probe asks the running program for its screen; the filter answers it
+// on the program's own goroutine, so reading the model never races.
+type probe chan string
+
+func answerProbes(m tea.Model, msg tea.Msg) tea.Msg {
+	if p, ok := msg.(probe); ok {
+		p <- m.(*Model).Render()
+		return nil
+	}
+	return msg
+}
+
+// start runs the model as a real Bubble Tea program in teatest's virtual
+// terminal, without colours.
+func start(t *testing.T, m *Model, w, h int) *teatest.TestModel {
+	return teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(answerProbes)))
+}
+
+// press sends keys by name: "space", "enter", "esc", "tab", "ctrl+c", or
+// one character.
+func press(tm *teatest.TestModel, keys ...string) {
+	for _, k := range keys {
+		var msg tea.KeyPressMsg
+		switch k {
+		case "space":
+			msg = tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+		case "enter":
+			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
+		case "esc":
+			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+		case "tab":
+			msg = tea.KeyPressMsg{Code: tea.KeyTab}
+		case "ctrl+c":
+			msg = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+		default:
+			r := []rune(k)[0]
+			msg = tea.KeyPressMsg{Code: r, Text: k}
+		}
+		tm.Send(msg)
+	}
+}
+
+// waitFor waits until the screen shows text. (The renderer writes only the
+// cells that changed, so the bytes on the wire rarely hold it whole.)
+func waitFor(t *testing.T, tm *teatest.TestModel, text string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	screen := ""
+	for time.Now().Before(deadline) {
+		p := make(probe, 1)
+		tm.Send(p)
+		select {
+		case screen = <-p:
+			if strings.Contains(ansi.Strip(screen), text) {
+				return
+			}
+		case <-time.After(time.Second):
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the screen never showed %q; it shows:\n%s", text, ansi.Strip(screen))
+}
+
+// final stops the program and returns the model as it last drew.
+func final(t *testing.T, tm *teatest.TestModel) *Model {
+	t.Helper()
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	return tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+}
+
+// The spinner's frame and the elapsed seconds move with the clock.
+var (
+	spinnerRe = regexp.MustCompile(`[⣾⣽⣻⢿⡿⣟⣯⣷] `)
+	elapsedRe = regexp.MustCompile(`(\d+%)  \d+s`)
+)
+
+// golden compares the screen, without escape codes, to
+// testdata/golden/NAME.txt; -update rewrites it.
+func golden(t *testing.T, name string, m *Model) {
+	t.Helper()
+	screen := ansi.Strip(m.Render())
+	screen = spinnerRe.ReplaceAllString(screen, "⣾ ")
+	screen = elapsedRe.ReplaceAllString(screen, "$1  0s")
+	if lines := strings.Count(screen, "\n") + 1; lines != m.height {
+		t.Errorf("%s: the screen has %d lines, the terminal %d", name, lines, m.height)
+	}
+	for i, l := range strings.Split(screen, "\n") {
+		if w := ansi.StringWidth(l); w > m.width {
+			t.Errorf("%s: line %d is %d cells wide, the terminal %d: %q", name, i+1, w, m.width, l)
+		}
+	}
+	path := filepath.Join("testdata", "golden", name+".txt")
+	if rulestest.Updating() {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(screen), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./pkg/tui -update)", err)
+	}
+	if string(want) != screen {
+		t.Errorf("%s differs from %s (go test ./pkg/tui -update rewrites it):\n--- want\n%s\n--- got\n%s", name, path, want, screen)
+	}
+}
+
+var sizes = []struct{ w, h int }{{80, 24}, {160, 48}}
+
+func TestGoldenScreens(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(e *scripted)
+		drive func(t *testing.T, tm *teatest.TestModel)
+	}{
+		{"list", nil, func(t *testing.T, tm *teatest.TestModel) {
+			waitFor(t, tm, "replicas")
+		}},
+		{"diff", nil, func(t *testing.T, tm *teatest.TestModel) {
+			// The focused fix alone, then (when wide) side by side.
+			press(tm, "j", "d")
+			waitFor(t, tm, "focused fix")
+		}},
+		{"diff-side-by-side", nil, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "d", "d")
+			waitFor(t, tm, "side by side")
+		}},
+		{"edit", nil, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "j", "e")
+			waitFor(t, tm, "max-unavailable")
+			press(tm, "5", "0", "%")
+			waitFor(t, tm, "50%")
+		}},
+		{"confirm", func(e *scripted) {
+			e.dry = DryRun{Warnings: []string{`would violate PodSecurity "restricted:latest": runAsNonRoot != true`}}
+		}, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "y")
+			waitFor(t, tm, "dry-run passed")
+		}},
+		{"rollout", func(e *scripted) {
+			e.lines = []string{`Waiting for deployment "web" rollout to finish: 1 of 2 updated replicas are available...`}
+			e.release = make(chan struct{})
+		}, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "y")
+			waitFor(t, tm, "dry-run passed")
+			press(tm, "y")
+			waitFor(t, tm, "zone-b 1")
+		}},
+		{"rollback", func(e *scripted) {
+			e.lines = []string{`Waiting for deployment "web" rollout to finish: 0 of 2 updated replicas are available...`}
+			e.commitErr = &apply.RolledBackError{
+				Cause:    errors.New("rollout of deployment.apps/web failed: pod web-5c9f-abcde: CreateContainerConfigError (container has runAsNonRoot and image will run as root)"),
+				Workload: "deployment.apps/web",
+			}
+		}, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "y")
+			waitFor(t, tm, "dry-run passed")
+			press(tm, "y")
+			waitFor(t, tm, "rolled back automatically")
+		}},
+	}
+	for _, c := range cases {
+		for _, sz := range sizes {
+			name := fmt.Sprintf("%s-%dx%d", c.name, sz.w, sz.h)
+			t.Run(name, func(t *testing.T) {
+				if c.name == "diff-side-by-side" && sz.w < 120 {
+					t.Skip("side by side needs a wide terminal")
+				}
+				eng := newEngine(t)
+				if c.setup != nil {
+					c.setup(eng)
+				}
+				tm := start(t, newModel(t, eng), sz.w, sz.h)
+				c.drive(t, tm)
+				m := final(t, tm)
+				if eng.release != nil {
+					close(eng.release)
+				}
+				golden(t, name, m)
+			})
+		}
+	}
+}
+
+// Toggling fixes changes the plan; a, n and the filter act on what they
+// say; report-only rules do not toggle.
+func TestSelection(t *testing.T) {
+	eng := newEngine(t)
+	m := newModel(t, eng)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	all := len(m.list.chosen())
+	if all == 0 || m.plan.Empty() {
+		t.Fatalf("nothing preselected: %v", m.list.chosen())
+	}
+	key := func(k string) { m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
+	key("n")
+	if len(m.list.chosen()) != 0 || !m.plan.Empty() {
+		t.Fatalf("n left %v selected, plan %d objects", m.list.chosen(), len(m.plan.Objects))
+	}
+	key(" ") // the first rule: replicas
+	if got := m.list.chosen(); len(got) != 1 || got[0] != "replicas" {
+		t.Fatalf("space on the first rule chose %v", got)
+	}
+	if !strings.Contains(m.plan.Diff(), "+  replicas: 2") {
+		t.Errorf("the replicas fix is not in the diff:\n%s", m.plan.Diff())
+	}
+	before, after := m.scores()
+	if after <= before {
+		t.Errorf("score %d → %d: fixing replicas must raise it", before, after)
+	}
+	key("a")
+	if len(m.list.chosen()) != all {
+		t.Errorf("a chose %d rules, want every fixable one (%d)", len(m.list.chosen()), all)
+	}
+	// Filter down to the security rules, then clear them only.
+	key("/")
+	for _, r := range "security" {
+		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	for _, i := range m.list.visible() {
+		if m.list.items[i].meta.Category != rules.Security && !m.list.items[i].matches("security") {
+			t.Errorf("the filter shows %s", m.list.items[i].meta.ID)
+		}
+	}
+	key("n")
+	for _, id := range m.list.chosen() {
+		for _, it := range m.list.items {
+			if it.meta.ID == id && it.meta.Category == rules.Security {
+				t.Errorf("n under the filter left %s selected", id)
+			}
+		}
+	}
+	if !m.list.selected["replicas"] {
+		t.Error("n under the filter cleared replicas, which the filter hides")
+	}
+	// A report-only rule does not toggle and says why.
+	for i, idx := range m.list.visible() {
+		if !m.list.items[idx].fixable {
+			m.list.cursor = i
+			key(" ")
+			if m.status == "" {
+				t.Error("toggling a report-only rule said nothing")
+			}
+			break
+		}
+	}
+}
+
+// Editing a parameter re-plans; a bad value keeps the form open with the
+// rule's own error and the old plan.
+func TestEditForm(t *testing.T) {
+	m := newModel(t, newEngine(t))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	for i, idx := range m.list.visible() {
+		if m.list.items[idx].meta.ID == "pdb" {
+			m.list.cursor = i
+		}
+	}
+	m.Update(tea.KeyPressMsg{Code: 'e', Text: "e"})
+	if m.form == nil || m.form.rule.ID != "pdb" {
+		t.Fatal("e did not open pdb's form")
+	}
+	typeText := func(s string) {
+		for _, r := range s {
+			m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+		}
+	}
+	typeText("nope")
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if m.form == nil || m.form.err == "" {
+		t.Fatalf("an invalid maxUnavailable was accepted: form %v", m.form)
+	}
+	if strings.Contains(m.plan.Diff(), "nope") {
+		t.Error("the invalid value reached the plan")
+	}
+	for range 4 {
+		m.Update(tea.KeyPressMsg{Code: tea.KeyBackspace})
+	}
+	typeText("50%")
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if m.form != nil {
+		t.Fatalf("the form stayed open: %s", m.form.err)
+	}
+	if !strings.Contains(m.plan.Diff(), "maxUnavailable: 50%") {
+		t.Errorf("the edited parameter is not in the diff:\n%s", m.plan.Diff())
+	}
+}
+
+// A conflict blocks the apply until the user forces it; then the dry-run
+// runs again with force.
+func TestConflictThenForce(t *testing.T) {
+	eng := newEngine(t)
+	eng.dry = DryRun{Conflicts: []string{`conflict on demo/deployment.apps/web: .spec.replicas is owned by field manager "kubectl-client-side-apply"`}}
+	tm := start(t, newModel(t, eng), 80, 24)
+	press(tm, "y")
+	waitFor(t, tm, "kubectl-client-side-apply")
+	press(tm, "y") // refused: the dry-run did not pass
+	press(tm, "f")
+	waitFor(t, tm, "dry-run passed")
+	press(tm, "y")
+	waitFor(t, tm, "the rollout completed")
+	press(tm, "q")
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	out := m.Outcome()
+	if out.Aborted || out.Err != nil || out.Applied == nil {
+		t.Fatalf("outcome %+v", out)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if fmt.Sprint(eng.forced) != "[false true]" || eng.commits != 1 {
+		t.Errorf("dry-runs forced %v, commits %d; want [false true] and 1", eng.forced, eng.commits)
+	}
+}
+
+// q quits without changes; ctrl+c during the rollout cancels the engine's
+// context, which rolls back, and the result says so.
+func TestQuitAndInterrupt(t *testing.T) {
+	eng := newEngine(t)
+	tm := start(t, newModel(t, eng), 80, 24)
+	press(tm, "q")
+	if out := tm.FinalModel(t).(*Model).Outcome(); !out.Aborted {
+		t.Errorf("q: outcome %+v, want aborted", out)
+	}
+
+	eng = newEngine(t)
+	eng.release = make(chan struct{})
+	tm = start(t, newModel(t, eng), 80, 24)
+	press(tm, "y")
+	waitFor(t, tm, "dry-run passed")
+	press(tm, "y")
+	waitFor(t, tm, "ctrl+c")
+	press(tm, "ctrl+c")
+	waitFor(t, tm, "rolled back automatically")
+	press(tm, "q")
+	out := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model).Outcome()
+	var rb *apply.RolledBackError
+	if !errors.As(out.Err, &rb) {
+		t.Errorf("interrupted apply: outcome %+v, want a rollback", out)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if !errors.Is(eng.ctxErr, context.Canceled) {
+		t.Errorf("the engine's context was not cancelled: %v", eng.ctxErr)
+	}
+}
+
+// w writes the plan instead of applying it.
+func TestWritePatches(t *testing.T) {
+	tm := start(t, newModel(t, newEngine(t)), 80, 24)
+	press(tm, "w")
+	out := tm.FinalModel(t).(*Model).Outcome()
+	if out.Written != "harden-demo-deployment-web" || len(out.Rules) == 0 || out.Applied != nil {
+		t.Errorf("w: outcome %+v", out)
+	}
+}
+
+// Strings from the cluster cannot drive the terminal; without colour the
+// program writes no colour codes at all.
+func TestEscapingAndNoColor(t *testing.T) {
+	eng := newEngine(t)
+	m := newModel(t, eng)
+	m.w.Name = "web\x1b]0;pwned\x07"
+	m.w.Stats.Zones = map[string]int{"zone-\x1b]52;c;cHduZWQ=\x07": 1}
+	tm := start(t, m, 80, 24)
+	waitFor(t, tm, "replicas")
+	press(tm, "q")
+	raw, err := io.ReadAll(tm.FinalOutput(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"\x1b]0;pwned", "\x1b]52;", "\x1b[31m", "38;2;", "38;5;"} {
+		if bytes.Contains(raw, []byte(bad)) {
+			t.Errorf("the terminal received %q", bad)
+		}
+	}
+	screen := ansi.Strip(m.Render())
+	if !strings.Contains(screen, `web\x1b]0;pwned\a`) && !strings.Contains(screen, `web\x1b]0;pwned\x07`) {
+		t.Errorf("the escaped name is not shown:\n%s", screen)
+	}
+}
