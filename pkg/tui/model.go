@@ -414,8 +414,11 @@ func (m *Model) header() string {
 	if after != now {
 		score += " → " + m.st.score(after).Render(fmt.Sprint(after))
 	}
-	left := fmt.Sprintf("%s %s  %s %s  %s %s", m.st.title.Render("kubectl harden"), m.st.bold.Render(strings.ToLower(m.w.Kind)+"/"+q(m.w.Name)),
+	left := fmt.Sprintf("%s  %s %s  %s %s", m.st.bold.Render(strings.ToLower(m.w.Kind)+"/"+q(m.w.Name)),
 		m.st.subtle.Render("ns"), q(m.w.Namespace), m.st.subtle.Render("ctx"), q(m.w.Context))
+	if m.width >= 100 {
+		left = m.st.title.Render("kubectl harden") + " " + left
+	}
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(score)
 	line1 := ansi.Truncate(left, m.width-ansi.StringWidth(score)-1, "…") + strings.Repeat(" ", max(gap, 1)) + score
 	s := m.w.Stats

@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// terminal is a real terminal: a tmux session of its own server, 80×24,
+// running one command through kubectl's plugin discovery.
+type terminal struct {
+	t      *testing.T
+	socket string
+	exit   string // the file the command's exit code is written to
+}
+
+func newTerminal(t *testing.T, command string) *terminal {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the terminal tests (.ci/run installs it)")
+	}
+	term := &terminal{t: t, socket: fmt.Sprintf("harden-e2e-%d", time.Now().UnixNano()), exit: filepath.Join(t.TempDir(), "exit")}
+	script := fmt.Sprintf("%s; echo $? > %s; sleep 600", command, term.exit)
+	out, err := exec.Command("tmux", "-L", term.socket, "new-session", "-d", "-x", "80", "-y", "24",
+		"-e", "KUBECONFIG="+os.Getenv("KUBECONFIG"), "-e", "PATH="+os.Getenv("PATH"), "-e", "TERM=xterm-256color",
+		"sh", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("starting tmux: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", term.socket, "kill-server").Run() })
+	return term
+}
+
+// screen is what the terminal shows now.
+func (term *terminal) screen() string {
+	out, err := exec.Command("tmux", "-L", term.socket, "capture-pane", "-p").CombinedOutput()
+	if err != nil {
+		term.t.Fatalf("capture-pane: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+// waitFor waits until the screen shows text.
+func (term *terminal) waitFor(text string, timeout time.Duration) string {
+	term.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := term.screen()
+		if strings.Contains(s, text) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatalf("the terminal never showed %q; it shows:\n%s", text, s)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// keys types keys, one tmux send-keys per key so the program sees each.
+func (term *terminal) keys(keys ...string) {
+	for _, k := range keys {
+		if out, err := exec.Command("tmux", "-L", term.socket, "send-keys", k).CombinedOutput(); err != nil {
+			term.t.Fatalf("send-keys %s: %v: %s", k, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// exitCode waits for the command to end.
+func (term *terminal) exitCode() string {
+	term.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(term.exit); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	term.t.Fatalf("the command did not end; the terminal shows:\n%s", term.screen())
+	return ""
+}
+
+// A first-time user hardens the demo shop's web Deployment with the
+// keyboard only: picks two fixes, meets the conflict with kubectl's
+// client-side apply, forces it, applies, and watches the rollout.
+func TestTUIHardensWithKeyboard(t *testing.T) {
+	ns := newNamespace(t)
+	applyDemoShop(t, ns)
+	waitRollout(t, ns, "deploy/web")
+
+	term := newTerminal(t, "kubectl harden deploy/web -n "+ns)
+	s := term.waitFor("findings", 30*time.Second)
+	for _, want := range []string{"deployment/web", "ns " + ns[:20], "pods 1/1 ready", "replicas", "space toggle fix"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the first screen lacks %q:\n%s", want, s)
+		}
+	}
+	// None, then replicas (the first rule) and pdb (the next).
+	term.keys("n", "Space", "j", "Space")
+	s = term.waitFor("2/", 5*time.Second)
+	if !strings.Contains(s, "+  replicas: 2") {
+		t.Errorf("the diff does not show the replicas fix:\n%s", s)
+	}
+	term.keys("y")
+	s = term.waitFor("kubectl-client-side-apply", 30*time.Second)
+	if !strings.Contains(s, "create "+ns+"/poddisruptionbudget.policy/web") {
+		t.Errorf("the confirm screen does not list the new PDB:\n%s", s)
+	}
+	term.keys("f")
+	term.waitFor("dry-run passed", 30*time.Second)
+	term.keys("y")
+	term.waitFor("the rollout completed", 2*time.Minute)
+	term.keys("q")
+	if code := term.exitCode(); code != "0" {
+		t.Fatalf("exit %s; the terminal shows:\n%s", code, term.screen())
+	}
+	if s := term.screen(); !strings.Contains(s, "applied replicas,pdb") {
+		t.Errorf("no summary after the TUI:\n%s", s)
+	}
+	if got := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.spec.replicas}"); got != "2" {
+		t.Errorf("spec.replicas = %s on the server, want 2", got)
+	}
+	if got := kubectl(t, "get", "pdb/web", "-n", ns, "-o", "jsonpath={.spec.maxUnavailable}"); got != "1" {
+		t.Errorf("the PDB's maxUnavailable = %q, want 1", got)
+	}
+}
+
+// Quitting changes nothing and exits 130; with no terminal there is no TUI.
+func TestTUIQuitChangesNothing(t *testing.T) {
+	ns := newNamespace(t)
+	applyDemoShop(t, ns)
+	before := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}")
+
+	term := newTerminal(t, "NO_COLOR=1 kubectl harden deploy/web -n "+ns)
+	term.waitFor("findings", 30*time.Second)
+	term.keys("a", "?")
+	term.waitFor("write patches", 5*time.Second)
+	term.keys("q")
+	if code := term.exitCode(); code != "130" {
+		t.Fatalf("q: exit %s, want 130; the terminal shows:\n%s", code, term.screen())
+	}
+	if s := term.screen(); !strings.Contains(s, "nothing was changed") {
+		t.Errorf("no word after quitting:\n%s", s)
+	}
+	if after := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}"); after != before {
+		t.Errorf("resourceVersion %s → %s: quitting changed the Deployment", before, after)
+	}
+
+	// Piped (no terminal): the text report, as before.
+	r := harden(t, "deploy/web", "-n", ns)
+	if r.code != 1 || !strings.Contains(r.stdout, "to fix: --fix=") {
+		t.Errorf("without a terminal: %s", r)
+	}
+}
