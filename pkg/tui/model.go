@@ -392,7 +392,7 @@ func (m *Model) Render() string {
 	}
 	parts := []string{m.header()}
 	if m.steps != nil {
-		parts = append(parts, m.pane(m.steps.title(), m.steps.view(m.st, m.w, m.width-2, m.bodyHeight()-2), m.width-2, m.bodyHeight()-2, true))
+		parts = append(parts, m.st.box(m.steps.title(), m.steps.view(m.st, m.w, m.width-2, m.bodyHeight()-2), m.width-2, m.bodyHeight()-2, true))
 		m.help.SetWidth(m.width)
 		parts = append(parts, "", m.help.View(m.steps.keys()))
 		return strings.Join(parts, "\n")
@@ -450,32 +450,6 @@ func orDash(s string) string {
 	return s
 }
 
-// pane draws a rounded box with its title in the top border, saving a
-// row for content on small terminals.
-func (m *Model) pane(title, content string, innerW, innerH int, focused bool) string {
-	border := m.st.pane
-	if focused {
-		border = m.st.focusedPane
-	}
-	top := "─"
-	if title != "" {
-		title = ansi.Truncate(title, innerW-2, "…")
-		top = "─ " + m.st.bold.Render(title) + " "
-	}
-	top += strings.Repeat("─", max(innerW-ansi.StringWidth(top), 0))
-	lines := strings.Split(content, "\n")
-	out := []string{border.Render("╭") + top + border.Render("╮")}
-	for i := range innerH {
-		l := ""
-		if i < len(lines) {
-			l = ansi.Truncate(lines[i], innerW, "…")
-		}
-		out = append(out, border.Render("│")+l+strings.Repeat(" ", max(innerW-ansi.StringWidth(l), 0))+border.Render("│"))
-	}
-	out = append(out, border.Render("╰"+strings.Repeat("─", innerW)+"╯"))
-	return strings.Join(out, "\n")
-}
-
 func (m *Model) body() string {
 	listW, listH := m.listWidth()-2, m.bodyHeight()-2
 	if !m.wide() {
@@ -487,12 +461,12 @@ func (m *Model) body() string {
 		title += " · filter " + termsafe.String(m.list.filter)
 	}
 	if m.form != nil {
-		left = m.pane("edit fix", m.form.view(m.st, listW, listH), listW, listH, true)
+		left = m.st.box("edit fix", m.form.view(m.st, listW, listH), listW, listH, true)
 	} else {
-		left = m.pane(title, m.list.view(m.st, listW, listH, !m.focusDiff), listW, listH, !m.focusDiff)
+		left = m.st.box(title, m.list.view(m.st, listW, listH, !m.focusDiff), listW, listH, !m.focusDiff)
 	}
 	diffTitle := fmt.Sprintf("%s · %d object%s%s", m.diff.title(), len(m.plan.Objects), map[bool]string{true: "", false: "s"}[len(m.plan.Objects) == 1], m.diff.position())
-	right := m.pane(diffTitle, m.diff.vp.View(), m.diffWidth(), m.diff.vp.Height(), m.focusDiff)
+	right := m.st.box(diffTitle, m.diff.vp.View(), m.diffWidth(), m.diff.vp.Height(), m.focusDiff)
 	if m.wide() {
 		return lipgloss.JoinHorizontal(lipgloss.Top, left, right)
 	}

@@ -2,6 +2,9 @@ package tui
 
 import (
 	"image/color"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
@@ -86,4 +89,30 @@ func (st styles) score(n int) lipgloss.Style {
 		return st.warn
 	}
 	return st.bad
+}
+
+// box draws a rounded box with its title in the top border, saving a
+// row for content on small terminals.
+func (st styles) box(title, content string, innerW, innerH int, focused bool) string {
+	border := st.pane
+	if focused {
+		border = st.focusedPane
+	}
+	top := "─"
+	if title != "" {
+		title = ansi.Truncate(title, innerW-2, "…")
+		top = "─ " + st.bold.Render(title) + " "
+	}
+	top += strings.Repeat("─", max(innerW-ansi.StringWidth(top), 0))
+	lines := strings.Split(content, "\n")
+	out := []string{border.Render("╭") + top + border.Render("╮")}
+	for i := range innerH {
+		l := ""
+		if i < len(lines) {
+			l = ansi.Truncate(lines[i], innerW, "…")
+		}
+		out = append(out, border.Render("│")+l+strings.Repeat(" ", max(innerW-ansi.StringWidth(l), 0))+border.Render("│"))
+	}
+	out = append(out, border.Render("╰"+strings.Repeat("─", innerW)+"╯"))
+	return strings.Join(out, "\n")
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,13 +21,13 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/all"
 )
-
 
 // scripted is the engine of these tests: plans are real (the rules and the
 // planner on a fixture snapshot); the API server's answers are scripted,
@@ -154,6 +155,12 @@ func press(tm *teatest.TestModel, keys ...string) {
 // cells that changed, so the bytes on the wire rarely hold it whole.)
 func waitFor(t *testing.T, tm *teatest.TestModel, text string) {
 	t.Helper()
+	waitForScreen(t, tm, text)
+}
+
+// waitForScreen works for any model whose program answers probes.
+func waitForScreen(t *testing.T, tm *teatest.TestModel, text string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	screen := ""
 	for time.Now().Before(deadline) {
@@ -190,15 +197,20 @@ var (
 // testdata/golden/NAME.txt; -update rewrites it.
 func golden(t *testing.T, name string, m *Model) {
 	t.Helper()
-	screen := ansi.Strip(m.Render())
+	goldenScreen(t, name, m.Render(), m.width, m.height)
+}
+
+func goldenScreen(t *testing.T, name, rendered string, width, height int) {
+	t.Helper()
+	screen := ansi.Strip(rendered)
 	screen = spinnerRe.ReplaceAllString(screen, "⣾ ")
 	screen = elapsedRe.ReplaceAllString(screen, "$1  0s")
-	if lines := strings.Count(screen, "\n") + 1; lines != m.height {
-		t.Errorf("%s: the screen has %d lines, the terminal %d", name, lines, m.height)
+	if lines := strings.Count(screen, "\n") + 1; lines != height {
+		t.Errorf("%s: the screen has %d lines, the terminal %d", name, lines, height)
 	}
 	for i, l := range strings.Split(screen, "\n") {
-		if w := ansi.StringWidth(l); w > m.width {
-			t.Errorf("%s: line %d is %d cells wide, the terminal %d: %q", name, i+1, w, m.width, l)
+		if w := ansi.StringWidth(l); w > width {
+			t.Errorf("%s: line %d is %d cells wide, the terminal %d: %q", name, i+1, w, width, l)
 		}
 	}
 	path := filepath.Join("testdata", "golden", name+".txt")
@@ -492,5 +504,63 @@ func TestEscapingAndNoColor(t *testing.T) {
 	screen := ansi.Strip(m.Render())
 	if !strings.Contains(screen, `web\x1b]0;pwned\a`) && !strings.Contains(screen, `web\x1b]0;pwned\x07`) {
 		t.Errorf("the escaped name is not shown:\n%s", screen)
+	}
+}
+
+// browserProbe answers probes for the audit browser.
+func browserProbe(m tea.Model, msg tea.Msg) tea.Msg {
+	if p, ok := msg.(probe); ok {
+		p <- m.(*Browser).Render()
+		return nil
+	}
+	return msg
+}
+
+// The audit browser lists workloads worst first; enter opens the fix view,
+// q there comes back, and applying fixes audits again.
+func TestAuditBrowser(t *testing.T) {
+	eng := newEngine(t)
+	rep, err := audit.Run(context.Background(), []*inspect.Snapshot{eng.snap}, nil, rules.Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refreshed atomic.Int32
+	open := func(_ context.Context, ns, kind, name string) (Engine, Workload, error) {
+		if ns != "demo" || kind != "Deployment" || name != "web" {
+			return nil, Workload{}, fmt.Errorf("opened %s %s/%s", kind, ns, name)
+		}
+		return eng, Workload{Kind: kind, Name: name, Namespace: ns, Context: "harden-local", Desired: 1, Stats: eng.snap.Stats()}, nil
+	}
+	refresh := func(context.Context) (*audit.Report, error) {
+		refreshed.Add(1)
+		return rep, nil
+	}
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			b := NewBrowser(context.Background(), rep, "harden-local", open, refresh)
+			tm := teatest.NewTestModel(t, b, teatest.WithInitialTermSize(sz.w, sz.h),
+				teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(browserProbe)))
+			waitForScreen(t, tm, "worst first")
+			p := make(probe, 1)
+			tm.Send(p)
+			goldenScreen(t, fmt.Sprintf("audit-%dx%d", sz.w, sz.h), <-p, sz.w, sz.h)
+			press(tm, "enter")
+			waitForScreen(t, tm, "space toggle fix")
+			press(tm, "q")
+			waitForScreen(t, tm, "worst first")
+			press(tm, "enter")
+			waitForScreen(t, tm, "space toggle fix")
+			press(tm, "y")
+			waitForScreen(t, tm, "dry-run passed")
+			press(tm, "y")
+			waitForScreen(t, tm, "the rollout completed")
+			press(tm, "q")
+			waitForScreen(t, tm, "audited again")
+			press(tm, "q")
+			tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+		})
+	}
+	if int(refreshed.Load()) != len(sizes) {
+		t.Errorf("audited again %d times, want once per applied fix view (%d)", refreshed.Load(), len(sizes))
 	}
 }
