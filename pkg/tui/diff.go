@@ -63,6 +63,17 @@ func (d *diffPane) set(combined, focused string, st styles) {
 	}
 	d.render(st)
 	d.vp.SetYOffset(keep)
+	// Bring the focused fix's first changed line into view.
+	if d.mode == diffCombined && len(d.highlight) > 0 {
+		for i, l := range strings.Split(combined, "\n") {
+			if d.highlight[l] {
+				if i < d.vp.YOffset() || i >= d.vp.YOffset()+d.vp.Height() {
+					d.vp.SetYOffset(max(i-2, 0))
+				}
+				break
+			}
+		}
+	}
 }
 
 // resize sets the inner size.
