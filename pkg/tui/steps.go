@@ -281,6 +281,9 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 		}
 	case phaseApplying, phaseDone:
 		add(s.progressView(st, width)...)
+		if s.phase == phaseDone && s.err == nil {
+			add("", st.subtle.Render(fmt.Sprintf("undo: kubectl harden undo %s/%s -n %s", strings.ToLower(w.Kind), q(w.Name), q(w.Namespace))))
+		}
 	}
 	if len(out) > height {
 		out = out[len(out)-height:] // the newest lines

@@ -427,6 +427,7 @@ func TestConflictThenForce(t *testing.T) {
 	waitFor(t, tm, "dry-run passed")
 	press(tm, "y")
 	waitFor(t, tm, "the rollout completed")
+	waitFor(t, tm, "undo: kubectl harden undo deployment/web -n demo")
 	press(tm, "q")
 	m := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
 	out := m.Outcome()
