@@ -178,6 +178,15 @@ func waitForScreen(t *testing.T, tm *teatest.TestModel, text string) {
 	t.Fatalf("the screen never showed %q; it shows:\n%s", text, ansi.Strip(screen))
 }
 
+// confirmAndApply opens the confirm screen, waits for the dry-run and
+// applies.
+func confirmAndApply(t *testing.T, tm *teatest.TestModel) {
+	t.Helper()
+	press(tm, "y")
+	waitForScreen(t, tm, "dry-run passed")
+	press(tm, "y")
+}
+
 // final stops the program and returns the model as it last drew.
 func final(t *testing.T, tm *teatest.TestModel) *Model {
 	t.Helper()
@@ -268,9 +277,7 @@ func TestGoldenScreens(t *testing.T) {
 			e.lines = []string{`Waiting for deployment "web" rollout to finish: 1 of 2 updated replicas are available...`}
 			e.release = make(chan struct{})
 		}, func(t *testing.T, tm *teatest.TestModel) {
-			press(tm, "y")
-			waitFor(t, tm, "dry-run passed")
-			press(tm, "y")
+			confirmAndApply(t, tm)
 			waitFor(t, tm, "zone-b 1")
 		}},
 		{"rollback", func(e *scripted) {
@@ -280,9 +287,7 @@ func TestGoldenScreens(t *testing.T) {
 				Workload: "deployment.apps/web",
 			}
 		}, func(t *testing.T, tm *teatest.TestModel) {
-			press(tm, "y")
-			waitFor(t, tm, "dry-run passed")
-			press(tm, "y")
+			confirmAndApply(t, tm)
 			waitFor(t, tm, "rolled back automatically")
 		}},
 	}
@@ -454,9 +459,7 @@ func TestQuitAndInterrupt(t *testing.T) {
 	eng = newEngine(t)
 	eng.release = make(chan struct{})
 	tm = start(t, newModel(t, eng), 80, 24)
-	press(tm, "y")
-	waitFor(t, tm, "dry-run passed")
-	press(tm, "y")
+	confirmAndApply(t, tm)
 	waitFor(t, tm, "ctrl+c")
 	press(tm, "ctrl+c")
 	waitFor(t, tm, "rolled back automatically")
@@ -551,9 +554,7 @@ func TestAuditBrowser(t *testing.T) {
 			waitForScreen(t, tm, "worst first")
 			press(tm, "enter")
 			waitForScreen(t, tm, "space toggle fix")
-			press(tm, "y")
-			waitForScreen(t, tm, "dry-run passed")
-			press(tm, "y")
+			confirmAndApply(t, tm)
 			waitForScreen(t, tm, "the rollout completed")
 			press(tm, "q")
 			waitForScreen(t, tm, "audited again")
