@@ -17,10 +17,19 @@ kubectl apply -f "$root/testdata/demo/shop.yaml"
 for ref in deploy/web deploy/api deploy/worker sts/db; do
 	kubectl rollout status -n demo "$ref" --timeout=90s
 done
-run kubectl harden deploy/web -n demo
+# -o text: the report, even on a terminal (where kubectl harden opens its UI).
+run kubectl harden deploy/web -n demo -o text
 run kubectl harden deploy/web -n demo --fix=all -o diff
 # The shop was deployed with kubectl apply, which owns spec.replicas: taking
 # it over is a deliberate choice, hence --force-conflicts.
 run kubectl harden deploy/web -n demo --fix=all --yes --force-conflicts
 run kubectl get pods -n demo -l app=web -o wide
-run kubectl harden deploy/web -n demo
+run kubectl harden deploy/web -n demo -o text
+
+# On a terminal, end in the interactive UI on another workload of the shop.
+if [[ -t 0 && -t 1 ]]; then
+	printf '\n\033[1mNext, the interactive UI on deploy/api: space picks fixes, y applies, ? helps, q quits.\033[0m\n'
+	read -r -p "Press enter to open it (ctrl+c to stop here) " _
+	printf '\n\033[1m$ kubectl harden deploy/api -n demo\033[0m\n'
+	kubectl harden deploy/api -n demo || { rc=$?; [[ $rc == 1 || $rc == 130 ]] || exit "$rc"; }
+fi

@@ -69,7 +69,7 @@ func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringArrayVar(&o.Set, "set", nil, "A fix parameter, RULE.PARAM=VALUE (e.g. readiness-probe.path=/ready); repeatable")
 	fs.BoolVarP(&o.Yes, "yes", "y", false, "Apply the planned fixes without asking")
 	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
-	fs.StringVarP(&o.Output, "output", "o", "", "Output format: text (default), json, yaml, diff, or patch (RFC 6902 per object)")
+	fs.StringVarP(&o.Output, "output", "o", "", "Output format: text, json, yaml, diff, or patch (RFC 6902 per object). Without -o, a terminal gets the interactive UI and anything else the text report")
 	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take ownership of fields another field manager owns")
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch the rollout until it completes")

@@ -26,9 +26,10 @@ func isTerminal(s any) bool {
 
 // interactive decides whether to open the TUI: only for a person at a
 // terminal (stdin and stdout both terminals, as kubectl edit decides) who
-// asked for neither machine output nor an unattended apply.
+// asked for no output format (-o text prints the report) and no
+// unattended apply.
 func (o *HardenOptions) interactive(workloads []*inspect.Workload) bool {
-	return len(workloads) == 1 && (o.Output == "" || o.Output == "text") && !o.Yes && o.DryRun == "none" &&
+	return len(workloads) == 1 && o.Output == "" && !o.Yes && o.DryRun == "none" &&
 		isTerminal(o.In) && isTerminal(o.Out) && isTerminal(o.ErrOut)
 }
 
