@@ -36,26 +36,45 @@ func (o *HardenOptions) interactive(workloads []*inspect.Workload) bool {
 // engine is the TUI's view of the engine: the snapshot taken once, and the
 // same plan and apply code as the non-interactive mode.
 type engine struct {
-	o       *HardenOptions
+	*session
+	skip    []string
+	commit  apply.Commit
 	cluster *inspect.Cluster
 	w       *inspect.Workload
 	snap    *inspect.Snapshot
 }
 
+// openEngine reads the workload's snapshot and describes it for the
+// TUI's header.
+func (s *session) openEngine(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, skip []string, c apply.Commit) (*engine, tui.Workload, error) {
+	snap, err := s.reader.Snapshot(ctx, cluster, w)
+	if err != nil {
+		return nil, tui.Workload{}, err
+	}
+	stats := snap.Stats()
+	desired := w.Replicas()
+	if desired < 0 { // DaemonSets, Jobs: as many as there are
+		desired = int32(stats.Total)
+	}
+	info := tui.Workload{Kind: w.Kind(), Name: w.Name(), Namespace: w.Namespace(), Context: s.context, Desired: desired,
+		Stats: stats, Managed: inspect.ManagedBy(w.Object)}
+	return &engine{session: s, skip: skip, commit: c, cluster: cluster, w: w, snap: snap}, info, nil
+}
+
 func (e *engine) Plan(sel rules.Selection) ([]rules.Result, *plan.Plan, error) {
-	sel.Skip = e.o.selection.Skip
+	sel.Skip = e.skip
 	results, err := rules.Evaluate(e.snap, sel)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := plan.Build(e.snap, results, e.o.FieldManager)
+	p, err := plan.Build(e.snap, results, e.applier(false).FieldManager)
 	return results, p, err
 }
 
 // applier is the session's, forcing conflicts when the user chose to in
 // the TUI.
 func (e *engine) applier(force bool) *apply.Applier {
-	a := *e.o.applier
+	a := *e.session.applier
 	a.Force = a.Force || force
 	return &a
 }
@@ -75,13 +94,13 @@ func (e *engine) DryRun(ctx context.Context, p *plan.Plan, force bool) (tui.DryR
 }
 
 func (e *engine) Commit(ctx context.Context, p *plan.Plan, force bool, progress func(string)) (*apply.Outcome, error) {
-	c := e.o.commit()
+	c := e.commit
 	c.Progress = progress
 	return e.applier(force).Commit(ctx, p, e.w, c)
 }
 
 func (e *engine) Pods(ctx context.Context) (inspect.PodStats, error) {
-	return e.o.reader.PodStats(ctx, e.cluster, e.w)
+	return e.reader.PodStats(ctx, e.cluster, e.w)
 }
 
 // Write saves the plan like -o kustomize=DIR, in a folder named after the
@@ -96,18 +115,10 @@ func (e *engine) Write(p *plan.Plan) (string, error) {
 
 // runTUI opens the fix view of one workload and reports how it ended.
 func (o *HardenOptions) runTUI(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload) error {
-	snap, err := o.reader.Snapshot(ctx, cluster, w)
+	eng, info, err := o.openEngine(ctx, cluster, w, o.selection.Skip, o.commit())
 	if err != nil {
 		return err
 	}
-	eng := &engine{o: o, cluster: cluster, w: w, snap: snap}
-	stats := snap.Stats()
-	desired := w.Replicas()
-	if desired < 0 { // DaemonSets, Jobs: as many as there are
-		desired = int32(stats.Total)
-	}
-	info := tui.Workload{Kind: w.Kind(), Name: w.Name(), Namespace: w.Namespace(), Context: o.context, Desired: desired,
-		Stats: stats, Managed: inspect.ManagedBy(w.Object)}
 	var preselect []string
 	if len(o.Fix) > 0 {
 		preselect = o.selection.Fix
