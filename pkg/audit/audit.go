@@ -5,6 +5,7 @@ package audit
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -120,7 +121,7 @@ func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.N
 	for i, s := range snaps {
 		w := Workload{Kind: s.Workload.Kind(), Name: s.Workload.Name(), Score: rules.Score(results[i]), Findings: results[i]}
 		for _, r := range results[i] {
-			if pending(r) {
+			if Pending(r) {
 				w.Pending.add(r.Severity)
 			}
 		}
@@ -146,7 +147,7 @@ func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.N
 			mean = (sum + len(n.Workloads)/2) / len(n.Workloads)
 		}
 		for _, f := range n.Findings {
-			if pending(f) {
+			if Pending(f) {
 				n.Pending.add(f.Severity)
 			}
 		}
@@ -173,9 +174,30 @@ func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.N
 	return rep, nil
 }
 
-func pending(r rules.Result) bool {
+// Pending reports whether a finding counts against the score: neither
+// fixed nor exempted.
+func Pending(r rules.Result) bool {
 	return r.Status != rules.StatusFixed && r.Status != rules.StatusExempted
 }
+
+// FixableRules lists, once each, the rules of a workload's pending
+// findings that `kubectl harden --fix` can fix: left unselected by the
+// audit, not needing a human, not left out by --skip.
+func FixableRules(w Workload) []string {
+	var ids []string
+	for _, f := range w.Findings {
+		if f.Status != rules.StatusSkipped || f.Reason == SkippedByFlag || slices.Contains(ids, f.Rule) {
+			continue
+		}
+		if r, ok := rules.Get(f.Rule); ok && r.Meta().Fixable {
+			ids = append(ids, f.Rule)
+		}
+	}
+	return ids
+}
+
+// SkippedByFlag is the reason of a finding whose rule --skip left out.
+const SkippedByFlag = "skipped by --skip"
 
 // NamespaceFindings runs the namespace rules; their findings always need a
 // human (or are exempted by the namespace's skip annotation, or skipped).
@@ -190,7 +212,7 @@ func NamespaceFindings(ns *inspect.NamespaceSnapshot, sel rules.Selection) []rul
 			case selects(skip, m):
 				res.Status, res.Reason = rules.StatusExempted, "namespace annotation "+rules.SkipAnnotation+"="+skip
 			case selectsAny(sel.Skip, m):
-				res.Status, res.Reason = rules.StatusSkipped, "skipped by --skip"
+				res.Status, res.Reason = rules.StatusSkipped, SkippedByFlag
 			}
 			out = append(out, res)
 		}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -172,19 +171,6 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	pending := false
 	for i, w := range workloads {
 		wl, err := o.harden(ctx, cluster, w, i)
-		// A workload edited between our read and our write is planned
-		// again from its new state, never overwritten.
-		for attempt := 1; errors.Is(err, apply.ErrChanged) && attempt < 3; attempt++ {
-			fmt.Fprintf(o.ErrOut, "%s changed while being hardened; planning again\n", termsafe.String(w.Ref()))
-			live, gerr := o.applier.Get(ctx, &plan.Object{APIVersion: w.Object.GetAPIVersion(), Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()})
-			if gerr != nil {
-				return gerr
-			}
-			if w, err = inspect.NewWorkload(live); err != nil {
-				return err
-			}
-			wl, err = o.harden(ctx, cluster, w, i)
-		}
 		if err != nil {
 			return err
 		}
@@ -222,62 +208,24 @@ type hardened struct {
 	plan *plan.Plan
 }
 
-// harden runs one workload through inspect → rules → plan → apply.
+// harden runs one workload through inspect → rules → plan → apply, and
+// prints it.
 func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, index int) (hardened, error) {
-	snap, err := o.reader.Snapshot(ctx, cluster, w)
-	if err != nil {
-		return hardened{}, err
-	}
-	results, err := rules.Evaluate(snap, o.selection)
-	if err != nil {
-		return hardened{}, err
-	}
-	p, err := plan.Build(snap, results, o.FieldManager)
-	if err != nil {
-		return hardened{}, err
-	}
+	res, err := o.fixer().fix(ctx, cluster, w)
 	wl := report.Workload{Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()}
+	if err != nil {
+		return hardened{wl, res.plan}, err
+	}
 	if m := inspect.ManagedBy(w.Object); m != "" {
 		wl.Warnings = append(wl.Warnings, fmt.Sprintf("%s is managed by %s: a live change is reverted at its next sync; commit the fixes instead (-o kustomize=DIR, or -o patch)", w.Ref(), m))
 	}
-	applying := !p.Empty() && o.Yes && o.DryRun == "none"
-	if !p.Empty() && o.DryRun != "client" {
-		conflicts, err := o.applier.DryRun(ctx, p)
-		if err != nil {
-			return hardened{wl, p}, err
-		}
-		if applying && len(conflicts) > 0 {
-			return hardened{wl, p}, fmt.Errorf("%w; nothing was changed", conflicts[0])
-		}
-		for _, c := range conflicts {
-			wl.Warnings = append(wl.Warnings, c.Error())
-		}
-		wl.Warnings = append(wl.Warnings, o.applier.Warnings.Take()...)
+	wl.Warnings = append(wl.Warnings, res.warnings...)
+	wl.Applied, wl.Rollout = res.applied, res.rollout
+	wl.Findings, wl.Score = res.results, rules.Score(res.results)
+	if wl.Plan, err = report.NewPlan(res.plan); err != nil {
+		return hardened{wl, res.plan}, err
 	}
-	if applying {
-		out, err := o.applier.Commit(ctx, p, w, o.commit())
-		for _, msg := range out.Warnings {
-			fmt.Fprintf(o.ErrOut, "warning: %s\n", msg)
-		}
-		if err != nil {
-			return hardened{wl, p}, err
-		}
-		wl.Applied, wl.Rollout = true, out.Rollout
-		for i := range results {
-			if results[i].Status == rules.StatusPlanned {
-				results[i].Status = rules.StatusFixed
-			}
-		}
-		// Show the live state the fixes produced, not the one they fixed.
-		if snap, err = o.reread(ctx, cluster, w); err != nil {
-			return hardened{wl, p}, err
-		}
-	}
-	wl.Findings, wl.Score = results, rules.Score(results)
-	if wl.Plan, err = report.NewPlan(p); err != nil {
-		return hardened{wl, p}, err
-	}
-	return hardened{wl, p}, o.print(snap, wl, p, index)
+	return hardened{wl, res.plan}, o.print(res.snap, wl, res.plan, index)
 }
 
 // commit is how this run writes: with its journal, watch and timeout.
@@ -285,16 +233,14 @@ func (o *HardenOptions) commit() apply.Commit {
 	return apply.Commit{Journal: o.journal, Cluster: o.cluster, Watch: o.Watch, Timeout: o.Timeout, Progress: o.progress}
 }
 
-// reread reads the workload and its snapshot again.
-func (o *HardenOptions) reread(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload) (*inspect.Snapshot, error) {
-	live, err := o.applier.Get(ctx, &plan.Object{APIVersion: w.Object.GetAPIVersion(), Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()})
-	if err != nil {
-		return nil, err
-	}
-	if w, err = inspect.NewWorkload(live); err != nil {
-		return nil, err
-	}
-	return o.reader.Snapshot(ctx, cluster, w)
+// fixer is this run's path from a workload to its fixes.
+func (o *HardenOptions) fixer() *fixer {
+	return &fixer{session: o.session, selection: o.selection, fieldManager: o.FieldManager, dryRun: o.DryRun, yes: o.Yes,
+		commit: o.commit(),
+		warn:   func(msg string) { fmt.Fprintf(o.ErrOut, "warning: %s\n", msg) },
+		replanned: func(w *inspect.Workload) {
+			fmt.Fprintf(o.ErrOut, "%s changed while being hardened; planning again\n", termsafe.String(w.Ref()))
+		}}
 }
 
 // progress reports rollout progress on stderr, where it never mixes with

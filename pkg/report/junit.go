@@ -1,0 +1,161 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+)
+
+// JUnit XML as Jenkins, GitLab, Azure Pipelines and the JUnit GitHub
+// actions read it: testsuites → testsuite → testcase with failure or
+// skipped.
+//
+// A test case is one rule checked on one object: every workload × every
+// rule that applies to its kind, and every namespace × every namespace
+// rule. A rule that found nothing is a passing case, so the suite's size
+// says how much was checked and a fix shows up as a failure turning into a
+// pass, which CI systems track from run to run. A rule with several
+// pending findings on one object (one per container, say) gives one failing
+// case per finding, so each failure carries one message; exempted findings
+// are skipped cases.
+
+// JUnitSuites is the document's root; exported so tests and callers can
+// read it back.
+type JUnitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Suites   []JUnitSuite `xml:"testsuite"`
+}
+
+// JUnitSuite is one namespace.
+type JUnitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Properties []JUnitProperty `xml:"properties>property,omitempty"`
+	Cases      []JUnitCase     `xml:"testcase"`
+}
+
+// JUnitProperty is a name/value pair of a suite.
+type JUnitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+// JUnitCase is one rule on one object.
+type JUnitCase struct {
+	ClassName string        `xml:"classname,attr"`
+	Name      string        `xml:"name,attr"`
+	Failure   *JUnitFailure `xml:"failure,omitempty"`
+	Skipped   *JUnitSkipped `xml:"skipped,omitempty"`
+}
+
+// JUnitFailure is one pending finding.
+type JUnitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// JUnitSkipped is an exempted finding.
+type JUnitSkipped struct {
+	Message string `xml:"message,attr"`
+}
+
+// WriteAuditJUnit writes the audit as JUnit XML, one suite per namespace.
+func WriteAuditJUnit(w io.Writer, rep *audit.Report) error {
+	doc := JUnitSuites{Name: "kubectl harden audit"}
+	for _, n := range rep.Namespaces {
+		s := JUnitSuite{Name: n.Name, Properties: []JUnitProperty{{Name: "score", Value: fmt.Sprint(n.Score)}}}
+		for _, r := range rules.NamespaceRules() {
+			s.addCases("namespace/"+n.Name, "", r.Meta(), n.Findings)
+		}
+		for _, wl := range n.Workloads {
+			for _, r := range rules.All() {
+				if m := r.Meta(); m.AppliesTo(wl.Kind) {
+					s.addCases(n.Name+"."+strings.ToLower(wl.Kind)+"/"+wl.Name, FixCommand(n.Name, wl.Kind, wl.Name, []string{m.ID}), m, wl.Findings)
+				}
+			}
+		}
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Skipped += s.Skipped
+		doc.Suites = append(doc.Suites, s)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// addCases adds the cases of one rule on one object: a pass, or one case
+// per finding. fix is the command that fixes the object's findings of m.
+func (s *JUnitSuite) addCases(class, fix string, m rules.Meta, findings []rules.Result) {
+	var mine []rules.Result
+	for _, f := range findings {
+		if f.Rule == m.ID {
+			mine = append(mine, f)
+		}
+	}
+	if len(mine) == 0 {
+		s.Cases = append(s.Cases, JUnitCase{ClassName: class, Name: m.ID})
+		s.Tests++
+		return
+	}
+	for _, f := range mine {
+		c := JUnitCase{ClassName: class, Name: caseName(f)}
+		switch {
+		case f.Status == rules.StatusExempted:
+			c.Skipped = &JUnitSkipped{Message: "exempted: " + f.Reason}
+			s.Skipped++
+		case audit.Pending(f):
+			c.Failure = &JUnitFailure{Message: f.Message, Type: f.Severity.String(), Text: failureText(m, f, fix)}
+			s.Failures++
+		}
+		s.Cases = append(s.Cases, c)
+		s.Tests++
+	}
+}
+
+func caseName(f rules.Result) string {
+	switch {
+	case f.Container != "":
+		return f.Rule + " (container " + f.Container + ")"
+	case f.Field != "":
+		return f.Rule + " (" + f.Field + ")"
+	}
+	return f.Rule
+}
+
+func failureText(m rules.Meta, f rules.Result, fix string) string {
+	lines := []string{
+		"severity: " + f.Severity.String(),
+		"rule: " + m.ID + " (" + m.Title + ")",
+		"category: " + string(f.Category),
+		"message: " + f.Message,
+	}
+	if f.Reason != "" && f.Status == rules.StatusManual {
+		lines = append(lines, "needs a human: "+f.Reason)
+	}
+	lines = append(lines, "why: "+m.Why, "remediation: "+m.Remediation)
+	if m.Fixable && f.Status != rules.StatusManual && fix != "" {
+		lines = append(lines, "fix: "+fix)
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,106 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+)
+
+// WriteAuditMarkdown writes the audit as a GitHub-flavoured Markdown report
+// to paste in a ticket: the cluster's score, then per namespace a table of
+// its workloads (worst first, as the audit sorts them), the namespace's own
+// findings, and per workload its pending findings with why, remediation
+// and the command that fixes what can be fixed.
+func WriteAuditMarkdown(w io.Writer, rep *audit.Report) error {
+	b := &strings.Builder{}
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	p("# kubectl harden audit\n\n")
+	p("**Score %d/100** over %d workload%s in %d namespace%s: %d critical, %d high, %d medium, %d low pending.\n\n",
+		rep.Score, rep.Workloads, plural(rep.Workloads), len(rep.Namespaces), plural(len(rep.Namespaces)),
+		rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
+	for _, n := range rep.Namespaces {
+		p("## Namespace %s — score %d/100\n\n", md(n.Name), n.Score)
+		if len(n.Workloads) > 0 {
+			p("| Workload | Score | Critical | High | Medium | Low | Top findings |\n")
+			p("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
+			for _, wl := range n.Workloads {
+				p("| %s | %d | %d | %d | %d | %d | %s |\n", md(ref(wl)), wl.Score,
+					wl.Pending.Critical, wl.Pending.High, wl.Pending.Medium, wl.Pending.Low, md(top(wl.Findings, 3)))
+			}
+			p("\n")
+		}
+		if lines := findingLines(n.Findings); len(lines) > 0 {
+			p("### The namespace itself\n\n%s\n", strings.Join(lines, ""))
+		}
+		for _, wl := range n.Workloads {
+			lines := findingLines(wl.Findings)
+			if len(lines) == 0 {
+				continue
+			}
+			p("### %s — score %d/100\n\n%s", md(ref(wl)), wl.Score, strings.Join(lines, ""))
+			if ids := audit.FixableRules(wl); len(ids) > 0 {
+				p("\nFix what can be fixed automatically (dry-run first with `-o diff`, without `--yes`):\n\n```sh\n%s\n```\n", FixCommand(n.Name, wl.Kind, wl.Name, ids))
+			}
+			p("\n")
+		}
+	}
+	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
+	return err
+}
+
+// findingLines lists the pending findings as Markdown list items.
+func findingLines(findings []rules.Result) []string {
+	var out []string
+	explained := map[string]bool{}
+	for _, f := range findings {
+		if !audit.Pending(f) {
+			continue
+		}
+		line := fmt.Sprintf("- **%s** `%s`: %s\n", f.Severity, f.Rule, md(f.Message))
+		// A rule's why and remediation once per object, at its worst finding.
+		if m, ok := metaOf(f.Rule); ok && !explained[f.Rule] {
+			explained[f.Rule] = true
+			line += fmt.Sprintf("  - why: %s\n  - remediation: %s\n", md(m.Why), md(m.Remediation))
+		}
+		if f.Status == rules.StatusManual && f.Reason != "" && f.Reason != f.Message {
+			line += "  - needs a human: " + md(f.Reason) + "\n"
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func ref(wl audit.Workload) string { return strings.ToLower(wl.Kind) + "/" + wl.Name }
+
+// md makes a string from the cluster inert in Markdown: no table cell
+// break (|), no code span (`), no HTML, no emphasis or link syntax, one
+// line. Rule IDs and Kubernetes names (DNS labels) need none of it, which
+// is why they are safe in the fix commands' code blocks.
+func md(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '\n', '\r', '\t':
+			b.WriteByte(' ')
+		case '\\', '`', '|', '*', '_', '[', ']', '#', '~':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			if r < 0x20 || r == 0x7f {
+				fmt.Fprintf(&b, "\\u%04x", r)
+				continue
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
