@@ -3,21 +3,29 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/report"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
 )
 
 // AuditOptions is `kubectl harden audit`.
@@ -34,15 +42,27 @@ type AuditOptions struct {
 	Skip          []string
 	Color         string
 
+	// Fixing from the audit: the same flags, and meanings, as the main
+	// command's.
+	Fix            []string
+	Set            []string
+	Yes            bool
+	DryRun         string
+	FieldManager   string
+	ForceConflicts bool
+	Watch          bool
+	Timeout        time.Duration
+
 	*session
-	failOn rules.Severity
-	styles report.Styles
+	failOn    rules.Severity
+	styles    report.Styles
+	selection rules.Selection
 }
 
 // NewAuditCommand builds `kubectl harden audit`.
 func NewAuditCommand(flags *genericclioptions.ConfigFlags, f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &AuditOptions{ConfigFlags: flags, IOStreams: streams, Kinds: []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"},
-		ChunkSize: 500, MinScore: -1, Color: "auto"}
+		ChunkSize: 500, MinScore: -1, Color: "auto", DryRun: "none", FieldManager: plan.DefaultFieldManager, Watch: true, Timeout: 5 * time.Minute}
 	cmd := &cobra.Command{
 		Use:   "audit [-n NAMESPACE | -A] [-l SELECTOR]",
 		Short: "Score every workload of a namespace or the cluster",
@@ -58,13 +78,36 @@ mean of its workloads, scaled by the score of its own findings; the
 cluster, the mean of its namespaces weighted by their workloads.
 
 Everything is read with one paginated LIST per kind, whatever the number of
-workloads.`,
+workloads.
+
+Output formats (-o): table (default), json, yaml, sarif (SARIF 2.1.0 for
+GitHub code scanning: one result per pending finding, located at
+namespaces/NS/KIND/NAME.yaml), junit (one testsuite per namespace, one
+testcase per workload × applicable rule, a failure per pending finding)
+and markdown (a report to paste in a ticket, with the command that fixes
+each workload).
+
+--fix fixes the audited workloads, one by one, on the same safe path as
+kubectl harden TYPE/NAME --fix: a server-side dry-run (a conflict stops
+that workload only), server-side apply with an undo record, a rollout
+watch and an automatic rollback. Without --yes it only says what it would
+change (-o diff shows the diffs). One workload failing never stops the
+others; the summary counts what was fixed, rolled back, failed or left
+unchanged, and the scores before and after.
+
+Exit status: 0 nothing pending (with --fix: nothing pending of the rules
+asked for); 1 findings pending (or, with --fail-on/--min-score, the gate
+failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 		Example: `  kubectl harden audit -n shop
   kubectl harden audit -A -o json
-  kubectl harden audit -A --fail-on=high --min-score=70   # CI gate`,
+  kubectl harden audit -A --fail-on=high --min-score=70   # CI gate
+  kubectl harden audit -A -o sarif > harden.sarif         # GitHub code scanning
+  kubectl harden audit -n shop -o junit > harden.xml      # CI test reports
+  kubectl harden audit -n shop --fix=replicas,pdb,spread -o diff   # preview
+  kubectl harden audit -n shop --fix=replicas,pdb,spread --yes     # apply, workload by workload`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(f, cmd); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -78,30 +121,71 @@ workloads.`,
 	fs.StringVarP(&o.Selector, "selector", "l", "", "Only workloads matching this label selector")
 	fs.StringSliceVar(&o.Kinds, "kinds", o.Kinds, "Workload kinds to audit")
 	fs.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Objects per LIST page")
-	fs.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json or yaml")
+	fs.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json, yaml, sarif, junit or markdown; with --fix, table or diff")
 	fs.StringVar(&o.FailOn, "fail-on", "", "Exit 1 when a pending finding is this severe or worse: critical, high, medium or low")
 	fs.IntVar(&o.MinScore, "min-score", o.MinScore, "Exit 1 when the cluster's score is below this")
 	fs.StringSliceVar(&o.Skip, "skip", nil, "Rules to leave out, comma-separated")
 	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	fs.StringSliceVar(&o.Fix, "fix", nil, "Fix these rules on every audited workload: all, or rule IDs, aliases (probes) or categories, comma-separated")
+	fs.StringArrayVar(&o.Set, "set", nil, "A fix parameter, RULE.PARAM=VALUE (e.g. readiness-probe.path=/ready); repeatable")
+	fs.BoolVarP(&o.Yes, "yes", "y", false, "With --fix: apply the planned fixes without asking")
+	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `With --fix: "none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
+	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
+	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take ownership of fields another field manager owns")
+	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *AuditOptions) Complete(f cmdutil.Factory) error {
+// auditFormats are the -o values of the audit; diff only with --fix.
+var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "diff"}
+
+// Complete builds the clients and the rule selection.
+func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	var err error
-	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{}, plan.DefaultFieldManager, false)
+	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
+		return err
+	}
+	// Flags that only mean something when fixing are refused without
+	// --fix, rather than silently ignored.
+	if len(o.Fix) == 0 {
+		for _, name := range []string{"yes", "set", "dry-run", "field-manager", "force-conflicts", "watch", "timeout"} {
+			if cmd != nil && cmd.Flags().Changed(name) {
+				return fmt.Errorf("--%s only applies with --fix, e.g. kubectl harden audit -n NS --fix=pdb,spread --yes", name)
+			}
+		}
+	}
+	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{}, o.FieldManager, o.ForceConflicts)
 	o.styles = report.NewStyles(useColor(o.Color, o.Out))
 	return err
 }
 
 // Validate checks the flags.
 func (o *AuditOptions) Validate() error {
-	switch o.Output {
-	case "", "table", "json", "yaml":
+	switch {
+	case len(o.Fix) > 0 && o.Output != "" && o.Output != "table" && o.Output != "diff":
+		return fmt.Errorf("with --fix, --output must be table or diff, got %q (audit again afterwards for the other formats)", o.Output)
+	case len(o.Fix) == 0 && o.Output == "diff":
+		return fmt.Errorf("-o diff shows what --fix would change: add --fix")
+	case !slices.Contains(auditFormats, o.Output) && o.Output != "":
+		return fmt.Errorf("--output must be one of %s, got %q", strings.Join(auditFormats[:6], ", "), o.Output)
+	}
+	switch o.DryRun {
+	case "none", "server", "client":
 	default:
-		return fmt.Errorf("--output must be table, json or yaml, got %q", o.Output)
+		return fmt.Errorf(`--dry-run must be "none", "server" or "client", got %q`, o.DryRun)
+	}
+	if o.FieldManager == "" {
+		return fmt.Errorf("--field-manager must not be empty")
+	}
+	if o.Timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive")
 	}
 	if o.FailOn != "" {
 		sev, err := rules.ParseSeverity(o.FailOn)
@@ -121,7 +205,7 @@ func (o *AuditOptions) Validate() error {
 	if o.ChunkSize < 1 {
 		return fmt.Errorf("--chunk-size must be positive")
 	}
-	return rules.ValidateSelection(rules.Selection{Skip: o.Skip})
+	return rules.ValidateSelection(o.selection)
 }
 
 // Run reads, evaluates, verifies the Pod Security levels with the API
@@ -142,11 +226,10 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		return err
 	}
 	cluster.Context = o.context
-	inv, err := o.reader.Inventory(ctx, scope)
-	if err != nil {
-		return err
+	if len(o.Fix) > 0 {
+		return o.fix(ctx, cluster, scope)
 	}
-	rep, err := audit.Run(ctx, inv.Snapshots(cluster), inv.NamespaceSnapshots(), rules.Selection{Skip: o.Skip})
+	rep, _, err := o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip})
 	if err != nil {
 		return err
 	}
@@ -156,6 +239,12 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		err = printJSON(o.Out, rep)
 	case "yaml":
 		err = printYAML(o.Out, rep)
+	case "sarif":
+		err = report.WriteAuditSARIF(o.Out, rep)
+	case "junit":
+		err = report.WriteAuditJUnit(o.Out, rep)
+	case "markdown":
+		err = report.WriteAuditMarkdown(o.Out, rep)
 	default:
 		err = report.WriteAuditTable(o.Out, rep, o.styles)
 	}
@@ -173,6 +262,16 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
+}
+
+// audit reads the scope with one LIST per kind and evaluates it.
+func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, sel rules.Selection) (*audit.Report, *inspect.Inventory, error) {
+	inv, err := o.reader.Inventory(ctx, scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := audit.Run(ctx, inv.Snapshots(cluster), inv.NamespaceSnapshots(), sel)
+	return rep, inv, err
 }
 
 // verifyPodSecurity asks the API server, with a dry-run of the label, what
@@ -200,5 +299,222 @@ func (o *AuditOptions) verifyPodSecurity(ctx context.Context, rep *audit.Report)
 				f.Message += " (verified: the API server's dry-run of the label raises no warning)"
 			}
 		}
+	}
+}
+
+// outcome is what --fix did to one workload.
+type outcome string
+
+const (
+	outcomeFixed      outcome = "fixed"
+	outcomeRolledBack outcome = "rolled back"
+	outcomeFailed     outcome = "failed"
+	outcomeUnchanged  outcome = "unchanged"
+	outcomePlanned    outcome = "would change"
+)
+
+// fix audits the scope, fixes every workload that has something of the
+// selection to fix, one by one on the fixer's safe path, and audits again.
+func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope) error {
+	before, inv, err := o.audit(ctx, cluster, scope, o.selection)
+	if err != nil {
+		return err
+	}
+	// The audit already planned every workload offline: only those with a
+	// planned fix are read again and go through the fixer.
+	byRef := map[string]*inspect.Workload{}
+	for _, w := range inv.Workloads {
+		byRef[w.Namespace()+"/"+w.Kind()+"/"+w.Name()] = w
+	}
+	var todo []*inspect.Workload
+	for _, n := range before.Namespaces {
+		for _, wl := range n.Workloads {
+			if slices.ContainsFunc(wl.Findings, func(r rules.Result) bool { return r.Status == rules.StatusPlanned }) {
+				todo = append(todo, byRef[n.Name+"/"+wl.Kind+"/"+wl.Name])
+			}
+		}
+	}
+	applying := o.Yes && o.DryRun == "none"
+	bar := newProgress(o.ErrOut, len(todo), o.styles)
+	fx := &fixer{session: o.session, selection: o.selection, fieldManager: o.FieldManager, dryRun: o.DryRun, yes: o.Yes,
+		commit: apply.Commit{Journal: o.journal, Cluster: o.cluster, Watch: o.Watch, Timeout: o.Timeout, Progress: bar.status},
+		warn:   func(msg string) { bar.println("warning: " + msg) },
+		replanned: func(w *inspect.Workload) {
+			bar.println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
+		}}
+	counts := map[outcome]int{outcomeUnchanged: before.Workloads - len(todo)}
+	for i, w := range todo {
+		ref := w.Ref() + " -n " + w.Namespace()
+		bar.step(i, ref)
+		res, err := fx.fix(ctx, cluster, w)
+		var rolledBack *apply.RolledBackError
+		var line string
+		var got outcome
+		switch {
+		case errors.As(err, &rolledBack):
+			got, line = outcomeRolledBack, Explain(err)
+		case err != nil:
+			got, line = outcomeFailed, Explain(err)
+		case res.plan.Empty():
+			got, line = outcomeUnchanged, "nothing to change"
+		case res.applied:
+			got, line = outcomeFixed, fmt.Sprintf("%d findings (%s)", countStatus(res.results, rules.StatusFixed), strings.Join(rulesWith(res.results, rules.StatusFixed), ", "))
+			if res.rollout != "" {
+				line += ", rollout " + res.rollout
+			}
+		default:
+			got, line = outcomePlanned, fmt.Sprintf("%d findings (%s) in %d objects", countStatus(res.results, rules.StatusPlanned), strings.Join(rulesWith(res.results, rules.StatusPlanned), ", "), len(res.plan.Objects))
+			for _, wn := range res.warnings {
+				line += "\n    warning: " + termsafe.String(wn)
+			}
+		}
+		counts[got]++
+		bar.clear()
+		if o.Output == "diff" && res != nil && res.plan != nil && !res.plan.Empty() && got != outcomeFailed {
+			fmt.Fprint(o.Out, report.RenderDiff(res.plan.Diff(), o.styles))
+		}
+		fmt.Fprintf(o.Out, "%-12s %s: %s\n", got, termsafe.String(ref), termsafe.String(line))
+	}
+	bar.done()
+	after := before
+	if applying && counts[outcomeFixed]+counts[outcomeRolledBack] > 0 {
+		if after, _, err = o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip, Fix: o.Fix}); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(o.Out, "\n%s fixed %d, rolled back %d, failed %d, unchanged %d", o.styles.Title("summary:"),
+		counts[outcomeFixed], counts[outcomeRolledBack], counts[outcomeFailed], counts[outcomeUnchanged])
+	if n := counts[outcomePlanned]; n > 0 {
+		fmt.Fprintf(o.Out, ", %d would change (add --yes to apply)", n)
+	}
+	fmt.Fprintf(o.Out, "\nscore %d → %d over %d workloads\n", before.Score, after.Score, after.Workloads)
+	for _, n := range after.Namespaces {
+		was := n.Score
+		for _, b := range before.Namespaces {
+			if b.Name == n.Name {
+				was = b.Score
+			}
+		}
+		fmt.Fprintf(o.Out, "  namespace %s: %d → %d\n", termsafe.String(n.Name), was, n.Score)
+	}
+	switch {
+	case counts[outcomeFailed]+counts[outcomeRolledBack] > 0:
+		return ExitCodeError(ExitError)
+	case pendingOf(after, o.Fix) > 0:
+		return ExitCodeError(ExitFindings)
+	}
+	return nil
+}
+
+// pendingOf counts the pending findings of the rules the words select.
+func pendingOf(rep *audit.Report, words []string) int {
+	n := 0
+	count := func(findings []rules.Result) {
+		for _, f := range findings {
+			r, ok := rules.Get(f.Rule)
+			if ok && audit.Pending(f) && slices.ContainsFunc(words, r.Meta().Selects) {
+				n++
+			}
+		}
+	}
+	for _, ns := range rep.Namespaces {
+		for _, w := range ns.Workloads {
+			count(w.Findings)
+		}
+	}
+	return n
+}
+
+func countStatus(results []rules.Result, st rules.Status) int {
+	n := 0
+	for _, r := range results {
+		if r.Status == st {
+			n++
+		}
+	}
+	return n
+}
+
+func rulesWith(results []rules.Result, st rules.Status) []string {
+	var ids []string
+	for _, r := range results {
+		if r.Status == st && !slices.Contains(ids, r.Rule) {
+			ids = append(ids, r.Rule)
+		}
+	}
+	return ids
+}
+
+// progress shows --fix's progress on stderr: a bar redrawn in place on a
+// terminal, plain lines otherwise (a CI log).
+type progress struct {
+	out     io.Writer
+	tty     bool
+	total   int
+	current int
+	label   string
+	styles  report.Styles
+}
+
+func newProgress(out io.Writer, total int, st report.Styles) *progress {
+	f, ok := out.(*os.File)
+	return &progress{out: out, total: total, styles: st, tty: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+// step starts workload i.
+func (p *progress) step(i int, label string) {
+	p.current, p.label = i, label
+	if p.tty {
+		p.draw(label)
+		return
+	}
+	fmt.Fprintf(p.out, "[%d/%d] %s\n", i+1, p.total, termsafe.String(label))
+}
+
+// status is a rollout status line of the current workload.
+func (p *progress) status(msg string) {
+	msg = strings.TrimRight(msg, "\n")
+	if p.tty {
+		p.draw(p.label + ": " + msg)
+		return
+	}
+	fmt.Fprintln(p.out, "  "+termsafe.String(msg))
+}
+
+// println writes a line above the bar.
+func (p *progress) println(msg string) {
+	p.clear()
+	fmt.Fprintln(p.out, termsafe.String(msg))
+	if p.tty {
+		p.draw(p.label)
+	}
+}
+
+func (p *progress) draw(label string) {
+	width := 80
+	if f, ok := p.out.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			width = w
+		}
+	}
+	// Keep it on one line: a wrapped line cannot be redrawn in place.
+	avail := max(width-1-20-len(fmt.Sprintf(" %d/%d ", p.current, p.total)), 10)
+	if r := []rune(label); len(r) > avail {
+		label = string(r[:avail-1]) + "…"
+	}
+	fmt.Fprint(p.out, "\r\x1b[2K"+report.ProgressBar(p.current, p.total, 20, label, p.styles))
+}
+
+func (p *progress) clear() {
+	if p.tty {
+		fmt.Fprint(p.out, "\r\x1b[2K")
+	}
+}
+
+func (p *progress) done() {
+	if p.tty && p.total > 0 {
+		p.current = p.total
+		p.draw("done")
+		fmt.Fprintln(p.out)
 	}
 }
