@@ -350,6 +350,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 		var rolledBack *apply.RolledBackError
 		var line string
 		var got outcome
+		var warnings []string
 		switch {
 		case errors.As(err, &rolledBack):
 			got, line = outcomeRolledBack, Explain(err)
@@ -358,15 +359,13 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 		case res.plan.Empty():
 			got, line = outcomeUnchanged, "nothing to change"
 		case res.applied:
-			got, line = outcomeFixed, fmt.Sprintf("%d findings (%s)", countStatus(res.results, rules.StatusFixed), strings.Join(rulesWith(res.results, rules.StatusFixed), ", "))
+			got, line = outcomeFixed, findingsOf(res.results, rules.StatusFixed)
 			if res.rollout != "" {
 				line += ", rollout " + res.rollout
 			}
 		default:
-			got, line = outcomePlanned, fmt.Sprintf("%d findings (%s) in %d objects", countStatus(res.results, rules.StatusPlanned), strings.Join(rulesWith(res.results, rules.StatusPlanned), ", "), len(res.plan.Objects))
-			for _, wn := range res.warnings {
-				line += "\n    warning: " + termsafe.String(wn)
-			}
+			got, line = outcomePlanned, fmt.Sprintf("%s in %d object(s)", findingsOf(res.results, rules.StatusPlanned), len(res.plan.Objects))
+			warnings = res.warnings
 		}
 		counts[got]++
 		bar.clear()
@@ -374,11 +373,14 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 			fmt.Fprint(o.Out, report.RenderDiff(res.plan.Diff(), o.styles))
 		}
 		fmt.Fprintf(o.Out, "%-12s %s: %s\n", got, termsafe.String(ref), termsafe.String(line))
+		for _, wn := range warnings {
+			fmt.Fprintf(o.Out, "             warning: %s\n", termsafe.String(wn))
+		}
 	}
 	bar.done()
 	after := before
 	if applying && counts[outcomeFixed]+counts[outcomeRolledBack] > 0 {
-		if after, _, err = o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip, Fix: o.Fix}); err != nil {
+		if after, _, err = o.audit(ctx, cluster, scope, o.selection); err != nil {
 			return err
 		}
 	}
@@ -386,6 +388,9 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 		counts[outcomeFixed], counts[outcomeRolledBack], counts[outcomeFailed], counts[outcomeUnchanged])
 	if n := counts[outcomePlanned]; n > 0 {
 		fmt.Fprintf(o.Out, ", %d would change (add --yes to apply)", n)
+	}
+	if n := pendingOf(after, o.Fix); n > 0 {
+		fmt.Fprintf(o.Out, "; %d finding(s) of --fix=%s still pending (kubectl harden audit says why)", n, strings.Join(o.Fix, ","))
 	}
 	fmt.Fprintf(o.Out, "\nscore %d → %d over %d workloads\n", before.Score, after.Score, after.Workloads)
 	for _, n := range after.Namespaces {
@@ -425,24 +430,23 @@ func pendingOf(rep *audit.Report, words []string) int {
 	return n
 }
 
-func countStatus(results []rules.Result, st rules.Status) int {
+// findingsOf says how many findings have this status, and of which rules.
+func findingsOf(results []rules.Result, st rules.Status) string {
 	n := 0
+	var ids []string
 	for _, r := range results {
 		if r.Status == st {
 			n++
+			if !slices.Contains(ids, r.Rule) {
+				ids = append(ids, r.Rule)
+			}
 		}
 	}
-	return n
-}
-
-func rulesWith(results []rules.Result, st rules.Status) []string {
-	var ids []string
-	for _, r := range results {
-		if r.Status == st && !slices.Contains(ids, r.Rule) {
-			ids = append(ids, r.Rule)
-		}
+	noun := "findings"
+	if n == 1 {
+		noun = "finding"
 	}
-	return ids
+	return fmt.Sprintf("%d %s (%s)", n, noun, strings.Join(ids, ", "))
 }
 
 // progress shows --fix's progress on stderr: a bar redrawn in place on a
