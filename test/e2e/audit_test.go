@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/report"
+	"github.com/kubectl-harden/kubectl-harden/pkg/report/sariftest"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 )
 
@@ -125,5 +128,216 @@ func TestAuditDemoShop(t *testing.T) {
 	r = harden(t, "audit", "-A", "-o", "json")
 	if !strings.Contains(r.stdout, `"name": "`+ns+`"`) {
 		t.Errorf("-A misses %s", ns)
+	}
+}
+
+// waitShop waits for the demo shop's rollouts.
+func waitShop(t *testing.T, ns string) {
+	t.Helper()
+	for _, ref := range []string{"deploy/web", "deploy/api", "deploy/worker", "statefulset/db"} {
+		waitRollout(t, ns, ref)
+	}
+}
+
+// The demo shop's audit in every format, through the real binary: SARIF
+// valid against the official schema, JUnit that parses back with the JSON
+// report's counts, Markdown to paste in a ticket.
+func TestAuditFormatsDemoShop(t *testing.T) {
+	ns := newNamespace(t)
+	applyDemoShop(t, ns)
+	waitShop(t, ns)
+	r := harden(t, "audit", "-n", ns, "-o", "json")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Workloads != 5 {
+		t.Fatalf("json: %v\n%s", err, r)
+	}
+	pending := rep.Pending.AtLeast(rules.Low)
+
+	// SARIF
+	r = harden(t, "audit", "-n", ns, "-o", "sarif")
+	if r.code != 1 {
+		t.Errorf("sarif: exit %d, want 1 (findings pending)", r.code)
+	}
+	if err := sariftest.Validate([]byte(r.stdout)); err != nil {
+		t.Fatalf("the demo shop's SARIF is invalid: %v", err)
+	}
+	var log struct {
+		Runs []struct {
+			Tool    struct{ Driver struct{ Name string } }
+			Results []struct {
+				RuleID    string
+				Level     string
+				Message   struct{ Text string }
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+					LogicalLocations []struct{ FullyQualifiedName string }
+				}
+				PartialFingerprints map[string]string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &log); err != nil {
+		t.Fatal(err)
+	}
+	results := log.Runs[0].Results
+	if len(results) != pending {
+		t.Errorf("sarif: %d results, want the %d pending findings", len(results), pending)
+	}
+	privileged := false
+	for _, res := range results {
+		loc := res.Locations[0]
+		if res.RuleID == "privileged" {
+			privileged = res.Level == "error" && loc.PhysicalLocation.ArtifactLocation.URI == "namespaces/"+ns+"/deployment/web.yaml" &&
+				loc.PhysicalLocation.Region.StartLine == 1 && loc.LogicalLocations[0].FullyQualifiedName == ns+"/deployment/web" &&
+				strings.HasPrefix(res.Message.Text, "deployment/web in namespace "+ns+": ")
+		}
+		if res.PartialFingerprints["kubectlHarden/v1"] == "" {
+			t.Errorf("result without a fingerprint: %+v", res)
+		}
+	}
+	if !privileged {
+		t.Errorf("sarif: no error-level privileged result located at deployment/web:\n%s", r.stdout)
+	}
+	again := harden(t, "audit", "-n", ns, "-o", "sarif")
+	if again.stdout != r.stdout {
+		t.Error("sarif: a second audit of the same state differs (fingerprints would not deduplicate)")
+	}
+
+	// JUnit
+	r = harden(t, "audit", "-n", ns, "-o", "junit")
+	var suites report.JUnitSuites
+	if err := xml.Unmarshal([]byte(r.stdout), &suites); err != nil {
+		t.Fatalf("junit: %v\n%s", err, r)
+	}
+	if len(suites.Suites) != 1 || suites.Suites[0].Name != ns || suites.Failures != pending || suites.Suites[0].Failures != pending {
+		t.Errorf("junit: %d suites, %d failures; want 1 suite %s with %d", len(suites.Suites), suites.Failures, ns, pending)
+	}
+	failed, passed := 0, 0
+	for _, c := range suites.Suites[0].Cases {
+		switch {
+		case c.Failure != nil:
+			failed++
+		case c.Skipped == nil:
+			passed++
+		}
+	}
+	if failed != pending || passed == 0 || suites.Tests != len(suites.Suites[0].Cases) {
+		t.Errorf("junit: %d failing and %d passing of %d cases (tests=%d)", failed, passed, len(suites.Suites[0].Cases), suites.Tests)
+	}
+
+	// Markdown
+	r = harden(t, "audit", "-n", ns, "-o", "markdown")
+	for _, want := range []string{
+		fmt.Sprintf("**Score %d/100** over 5 workloads in 1 namespace", rep.Score),
+		"## Namespace " + ns + " — score ",
+		"| deployment/web | ",
+		"### deployment/web — score ",
+		"- **critical** `privileged`: ",
+		"  - remediation: ",
+		"kubectl harden deployment/web -n " + ns + " --fix=",
+		"kubectl harden cronjob/report -n " + ns + " --fix=",
+		"### The namespace itself",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	// Bad formats: one error line, nothing printed.
+	oneErrorLine(t, harden(t, "audit", "-n", ns, "-o", "html"), `--output must be one of table, json, yaml, sarif, junit, markdown, got "html"`)
+	oneErrorLine(t, harden(t, "audit", "-n", ns, "-o", "diff"), "-o diff shows what --fix would change")
+	oneErrorLine(t, harden(t, "audit", "-n", ns, "--yes"), "--yes only applies with --fix")
+}
+
+// audit --fix on the demo shop plus a root-only image: without --yes
+// nothing changes; with --yes every workload is fixed on the safe path but
+// the root-only one, which rolls back without stopping the others; a
+// second run has nothing to do.
+func TestAuditFixDemoShop(t *testing.T) {
+	ns := newNamespace(t)
+	applyDemoShop(t, ns)
+	applyFile(t, ns, "testdata/e2e/root-image.yaml")
+	waitShop(t, ns)
+	waitRollout(t, ns, "deploy/legacy")
+	legacy := specJSON(t, ns, "deploy", "legacy")
+	fix := []string{"audit", "-n", ns, "--fix=replicas,pdb,spread,run-as-non-root", "--force-conflicts", "--timeout=60s"}
+
+	// A preview changes nothing and shows the diffs.
+	gen := deployment(t, ns, "web").Generation
+	r := harden(t, append(fix, "-o", "diff")...)
+	if r.code != 1 || !strings.Contains(r.stdout, "would change deployment/web -n "+ns+": ") ||
+		!strings.Contains(r.stdout, "+++ hardened/"+ns+"/poddisruptionbudget.policy/web") || !strings.Contains(r.stdout, "(add --yes to apply)") {
+		t.Fatalf("preview: %s", r)
+	}
+	if deployment(t, ns, "web").Generation != gen {
+		t.Fatal("the preview changed deployment/web")
+	}
+	noPDB(t, ns)
+
+	state := t.TempDir()
+	r = runCmd(t, []string{"XDG_STATE_HOME=" + state}, "kubectl-harden", append(fix, "--yes")...)
+	if r.code != 2 {
+		t.Errorf("a workload rolled back: exit %d, want 2\n%s", r.code, r)
+	}
+	for _, want := range []string{
+		"fixed        deployment/web -n " + ns + ": ",
+		"fixed        deployment/api -n " + ns + ": ",
+		"fixed        deployment/worker -n " + ns + ": ",
+		"fixed        statefulset/db -n " + ns + ": ",
+		"rolled back  deployment/legacy -n " + ns + ": rollout of deployment.apps/legacy failed: pod legacy-",
+		"CreateContainerConfigError",
+		"summary: fixed 5, rolled back 1, failed 0, unchanged 0",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("fix output lacks %q:\n%s", want, r)
+		}
+	}
+	if !strings.Contains(r.stderr, "[1/6] ") || strings.Contains(r.stderr, "\x1b[") {
+		t.Errorf("no plain progress lines on a stderr that is not a terminal:\n%s", r.stderr)
+	}
+	// Scores went up: "score B → A".
+	var before, after int
+	if _, err := fmt.Sscanf(r.stdout[strings.Index(r.stdout, "\nscore ")+1:], "score %d → %d", &before, &after); err != nil || after <= before {
+		t.Errorf("scores %d → %d (%v)", before, after, err)
+	}
+	// On the server: PDBs for the Deployments, spread constraints, two
+	// replicas; the root-only workload exactly as it was.
+	ctx := context.Background()
+	for _, name := range []string{"web", "api", "worker"} {
+		if _, err := env.client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			t.Errorf("PDB %s: %v", name, err)
+		}
+		d := deployment(t, ns, name)
+		if len(d.Spec.Template.Spec.TopologySpreadConstraints) == 0 || *d.Spec.Replicas != 2 {
+			t.Errorf("deployment/%s: replicas %d, spread %+v", name, *d.Spec.Replicas, d.Spec.Template.Spec.TopologySpreadConstraints)
+		}
+	}
+	sts, err := env.client.AppsV1().StatefulSets(ns).Get(ctx, "db", metav1.GetOptions{})
+	if err != nil || len(sts.Spec.Template.Spec.TopologySpreadConstraints) == 0 {
+		t.Errorf("statefulset/db: %v %+v", err, sts.Spec.Template.Spec)
+	}
+	if _, err := env.client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "legacy", metav1.GetOptions{}); err == nil {
+		t.Error("the rolled back workload kept its PDB")
+	}
+	waitRollout(t, ns, "deploy/legacy")
+	if got := specJSON(t, ns, "deploy", "legacy"); got != legacy {
+		t.Errorf("deployment/legacy differs after its rollback:\nbefore %s\nafter  %s", legacy, got)
+	}
+	// The undo journal has each fixed workload's run.
+	if h := runCmd(t, []string{"XDG_STATE_HOME=" + state}, "kubectl-harden", "history", "deploy/web", "-n", ns); !strings.Contains(h.stdout, " harden ") {
+		t.Errorf("history of deploy/web: %s", h)
+	}
+
+	// Again, without the root-only workload: nothing to do, nothing moves.
+	gen = deployment(t, ns, "web").Generation
+	r = harden(t, append(fix, "--yes", "-l", "app!=legacy")...)
+	if !strings.Contains(r.stdout, "summary: fixed 0, rolled back 0, failed 0, unchanged 5") || r.code == 2 {
+		t.Errorf("second run: %s", r)
+	}
+	if deployment(t, ns, "web").Generation != gen {
+		t.Error("the second run changed deployment/web")
 	}
 }
