@@ -387,7 +387,11 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	fmt.Fprintf(o.Out, "\n%s fixed %d, rolled back %d, failed %d, unchanged %d", o.styles.Title("summary:"),
 		counts[outcomeFixed], counts[outcomeRolledBack], counts[outcomeFailed], counts[outcomeUnchanged])
 	if n := counts[outcomePlanned]; n > 0 {
-		fmt.Fprintf(o.Out, ", %d would change (add --yes to apply)", n)
+		hint := "add --yes to apply"
+		if o.Yes {
+			hint = "--dry-run=" + o.DryRun + ": nothing applied"
+		}
+		fmt.Fprintf(o.Out, ", %d would change (%s)", n, hint)
 	}
 	if n := pendingOf(after, o.Fix); n > 0 {
 		fmt.Fprintf(o.Out, "; %d finding(s) of --fix=%s still pending (kubectl harden audit says why)", n, strings.Join(o.Fix, ","))
