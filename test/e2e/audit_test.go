@@ -272,6 +272,11 @@ func TestAuditFixDemoShop(t *testing.T) {
 		!strings.Contains(r.stdout, "+++ hardened/"+ns+"/poddisruptionbudget.policy/web") || !strings.Contains(r.stdout, "(add --yes to apply)") {
 		t.Fatalf("preview: %s", r)
 	}
+	// So does --yes with --dry-run=server: the API server's dry-run only.
+	r = harden(t, append(fix, "--yes", "--dry-run=server")...)
+	if r.code != 1 || !strings.Contains(r.stdout, "would change (--dry-run=server: nothing applied)") {
+		t.Errorf("--dry-run=server: %s", r)
+	}
 	if deployment(t, ns, "web").Generation != gen {
 		t.Fatal("the preview changed deployment/web")
 	}
