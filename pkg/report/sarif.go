@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -140,9 +141,10 @@ func ArtifactURI(namespace, kind, name string) string {
 // registry as the driver's rules, each pending finding as a result, and
 // each exempted one as a result with an external suppression.
 func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
-	driver := sarifDriver{Name: "kubectl-harden", Version: version.Version, InformationURI: InformationURI}
-	if v := strings.TrimPrefix(version.Version, "v"); v != version.Version {
-		driver.SemanticVer = v
+	// SARIF viewers compare versions numerically: no leading v.
+	driver := sarifDriver{Name: "kubectl-harden", Version: strings.TrimPrefix(version.Version, "v"), InformationURI: InformationURI}
+	if driver.Version != version.Version {
+		driver.SemanticVer = driver.Version
 	}
 	index := map[string]int{}
 	var metas []rules.Meta
@@ -221,7 +223,7 @@ func sarifRuleOf(m rules.Meta) sarifRule {
 		help += "\n\nAutomatic fix: " + fix
 		md += "\n\nAutomatic fix: `" + fix + "`"
 	}
-	return sarifRule{ID: m.ID, Name: pascal(m.ID), ShortDescription: sarifText{Text: m.Title},
+	return sarifRule{ID: m.ID, Name: pascal(m.Title), ShortDescription: sarifText{Text: m.Title},
 		FullDescription: sarifText{Text: m.Why}, Help: sarifText{Text: help, Markdown: md},
 		HelpURI:              InformationURI + "/blob/main/docs/rules.md#" + m.ID,
 		DefaultConfiguration: sarifConfig{Level: SARIFLevel(m.Severity)}, Properties: props}
@@ -255,14 +257,14 @@ func sarifMessage(ns, kind, name string, f rules.Result) string {
 	return msg
 }
 
-// pascal turns a rule ID such as readiness-probe into ReadinessProbe, the
-// form SARIF suggests for a rule's name.
-func pascal(id string) string {
+// pascal turns a rule's title such as "Readiness probe" into
+// ReadinessProbe: SARIF's name is a readable identifier, and must differ
+// from the opaque id (the SARIF multitool warns when they match).
+func pascal(title string) string {
 	var b strings.Builder
-	for _, part := range strings.Split(id, "-") {
-		if part != "" {
-			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-		}
+	for _, word := range strings.FieldsFunc(title, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		r := []rune(word)
+		b.WriteString(strings.ToUpper(string(r[0])) + string(r[1:]))
 	}
 	return b.String()
 }

@@ -51,13 +51,16 @@ func TestAuditSARIF(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := log.Runs[0]
-	if run.Tool.Driver.Name != "kubectl-harden" || run.Tool.Driver.Version == "" {
+	if run.Tool.Driver.Name != "kubectl-harden" || run.Tool.Driver.Version == "" || strings.HasPrefix(run.Tool.Driver.Version, "v") {
 		t.Errorf("driver %+v", run.Tool.Driver)
 	}
 	if n := len(rules.All()) + len(rules.NamespaceRules()); len(run.Tool.Driver.Rules) != n {
 		t.Errorf("%d rules, want %d", len(run.Tool.Driver.Rules), n)
 	}
 	for _, r := range run.Tool.Driver.Rules {
+		if r.Name == "" || strings.EqualFold(r.Name, r.ID) || strings.ContainsAny(r.Name, " -") {
+			t.Errorf("rule %s: name %q must be a readable identifier other than the id", r.ID, r.Name)
+		}
 		if r.ID == "privileged" && (r.DefaultConfiguration.Level != "error" || r.Properties["security-severity"] != "9.5" || r.Properties["tags"].([]any)[0] != "security") {
 			t.Errorf("rule privileged: %+v", r)
 		}
