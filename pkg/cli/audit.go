@@ -26,6 +26,7 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/pkg/report"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
+	"github.com/kubectl-harden/kubectl-harden/pkg/tui"
 )
 
 // AuditOptions is `kubectl harden audit`.
@@ -234,6 +235,9 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.verifyPodSecurity(ctx, rep)
+	if o.Output == "" && isTerminal(o.In) && isTerminal(o.Out) && isTerminal(o.ErrOut) {
+		return o.browse(ctx, cluster, scope, rep)
+	}
 	switch o.Output {
 	case "json":
 		err = printJSON(o.Out, rep)
@@ -262,6 +266,25 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
+}
+
+// browse opens the audit browser: the workloads worst first, each opening
+// the same fix view as kubectl harden TYPE/NAME.
+func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, rep *audit.Report) error {
+	commit := apply.Commit{Journal: o.journal, Cluster: o.cluster, Watch: o.Watch, Timeout: o.Timeout}
+	open := func(ctx context.Context, ns, kind, name string) (tui.Engine, tui.Workload, error) {
+		found, err := inspect.Resolve(o.builder(), inspect.Targets{Args: []string{kind + "/" + name}, Namespace: ns, ExplicitNS: true})
+		if err != nil {
+			return nil, tui.Workload{}, err
+		}
+		return o.openEngine(ctx, cluster, found[0], o.Skip, commit)
+	}
+	refresh := func(ctx context.Context) (*audit.Report, error) {
+		rep, _, err := o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip})
+		return rep, err
+	}
+	b := tui.NewBrowser(ctx, rep, o.context, open, refresh)
+	return tui.Run(ctx, b, tui.Terminal{In: o.In, Out: o.ErrOut, Color: useColor(o.Color, o.ErrOut)})
 }
 
 // audit reads the scope with one LIST per kind and evaluates it.

@@ -156,3 +156,32 @@ func TestTUIQuitChangesNothing(t *testing.T) {
 		t.Errorf("without a terminal: %s", r)
 	}
 }
+
+// kubectl harden audit on a terminal browses the namespace's workloads,
+// worst first; enter opens a workload's fix view and q comes back.
+func TestTUIAuditBrowser(t *testing.T) {
+	ns := newNamespace(t)
+	applyDemoShop(t, ns)
+	waitRollout(t, ns, "deploy/web")
+
+	term := newTerminal(t, "kubectl harden audit -n "+ns)
+	s := term.waitFor("worst first", 30*time.Second)
+	for _, want := range []string{"kubectl harden audit", "1 namespace", "deployment/web", "deployment/api", "statefulset/db", "cronjob/report"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the browser lacks %q:\n%s", want, s)
+		}
+	}
+	term.keys("/")
+	term.keys(strings.Split("worker", "")...)
+	term.keys("Enter", "Enter")
+	s = term.waitFor("space toggle fix", 30*time.Second)
+	if !strings.Contains(s, "deployment/worker") {
+		t.Errorf("enter on the filtered list did not open deployment/worker:\n%s", s)
+	}
+	term.keys("q")
+	term.waitFor("worst first", 10*time.Second)
+	term.keys("q")
+	if code := term.exitCode(); code != "0" {
+		t.Fatalf("exit %s; the terminal shows:\n%s", code, term.screen())
+	}
+}
