@@ -11,7 +11,7 @@ LDFLAGS := -s -w \
 	-X github.com/kubectl-harden/kubectl-harden/pkg/version.Date=$(DATE)
 export KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: all build test unit fuzz e2e vet docs cluster cluster-build cluster-down demo clean
+.PHONY: all build test unit fuzz e2e vet docs cluster cluster-build cluster-down demo clean bench bench-tools
 
 all: build
 
@@ -62,3 +62,26 @@ demo: build cluster
 
 clean: cluster-down
 	rm -rf $(BIN) .cluster dist
+
+## bench: `kubectl harden audit -A -o json` against `kubectl get` of the same
+## kinds and dump + kube-score, on the local cluster at scale (40 namespaces ×
+## 50 workloads; BENCH_NAMESPACES, BENCH_WORKLOADS and BENCH_RUNS scale it
+## down). Prints a Markdown table; exits 1 when a target is missed. Not part
+## of `make test`.
+KUBE_SCORE_VERSION ?= v1.20.0
+TOOLS := $(CURDIR)/.tools
+KUBE_SCORE := $(TOOLS)/kube-score-$(KUBE_SCORE_VERSION)
+
+bench: build bench-tools
+	@hack/cluster-up.sh >/dev/null
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) run ./hack/bench -harden $(BIN)/kubectl-harden
+
+## bench-tools: kube-score (pinned) as .tools/kube-score, and the launcher
+## that measures each command
+bench-tools: $(KUBE_SCORE)
+	ln -sf $(notdir $(KUBE_SCORE)) $(TOOLS)/kube-score
+	$(GO) build -o $(TOOLS)/bench-rusage ./hack/bench/rusage
+
+$(KUBE_SCORE):
+	GOBIN=$(TOOLS)/.install $(GO) install github.com/zegl/kube-score/cmd/kube-score@$(KUBE_SCORE_VERSION)
+	mv $(TOOLS)/.install/kube-score $@

@@ -89,6 +89,7 @@ type Workload struct {
 // Run evaluates the workload rules on every snapshot (in parallel) and the
 // namespace rules on every namespace, and scores them.
 func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.NamespaceSnapshot, sel rules.Selection) (*Report, error) {
+	defer inspect.TightGC()()
 	results := make([][]rules.Result, len(snaps))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))

@@ -55,6 +55,13 @@ func newSession(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, t inspe
 	warnings := &apply.Warnings{}
 	cfg = rest.CopyConfig(cfg)
 	cfg.WarningHandler = warnings
+	// An audit sends a few dozen requests at once (a paginated LIST per
+	// kind, a dry-run per namespace): client-go's default of 5 per second
+	// would keep it waiting for seconds. The server's API Priority and
+	// Fairness is the limit that protects it.
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 300
+	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

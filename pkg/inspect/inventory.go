@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sort"
 
 	"golang.org/x/sync/errgroup"
@@ -18,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/pager"
 )
 
@@ -39,6 +42,29 @@ type Inventory struct {
 	jobs            []batchv1.Job
 }
 
+// ListedResources are the resources an audit of every namespace reads
+// (Reader.Cluster and Reader.Inventory), one LIST each: what
+// `kubectl get` must read to see the same objects.
+var ListedResources = []string{
+	"nodes", "priorityclasses", "clusterrolebindings", "namespaces",
+	"deployments", "statefulsets", "daemonsets", "jobs", "cronjobs", "pods",
+	"poddisruptionbudgets", "services", "horizontalpodautoscalers", "networkpolicies",
+	"limitranges", "resourcequotas", "rolebindings", "serviceaccounts",
+}
+
+// TightGC lowers the garbage collector's target while a cluster's worth of
+// objects is read or evaluated, and returns what restores it: with Go's
+// default (GOGC=100) the heap grows to twice what is live before a
+// collection, and an audit keeps every object of the cluster live. A GOGC
+// set in the environment is left alone.
+func TightGC() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	old := debug.SetGCPercent(25)
+	return func() { debug.SetGCPercent(old) }
+}
+
 // Scope says what to read.
 type Scope struct {
 	Namespace string // "" for all namespaces
@@ -47,11 +73,16 @@ type Scope struct {
 	ChunkSize int64
 }
 
-// list pages through a LIST, keeping each item.
+// list pages through a LIST, keeping each item without its managedFields:
+// nothing reads them from the inventory (apply reads the live object
+// again), and they are often the larger part of an object.
 func list[T any](ctx context.Context, chunk int64, fn func(context.Context, metav1.ListOptions) (runtime.Object, error), keep func(*T)) error {
 	p := pager.New(pager.ListPageFunc(fn))
 	p.PageSize = chunk
 	return p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		if m, ok := obj.(metav1.Object); ok {
+			m.SetManagedFields(nil)
+		}
 		keep(any(obj).(*T))
 		return nil
 	})
@@ -59,6 +90,7 @@ func list[T any](ctx context.Context, chunk int64, fn func(context.Context, meta
 
 // Inventory reads the scope: in parallel, one LIST (paginated) per kind.
 func (r *Reader) Inventory(ctx context.Context, sc Scope) (*Inventory, error) {
+	defer TightGC()()
 	inv := &Inventory{}
 	ns, chunk := sc.Namespace, sc.ChunkSize
 	if chunk <= 0 {
@@ -232,28 +264,61 @@ func (r *Reader) Inventory(ctx context.Context, sc Scope) (*Inventory, error) {
 	return inv, err
 }
 
-func (inv *Inventory) addWorkload(obj any, apiVersion, kind string) error {
+// addWorkload keeps a listed object as a Workload: the typed object as
+// listed (not converted back from its unstructured form, which would cost a
+// second copy) and its unstructured form, the base of patches and diffs.
+func (inv *Inventory) addWorkload(obj interface {
+	runtime.Object
+	SetGroupVersionKind(schema.GroupVersionKind)
+}, apiVersion, kind string) error {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return err
+	}
+	obj.SetGroupVersionKind(gv.WithKind(kind))
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return err
 	}
-	u := &unstructured.Unstructured{Object: m}
-	u.SetAPIVersion(apiVersion)
-	u.SetKind(kind)
-	w, err := NewWorkload(u)
-	if err != nil {
-		return err
+	w := &Workload{Object: &unstructured.Unstructured{Object: m}}
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		w.Deployment = o
+	case *appsv1.StatefulSet:
+		w.StatefulSet = o
+	case *appsv1.DaemonSet:
+		w.DaemonSet = o
+	case *batchv1.Job:
+		w.Job = o
+	case *batchv1.CronJob:
+		w.CronJob = o
+	default:
+		return fmt.Errorf("%s is not a workload kind", kind)
 	}
 	inv.Workloads = append(inv.Workloads, w)
 	return nil
 }
 
-// byNamespace groups a list by namespace.
+// byNamespace groups a list by namespace without copying it: a LIST
+// returns objects in namespace order, so each group is a subslice (a list
+// in another order is sorted first, in place).
 func byNamespace[T any](items []T, ns func(*T) string) map[string][]T {
+	sorted := true
+	for i := 1; i < len(items) && sorted; i++ {
+		sorted = ns(&items[i-1]) <= ns(&items[i])
+	}
+	if !sorted {
+		sort.SliceStable(items, func(i, j int) bool { return ns(&items[i]) < ns(&items[j]) })
+	}
 	out := map[string][]T{}
-	for i := range items {
-		n := ns(&items[i])
-		out[n] = append(out[n], items[i])
+	for start := 0; start < len(items); {
+		n, end := ns(&items[start]), start+1
+		for end < len(items) && ns(&items[end]) == n {
+			end++
+		}
+		// Capped, so that appending to one group never overwrites the next.
+		out[n] = items[start:end:end]
+		start = end
 	}
 	return out
 }
@@ -362,9 +427,12 @@ func (inv *Inventory) NamespaceSnapshots() []*NamespaceSnapshot {
 		s.Workloads++
 		s.Templates = append(s.Templates, *w.PodTemplate())
 	}
-	for _, p := range inv.Pods {
-		get(p.Namespace).Pods = append(get(p.Namespace).Pods, p)
+	for ns, pods := range byNamespace(inv.Pods, func(p *corev1.Pod) string { return p.Namespace }) {
+		get(ns).Pods = pods
 	}
+	nps := byNamespace(inv.NetworkPolicies, func(p *networkingv1.NetworkPolicy) string { return p.Namespace })
+	lrs := byNamespace(inv.LimitRanges, func(p *corev1.LimitRange) string { return p.Namespace })
+	quotas := byNamespace(inv.ResourceQuotas, func(p *corev1.ResourceQuota) string { return p.Namespace })
 	var out []*NamespaceSnapshot
 	for i := range inv.Namespaces {
 		ns := &inv.Namespaces[i]
@@ -373,21 +441,7 @@ func (inv *Inventory) NamespaceSnapshots() []*NamespaceSnapshot {
 			continue
 		}
 		s.Namespace = ns
-		for _, np := range inv.NetworkPolicies {
-			if np.Namespace == ns.Name {
-				s.NetworkPolicies = append(s.NetworkPolicies, np)
-			}
-		}
-		for _, lr := range inv.LimitRanges {
-			if lr.Namespace == ns.Name {
-				s.LimitRanges = append(s.LimitRanges, lr)
-			}
-		}
-		for _, q := range inv.ResourceQuotas {
-			if q.Namespace == ns.Name {
-				s.ResourceQuotas = append(s.ResourceQuotas, q)
-			}
-		}
+		s.NetworkPolicies, s.LimitRanges, s.ResourceQuotas = nps[ns.Name], lrs[ns.Name], quotas[ns.Name]
 		out = append(out, s)
 	}
 	return out
