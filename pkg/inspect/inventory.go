@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
@@ -56,13 +57,30 @@ var ListedResources = []string{
 // objects is read or evaluated, and returns what restores it: with Go's
 // default (GOGC=100) the heap grows to twice what is live before a
 // collection, and an audit keeps every object of the cluster live. A GOGC
-// set in the environment is left alone.
+// set in the environment is left alone. Calls may overlap: the target is
+// restored when the last one ends.
 func TightGC() (restore func()) {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
 	}
-	old := debug.SetGCPercent(25)
-	return func() { debug.SetGCPercent(old) }
+	tightGC.Lock()
+	defer tightGC.Unlock()
+	if tightGC.depth == 0 {
+		tightGC.saved = debug.SetGCPercent(25)
+	}
+	tightGC.depth++
+	return sync.OnceFunc(func() {
+		tightGC.Lock()
+		defer tightGC.Unlock()
+		if tightGC.depth--; tightGC.depth == 0 {
+			debug.SetGCPercent(tightGC.saved)
+		}
+	})
+}
+
+var tightGC struct {
+	sync.Mutex
+	depth, saved int
 }
 
 // Scope says what to read.
