@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"sync"
 
@@ -318,14 +319,15 @@ func (inv *Inventory) addWorkload(obj interface {
 }
 
 // byNamespace groups a list by namespace without copying it: a LIST
-// returns objects in namespace order, so each group is a subslice (a list
-// in another order is sorted first, in place).
+// returns objects in namespace order, so each group is a subslice (of a
+// sorted copy, for a list in another order).
 func byNamespace[T any](items []T, ns func(*T) string) map[string][]T {
 	sorted := true
 	for i := 1; i < len(items) && sorted; i++ {
 		sorted = ns(&items[i-1]) <= ns(&items[i])
 	}
 	if !sorted {
+		items = slices.Clone(items)
 		sort.SliceStable(items, func(i, j int) bool { return ns(&items[i]) < ns(&items[j]) })
 	}
 	out := map[string][]T{}

@@ -70,12 +70,24 @@ func TestTightGCRestores(t *testing.T) {
 	}
 }
 
-// byNamespace groups without copying, sorts a list out of namespace order
-// first, and caps each group so that appending to it never overwrites the
-// next group.
+// byNamespace groups a list in namespace order without copying it, a list
+// in another order without reordering it, and caps each group so that
+// appending to it never overwrites the next group.
 func TestByNamespace(t *testing.T) {
+	sorted := []corev1.Pod{pod("a", "1"), pod("a", "2"), pod("b", "1"), pod("b", "2"), pod("c", "1")}
+	groups := byNamespace(sorted, func(p *corev1.Pod) string { return p.Namespace })
+	if &groups["a"][0] != &sorted[0] || &groups["b"][1] != &sorted[3] {
+		t.Error("the groups of a sorted list are copies, not subslices")
+	}
+	_ = append(groups["a"], pod("x", "x"))
+	if groups["b"][0].Namespace != "b" {
+		t.Error("appending to a group overwrote the next one")
+	}
 	pods := []corev1.Pod{pod("b", "1"), pod("a", "1"), pod("b", "2"), pod("a", "2"), pod("c", "1")}
-	groups := byNamespace(pods, func(p *corev1.Pod) string { return p.Namespace })
+	groups = byNamespace(pods, func(p *corev1.Pod) string { return p.Namespace })
+	if pods[0].Namespace != "b" || pods[1].Namespace != "a" {
+		t.Error("the list was reordered")
+	}
 	if len(groups) != 3 || len(groups["a"]) != 2 || len(groups["b"]) != 2 || len(groups["c"]) != 1 {
 		t.Fatalf("groups %v", groups)
 	}
@@ -86,12 +98,8 @@ func TestByNamespace(t *testing.T) {
 			}
 		}
 	}
-	if &groups["a"][0] != &pods[0] {
-		t.Error("the group is a copy, not a subslice of the list")
-	}
-	_ = append(groups["a"], pod("x", "x"))
-	if groups["b"][0].Namespace != "b" {
-		t.Error("appending to a group overwrote the next one")
+	if groups["a"][0].Name != "1" || groups["a"][1].Name != "2" {
+		t.Errorf("group a %v is not in list order", groups["a"])
 	}
 }
 
