@@ -40,7 +40,7 @@ func TestBenchTinyScale(t *testing.T) {
 	keep := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "run", "./hack/bench", "-prefix", prefix, "-keep", keep,
+	cmd := exec.CommandContext(ctx, filepath.Join(env.root, ".tools", "bench"), "-prefix", prefix, "-keep", keep,
 		"-harden", filepath.Join(env.binDir, "kubectl-harden"))
 	cmd.Dir = env.root
 	cmd.Env = append(cmd.Environ(), "BENCH_NAMESPACES=2", "BENCH_WORKLOADS=5", "BENCH_RUNS=1")
