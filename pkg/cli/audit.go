@@ -215,6 +215,9 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// A cluster's worth of objects is live from the first LIST to the last
+	// line printed: keep the heap close to it all along.
+	defer inspect.TightGC()()
 	scope := inspect.Scope{Namespace: o.targets.Namespace, Selector: o.Selector, Kinds: map[string]bool{}, ChunkSize: o.ChunkSize}
 	if o.AllNamespaces {
 		scope.Namespace = ""
@@ -240,7 +243,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	}
 	switch o.Output {
 	case "json":
-		err = printJSON(o.Out, rep)
+		err = report.WriteAuditJSON(o.Out, rep)
 	case "yaml":
 		err = printYAML(o.Out, rep)
 	case "sarif":
