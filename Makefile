@@ -10,8 +10,10 @@ LDFLAGS := -s -w \
 	-X github.com/kubectl-harden/kubectl-harden/pkg/version.Commit=$(COMMIT) \
 	-X github.com/kubectl-harden/kubectl-harden/pkg/version.Date=$(DATE)
 export KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
+# Pinned tools, git-ignored: goreleaser and krew (make tools), the bench's.
+TOOLS := $(CURDIR)/.tools
 
-.PHONY: all build test unit fuzz e2e vet docs cluster cluster-build cluster-down demo clean bench bench-tools
+.PHONY: all build test unit fuzz e2e vet docs cluster cluster-build cluster-down demo clean bench bench-tools tools dist dist-check
 
 all: build
 
@@ -24,8 +26,27 @@ build:
 docs:
 	$(GO) run ./cmd/kubectl-harden rules -o markdown > docs/rules.md
 
-## test: unit tests, then end-to-end tests on the local cluster
-test: vet unit fuzz e2e
+## test: the release checks, unit tests, then end-to-end tests on the local cluster
+test: dist-check vet unit fuzz e2e
+
+## tools: goreleaser and krew at the versions pinned in hack/tools/go.mod, into .tools/
+TOOL_BINS := $(TOOLS)/goreleaser $(TOOLS)/validate-krew-manifest $(TOOLS)/kubectl-krew
+tools: $(TOOL_BINS)
+
+# Rebuilt only when the pins change (go install leaves an up-to-date binary's
+# time alone, hence the touch).
+$(TOOL_BINS) &: hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && GOBIN=$(TOOLS) $(GO) install tool
+	ln -sf krew $(TOOLS)/kubectl-krew
+	touch $(TOOL_BINS)
+
+## dist: snapshot release for every platform into dist/, krew manifest validated and installed
+dist: tools
+	@hack/dist.sh all
+
+## dist-check: goreleaser check, snapshot for this platform, krew render/validate/install
+dist-check: tools
+	@hack/dist.sh host
 
 vet:
 	$(GO) vet ./...
@@ -69,7 +90,6 @@ clean: cluster-down
 ## down). Prints a Markdown table; exits 1 when a target is missed. Not part
 ## of `make test`.
 KUBE_SCORE_VERSION ?= v1.20.0
-TOOLS := $(CURDIR)/.tools
 KUBE_SCORE := $(TOOLS)/kube-score-$(KUBE_SCORE_VERSION)
 
 bench: build bench-tools
