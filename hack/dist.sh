@@ -42,8 +42,8 @@ host)
 	# The same configuration narrowed to this platform, in its own dist
 	# directory so that it never wipes a full `make dist`.
 	dist=dist/host render_flags=(-only-present)
-	config=$(mktemp --suffix=.goreleaser.yaml)
-	tmp+=("$config")
+	tmp+=("$(mktemp -d)")
+	config=${tmp[-1]}/goreleaser.yaml
 	sed -e "s/^    goos: .*/    goos: [$goos]/" -e "s/^    goarch: .*/    goarch: [$goarch]/" .goreleaser.yaml >"$config"
 	echo "dist: $dist" >>"$config"
 	grep -q "^    goos: \[$goos\]" "$config" && grep -q "^    goarch: \[$goarch\]" "$config" ||
