@@ -13,6 +13,9 @@ run() {
 	"$@" || { rc=$?; [[ $rc == 1 ]] || exit "$rc"; }
 }
 
+# A fresh, fragile shop every time: a second kubectl apply over a hardened
+# one would be refused (privileged beside allowPrivilegeEscalation: false).
+kubectl delete namespace demo --ignore-not-found --wait=true --timeout=120s
 kubectl apply -f "$root/testdata/demo/shop.yaml"
 for ref in deploy/web deploy/api deploy/worker sts/db; do
 	kubectl rollout status -n demo "$ref" --timeout=90s
