@@ -30,6 +30,13 @@ if ! git remote get-url origin >/dev/null 2>&1; then
 	export GIT_CONFIG_VALUE_0=https://github.com/kubectl-harden/kubectl-harden.git
 fi
 
+# Only release tags (vX.Y.Z…) name a version: any other tag in the clone
+# would make goreleaser fail to parse the snapshot's version.
+if [[ -z ${GORELEASER_CURRENT_TAG:-} ]]; then
+	GORELEASER_CURRENT_TAG=$(git describe --tags --abbrev=0 --match 'v[0-9]*.[0-9]*.[0-9]*' 2>/dev/null || echo v0.0.0)
+	export GORELEASER_CURRENT_TAG
+fi
+
 step "goreleaser check"
 goreleaser check
 
