@@ -122,7 +122,7 @@ func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.N
 	for i, s := range snaps {
 		w := Workload{Kind: s.Workload.Kind(), Name: s.Workload.Name(), Score: rules.Score(results[i]), Findings: results[i]}
 		for _, r := range results[i] {
-			if Pending(r) {
+			if r.Pending() {
 				w.Pending.add(r.Severity)
 			}
 		}
@@ -148,7 +148,7 @@ func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.N
 			mean = (sum + len(n.Workloads)/2) / len(n.Workloads)
 		}
 		for _, f := range n.Findings {
-			if Pending(f) {
+			if f.Pending() {
 				n.Pending.add(f.Severity)
 			}
 		}
@@ -173,12 +173,6 @@ func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.N
 		sort.SliceStable(n.Workloads, func(i, j int) bool { return n.Workloads[i].Score < n.Workloads[j].Score })
 	}
 	return rep, nil
-}
-
-// Pending reports whether a finding counts against the score: neither
-// fixed nor exempted.
-func Pending(r rules.Result) bool {
-	return r.Status != rules.StatusFixed && r.Status != rules.StatusExempted
 }
 
 // FixableRules lists, once each, the rules of a workload's pending

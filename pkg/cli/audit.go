@@ -447,7 +447,7 @@ func pendingOf(rep *audit.Report, words []string) int {
 	count := func(findings []rules.Result) {
 		for _, f := range findings {
 			r, ok := rules.Get(f.Rule)
-			if ok && audit.Pending(f) && slices.ContainsFunc(words, r.Meta().Selects) {
+			if ok && f.Pending() && slices.ContainsFunc(words, r.Meta().Selects) {
 				n++
 			}
 		}

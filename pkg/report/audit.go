@@ -50,7 +50,7 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 func top(results []rules.Result, n int) string {
 	var ids []string
 	for _, r := range results {
-		if r.Status == rules.StatusFixed || r.Status == rules.StatusExempted || slices.Contains(ids, r.Rule) {
+		if !r.Pending() || slices.Contains(ids, r.Rule) {
 			continue
 		}
 		ids = append(ids, r.Rule)

@@ -124,7 +124,7 @@ func (s *JUnitSuite) addCases(class, fix string, m rules.Meta, findings []rules.
 		case f.Status == rules.StatusExempted:
 			c.Skipped = &JUnitSkipped{Message: "exempted: " + f.Reason}
 			s.Skipped++
-		case audit.Pending(f):
+		case f.Pending():
 			c.Failure = &JUnitFailure{Message: f.Message, Type: f.Severity.String(), Text: failureText(m, f, fix)}
 			s.Failures++
 		}

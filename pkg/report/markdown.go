@@ -56,7 +56,7 @@ func findingLines(findings []rules.Result) []string {
 	var out []string
 	explained := map[string]bool{}
 	for _, f := range findings {
-		if !audit.Pending(f) {
+		if !f.Pending() {
 			continue
 		}
 		line := fmt.Sprintf("- **%s** `%s`: %s\n", f.Severity, f.Rule, md(f.Message))

@@ -187,7 +187,7 @@ func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 	}
 	for _, n := range rep.Namespaces {
 		for _, f := range n.Findings {
-			if audit.Pending(f) || f.Status == rules.StatusExempted {
+			if f.Pending() || f.Status == rules.StatusExempted {
 				if err := add(n.Name, "Namespace", n.Name, f); err != nil {
 					return err
 				}
@@ -195,7 +195,7 @@ func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 		}
 		for _, wl := range n.Workloads {
 			for _, f := range wl.Findings {
-				if audit.Pending(f) || f.Status == rules.StatusExempted {
+				if f.Pending() || f.Status == rules.StatusExempted {
 					if err := add(n.Name, wl.Kind, wl.Name, f); err != nil {
 						return err
 					}

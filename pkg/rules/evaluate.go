@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -114,16 +115,13 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 	return results, nil
 }
 
+// Pending reports whether the finding counts against the score: neither
+// fixed nor exempted.
+func (r Result) Pending() bool { return r.Status != StatusFixed && r.Status != StatusExempted }
+
 // Pending reports whether any finding is left that is neither fixed nor
 // exempted: the exit code 1 of kubectl diff's convention.
-func Pending(results []Result) bool {
-	for _, r := range results {
-		if r.Status != StatusFixed && r.Status != StatusExempted {
-			return true
-		}
-	}
-	return false
-}
+func Pending(results []Result) bool { return slices.ContainsFunc(results, Result.Pending) }
 
 // Weights of each severity in the 0–100 score.
 var Weights = map[Severity]int{Critical: 30, High: 15, Medium: 7, Low: 3}
@@ -133,7 +131,7 @@ var Weights = map[Severity]int{Critical: 30, High: 15, Medium: 7, Low: 3}
 func Penalty(results []Result) int {
 	p := 0
 	for _, r := range results {
-		if r.Status != StatusFixed && r.Status != StatusExempted {
+		if r.Pending() {
 			p += Weights[r.Severity]
 		}
 	}

@@ -332,7 +332,7 @@ func (b *Browser) detailView(rows []row, width int) string {
 	r := rows[b.cursor]
 	var out []string
 	for _, f := range r.wl.Findings {
-		if f.Status == rules.StatusFixed || f.Status == rules.StatusExempted {
+		if !f.Pending() {
 			continue
 		}
 		line := fmt.Sprintf("%s %-22s %s", b.st.badge(f.Severity), f.Rule, termsafe.String(f.Message))
@@ -348,7 +348,7 @@ func (b *Browser) detailView(rows []row, width int) string {
 func topRules(results []rules.Result) string {
 	var ids []string
 	for _, r := range results {
-		if r.Status == rules.StatusFixed || r.Status == rules.StatusExempted {
+		if !r.Pending() {
 			continue
 		}
 		if len(ids) == 0 || ids[len(ids)-1] != r.Rule {
