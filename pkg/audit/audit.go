@@ -4,6 +4,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"sort"
@@ -84,6 +85,21 @@ type Workload struct {
 	Score    int            `json:"score"`
 	Pending  Counts         `json:"pending"`
 	Findings []rules.Result `json:"findings"`
+}
+
+// TopRules names the rules of the worst pending findings, each once (the
+// findings are sorted worst first), and "+N" for those beyond n.
+func (w Workload) TopRules(n int) []string {
+	var ids []string
+	for _, r := range w.Findings {
+		if r.Pending() && !slices.Contains(ids, r.Rule) {
+			ids = append(ids, r.Rule)
+		}
+	}
+	if len(ids) > n {
+		ids = append(ids[:n], fmt.Sprintf("+%d", len(ids)-n))
+	}
+	return ids
 }
 
 // Run evaluates the workload rules on every snapshot (in parallel) and the

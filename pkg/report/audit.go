@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -22,7 +21,7 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 	for _, n := range rep.Namespaces {
 		for _, wl := range n.Workloads {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", q(n.Name), q(strings.ToLower(wl.Kind)+"/"+wl.Name), wl.Score,
-				wl.Pending.Critical, wl.Pending.High, wl.Pending.Medium, wl.Pending.Low, top(wl.Findings, 3))
+				wl.Pending.Critical, wl.Pending.High, wl.Pending.Medium, wl.Pending.Low, top(wl))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -46,22 +45,12 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 	return err
 }
 
-// top names the worst pending findings' rules.
-func top(results []rules.Result, n int) string {
-	var ids []string
-	for _, r := range results {
-		if !r.Pending() || slices.Contains(ids, r.Rule) {
-			continue
-		}
-		ids = append(ids, r.Rule)
+// top names the worst pending findings' rules, or "-".
+func top(wl audit.Workload) string {
+	if ids := wl.TopRules(3); len(ids) > 0 {
+		return strings.Join(ids, ", ")
 	}
-	if len(ids) > n {
-		ids = append(ids[:n], fmt.Sprintf("+%d", len(ids)-n))
-	}
-	if len(ids) == 0 {
-		return "-"
-	}
-	return strings.Join(ids, ", ")
+	return "-"
 }
 
 // FixCommand is the exact command that fixes these rules on one workload.

@@ -28,7 +28,7 @@ func WriteAuditMarkdown(w io.Writer, rep *audit.Report) error {
 			p("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
 			for _, wl := range n.Workloads {
 				p("| %s | %d | %d | %d | %d | %d | %s |\n", md(ref(wl)), wl.Score,
-					wl.Pending.Critical, wl.Pending.High, wl.Pending.Medium, wl.Pending.Low, md(top(wl.Findings, 3)))
+					wl.Pending.Critical, wl.Pending.High, wl.Pending.Medium, wl.Pending.Low, md(top(wl)))
 			}
 			p("\n")
 		}

@@ -14,7 +14,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
 )
 
@@ -310,7 +309,7 @@ func (b *Browser) listView(rows []row, width, height int) string {
 		r := rows[i]
 		name := ansi.Truncate(q(strings.ToLower(r.wl.Kind)+"/"+r.wl.Name), 28, "…")
 		line := fmt.Sprintf("%s  %-*s  %-28s %3d %3d %3d %3d  %s", b.st.score(r.wl.Score).Render(fmt.Sprintf("%5d", r.wl.Score)), nsW,
-			ansi.Truncate(q(r.ns), nsW, "…"), name, r.wl.Pending.Critical, r.wl.Pending.High, r.wl.Pending.Medium, r.wl.Pending.Low, topRules(r.wl.Findings))
+			ansi.Truncate(q(r.ns), nsW, "…"), name, r.wl.Pending.Critical, r.wl.Pending.High, r.wl.Pending.Medium, r.wl.Pending.Low, strings.Join(r.wl.TopRules(3), ", "))
 		line = ansi.Truncate(line, width, "…")
 		if i == b.cursor {
 			line = ansi.Strip(line)
@@ -342,23 +341,6 @@ func (b *Browser) detailView(rows []row, width int) string {
 		out = append(out, b.st.ok.Render("nothing pending"))
 	}
 	return strings.Join(out, "\n")
-}
-
-// topRules names the first pending rules of a workload.
-func topRules(results []rules.Result) string {
-	var ids []string
-	for _, r := range results {
-		if !r.Pending() {
-			continue
-		}
-		if len(ids) == 0 || ids[len(ids)-1] != r.Rule {
-			ids = append(ids, r.Rule)
-		}
-	}
-	if len(ids) > 3 {
-		ids = append(ids[:3], fmt.Sprintf("+%d", len(ids)-3))
-	}
-	return strings.Join(ids, ", ")
 }
 
 func plural(n int) string {
