@@ -238,7 +238,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.verifyPodSecurity(ctx, rep)
-	if o.Output == "" && isTerminal(o.In) && isTerminal(o.Out) && isTerminal(o.ErrOut) {
+	if o.Output == "" && onTerminal(o.IOStreams) {
 		return o.browse(ctx, cluster, scope, rep)
 	}
 	switch o.Output {
@@ -491,8 +491,7 @@ type progress struct {
 }
 
 func newProgress(out io.Writer, total int, st report.Styles) *progress {
-	f, ok := out.(*os.File)
-	return &progress{out: out, total: total, styles: st, tty: ok && term.IsTerminal(int(f.Fd()))}
+	return &progress{out: out, total: total, styles: st, tty: isTerminal(out)}
 }
 
 // step starts workload i.

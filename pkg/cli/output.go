@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
 )
 
@@ -36,4 +37,10 @@ func useColor(mode string, out io.Writer) bool {
 		return false
 	}
 	return isTerminal(out)
+}
+
+// isTerminal reports whether a stream is a terminal.
+func isTerminal(s any) bool {
+	f, ok := s.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -3,11 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
@@ -18,19 +17,18 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/pkg/tui"
 )
 
-// isTerminal reports whether a stream is a terminal.
-func isTerminal(s any) bool {
-	f, ok := s.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
 // interactive decides whether to open the TUI: only for a person at a
-// terminal (stdin and stdout both terminals, as kubectl edit decides) who
-// asked for no output format (-o text prints the report) and no
+// terminal who asked for no output format (-o text prints the report) and no
 // unattended apply.
 func (o *HardenOptions) interactive(workloads []*inspect.Workload) bool {
-	return len(workloads) == 1 && o.Output == "" && !o.Yes && o.DryRun == "none" &&
-		isTerminal(o.In) && isTerminal(o.Out) && isTerminal(o.ErrOut)
+	return len(workloads) == 1 && o.Output == "" && !o.Yes && o.DryRun == "none" && onTerminal(o.IOStreams)
+}
+
+// onTerminal reports whether a person sits at the streams: stdin and
+// stdout terminals, as kubectl edit decides, and stderr too, where the TUI
+// draws.
+func onTerminal(s genericiooptions.IOStreams) bool {
+	return isTerminal(s.In) && isTerminal(s.Out) && isTerminal(s.ErrOut)
 }
 
 // engine is the TUI's view of the engine: the snapshot taken once, and the
