@@ -274,7 +274,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 // browse opens the audit browser: the workloads worst first, each opening
 // the same fix view as kubectl harden TYPE/NAME.
 func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, rep *audit.Report) error {
-	commit := apply.Commit{Journal: o.journal, Cluster: o.cluster, Watch: o.Watch, Timeout: o.Timeout}
+	commit := o.newCommit(o.Watch, o.Timeout, nil)
 	open := func(ctx context.Context, ns, kind, name string) (tui.Engine, tui.Workload, error) {
 		found, err := inspect.Resolve(o.builder(), inspect.Targets{Args: []string{kind + "/" + name}, Namespace: ns, ExplicitNS: true})
 		if err != nil {
@@ -363,7 +363,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	applying := o.Yes && o.DryRun == "none"
 	bar := newProgress(o.ErrOut, len(todo), o.styles)
 	fx := &fixer{session: o.session, selection: o.selection, fieldManager: o.FieldManager, dryRun: o.DryRun, yes: o.Yes,
-		commit: apply.Commit{Journal: o.journal, Cluster: o.cluster, Watch: o.Watch, Timeout: o.Timeout, Progress: bar.status},
+		commit: o.newCommit(o.Watch, o.Timeout, bar.status),
 		warn:   func(msg string) { bar.println("warning: " + msg) },
 		replanned: func(w *inspect.Workload) {
 			bar.println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))

@@ -230,7 +230,7 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 
 // commit is how this run writes: with its journal, watch and timeout.
 func (o *HardenOptions) commit() apply.Commit {
-	return apply.Commit{Journal: o.journal, Cluster: o.cluster, Watch: o.Watch, Timeout: o.Timeout, Progress: o.progress}
+	return o.newCommit(o.Watch, o.Timeout, o.progress)
 }
 
 // fixer is this run's path from a workload to its fixes.

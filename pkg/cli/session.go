@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -94,4 +95,10 @@ func requireConfig(raw clientcmdapi.Config, flags *genericclioptions.ConfigFlags
 		return nil
 	}
 	return clientcmd.ErrEmptyConfig
+}
+
+// newCommit is how this session writes: with its undo journal, watching
+// the rollout (or not) for up to timeout.
+func (s *session) newCommit(watch bool, timeout time.Duration, progress func(string)) apply.Commit {
+	return apply.Commit{Journal: s.journal, Cluster: s.cluster, Watch: watch, Timeout: timeout, Progress: progress}
 }
