@@ -253,7 +253,7 @@ func (b *Browser) Render() string {
 	p := b.rep.Pending
 	score := "score " + st.score(b.rep.Score).Render(fmt.Sprint(b.rep.Score))
 	left := fmt.Sprintf("%s  %d namespace%s · %d workload%s  %s %s", st.title.Render("kubectl harden audit"), len(b.rep.Namespaces),
-		plural(len(b.rep.Namespaces)), b.rep.Workloads, plural(b.rep.Workloads), st.subtle.Render("ctx"), q(b.context))
+		plural(len(b.rep.Namespaces), "s"), b.rep.Workloads, plural(b.rep.Workloads, "s"), st.subtle.Render("ctx"), q(b.context))
 	line1 := ansi.Truncate(left, b.width-ansi.StringWidth(score)-1, "…")
 	line1 += strings.Repeat(" ", max(b.width-ansi.StringWidth(line1)-ansi.StringWidth(score), 1)) + score
 	line2 := st.subtle.Render(fmt.Sprintf("pending: %d critical · %d high · %d medium · %d low", p.Critical, p.High, p.Medium, p.Low))
@@ -312,8 +312,7 @@ func (b *Browser) listView(rows []row, width, height int) string {
 			ansi.Truncate(q(r.ns), nsW, "…"), name, r.wl.Pending.Critical, r.wl.Pending.High, r.wl.Pending.Medium, r.wl.Pending.Low, strings.Join(r.wl.TopRules(3), ", "))
 		line = ansi.Truncate(line, width, "…")
 		if i == b.cursor {
-			line = ansi.Strip(line)
-			line = b.st.cursor.Render(line + strings.Repeat(" ", max(width-ansi.StringWidth(line), 0)))
+			line = b.st.cursorLine(line, width, true)
 		}
 		out = append(out, line)
 	}
@@ -343,9 +342,10 @@ func (b *Browser) detailView(rows []row, width int) string {
 	return strings.Join(out, "\n")
 }
 
-func plural(n int) string {
+// plural is the suffix of a count's noun: "" for one, suffix otherwise.
+func plural(n int, suffix string) string {
 	if n == 1 {
 		return ""
 	}
-	return "s"
+	return suffix
 }

@@ -187,7 +187,7 @@ func sideBySide(diff string, width int, st styles) []string {
 	return out
 }
 
-// lineCount is for the pane's title: how much there is to scroll.
+// position is for the pane's title: how far it is scrolled, when it scrolls.
 func (d *diffPane) position() string {
 	total := d.vp.TotalLineCount()
 	if total <= d.vp.Height() {

@@ -232,13 +232,7 @@ func (l *findingsList) view(st styles, width, height int, focused bool) string {
 	for _, r := range rows[l.offset:min(l.offset+height, len(rows))] {
 		text := ansi.Truncate(r.text, width, "…")
 		if r.cursor {
-			pad := width - ansi.StringWidth(text)
-			text = text + strings.Repeat(" ", max(pad, 0))
-			if focused {
-				text = st.cursor.Render(ansi.Strip(text))
-			} else {
-				text = st.bold.Render(ansi.Strip(text))
-			}
+			text = st.cursorLine(text, width, focused)
 		}
 		out = append(out, text)
 	}

@@ -465,7 +465,7 @@ func (m *Model) body() string {
 	} else {
 		left = m.st.box(title, m.list.view(m.st, listW, listH, !m.focusDiff), listW, listH, !m.focusDiff)
 	}
-	diffTitle := fmt.Sprintf("%s · %d object%s%s", m.diff.title(), len(m.plan.Objects), map[bool]string{true: "", false: "s"}[len(m.plan.Objects) == 1], m.diff.position())
+	diffTitle := fmt.Sprintf("%s · %d object%s%s", m.diff.title(), len(m.plan.Objects), plural(len(m.plan.Objects), "s"), m.diff.position())
 	right := m.st.box(diffTitle, m.diff.vp.View(), m.diffWidth(), m.diff.vp.Height(), m.focusDiff)
 	if m.wide() {
 		return lipgloss.JoinHorizontal(lipgloss.Top, left, right)

@@ -200,17 +200,18 @@ func readyFraction(line string) (float64, bool) {
 	return float64(n) / float64(total), true
 }
 
-// conflicted reports whether the dry-run forbids applying.
+// blocked reports whether the dry-run forbids applying.
 func (s *steps) blocked() bool {
 	return s.err != nil || len(s.dry.Conflicts) > 0
 }
 
 func (s *steps) keys() stepKeys {
+	km := newKeyMap()
 	k := stepKeys{
 		Confirm: key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "apply")),
 		Force:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "force conflicts")),
-		Back:    newKeyMap().Back,
-		Quit:    newKeyMap().Quit,
+		Back:    km.Back,
+		Quit:    km.Quit,
 	}
 	k.Force.SetEnabled(s.phase == phaseConfirm && len(s.dry.Conflicts) > 0 && s.err == nil)
 	k.Back.SetHelp("esc", "back to the list")
@@ -248,7 +249,7 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 		}
 	}
 	if s.phase <= phaseConfirm {
-		add(fmt.Sprintf("%d fix%s: %s", len(s.rules), map[bool]string{true: "", false: "es"}[len(s.rules) == 1], strings.Join(s.rules, ", ")), "objects:")
+		add(fmt.Sprintf("%d fix%s: %s", len(s.rules), plural(len(s.rules), "es"), strings.Join(s.rules, ", ")), "objects:")
 		for _, o := range s.plan.Objects {
 			verb := st.warn.Render("update")
 			if o.Create {
@@ -335,7 +336,7 @@ func (s *steps) progressView(st styles, width int) []string {
 	var rolled *apply.RolledBackError
 	switch {
 	case s.err == nil:
-		msg := fmt.Sprintf("✓ applied %d fix%s", len(s.rules), map[bool]string{true: "", false: "es"}[len(s.rules) == 1])
+		msg := fmt.Sprintf("✓ applied %d fix%s", len(s.rules), plural(len(s.rules), "es"))
 		if s.out != nil && s.out.Rollout == "complete" {
 			msg += "; the rollout completed"
 		}

@@ -80,6 +80,18 @@ func (st styles) badge(sev rules.Severity) string {
 	return st.low.Render(text)
 }
 
+// cursorLine marks the line under the cursor across the whole width: in
+// reverse video in the focused pane, bold in the other, its own colours
+// dropped so the mark reads on any background.
+func (st styles) cursorLine(line string, width int, focused bool) string {
+	line = ansi.Strip(line)
+	line += strings.Repeat(" ", max(width-ansi.StringWidth(line), 0))
+	if focused {
+		return st.cursor.Render(line)
+	}
+	return st.bold.Render(line)
+}
+
 // score colours a 0–100 score.
 func (st styles) score(n int) lipgloss.Style {
 	switch {
