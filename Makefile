@@ -19,7 +19,7 @@ all: build
 
 ## build: the plugin and its completion shim into bin/
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-harden ./cmd/kubectl-harden
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-harden ./cmd/kubectl-harden
 	install -m 0755 kubectl_complete-harden $(BIN)/kubectl_complete-harden
 
 ## docs: regenerate docs/rules.md from the rule registry

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -102,10 +101,32 @@ func (w Workload) TopRules(n int) []string {
 	return ids
 }
 
-// Run evaluates the workload rules on every snapshot (in parallel) and the
-// namespace rules on every namespace, and scores them.
+// Auditor builds a Report part by part (a namespace at a time, for a
+// cluster), keeping only the findings.
+type Auditor struct {
+	sel rules.Selection
+	ns  map[string]*Namespace
+}
+
+// New starts a report of the rules the selection chooses.
+func New(sel rules.Selection) *Auditor {
+	return &Auditor{sel: sel, ns: map[string]*Namespace{}}
+}
+
+// Run is the report of these snapshots and namespaces.
 func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.NamespaceSnapshot, sel rules.Selection) (*Report, error) {
-	defer inspect.TightGC()()
+	a := New(sel)
+	if _, err := a.Add(ctx, snaps, namespaces...); err != nil {
+		return nil, err
+	}
+	return a.Report(), nil
+}
+
+// Add evaluates the workload rules on the snapshots (in parallel) and the
+// namespace rules on the namespaces, and returns the snapshots' entries,
+// in their order. The report keeps no planned fix: applying plans again,
+// from the live object.
+func (a *Auditor) Add(ctx context.Context, snaps []*inspect.Snapshot, namespaces ...*inspect.NamespaceSnapshot) ([]Workload, error) {
 	results := make([][]rules.Result, len(snaps))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -114,27 +135,19 @@ func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.N
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r, err := rules.Evaluate(s, sel)
-			results[i] = r
+			r, err := rules.Evaluate(s, a.sel)
+			for j := range r {
+				r[j].Fix = nil
+			}
+			// Kept to the end: without the room append left.
+			results[i] = slices.Clone(r)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	byNS := map[string]*Namespace{}
-	var mu sync.Mutex
-	get := func(name string) *Namespace {
-		mu.Lock()
-		defer mu.Unlock()
-		if n, ok := byNS[name]; ok {
-			return n
-		}
-		n := &Namespace{Name: name}
-		byNS[name] = n
-		return n
-	}
-	rep := &Report{APIVersion: APIVersion, Kind: Kind}
+	out := make([]Workload, len(snaps))
 	for i, s := range snaps {
 		w := Workload{Kind: s.Workload.Kind(), Name: s.Workload.Name(), Score: rules.Score(results[i]), Findings: results[i]}
 		for _, r := range results[i] {
@@ -142,15 +155,32 @@ func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.N
 				w.Pending.add(r.Severity)
 			}
 		}
-		n := get(s.Workload.Namespace())
+		n := a.namespace(s.Workload.Namespace())
 		n.Workloads = append(n.Workloads, w)
+		out[i] = w
 	}
 	for _, ns := range namespaces {
-		n := get(ns.Namespace.Name)
-		n.Findings = NamespaceFindings(ns, sel)
+		n := a.namespace(ns.Namespace.Name)
+		n.Findings = NamespaceFindings(ns, a.sel)
 	}
+	return out, nil
+}
+
+func (a *Auditor) namespace(name string) *Namespace {
+	n, ok := a.ns[name]
+	if !ok {
+		n = &Namespace{Name: name}
+		a.ns[name] = n
+	}
+	return n
+}
+
+// Report scores what was added: each namespace, then the cluster.
+func (a *Auditor) Report() *Report {
+	rep := &Report{APIVersion: APIVersion, Kind: Kind}
 	total, weighted := 0, 0
-	for _, n := range byNS {
+	for _, n := range a.ns {
+		n.Pending = Counts{}
 		sum := 0
 		for _, w := range n.Workloads {
 			sum += w.Score
@@ -188,7 +218,7 @@ func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.N
 	for _, n := range rep.Namespaces {
 		sort.SliceStable(n.Workloads, func(i, j int) bool { return n.Workloads[i].Score < n.Workloads[j].Score })
 	}
-	return rep, nil
+	return rep
 }
 
 // FixableRules lists, once each, the rules of a workload's pending

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -215,9 +216,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	// A cluster's worth of objects is live from the first LIST to the last
-	// line printed: keep the heap close to it all along.
-	defer inspect.TightGC()()
+	defer tightGC()()
 	scope := inspect.Scope{Namespace: o.targets.Namespace, Selector: o.Selector, Kinds: map[string]bool{}, ChunkSize: o.ChunkSize}
 	if o.AllNamespaces {
 		scope.Namespace = ""
@@ -290,14 +289,40 @@ func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, sco
 	return tui.Run(ctx, b, tui.Terminal{In: o.In, Out: o.ErrOut, Color: useColor(o.Color, o.ErrOut)})
 }
 
-// audit reads the scope with one LIST per kind and evaluates it.
-func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, sel rules.Selection) (*audit.Report, *inspect.Inventory, error) {
-	inv, err := o.reader.Inventory(ctx, scope)
+// audit reads the scope with one LIST per kind and evaluates it namespace
+// by namespace, as the lists arrive. It also returns the workloads that
+// have a planned fix, the only ones it keeps.
+func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, sel rules.Selection) (*audit.Report, []*inspect.Workload, error) {
+	read := func(scope inspect.Scope) (*audit.Report, []*inspect.Workload, error) {
+		a := audit.New(sel)
+		var planned []*inspect.Workload
+		err := o.reader.EachNamespace(ctx, scope, func(inv *inspect.Inventory) error {
+			snaps := inv.Snapshots(cluster)
+			var namespaces []*inspect.NamespaceSnapshot
+			if ns := inv.NamespaceSnapshot(); ns != nil {
+				namespaces = append(namespaces, ns)
+			}
+			ws, err := a.Add(ctx, snaps, namespaces...)
+			for i, w := range ws {
+				if slices.ContainsFunc(w.Findings, func(r rules.Result) bool { return r.Status == rules.StatusPlanned }) {
+					planned = append(planned, snaps[i].Workload)
+				}
+			}
+			return err
+		})
+		return a.Report(), planned, err
+	}
+	rep, planned, err := read(scope)
+	// An API server that lists out of namespace order is read again, each
+	// kind whole before it is handed over.
+	if errors.Is(err, inspect.ErrUnordered) {
+		scope.Sorted = true
+		rep, planned, err = read(scope)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := audit.Run(ctx, inv.Snapshots(cluster), inv.NamespaceSnapshots(), sel)
-	return rep, inv, err
+	return rep, planned, nil
 }
 
 // verifyPodSecurity asks the API server, with a dry-run of the label, what
@@ -328,6 +353,20 @@ func (o *AuditOptions) verifyPodSecurity(ctx context.Context, rep *audit.Report)
 	}
 }
 
+// tightGC lowers the garbage collector's target for an audit, and returns
+// what restores it. With Go's default (GOGC=100) the heap grows to twice
+// what is live before a collection; an audit's live heap is small (one
+// namespace's objects and the findings so far) but it allocates a
+// cluster's worth of objects, page after page. A GOGC set in the
+// environment is left alone.
+func tightGC() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	saved := debug.SetGCPercent(25)
+	return func() { debug.SetGCPercent(saved) }
+}
+
 // outcome is what --fix did to one workload.
 type outcome string
 
@@ -342,23 +381,11 @@ const (
 // fix audits the scope, fixes every workload that has something of the
 // selection to fix, one by one on the fixer's safe path, and audits again.
 func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope) error {
-	before, inv, err := o.audit(ctx, cluster, scope, o.selection)
-	if err != nil {
-		return err
-	}
 	// The audit already planned every workload offline: only those with a
 	// planned fix are read again and go through the fixer.
-	byRef := map[string]*inspect.Workload{}
-	for _, w := range inv.Workloads {
-		byRef[w.Namespace()+"/"+w.Kind()+"/"+w.Name()] = w
-	}
-	var todo []*inspect.Workload
-	for _, n := range before.Namespaces {
-		for _, wl := range n.Workloads {
-			if slices.ContainsFunc(wl.Findings, func(r rules.Result) bool { return r.Status == rules.StatusPlanned }) {
-				todo = append(todo, byRef[n.Name+"/"+wl.Kind+"/"+wl.Name])
-			}
-		}
+	before, todo, err := o.audit(ctx, cluster, scope, o.selection)
+	if err != nil {
+		return err
 	}
 	applying := o.Yes && o.DryRun == "none"
 	bar := newProgress(o.ErrOut, len(todo), o.styles)

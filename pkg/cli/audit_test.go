@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +64,27 @@ func TestPendingOf(t *testing.T) {
 		if got := pendingOf(rep, strings.Split(words, ",")); got != want {
 			t.Errorf("pendingOf(%s) = %d, want %d", words, got, want)
 		}
+	}
+}
+
+// The audit's GC target is restored when it ends, and a GOGC set by the
+// user is left alone.
+func TestTightGCRestores(t *testing.T) {
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	restore := tightGC()
+	if got := debug.SetGCPercent(25); got != 25 {
+		t.Errorf("GC percent %d during the audit, want 25", got)
+	}
+	restore()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d after the audit, want 100", got)
+	}
+	t.Setenv("GOGC", "200")
+	tightGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d with GOGC set, want it untouched (100)", got)
 	}
 }

@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime/debug"
-	"slices"
 	"sort"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
@@ -19,6 +15,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -26,11 +23,11 @@ import (
 	"k8s.io/client-go/tools/pager"
 )
 
-// Inventory is every workload of a scope (one namespace or all) and the
-// objects around them, read with one paginated LIST per kind — never a
-// request per workload.
+// Inventory is one namespace's part of a scope: its workloads and the
+// objects around them, as listed.
 type Inventory struct {
-	Namespaces      []corev1.Namespace
+	// Namespace is nil when the namespace was deleted while being read.
+	Namespace       *corev1.Namespace
 	Workloads       []*Workload
 	Pods            []corev1.Pod
 	PDBs            []policyv1.PodDisruptionBudget
@@ -41,11 +38,17 @@ type Inventory struct {
 	ResourceQuotas  []corev1.ResourceQuota
 	RoleBindings    []rbacv1.RoleBinding
 	ServiceAccounts []corev1.ServiceAccount
-	jobs            []batchv1.Job
+	// The workloads as listed, until finish makes them Workloads; the Jobs
+	// stay, for the CronJobs' pods.
+	deployments  []appsv1.Deployment
+	statefulsets []appsv1.StatefulSet
+	daemonsets   []appsv1.DaemonSet
+	jobs         []batchv1.Job
+	cronjobs     []batchv1.CronJob
 }
 
 // ListedResources are the resources an audit of every namespace reads
-// (Reader.Cluster and Reader.Inventory), one LIST each: what
+// (Reader.Cluster and Reader.EachNamespace), one LIST each: what
 // `kubectl get` must read to see the same objects.
 var ListedResources = []string{
 	"nodes", "priorityclasses", "clusterrolebindings", "namespaces",
@@ -54,233 +57,316 @@ var ListedResources = []string{
 	"limitranges", "resourcequotas", "rolebindings", "serviceaccounts",
 }
 
-// TightGC lowers the garbage collector's target while a cluster's worth of
-// objects is read or evaluated, and returns what restores it: with Go's
-// default (GOGC=100) the heap grows to twice what is live before a
-// collection, and an audit keeps every object of the cluster live. A GOGC
-// set in the environment is left alone. Calls may overlap: the target is
-// restored when the last one ends.
-func TightGC() (restore func()) {
-	if os.Getenv("GOGC") != "" {
-		return func() {}
-	}
-	tightGC.Lock()
-	defer tightGC.Unlock()
-	if tightGC.depth == 0 {
-		tightGC.saved = debug.SetGCPercent(25)
-	}
-	tightGC.depth++
-	return sync.OnceFunc(func() {
-		tightGC.Lock()
-		defer tightGC.Unlock()
-		if tightGC.depth--; tightGC.depth == 0 {
-			debug.SetGCPercent(tightGC.saved)
-		}
-	})
-}
-
-var tightGC struct {
-	sync.Mutex
-	depth, saved int
-}
-
 // Scope says what to read.
 type Scope struct {
 	Namespace string // "" for all namespaces
 	Selector  string // label selector on workloads
 	Kinds     map[string]bool
 	ChunkSize int64
+	// Sorted reads each kind whole and sorts it before the namespaces are
+	// handed over: for an API server that does not list in key order
+	// (EachNamespace returns ErrUnordered).
+	Sorted bool
 }
 
-// list pages through a LIST, keeping each item without its managedFields:
-// nothing reads them from the inventory (apply reads the live object
-// again), and they are often the larger part of an object.
-func list[T any](ctx context.Context, chunk int64, fn func(context.Context, metav1.ListOptions) (runtime.Object, error), keep func(*T)) error {
-	p := pager.New(pager.ListPageFunc(fn))
+// ErrUnordered says that a LIST came back out of namespace order, so its
+// namespaces could not be handed over as they arrived: read again with
+// Scope.Sorted.
+var ErrUnordered = errors.New("the API server listed objects out of namespace order")
+
+// order is the order of the API server's storage keys
+// (/registry/RESOURCE/NAMESPACE/NAME), in which it lists: "a-b" comes
+// before "a", since '-' sorts before '/'.
+func order(namespace string) string { return namespace + "/" }
+
+// source is one namespaced kind: its paginated LIST, and where its items
+// go in an Inventory.
+type source struct {
+	resource string
+	// each pages through the LIST and hands its items over one namespace
+	// at a time, in the order listed or, when sorted, in key order.
+	each func(ctx context.Context, chunk int64, sorted bool, emit func(namespace string, store func(*Inventory)) error) error
+}
+
+func newSource[T any, L interface {
+	runtime.Object
+	GetContinue() string
+}](resource, selector string, list func(context.Context, metav1.ListOptions) (L, error), store func(*Inventory, []T)) source {
+	nsOf := func(item *T) string { return any(item).(metav1.Object).GetNamespace() }
+	return source{resource: resource, each: func(ctx context.Context, chunk int64, sorted bool, emit func(string, func(*Inventory)) error) error {
+		var group []T
+		flush := func() error {
+			if len(group) == 0 {
+				return nil
+			}
+			g := group
+			group = nil
+			return emit(nsOf(&g[0]), func(inv *Inventory) { store(inv, g) })
+		}
+		keep := func(obj runtime.Object) error {
+			item := any(obj).(*T)
+			// Nothing reads managedFields from the inventory (apply reads
+			// the live object again), and they are often the larger part
+			// of an object.
+			any(item).(metav1.Object).SetManagedFields(nil)
+			if !sorted && len(group) > 0 {
+				if last, next := nsOf(&group[0]), nsOf(item); next != last {
+					if order(next) < order(last) {
+						return ErrUnordered
+					}
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			group = append(group, *item)
+			return nil
+		}
+		// One page at a time, none read ahead: the kinds are listed in
+		// parallel, which keeps the connection busy enough, and a page
+		// read ahead would double what each kind holds.
+		opts := metav1.ListOptions{Limit: chunk, LabelSelector: selector}
+		for {
+			page, err := list(ctx, opts)
+			if err != nil {
+				return err
+			}
+			if err := meta.EachListItem(page, keep); err != nil {
+				return err
+			}
+			if opts.Continue = page.GetContinue(); opts.Continue == "" {
+				break
+			}
+		}
+		if !sorted {
+			return flush()
+		}
+		all := group
+		sort.SliceStable(all, func(i, j int) bool { return order(nsOf(&all[i])) < order(nsOf(&all[j])) })
+		for start := 0; start < len(all); {
+			end := start + 1
+			for end < len(all) && nsOf(&all[end]) == nsOf(&all[start]) {
+				end++
+			}
+			group = all[start:end:end]
+			if err := flush(); err != nil {
+				return err
+			}
+			start = end
+		}
+		return nil
+	}}
+}
+
+// sources are the namespaced kinds a scope lists.
+func (r *Reader) sources(sc Scope) []source {
+	c, ns, sel := r.Client, sc.Namespace, sc.Selector
+	var out []source
+	if sc.Kinds["Deployment"] {
+		out = append(out, newSource("deployments", sel, c.AppsV1().Deployments(ns).List,
+			func(inv *Inventory, l []appsv1.Deployment) { inv.deployments = l }))
+	}
+	if sc.Kinds["StatefulSet"] {
+		out = append(out, newSource("statefulsets", sel, c.AppsV1().StatefulSets(ns).List,
+			func(inv *Inventory, l []appsv1.StatefulSet) { inv.statefulsets = l }))
+	}
+	if sc.Kinds["DaemonSet"] {
+		out = append(out, newSource("daemonsets", sel, c.AppsV1().DaemonSets(ns).List,
+			func(inv *Inventory, l []appsv1.DaemonSet) { inv.daemonsets = l }))
+	}
+	if sc.Kinds["CronJob"] {
+		out = append(out, newSource("cronjobs", sel, c.BatchV1().CronJobs(ns).List,
+			func(inv *Inventory, l []batchv1.CronJob) { inv.cronjobs = l }))
+	}
+	// Jobs are always read, without the selector: CronJobs' pods are found
+	// through them.
+	return append(out,
+		newSource("jobs", "", c.BatchV1().Jobs(ns).List, func(inv *Inventory, l []batchv1.Job) { inv.jobs = l }),
+		newSource("pods", "", c.CoreV1().Pods(ns).List, func(inv *Inventory, l []corev1.Pod) { inv.Pods = l }),
+		newSource("poddisruptionbudgets", "", c.PolicyV1().PodDisruptionBudgets(ns).List,
+			func(inv *Inventory, l []policyv1.PodDisruptionBudget) { inv.PDBs = l }),
+		newSource("services", "", c.CoreV1().Services(ns).List, func(inv *Inventory, l []corev1.Service) { inv.Services = l }),
+		newSource("horizontalpodautoscalers", "", c.AutoscalingV2().HorizontalPodAutoscalers(ns).List,
+			func(inv *Inventory, l []autoscalingv2.HorizontalPodAutoscaler) { inv.HPAs = l }),
+		newSource("networkpolicies", "", c.NetworkingV1().NetworkPolicies(ns).List,
+			func(inv *Inventory, l []networkingv1.NetworkPolicy) { inv.NetworkPolicies = l }),
+		newSource("limitranges", "", c.CoreV1().LimitRanges(ns).List, func(inv *Inventory, l []corev1.LimitRange) { inv.LimitRanges = l }),
+		newSource("resourcequotas", "", c.CoreV1().ResourceQuotas(ns).List,
+			func(inv *Inventory, l []corev1.ResourceQuota) { inv.ResourceQuotas = l }),
+		newSource("rolebindings", "", c.RbacV1().RoleBindings(ns).List, func(inv *Inventory, l []rbacv1.RoleBinding) { inv.RoleBindings = l }),
+		newSource("serviceaccounts", "", c.CoreV1().ServiceAccounts(ns).List,
+			func(inv *Inventory, l []corev1.ServiceAccount) { inv.ServiceAccounts = l }),
+	)
+}
+
+// group is one kind's objects of one namespace.
+type group struct {
+	namespace string
+	store     func(*Inventory)
+}
+
+// EachNamespace reads the scope with one paginated LIST per kind, all in
+// parallel, and hands it to fn one namespace at a time, as the lists
+// arrive: the API server lists in namespace order, so a namespace is
+// complete once every list has gone past it. Only one namespace's objects
+// (and a page per kind) are held at once, whatever the size of the
+// cluster. fn is called in namespace order, never concurrently.
+//
+// An API server that lists out of order makes it fail with ErrUnordered;
+// Scope.Sorted then reads each kind whole first.
+func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory) error) error {
+	chunk := sc.ChunkSize
+	if chunk <= 0 {
+		chunk = 500
+	}
+	sel, err := labels.Parse(sc.Selector)
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	namespaces := map[string]*corev1.Namespace{}
+	read := make(chan struct{})
+	g.Go(func() error {
+		if err := r.namespaces(ctx, sc.Namespace, chunk, namespaces); err != nil {
+			return fmt.Errorf("listing namespaces: %w", err)
+		}
+		close(read)
+		return nil
+	})
+	var lists []chan group
+	for _, s := range r.sources(sc) {
+		ch := make(chan group)
+		lists = append(lists, ch)
+		g.Go(func() error {
+			err := s.each(ctx, chunk, sc.Sorted, func(ns string, store func(*Inventory)) error {
+				select {
+				case ch <- group{ns, store}:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("listing %s: %w", s.resource, err)
+			}
+			// Closed only when complete: a failed list must not look like
+			// one that ended.
+			close(ch)
+			return nil
+		})
+	}
+	g.Go(func() error {
+		select {
+		case <-read:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return merge(ctx, lists, func(ns string, stores []func(*Inventory)) error {
+			inv := &Inventory{Namespace: namespaces[ns]}
+			for _, store := range stores {
+				store(inv)
+			}
+			if err := inv.finish(sc.Kinds["Job"], sel); err != nil {
+				return err
+			}
+			return fn(inv)
+		})
+	})
+	return g.Wait()
+}
+
+// merge joins the lists' groups by namespace: it takes the smallest
+// namespace at the head of any list, with every list's group of it.
+func merge(ctx context.Context, lists []chan group, each func(ns string, stores []func(*Inventory)) error) error {
+	heads := make([]*group, len(lists))
+	for {
+		for i, ch := range lists {
+			if heads[i] != nil || ch == nil {
+				continue
+			}
+			select {
+			case g, ok := <-ch:
+				if !ok {
+					lists[i] = nil
+					continue
+				}
+				heads[i] = &g
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		var next *group
+		for _, h := range heads {
+			if h != nil && (next == nil || order(h.namespace) < order(next.namespace)) {
+				next = h
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		ns := next.namespace
+		var stores []func(*Inventory)
+		for i, h := range heads {
+			if h != nil && h.namespace == ns {
+				stores = append(stores, h.store)
+				heads[i] = nil
+			}
+		}
+		if err := each(ns, stores); err != nil {
+			return err
+		}
+	}
+}
+
+// namespaces reads the scope's namespaces: the one named, or all of them.
+func (r *Reader) namespaces(ctx context.Context, name string, chunk int64, into map[string]*corev1.Namespace) error {
+	if name != "" {
+		n, err := r.Client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			into[n.Name] = n
+		}
+		return err
+	}
+	p := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return r.Client.CoreV1().Namespaces().List(ctx, o)
+	})
 	p.PageSize = chunk
 	return p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-		if m, ok := obj.(metav1.Object); ok {
-			m.SetManagedFields(nil)
-		}
-		keep(any(obj).(*T))
+		n := obj.(*corev1.Namespace)
+		n.ManagedFields = nil
+		into[n.Name] = n
 		return nil
 	})
 }
 
-// Inventory reads the scope: in parallel, one LIST (paginated) per kind.
-func (r *Reader) Inventory(ctx context.Context, sc Scope) (*Inventory, error) {
-	defer TightGC()()
-	inv := &Inventory{}
-	ns, chunk := sc.Namespace, sc.ChunkSize
-	if chunk <= 0 {
-		chunk = 500
-	}
-	c := r.Client
-	var deps []appsv1.Deployment
-	var stss []appsv1.StatefulSet
-	var dss []appsv1.DaemonSet
-	var jobs []batchv1.Job
-	var cjs []batchv1.CronJob
-	g, ctx := errgroup.WithContext(ctx)
-	add := func(what string, f func() error) {
-		g.Go(func() error {
-			if err := f(); err != nil {
-				return fmt.Errorf("listing %s: %w", what, err)
-			}
-			return nil
-		})
-	}
-	wl := metav1.ListOptions{LabelSelector: sc.Selector}
-	withSel := func(f func(context.Context, metav1.ListOptions) (runtime.Object, error)) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = wl.LabelSelector
-			return f(ctx, o)
-		}
-	}
-	if sc.Kinds["Deployment"] {
-		add("deployments", func() error {
-			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.AppsV1().Deployments(ns).List(ctx, o)
-			}),
-				func(d *appsv1.Deployment) { deps = append(deps, *d) })
-		})
-	}
-	if sc.Kinds["StatefulSet"] {
-		add("statefulsets", func() error {
-			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.AppsV1().StatefulSets(ns).List(ctx, o)
-			}),
-				func(d *appsv1.StatefulSet) { stss = append(stss, *d) })
-		})
-	}
-	if sc.Kinds["DaemonSet"] {
-		add("daemonsets", func() error {
-			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.AppsV1().DaemonSets(ns).List(ctx, o)
-			}),
-				func(d *appsv1.DaemonSet) { dss = append(dss, *d) })
-		})
-	}
-	// Jobs are always read: CronJobs' pods are found through them.
-	add("jobs", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.BatchV1().Jobs(ns).List(ctx, o)
-		},
-			func(d *batchv1.Job) { jobs = append(jobs, *d) })
-	})
-	if sc.Kinds["CronJob"] {
-		add("cronjobs", func() error {
-			return list(ctx, chunk, withSel(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.BatchV1().CronJobs(ns).List(ctx, o)
-			}),
-				func(d *batchv1.CronJob) { cjs = append(cjs, *d) })
-		})
-	}
-	add("pods", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().Pods(ns).List(ctx, o)
-		},
-			func(p *corev1.Pod) { inv.Pods = append(inv.Pods, *p) })
-	})
-	add("poddisruptionbudgets", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.PolicyV1().PodDisruptionBudgets(ns).List(ctx, o)
-		},
-			func(p *policyv1.PodDisruptionBudget) { inv.PDBs = append(inv.PDBs, *p) })
-	})
-	add("services", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().Services(ns).List(ctx, o)
-		},
-			func(p *corev1.Service) { inv.Services = append(inv.Services, *p) })
-	})
-	add("horizontalpodautoscalers", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, o)
-		}, func(p *autoscalingv2.HorizontalPodAutoscaler) { inv.HPAs = append(inv.HPAs, *p) })
-	})
-	add("networkpolicies", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.NetworkingV1().NetworkPolicies(ns).List(ctx, o)
-		},
-			func(p *networkingv1.NetworkPolicy) { inv.NetworkPolicies = append(inv.NetworkPolicies, *p) })
-	})
-	add("limitranges", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().LimitRanges(ns).List(ctx, o)
-		},
-			func(p *corev1.LimitRange) { inv.LimitRanges = append(inv.LimitRanges, *p) })
-	})
-	add("resourcequotas", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().ResourceQuotas(ns).List(ctx, o)
-		},
-			func(p *corev1.ResourceQuota) { inv.ResourceQuotas = append(inv.ResourceQuotas, *p) })
-	})
-	add("rolebindings", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.RbacV1().RoleBindings(ns).List(ctx, o)
-		},
-			func(p *rbacv1.RoleBinding) { inv.RoleBindings = append(inv.RoleBindings, *p) })
-	})
-	add("serviceaccounts", func() error {
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().ServiceAccounts(ns).List(ctx, o)
-		},
-			func(p *corev1.ServiceAccount) { inv.ServiceAccounts = append(inv.ServiceAccounts, *p) })
-	})
-	add("namespaces", func() error {
-		if ns != "" {
-			n, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			inv.Namespaces = []corev1.Namespace{*n}
-			return nil
-		}
-		return list(ctx, chunk, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().Namespaces().List(ctx, o)
-		},
-			func(p *corev1.Namespace) { inv.Namespaces = append(inv.Namespaces, *p) })
-	})
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
+// finish makes the listed workloads Workloads, in name order. Jobs a
+// CronJob made are the CronJob's, not workloads of their own; the label
+// selector, which the Jobs' LIST did not carry, picks the others.
+func (inv *Inventory) finish(jobs bool, sel labels.Selector) error {
 	var err error
-	for i := range deps {
-		err = errors.Join(err, inv.addWorkload(&deps[i], "apps/v1", "Deployment"))
+	for i := range inv.deployments {
+		err = errors.Join(err, inv.addWorkload(&inv.deployments[i], "apps/v1", "Deployment"))
 	}
-	for i := range stss {
-		err = errors.Join(err, inv.addWorkload(&stss[i], "apps/v1", "StatefulSet"))
+	for i := range inv.statefulsets {
+		err = errors.Join(err, inv.addWorkload(&inv.statefulsets[i], "apps/v1", "StatefulSet"))
 	}
-	for i := range dss {
-		err = errors.Join(err, inv.addWorkload(&dss[i], "apps/v1", "DaemonSet"))
+	for i := range inv.daemonsets {
+		err = errors.Join(err, inv.addWorkload(&inv.daemonsets[i], "apps/v1", "DaemonSet"))
 	}
-	if sc.Kinds["Job"] {
-		sel, serr := labels.Parse(sc.Selector)
-		if serr != nil {
-			return nil, serr
-		}
-		for i := range jobs {
-			// Jobs a CronJob made are the CronJob's, not workloads of their own.
-			if ref := metav1.GetControllerOf(&jobs[i]); ref != nil && ref.Kind == "CronJob" || !sel.Matches(labels.Set(jobs[i].Labels)) {
+	if jobs {
+		for i := range inv.jobs {
+			if ref := metav1.GetControllerOf(&inv.jobs[i]); ref != nil && ref.Kind == "CronJob" || !sel.Matches(labels.Set(inv.jobs[i].Labels)) {
 				continue
 			}
-			err = errors.Join(err, inv.addWorkload(&jobs[i], "batch/v1", "Job"))
+			err = errors.Join(err, inv.addWorkload(&inv.jobs[i], "batch/v1", "Job"))
 		}
 	}
-	for i := range cjs {
-		err = errors.Join(err, inv.addWorkload(&cjs[i], "batch/v1", "CronJob"))
+	for i := range inv.cronjobs {
+		err = errors.Join(err, inv.addWorkload(&inv.cronjobs[i], "batch/v1", "CronJob"))
 	}
-	inv.jobs = jobs
-	sort.Slice(inv.Workloads, func(i, j int) bool {
-		a, b := inv.Workloads[i], inv.Workloads[j]
-		if a.Namespace() != b.Namespace() {
-			return a.Namespace() < b.Namespace()
-		}
-		return a.Ref() < b.Ref()
-	})
-	return inv, err
+	inv.deployments, inv.statefulsets, inv.daemonsets, inv.cronjobs = nil, nil, nil, nil
+	sort.Slice(inv.Workloads, func(i, j int) bool { return inv.Workloads[i].Ref() < inv.Workloads[j].Ref() })
+	return err
 }
 
 // addWorkload keeps a listed object as a Workload: the typed object as
@@ -318,58 +404,20 @@ func (inv *Inventory) addWorkload(obj interface {
 	return nil
 }
 
-// byNamespace groups a list by namespace without copying it: a LIST
-// returns objects in namespace order, so each group is a subslice (of a
-// sorted copy, for a list in another order).
-func byNamespace[T any](items []T, ns func(*T) string) map[string][]T {
-	sorted := true
-	for i := 1; i < len(items) && sorted; i++ {
-		sorted = ns(&items[i-1]) <= ns(&items[i])
-	}
-	if !sorted {
-		items = slices.Clone(items)
-		sort.SliceStable(items, func(i, j int) bool { return ns(&items[i]) < ns(&items[j]) })
-	}
-	out := map[string][]T{}
-	for start := 0; start < len(items); {
-		n, end := ns(&items[start]), start+1
-		for end < len(items) && ns(&items[end]) == n {
-			end++
-		}
-		// Capped, so that appending to one group never overwrites the next.
-		out[n] = items[start:end:end]
-		start = end
-	}
-	return out
-}
-
 // Snapshots assembles each workload's Snapshot from the inventory, as the
 // Reader would for one workload, without another request.
 func (inv *Inventory) Snapshots(cluster *Cluster) []*Snapshot {
-	pods := byNamespace(inv.Pods, func(p *corev1.Pod) string { return p.Namespace })
-	pdbs := byNamespace(inv.PDBs, func(p *policyv1.PodDisruptionBudget) string { return p.Namespace })
-	svcs := byNamespace(inv.Services, func(p *corev1.Service) string { return p.Namespace })
-	hpas := byNamespace(inv.HPAs, func(p *autoscalingv2.HorizontalPodAutoscaler) string { return p.Namespace })
-	nps := byNamespace(inv.NetworkPolicies, func(p *networkingv1.NetworkPolicy) string { return p.Namespace })
-	lrs := byNamespace(inv.LimitRanges, func(p *corev1.LimitRange) string { return p.Namespace })
-	rbs := byNamespace(inv.RoleBindings, func(p *rbacv1.RoleBinding) string { return p.Namespace })
-	jobs := byNamespace(inv.jobs, func(p *batchv1.Job) string { return p.Namespace })
-	namespaces := map[string]*corev1.Namespace{}
-	for i := range inv.Namespaces {
-		namespaces[inv.Namespaces[i].Name] = &inv.Namespaces[i]
-	}
 	sas := map[string]*corev1.ServiceAccount{}
 	for i := range inv.ServiceAccounts {
-		sas[inv.ServiceAccounts[i].Namespace+"/"+inv.ServiceAccounts[i].Name] = &inv.ServiceAccounts[i]
+		sas[inv.ServiceAccounts[i].Name] = &inv.ServiceAccounts[i]
 	}
 	out := make([]*Snapshot, 0, len(inv.Workloads))
 	for _, w := range inv.Workloads {
-		ns := w.Namespace()
-		s := &Snapshot{Workload: w, Cluster: cluster, Namespace: namespaces[ns],
-			PDBs: pdbs[ns], Services: svcs[ns], HPAs: hpas[ns], NetworkPolicies: nps[ns],
-			LimitRanges: lrs[ns], RoleBindings: rbs[ns]}
-		s.ServiceAccount = sas[ns+"/"+s.ServiceAccountName()]
-		s.Pods = podsOf(w, pods[ns], jobs[ns])
+		s := &Snapshot{Workload: w, Cluster: cluster, Namespace: inv.Namespace,
+			PDBs: inv.PDBs, Services: inv.Services, HPAs: inv.HPAs, NetworkPolicies: inv.NetworkPolicies,
+			LimitRanges: inv.LimitRanges, RoleBindings: inv.RoleBindings}
+		s.ServiceAccount = sas[s.ServiceAccountName()]
+		s.Pods = podsOf(w, inv.Pods, inv.jobs)
 		s.KeepRelated()
 		out = append(out, s)
 	}
@@ -406,18 +454,6 @@ func podsOf(w *Workload, pods []corev1.Pod, jobs []batchv1.Job) []corev1.Pod {
 	return out
 }
 
-// BarePods are pods no controller owns: nothing recreates them when their
-// node fails or is drained.
-func (inv *Inventory) BarePods() []corev1.Pod {
-	var out []corev1.Pod
-	for _, p := range inv.Pods {
-		if metav1.GetControllerOf(&p) == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // NamespaceSnapshot is what namespace rules look at.
 type NamespaceSnapshot struct {
 	Namespace       *corev1.Namespace
@@ -430,39 +466,17 @@ type NamespaceSnapshot struct {
 	Templates []corev1.PodTemplateSpec
 }
 
-// NamespaceSnapshots groups the inventory by namespace, for the namespaces
-// that hold at least one workload or pod.
-func (inv *Inventory) NamespaceSnapshots() []*NamespaceSnapshot {
-	byName := map[string]*NamespaceSnapshot{}
-	get := func(name string) *NamespaceSnapshot {
-		if s, ok := byName[name]; ok {
-			return s
-		}
-		s := &NamespaceSnapshot{}
-		byName[name] = s
-		return s
+// NamespaceSnapshot is what the namespace rules look at, for a namespace
+// that holds at least one workload or pod (nil otherwise, or when the
+// namespace is gone).
+func (inv *Inventory) NamespaceSnapshot() *NamespaceSnapshot {
+	if inv.Namespace == nil || len(inv.Workloads) == 0 && len(inv.Pods) == 0 {
+		return nil
 	}
+	s := &NamespaceSnapshot{Namespace: inv.Namespace, Pods: inv.Pods, NetworkPolicies: inv.NetworkPolicies,
+		LimitRanges: inv.LimitRanges, ResourceQuotas: inv.ResourceQuotas, Workloads: len(inv.Workloads)}
 	for _, w := range inv.Workloads {
-		s := get(w.Namespace())
-		s.Workloads++
 		s.Templates = append(s.Templates, *w.PodTemplate())
 	}
-	for ns, pods := range byNamespace(inv.Pods, func(p *corev1.Pod) string { return p.Namespace }) {
-		get(ns).Pods = pods
-	}
-	nps := byNamespace(inv.NetworkPolicies, func(p *networkingv1.NetworkPolicy) string { return p.Namespace })
-	lrs := byNamespace(inv.LimitRanges, func(p *corev1.LimitRange) string { return p.Namespace })
-	quotas := byNamespace(inv.ResourceQuotas, func(p *corev1.ResourceQuota) string { return p.Namespace })
-	var out []*NamespaceSnapshot
-	for i := range inv.Namespaces {
-		ns := &inv.Namespaces[i]
-		s, ok := byName[ns.Name]
-		if !ok {
-			continue
-		}
-		s.Namespace = ns
-		s.NetworkPolicies, s.LimitRanges, s.ResourceQuotas = nps[ns.Name], lrs[ns.Name], quotas[ns.Name]
-		out = append(out, s)
-	}
-	return out
+	return s
 }

@@ -2,15 +2,19 @@ package inspect
 
 import (
 	"context"
-	"os"
-	"runtime/debug"
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -25,7 +29,7 @@ func TestListedResourcesMatchInventory(t *testing.T) {
 		t.Fatal(err)
 	}
 	kinds := map[string]bool{"Deployment": true, "StatefulSet": true, "DaemonSet": true, "Job": true, "CronJob": true}
-	if _, err := r.Inventory(ctx, Scope{Kinds: kinds}); err != nil {
+	if err := r.EachNamespace(ctx, Scope{Kinds: kinds}, func(*Inventory) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	var listed []string
@@ -42,82 +46,130 @@ func TestListedResourcesMatchInventory(t *testing.T) {
 	}
 }
 
-// TightGC lowers the GC target while any caller holds it, and restores it
-// when the last one is done, whatever the order.
-func TestTightGCRestores(t *testing.T) {
-	t.Setenv("GOGC", "")
-	os.Unsetenv("GOGC")
-	before := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(before)
-	a := TightGC()
-	b := TightGC()
-	if got := debug.SetGCPercent(25); got != 25 {
-		t.Errorf("GC percent %d while held, want 25", got)
+// EachNamespace hands the namespaces over in the API server's key order
+// ("shop-eu" before "shop", as '-' sorts before '/'), each with its own
+// objects only, whichever lists hold it.
+func TestEachNamespaceJoinsListsByNamespace(t *testing.T) {
+	order := []string{"api", "shop-eu", "shop", "zoo"}
+	client := fake.NewClientset()
+	listed(client, "pods", &corev1.PodList{Items: []corev1.Pod{
+		pod("api", "a1"), pod("shop-eu", "e1"), pod("shop-eu", "e2"), pod("shop", "s1"), pod("zoo", "z1")}})
+	listed(client, "deployments", &appsv1.DeploymentList{Items: []appsv1.Deployment{
+		deployment("shop-eu", "web"), deployment("shop", "api"), deployment("shop", "web")}})
+	listed(client, "services", &corev1.ServiceList{Items: []corev1.Service{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "zoo", Name: "svc"}}}})
+	listed(client, "namespaces", &corev1.NamespaceList{Items: []corev1.Namespace{
+		namespace("api"), namespace("shop"), namespace("shop-eu"), namespace("zoo")}})
+	r := &Reader{Client: client}
+	var got []string
+	byName := map[string]*Inventory{}
+	err := r.EachNamespace(context.Background(), Scope{Kinds: map[string]bool{"Deployment": true}}, func(inv *Inventory) error {
+		got = append(got, inv.Namespace.Name)
+		byName[inv.Namespace.Name] = inv
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	a()
-	a() // a second call changes nothing
-	if got := debug.SetGCPercent(25); got != 25 {
-		t.Errorf("GC percent %d while still held once, want 25", got)
+	if !slices.Equal(got, order) {
+		t.Fatalf("namespaces handed over in order %v, want %v", got, order)
 	}
-	b()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent %d after release, want 100", got)
-	}
-	t.Setenv("GOGC", "200")
-	TightGC()()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent %d with GOGC set, want it untouched (100)", got)
-	}
-}
-
-// byNamespace groups a list in namespace order without copying it, a list
-// in another order without reordering it, and caps each group so that
-// appending to it never overwrites the next group.
-func TestByNamespace(t *testing.T) {
-	sorted := []corev1.Pod{pod("a", "1"), pod("a", "2"), pod("b", "1"), pod("b", "2"), pod("c", "1")}
-	groups := byNamespace(sorted, func(p *corev1.Pod) string { return p.Namespace })
-	if &groups["a"][0] != &sorted[0] || &groups["b"][1] != &sorted[3] {
-		t.Error("the groups of a sorted list are copies, not subslices")
-	}
-	_ = append(groups["a"], pod("x", "x"))
-	if groups["b"][0].Namespace != "b" {
-		t.Error("appending to a group overwrote the next one")
-	}
-	pods := []corev1.Pod{pod("b", "1"), pod("a", "1"), pod("b", "2"), pod("a", "2"), pod("c", "1")}
-	groups = byNamespace(pods, func(p *corev1.Pod) string { return p.Namespace })
-	if pods[0].Namespace != "b" || pods[1].Namespace != "a" {
-		t.Error("the list was reordered")
-	}
-	if len(groups) != 3 || len(groups["a"]) != 2 || len(groups["b"]) != 2 || len(groups["c"]) != 1 {
-		t.Fatalf("groups %v", groups)
-	}
-	for ns, g := range groups {
-		for _, p := range g {
+	for ns, inv := range byName {
+		for _, p := range inv.Pods {
 			if p.Namespace != ns {
-				t.Errorf("pod %s/%s in group %s", p.Namespace, p.Name, ns)
+				t.Errorf("pod %s/%s handed over with namespace %s", p.Namespace, p.Name, ns)
+			}
+		}
+		for _, w := range inv.Workloads {
+			if w.Namespace() != ns {
+				t.Errorf("%s of %s handed over with namespace %s", w.Ref(), w.Namespace(), ns)
 			}
 		}
 	}
-	if groups["a"][0].Name != "1" || groups["a"][1].Name != "2" {
-		t.Errorf("group a %v is not in list order", groups["a"])
+	if shop := byName["shop"]; len(shop.Workloads) != 2 || shop.Workloads[0].Name() != "api" || len(shop.Pods) != 1 {
+		t.Errorf("shop: %d workloads, %d pods", len(shop.Workloads), len(shop.Pods))
+	}
+	if len(byName["zoo"].Services) != 1 || len(byName["shop-eu"].Workloads) != 1 || len(byName["api"].Workloads) != 0 {
+		t.Error("objects handed over with the wrong namespace")
+	}
+	if snaps := byName["shop-eu"].Snapshots(&Cluster{}); len(snaps) != 1 || len(snaps[0].Pods) != 2 {
+		t.Errorf("shop-eu snapshots %v", snaps)
 	}
 }
 
+// A list out of namespace order cannot be joined as it arrives: it fails
+// with ErrUnordered, and a Sorted scope reads it whole and sorts it.
+func TestEachNamespaceOutOfOrder(t *testing.T) {
+	client := fake.NewClientset()
+	listed(client, "pods", &corev1.PodList{Items: []corev1.Pod{pod("b", "1"), pod("a", "1"), pod("b", "2")}})
+	r := &Reader{Client: client}
+	var got []string
+	each := func(inv *Inventory) error {
+		got = append(got, fmt.Sprintf("%s:%d", inv.Pods[0].Namespace, len(inv.Pods)))
+		return nil
+	}
+	err := r.EachNamespace(context.Background(), Scope{}, each)
+	if !errors.Is(err, ErrUnordered) {
+		t.Fatalf("error %v, want ErrUnordered", err)
+	}
+	got = nil
+	if err := r.EachNamespace(context.Background(), Scope{Sorted: true}, each); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a:1", "b:2"}; !slices.Equal(got, want) {
+		t.Errorf("sorted: %v, want %v", got, want)
+	}
+}
+
+// A failed list fails the whole read: no namespace is handed over as if
+// its list had ended.
+func TestEachNamespaceListError(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("list", "services", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "", errors.New("no"))
+	})
+	r := &Reader{Client: client}
+	err := r.EachNamespace(context.Background(), Scope{}, func(*Inventory) error { return nil })
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "listing services") {
+		t.Errorf("error %v, want listing services: forbidden", err)
+	}
+}
+
+// listed makes the fake client list these items for a resource, in this
+// order (its own tracker lists in no order).
+func listed(client *fake.Clientset, resource string, list runtime.Object) {
+	client.PrependReactor("list", resource, func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, list.DeepCopyObject(), nil
+	})
+}
+
+func namespace(name string) corev1.Namespace {
+	return corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+}
+
+func deployment(ns, name string) appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}}}}}
+}
+
 func pod(ns, name string) corev1.Pod {
-	return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app": "web"}}}
 }
 
 // A workload read by the inventory is the same as one read alone: typed
 // form, unstructured form and kind — without its managedFields.
 func TestInventoryWorkloadMatchesNewWorkload(t *testing.T) {
-	labels := map[string]string{"app": "web"}
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop",
-		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
-		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}}}}}
-	r := &Reader{Client: fake.NewClientset(d)}
-	inv, err := r.Inventory(context.Background(), Scope{Kinds: map[string]bool{"Deployment": true}})
+	d := deployment("shop", "web")
+	d.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	r := &Reader{Client: fake.NewClientset(&d)}
+	var inv *Inventory
+	err := r.EachNamespace(context.Background(), Scope{Kinds: map[string]bool{"Deployment": true}}, func(i *Inventory) error {
+		inv = i
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

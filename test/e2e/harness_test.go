@@ -115,7 +115,12 @@ func newNamespace(t *testing.T) string {
 	if len(name) > 40 {
 		name = name[:40]
 	}
-	name = strings.Trim(name, "-") + "-" + hex.EncodeToString(b)
+	return createNamespace(t, strings.Trim(name, "-")+"-"+hex.EncodeToString(b))
+}
+
+// createNamespace creates this namespace for one test and deletes it after.
+func createNamespace(t *testing.T, name string) string {
+	t.Helper()
 	ctx := context.Background()
 	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating namespace: %v", err)
