@@ -14,6 +14,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -128,6 +129,9 @@ func newSource[T any, L interface {
 		opts := metav1.ListOptions{Limit: chunk, LabelSelector: selector}
 		for {
 			page, err := list(ctx, opts)
+			if apierrors.IsResourceExpired(err) && opts.Continue != "" {
+				return fmt.Errorf("%w: the objects changed too much while they were read page by page; read them again, or in larger pages", err)
+			}
 			if err != nil {
 				return err
 			}

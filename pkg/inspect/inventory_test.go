@@ -135,6 +135,24 @@ func TestEachNamespaceListError(t *testing.T) {
 	}
 }
 
+// A continue token that expired between two pages (the objects changed
+// too much meanwhile) says so, rather than the API server's bare 410.
+func TestEachNamespaceContinueExpired(t *testing.T) {
+	client := fake.NewClientset()
+	pages := 0
+	client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if pages++; pages == 1 {
+			return true, &corev1.PodList{ListMeta: metav1.ListMeta{Continue: "next"}, Items: []corev1.Pod{pod("a", "1")}}, nil
+		}
+		return true, nil, apierrors.NewResourceExpired("the provided continue parameter is too old")
+	})
+	r := &Reader{Client: client}
+	err := r.EachNamespace(context.Background(), Scope{ChunkSize: 1}, func(*Inventory) error { return nil })
+	if !apierrors.IsResourceExpired(err) || !strings.Contains(err.Error(), "listing pods") || !strings.Contains(err.Error(), "changed too much") {
+		t.Errorf("error %v", err)
+	}
+}
+
 // listed makes the fake client list these items for a resource, in this
 // order (its own tracker lists in no order).
 func listed(client *fake.Clientset, resource string, list runtime.Object) {
