@@ -415,6 +415,7 @@ func (inv *Inventory) Snapshots(cluster *Cluster) []*Snapshot {
 	for i := range inv.ServiceAccounts {
 		sas[inv.ServiceAccounts[i].Name] = &inv.ServiceAccounts[i]
 	}
+	related := namespaceSelectorsOf(inv.PDBs, inv.Services, inv.NetworkPolicies)
 	out := make([]*Snapshot, 0, len(inv.Workloads))
 	for _, w := range inv.Workloads {
 		s := &Snapshot{Workload: w, Cluster: cluster, Namespace: inv.Namespace,
@@ -422,7 +423,7 @@ func (inv *Inventory) Snapshots(cluster *Cluster) []*Snapshot {
 			LimitRanges: inv.LimitRanges, RoleBindings: inv.RoleBindings}
 		s.ServiceAccount = sas[s.ServiceAccountName()]
 		s.Pods = podsOf(w, inv.Pods, inv.jobs)
-		s.KeepRelated()
+		s.keepRelated(related)
 		out = append(out, s)
 	}
 	return out

@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"golang.org/x/sync/errgroup"
@@ -230,40 +231,74 @@ func (r *Reader) pods(ctx context.Context, w *Workload, sel labels.Selector) ([]
 // (PDBs, Services and NetworkPolicies selecting its pods, HPAs targeting
 // it); every PDB of the namespace stays in NamespacePDBs.
 func (s *Snapshot) KeepRelated() {
+	s.keepRelated(namespaceSelectorsOf(s.PDBs, s.Services, s.NetworkPolicies))
+}
+
+// namespaceSelectors are the selectors of a namespace's PDBs, Services and
+// NetworkPolicies, parsed once for all its workloads (nil: matches
+// nothing).
+type namespaceSelectors struct {
+	pdbs, services, networkPolicies []labels.Selector
+	networkPolicyNames              []string
+}
+
+func namespaceSelectorsOf(pdbs []policyv1.PodDisruptionBudget, svcs []corev1.Service, nps []networkingv1.NetworkPolicy) *namespaceSelectors {
+	n := &namespaceSelectors{}
+	for _, p := range pdbs {
+		sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+		if err != nil || sel.Empty() {
+			sel = nil
+		}
+		n.pdbs = append(n.pdbs, sel)
+	}
+	for _, svc := range svcs {
+		var sel labels.Selector
+		if len(svc.Spec.Selector) > 0 {
+			sel = labels.SelectorFromSet(svc.Spec.Selector)
+		}
+		n.services = append(n.services, sel)
+	}
+	for _, np := range nps {
+		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil {
+			sel = nil
+		}
+		n.networkPolicies = append(n.networkPolicies, sel)
+		n.networkPolicyNames = append(n.networkPolicyNames, np.Name)
+	}
+	// Shared by the namespace's snapshots: appending must copy.
+	n.networkPolicyNames = slices.Clip(n.networkPolicyNames)
+	return n
+}
+
+func (s *Snapshot) keepRelated(n *namespaceSelectors) {
 	s.NamespacePDBs = s.PDBs
 	podLabels := labels.Set(s.Workload.PodTemplate().Labels)
-	var pdbs []policyv1.PodDisruptionBudget
-	for _, p := range s.PDBs {
-		if sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector); err == nil && !sel.Empty() && sel.Matches(podLabels) {
-			pdbs = append(pdbs, p)
-		}
-	}
-	s.PDBs = pdbs
-	var svcs []corev1.Service
-	for _, svc := range s.Services {
-		if len(svc.Spec.Selector) > 0 && labels.SelectorFromSet(svc.Spec.Selector).Matches(podLabels) {
-			svcs = append(svcs, svc)
-		}
-	}
-	s.Services = svcs
+	s.PDBs = matching(s.PDBs, n.pdbs, podLabels)
+	s.Services = matching(s.Services, n.services, podLabels)
 	var hpas []autoscalingv2.HorizontalPodAutoscaler
-	gv := s.Workload.Object.GroupVersionKind()
+	kind := s.Workload.Kind()
 	for _, h := range s.HPAs {
 		ref := h.Spec.ScaleTargetRef
-		if ref.Kind == gv.Kind && ref.Name == s.Workload.Name() {
+		if ref.Kind == kind && ref.Name == s.Workload.Name() {
 			hpas = append(hpas, h)
 		}
 	}
 	s.HPAs = hpas
-	var nps []networkingv1.NetworkPolicy
-	s.NamespaceNetworkPolicyNames = nil
-	for _, np := range s.NetworkPolicies {
-		s.NamespaceNetworkPolicyNames = append(s.NamespaceNetworkPolicyNames, np.Name)
-		if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil && sel.Matches(podLabels) {
-			nps = append(nps, np)
+	s.NamespaceNetworkPolicyNames = n.networkPolicyNames
+	s.NetworkPolicies = matching(s.NetworkPolicies, n.networkPolicies, podLabels)
+}
+
+// matching keeps the objects whose selector (sels[i] for objs[i]) selects
+// the pod labels.
+func matching[T any](objs []T, sels []labels.Selector, pod labels.Set) []T {
+	var out []T
+	for i, sel := range sels {
+		if sel != nil && sel.Matches(pod) {
+			out = append(out, objs[i])
 		}
 	}
-	s.NetworkPolicies = nps
+	return out
 }
 
 // PodStats reads the workload's pods again: one LIST, for live progress.

@@ -87,6 +87,24 @@ func (w *Workload) Namespace() string { return w.Object.GetNamespace() }
 // Ref is the kubectl-style reference, e.g. "deployment/web".
 func (w *Workload) Ref() string { return fmt.Sprintf("%s/%s", strings.ToLower(w.Kind()), w.Name()) }
 
+// Annotations are the workload's annotations, read from its typed form:
+// the unstructured form copies them on every read.
+func (w *Workload) Annotations() map[string]string {
+	switch {
+	case w.Deployment != nil:
+		return w.Deployment.Annotations
+	case w.StatefulSet != nil:
+		return w.StatefulSet.Annotations
+	case w.DaemonSet != nil:
+		return w.DaemonSet.Annotations
+	case w.Job != nil:
+		return w.Job.Annotations
+	case w.CronJob != nil:
+		return w.CronJob.Annotations
+	}
+	return w.Object.GetAnnotations()
+}
+
 // PodTemplate is the template the workload's pods are made from.
 func (w *Workload) PodTemplate() *corev1.PodTemplateSpec {
 	switch {

@@ -64,11 +64,9 @@ func Human(format string, a ...any) error { return &NeedsHuman{Reason: fmt.Sprin
 // finding's status. Fixes run in FixOrder on a projected snapshot, so each
 // sees what the fixes before it will change.
 func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
-	all := All()
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Meta().FixOrder < all[j].Meta().FixOrder })
 	projected := s
 	var results []Result
-	for _, r := range all {
+	for _, r := range inFixOrder() {
 		m := r.Meta()
 		if !m.AppliesTo(s.Workload.Kind()) {
 			continue

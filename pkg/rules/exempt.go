@@ -29,7 +29,7 @@ func (m Meta) Selects(word string) bool {
 // rule, by harden's own annotation or a peer tool's, and names the
 // annotation that did.
 func Exempted(s *inspect.Snapshot, m Meta) (string, bool) {
-	sources := []map[string]string{s.Workload.Object.GetAnnotations()}
+	sources := []map[string]string{s.Workload.Annotations()}
 	if s.Namespace != nil {
 		sources = append(sources, s.Namespace.Annotations)
 	}
@@ -42,7 +42,7 @@ func Exempted(s *inspect.Snapshot, m Meta) (string, bool) {
 			return where + " annotation " + SkipAnnotation + "=" + v, true
 		}
 	}
-	ann := s.Workload.Object.GetAnnotations()
+	ann := s.Workload.Annotations()
 	for _, o := range m.OptOuts {
 		v, ok := ann[o.Annotation]
 		if !ok || (o.Value == "" && strings.EqualFold(strings.TrimSpace(v), "false")) {

@@ -6,6 +6,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -138,6 +139,10 @@ type Rule interface {
 var (
 	mu       sync.RWMutex
 	registry = map[string]Rule{}
+	// byID and byFixOrder are the registry in order, kept by Register:
+	// evaluating a workload reads them, sorting them there cost more than
+	// the rules.
+	byID, byFixOrder []Rule
 )
 
 // Register adds a rule; plugins call it from init. A duplicate ID panics:
@@ -150,18 +155,24 @@ func Register(r Rule) {
 		panic("rules: duplicate rule " + id)
 	}
 	registry[id] = r
+	byID = append(byID, r)
+	sort.Slice(byID, func(i, j int) bool { return byID[i].Meta().ID < byID[j].Meta().ID })
+	byFixOrder = slices.Clone(byID)
+	sort.SliceStable(byFixOrder, func(i, j int) bool { return byFixOrder[i].Meta().FixOrder < byFixOrder[j].Meta().FixOrder })
 }
 
 // All returns the registered rules sorted by ID.
 func All() []Rule {
 	mu.RLock()
 	defer mu.RUnlock()
-	out := make([]Rule, 0, len(registry))
-	for _, r := range registry {
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Meta().ID < out[j].Meta().ID })
-	return out
+	return slices.Clone(byID)
+}
+
+// inFixOrder returns the registered rules in the order their fixes apply.
+func inFixOrder() []Rule {
+	mu.RLock()
+	defer mu.RUnlock()
+	return byFixOrder
 }
 
 // Get returns the rule with this ID.
