@@ -40,6 +40,9 @@ type Model struct {
 	results []rules.Result
 	plan    *plan.Plan
 	status  string
+	// focused caches each rule's own diff, by rule ID, between replans: the
+	// cursor moves far more often than the plan changes.
+	focused map[string]string
 
 	width, height int
 	outcome       Outcome
@@ -61,7 +64,8 @@ func New(ctx context.Context, eng Engine, w Workload, preselect []string, params
 		return nil, err
 	}
 	m := &Model{ctx: ctx, eng: eng, w: w, keys: newKeyMap(), st: newStyles(true), help: help.New(),
-		list: findingsList{items: newItems(all), selected: map[string]bool{}}, diff: newDiffPane(), params: params}
+		list: findingsList{items: newItems(all), selected: map[string]bool{}}, diff: newDiffPane(), params: params,
+		focused: map[string]string{}}
 	for _, it := range m.list.items {
 		switch {
 		case !it.fixable:
@@ -94,6 +98,7 @@ func (m *Model) replan() error {
 		return err
 	}
 	m.results, m.plan, m.status = results, p, ""
+	m.focused = map[string]string{}
 	m.refocus()
 	return nil
 }
@@ -103,9 +108,15 @@ func (m *Model) replan() error {
 func (m *Model) refocus() {
 	focused := ""
 	if it, ok := m.list.focused(); ok && it.fixable && m.list.selected[it.meta.ID] {
-		if _, p, err := m.eng.Plan(rules.Selection{Fix: []string{it.meta.ID}, Params: m.params}); err == nil {
-			focused = p.Diff()
+		id := it.meta.ID
+		diff, cached := m.focused[id]
+		if !cached {
+			if _, p, err := m.eng.Plan(rules.Selection{Fix: []string{id}, Params: m.params}); err == nil {
+				diff = p.Diff()
+			}
+			m.focused[id] = diff
 		}
+		focused = diff
 	}
 	m.diff.set(m.plan.Diff(), focused, m.st)
 }

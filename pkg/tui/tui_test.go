@@ -43,9 +43,13 @@ type scripted struct {
 	forced  []bool
 	commits int
 	ctxErr  error
+	plans   int
 }
 
 func (e *scripted) Plan(sel rules.Selection) ([]rules.Result, *plan.Plan, error) {
+	e.mu.Lock()
+	e.plans++
+	e.mu.Unlock()
 	results, err := rules.Evaluate(e.snap, sel)
 	if err != nil {
 		return nil, nil, err
@@ -376,6 +380,38 @@ func TestSelection(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// Moving the cursor plans each rule's own diff (to highlight it) once, not
+// on every visit; a change of selection plans again.
+func TestCursorPlansEachRuleOnce(t *testing.T) {
+	eng := newEngine(t)
+	m := newModel(t, eng)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	key := func(k string) { m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
+	plans := func() int {
+		eng.mu.Lock()
+		defer eng.mu.Unlock()
+		return eng.plans
+	}
+	walk := func() {
+		for range 4 {
+			key("j")
+		}
+		for range 4 {
+			key("k")
+		}
+	}
+	walk()
+	first := plans()
+	walk()
+	if again := plans(); again != first {
+		t.Errorf("walking the same rules again planned %d more times", again-first)
+	}
+	key(" ")
+	if plans() == first {
+		t.Error("a change of selection did not plan again")
 	}
 }
 
