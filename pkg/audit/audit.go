@@ -113,18 +113,10 @@ func New(sel rules.Selection) *Auditor {
 	return &Auditor{sel: sel, ns: map[string]*Namespace{}}
 }
 
-// Run is the report of these snapshots and namespaces.
-func Run(ctx context.Context, snaps []*inspect.Snapshot, namespaces []*inspect.NamespaceSnapshot, sel rules.Selection) (*Report, error) {
-	a := New(sel)
-	if _, err := a.Add(ctx, snaps, namespaces...); err != nil {
-		return nil, err
-	}
-	return a.Report(), nil
-}
-
 // Add evaluates the workload rules on the snapshots (in parallel) and the
-// namespace rules on the namespaces, and returns the snapshots' entries,
-// in their order. The report keeps no planned fix: applying plans again,
+// namespace rules on the namespaces (nil ones skipped: a namespace with no
+// workload or pod, or gone), and returns the snapshots' entries, in their
+// order. The report keeps no planned fix: applying plans again,
 // from the live object.
 func (a *Auditor) Add(ctx context.Context, snaps []*inspect.Snapshot, namespaces ...*inspect.NamespaceSnapshot) ([]Workload, error) {
 	results := make([][]rules.Result, len(snaps))
@@ -160,6 +152,9 @@ func (a *Auditor) Add(ctx context.Context, snaps []*inspect.Snapshot, namespaces
 		out[i] = w
 	}
 	for _, ns := range namespaces {
+		if ns == nil {
+			continue
+		}
 		n := a.namespace(ns.Namespace.Name)
 		n.Findings = NamespaceFindings(ns, a.sel)
 	}

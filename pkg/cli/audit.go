@@ -298,11 +298,7 @@ func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scop
 		var planned []*inspect.Workload
 		err := o.reader.EachNamespace(ctx, scope, func(inv *inspect.Inventory) error {
 			snaps := inv.Snapshots(cluster)
-			var namespaces []*inspect.NamespaceSnapshot
-			if ns := inv.NamespaceSnapshot(); ns != nil {
-				namespaces = append(namespaces, ns)
-			}
-			ws, err := a.Add(ctx, snaps, namespaces...)
+			ws, err := a.Add(ctx, snaps, inv.NamespaceSnapshot())
 			for i, w := range ws {
 				if slices.ContainsFunc(w.Findings, func(r rules.Result) bool { return r.Status == rules.StatusPlanned }) {
 					planned = append(planned, snaps[i].Workload)

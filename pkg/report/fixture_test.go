@@ -55,10 +55,11 @@ func demoAudit(t *testing.T) *audit.Report {
 		nsSnap.Workloads++
 		nsSnap.Templates = append(nsSnap.Templates, *s.Workload.PodTemplate())
 	}
-	rep, err := audit.Run(context.Background(), snaps, []*inspect.NamespaceSnapshot{nsSnap}, rules.Selection{})
-	if err != nil {
+	a := audit.New(rules.Selection{})
+	if _, err := a.Add(context.Background(), snaps, nsSnap); err != nil {
 		t.Fatal(err)
 	}
+	rep := a.Report()
 	if rep.Workloads != 5 || len(rep.Namespaces) != 1 {
 		t.Fatalf("fixture: %d workloads in %d namespaces", rep.Workloads, len(rep.Namespaces))
 	}

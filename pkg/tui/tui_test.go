@@ -560,10 +560,11 @@ func browserProbe(m tea.Model, msg tea.Msg) tea.Msg {
 // q there comes back, and applying fixes audits again.
 func TestAuditBrowser(t *testing.T) {
 	eng := newEngine(t)
-	rep, err := audit.Run(context.Background(), []*inspect.Snapshot{eng.snap}, nil, rules.Selection{})
-	if err != nil {
+	a := audit.New(rules.Selection{})
+	if _, err := a.Add(context.Background(), []*inspect.Snapshot{eng.snap}); err != nil {
 		t.Fatal(err)
 	}
+	rep := a.Report()
 	var refreshed atomic.Int32
 	open := func(_ context.Context, ns, kind, name string) (Engine, Workload, error) {
 		if ns != "demo" || kind != "Deployment" || name != "web" {
