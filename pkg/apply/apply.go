@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
+	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 )
 
@@ -79,7 +80,7 @@ func (a *Applier) DryRun(ctx context.Context, p *plan.Plan) ([]*ConflictError, e
 				return conflicts, err
 			}
 		}
-		got, err := a.apply(ctx, o, true, a.Force)
+		got, err := a.apply(ctx, o, true, a.Force || o.Force)
 		var ce *ConflictError
 		if errors.As(err, &ce) {
 			conflicts = append(conflicts, ce)
@@ -100,7 +101,7 @@ func (a *Applier) DryRun(ctx context.Context, p *plan.Plan) ([]*ConflictError, e
 func (a *Applier) Apply(ctx context.Context, p *plan.Plan, entry *Entry) error {
 	var done []Change
 	for i, o := range p.Objects {
-		if _, err := a.apply(ctx, o, false, a.Force); err != nil {
+		if _, err := a.apply(ctx, o, false, a.Force || o.Force); err != nil {
 			tx := &TxError{Failed: ref(o), Err: err}
 			for _, c := range done {
 				tx.Undone = append(tx.Undone, ref(c.Object()))
@@ -139,6 +140,10 @@ func (e *TxError) Error() string {
 }
 
 func (e *TxError) Unwrap() error { return e.Err }
+
+// ObjectRef names a plan object with its namespace, as errors do:
+// NS/KIND.GROUP/NAME.
+func ObjectRef(o *plan.Object) string { return ref(o) }
 
 func ref(o *plan.Object) string {
 	if o.Namespace != "" {
@@ -262,7 +267,9 @@ func (a *Applier) apply(ctx context.Context, o *plan.Object, dryRun, force bool)
 // ConflictError names the other field managers and the fields they own.
 type ConflictError struct {
 	Object    string
-	Conflicts []string // `.spec.replicas (owned by "kubectl-client-side-apply")`
+	Conflicts []string // `.spec.replicas is owned by field manager kubectl-client-side-apply`
+	// Fields are the same conflicts, each with its manager's class.
+	Fields []owners.Conflict
 }
 
 func (e *ConflictError) Error() string {
@@ -290,7 +297,9 @@ func explain(o *plan.Object, err error) error {
 				if i := strings.Index(manager, " using "); i > 0 {
 					manager = manager[:i]
 				}
+				manager = strings.Trim(manager, `"`)
 				ce.Conflicts = append(ce.Conflicts, fmt.Sprintf("%s is owned by field manager %s", c.Field, manager))
+				ce.Fields = append(ce.Fields, owners.Conflict{Field: c.Field, Manager: manager, Class: owners.Classify(metav1.ManagedFieldsEntry{Manager: manager})})
 			}
 		}
 		if len(ce.Conflicts) > 0 {

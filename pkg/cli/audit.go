@@ -22,6 +22,7 @@ import (
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
+	"github.com/kubectl-harden/kubectl-harden/pkg/engine"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/report"
@@ -163,7 +164,10 @@ func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 			}
 		}
 	}
-	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{}, o.FieldManager, o.ForceConflicts)
+	if o.ForceConflicts {
+		o.selection.Force = []string{"all"}
+	}
+	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{}, o.FieldManager, false)
 	o.styles = report.NewStyles(useColor(o.Color, o.Out))
 	return err
 }
@@ -273,13 +277,13 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 // browse opens the audit browser: the workloads worst first, each opening
 // the same fix view as kubectl harden TYPE/NAME.
 func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, rep *audit.Report) error {
-	commit := o.newCommit(o.Watch, o.Timeout, nil)
+	eng := o.engine(o.Watch, o.Timeout)
 	open := func(ctx context.Context, ns, kind, name string) (tui.Engine, tui.Workload, error) {
 		found, err := inspect.Resolve(o.builder(), inspect.Targets{Args: []string{kind + "/" + name}, Namespace: ns, ExplicitNS: true})
 		if err != nil {
 			return nil, tui.Workload{}, err
 		}
-		return o.openEngine(ctx, cluster, found[0], o.Skip, commit)
+		return eng.Open(ctx, cluster, found[0], o.Skip)
 	}
 	refresh := func(ctx context.Context) (*audit.Report, error) {
 		rep, _, err := o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip})
@@ -372,6 +376,7 @@ const (
 	outcomeFailed     outcome = "failed"
 	outcomeUnchanged  outcome = "unchanged"
 	outcomePlanned    outcome = "would change"
+	outcomeHeld       outcome = "conflict"
 )
 
 // fix audits the scope, fixes every workload that has something of the
@@ -385,43 +390,53 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	}
 	applying := o.Yes && o.DryRun == "none"
 	bar := newProgress(o.ErrOut, len(todo), o.styles)
-	fx := &fixer{session: o.session, selection: o.selection, fieldManager: o.FieldManager, dryRun: o.DryRun, yes: o.Yes,
-		commit: o.newCommit(o.Watch, o.Timeout, bar.status),
-		warn:   func(msg string) { bar.println("warning: " + msg) },
-		replanned: func(w *inspect.Workload) {
+	eng := o.engine(o.Watch, o.Timeout)
+	req := engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.status,
+		Warn: func(msg string) { bar.println("warning: " + msg) },
+		Replanned: func(w *inspect.Workload) {
 			bar.println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
 		}}
 	counts := map[outcome]int{outcomeUnchanged: before.Workloads - len(todo)}
+	heldFixes := 0
 	for i, w := range todo {
 		ref := w.Ref() + " -n " + w.Namespace()
 		bar.step(i, ref)
-		res, err := fx.fix(ctx, cluster, w)
+		res, err := eng.Fix(ctx, cluster, w, req)
 		var rolledBack *apply.RolledBackError
 		var line string
 		var got outcome
 		var warnings []string
+		held := res.Held()
 		switch {
 		case errors.As(err, &rolledBack):
 			got, line = outcomeRolledBack, Explain(err)
 		case err != nil:
 			got, line = outcomeFailed, Explain(err)
-		case res.plan.Empty():
+		case res.Plan.Empty() && len(held) > 0:
+			got, line = outcomeHeld, "nothing applied: every fix conflicts with another field manager"
+		case res.Plan.Empty():
 			got, line = outcomeUnchanged, "nothing to change"
-		case res.applied:
-			got, line = outcomeFixed, findingsOf(res.results, rules.StatusFixed)
-			if res.rollout != "" {
-				line += ", rollout " + res.rollout
+		case res.Applied:
+			got, line = outcomeFixed, findingsOf(res.Results, rules.StatusFixed)
+			if res.Rollout != "" {
+				line += ", rollout " + res.Rollout
 			}
 		default:
-			got, line = outcomePlanned, fmt.Sprintf("%s in %d object(s)", findingsOf(res.results, rules.StatusPlanned), len(res.plan.Objects))
-			warnings = res.warnings
+			got, line = outcomePlanned, fmt.Sprintf("%s in %d object(s)", findingsOf(res.Results, rules.StatusPlanned), len(res.Plan.Objects))
+			warnings = res.Warnings
 		}
 		counts[got]++
 		bar.clear()
-		if o.Output == "diff" && res != nil && res.plan != nil && !res.plan.Empty() && got != outcomeFailed {
-			fmt.Fprint(o.Out, report.RenderDiff(res.plan.Diff(), o.styles))
+		if o.Output == "diff" && res.Plan != nil && !res.Plan.Empty() && got != outcomeFailed {
+			fmt.Fprint(o.Out, report.RenderDiff(res.Plan.Diff(), o.styles))
 		}
 		fmt.Fprintf(o.Out, "%-12s %s: %s\n", got, termsafe.String(ref), termsafe.String(line))
+		if err == nil {
+			heldFixes += len(held)
+			for _, h := range held {
+				fmt.Fprintf(o.Out, "             conflict: %s — %s\n", h.Rule, termsafe.String(h.Reason))
+			}
+		}
 		for _, wn := range warnings {
 			fmt.Fprintf(o.Out, "             warning: %s\n", termsafe.String(wn))
 		}
@@ -435,6 +450,9 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	}
 	fmt.Fprintf(o.Out, "\n%s fixed %d, rolled back %d, failed %d, unchanged %d", o.styles.Title("summary:"),
 		counts[outcomeFixed], counts[outcomeRolledBack], counts[outcomeFailed], counts[outcomeUnchanged])
+	if heldFixes > 0 {
+		fmt.Fprintf(o.Out, ", %d fix(es) left to their owners (conflict: --force-conflicts takes them live, or kubectl harden W --fix=… -o kustomize=DIR changes the source)", heldFixes)
+	}
 	if n := counts[outcomePlanned]; n > 0 {
 		hint := "add --yes to apply"
 		if o.Yes {

@@ -15,7 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/pkg/engine"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/report"
@@ -95,10 +95,13 @@ func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []s
 	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
 		return err
 	}
+	if o.ForceConflicts || forSource(o.Output) {
+		o.selection.Force = []string{"all"}
+	}
 	o.styles = report.NewStyles(useColor(o.Color, o.Out))
 	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{
 		Args: args, Filenames: o.Filenames, Recursive: o.Recursive, Selector: o.Selector, AllNamespaces: o.AllNamespaces,
-	}, o.FieldManager, o.ForceConflicts)
+	}, o.FieldManager, false)
 	return err
 }
 
@@ -208,39 +211,48 @@ type hardened struct {
 	plan *plan.Plan
 }
 
-// harden runs one workload through inspect → rules → plan → apply, and
-// prints it.
+// harden runs one workload through the engine's road and prints it.
 func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, index int) (hardened, error) {
-	res, err := o.fixer().fix(ctx, cluster, w)
+	res, err := o.engine(o.Watch, o.Timeout).Fix(ctx, cluster, w, o.request())
 	wl := report.Workload{Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()}
 	if err != nil {
-		return hardened{wl, res.plan}, err
+		return hardened{wl, res.Plan}, err
 	}
-	if m := inspect.ManagedBy(w.Object); m != "" {
-		wl.Warnings = append(wl.Warnings, fmt.Sprintf("%s is managed by %s: a live change is reverted at its next sync; commit the fixes instead (-o kustomize=DIR, or -o patch)", w.Ref(), m))
+	wl.Warnings = append(wl.Warnings, res.Warnings...)
+	wl.Applied, wl.Rollout = res.Applied, res.Rollout
+	wl.Findings, wl.Score = res.Results, rules.Score(res.Results)
+	if wl.Plan, err = report.NewPlan(res.Plan); err != nil {
+		return hardened{wl, res.Plan}, err
 	}
-	wl.Warnings = append(wl.Warnings, res.warnings...)
-	wl.Applied, wl.Rollout = res.applied, res.rollout
-	wl.Findings, wl.Score = res.results, rules.Score(res.results)
-	if wl.Plan, err = report.NewPlan(res.plan); err != nil {
-		return hardened{wl, res.plan}, err
-	}
-	return hardened{wl, res.plan}, o.print(res.snap, wl, res.plan, index)
+	return hardened{wl, res.Plan}, o.print(res.Snapshot, wl, res.Plan, index)
 }
 
-// commit is how this run writes: with its journal, watch and timeout.
-func (o *HardenOptions) commit() apply.Commit {
-	return o.newCommit(o.Watch, o.Timeout, o.progress)
-}
-
-// fixer is this run's path from a workload to its fixes.
-func (o *HardenOptions) fixer() *fixer {
-	return &fixer{session: o.session, selection: o.selection, fieldManager: o.FieldManager, dryRun: o.DryRun, yes: o.Yes,
-		commit: o.commit(),
-		warn:   func(msg string) { fmt.Fprintf(o.ErrOut, "warning: %s\n", msg) },
-		replanned: func(w *inspect.Workload) {
+// request is this run's engine request: what the flags ask for.
+func (o *HardenOptions) request() engine.Request {
+	return engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes),
+		Progress: o.progress,
+		Warn:     func(msg string) { fmt.Fprintf(o.ErrOut, "warning: %s\n", termsafe.String(msg)) },
+		Replanned: func(w *inspect.Workload) {
 			fmt.Fprintf(o.ErrOut, "%s changed while being hardened; planning again\n", termsafe.String(w.Ref()))
 		}}
+}
+
+// runMode is what --dry-run and --yes ask of the engine.
+func runMode(dryRun string, yes bool) engine.Mode {
+	switch {
+	case dryRun == "client":
+		return engine.Offline
+	case dryRun == "none" && yes:
+		return engine.Apply
+	}
+	return engine.Preview
+}
+
+// forSource reports whether the output is for the user's source (a
+// kustomize overlay or patches) rather than the live object: who owns a
+// field live does not hold a fix back there.
+func forSource(output string) bool {
+	return output == "patch" || strings.HasPrefix(output, "kustomize=")
 }
 
 // progress reports rollout progress on stderr, where it never mixes with
@@ -254,6 +266,7 @@ func (o *HardenOptions) progress(msg string) {
 func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *plan.Plan, index int) error {
 	switch o.Output {
 	case "diff":
+		fmt.Fprint(o.Out, ownershipHeader(wl))
 		_, err := fmt.Fprint(o.Out, report.RenderDiff(p.Diff(), o.styles))
 		return err
 	case "patch":
@@ -273,6 +286,25 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 	return nil
 }
 
+// ownershipHeader is -o diff's line per fix whose fields another manager
+// owns: held back (conflict) or taken from a one-off edit. Lines start with
+// "# " so the diff itself stays a unified diff.
+func ownershipHeader(wl report.Workload) string {
+	var b strings.Builder
+	ref := strings.ToLower(wl.Kind) + "/" + wl.Name
+	for _, f := range wl.Findings {
+		switch {
+		case f.Status == rules.StatusConflict:
+			fmt.Fprintf(&b, "# %s -n %s: %s not applied (conflict): %s\n", ref, wl.Namespace, f.Rule, f.Reason)
+		case len(f.Owners) > 0 && (f.Status == rules.StatusPlanned || f.Status == rules.StatusFixed):
+			for _, c := range f.Owners {
+				fmt.Fprintf(&b, "# %s -n %s: %s takes %s from field manager %s (%s)\n", ref, wl.Namespace, f.Rule, c.Field, c.Manager, c.Class)
+			}
+		}
+	}
+	return termsafe.String(b.String())
+}
+
 // hint says what to type next.
 func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
 	var fixable []string
@@ -281,9 +313,20 @@ func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
 			fixable = append(fixable, f.Rule)
 		}
 	}
+	held := 0
+	for _, f := range wl.Findings {
+		if f.Status == rules.StatusConflict {
+			held++
+		}
+	}
+	if held > 0 {
+		fmt.Fprintf(o.Out, "  conflict: %d fix(es) left to the field managers that own their fields: --force-conflicts takes them live, or -o kustomize=DIR / -o patch writes them for the source\n", held)
+	}
 	switch {
-	case !p.Empty() && !wl.Applied:
+	case !p.Empty() && !wl.Applied && !o.Yes:
 		fmt.Fprintln(o.Out, "  to apply: add --yes (review first with -o diff)")
+	case !p.Empty() && !wl.Applied:
+		fmt.Fprintf(o.Out, "  --dry-run=%s: nothing was applied\n", o.DryRun)
 	case len(fixable) > 0:
 		fmt.Fprintf(o.Out, "  to fix: --fix=%s (or --fix=all)\n", strings.Join(fixable, ","))
 	}

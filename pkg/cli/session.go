@@ -15,6 +15,7 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/pkg/engine"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 )
 
@@ -97,8 +98,9 @@ func requireConfig(raw clientcmdapi.Config, flags *genericclioptions.ConfigFlags
 	return clientcmd.ErrEmptyConfig
 }
 
-// newCommit is how this session writes: with its undo journal, watching
-// the rollout (or not) for up to timeout.
-func (s *session) newCommit(watch bool, timeout time.Duration, progress func(string)) apply.Commit {
-	return apply.Commit{Journal: s.journal, Cluster: s.cluster, Watch: watch, Timeout: timeout, Progress: progress}
+// engine is this session's road from workloads to fixes: with its undo
+// journal, watching rollouts (or not) for up to timeout.
+func (s *session) engine(watch bool, timeout time.Duration) *engine.Engine {
+	return &engine.Engine{Reader: s.reader, Applier: s.applier,
+		Commit: apply.Commit{Journal: s.journal, Cluster: s.cluster, Watch: watch, Timeout: timeout}}
 }

@@ -8,11 +8,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
-	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
-	"github.com/kubectl-harden/kubectl-harden/pkg/report"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
 	"github.com/kubectl-harden/kubectl-harden/pkg/tui"
 )
@@ -31,89 +27,9 @@ func onTerminal(s genericiooptions.IOStreams) bool {
 	return isTerminal(s.In) && isTerminal(s.Out) && isTerminal(s.ErrOut)
 }
 
-// engine is the TUI's view of the engine: the snapshot taken once, and the
-// same plan and apply code as the non-interactive mode.
-type engine struct {
-	*session
-	skip    []string
-	commit  apply.Commit
-	cluster *inspect.Cluster
-	w       *inspect.Workload
-	snap    *inspect.Snapshot
-}
-
-// openEngine reads the workload's snapshot and describes it for the
-// TUI's header.
-func (s *session) openEngine(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, skip []string, c apply.Commit) (*engine, tui.Workload, error) {
-	snap, err := s.reader.Snapshot(ctx, cluster, w)
-	if err != nil {
-		return nil, tui.Workload{}, err
-	}
-	stats := snap.Stats()
-	desired := w.Replicas()
-	if desired < 0 { // DaemonSets, Jobs: as many as there are
-		desired = int32(stats.Total)
-	}
-	info := tui.Workload{Kind: w.Kind(), Name: w.Name(), Namespace: w.Namespace(), Context: s.context, Desired: desired,
-		Stats: stats, Managed: inspect.ManagedBy(w.Object)}
-	return &engine{session: s, skip: skip, commit: c, cluster: cluster, w: w, snap: snap}, info, nil
-}
-
-func (e *engine) Plan(sel rules.Selection) ([]rules.Result, *plan.Plan, error) {
-	sel.Skip = e.skip
-	results, err := rules.Evaluate(e.snap, sel)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := plan.Build(e.snap, results, e.applier(false).FieldManager)
-	return results, p, err
-}
-
-// applier is the session's, forcing conflicts when the user chose to in
-// the TUI.
-func (e *engine) applier(force bool) *apply.Applier {
-	a := *e.session.applier
-	a.Force = a.Force || force
-	return &a
-}
-
-func (e *engine) DryRun(ctx context.Context, p *plan.Plan, force bool) (tui.DryRun, error) {
-	a := e.applier(force)
-	a.Warnings.Take()
-	conflicts, err := a.DryRun(ctx, p)
-	res := tui.DryRun{Warnings: a.Warnings.Take()}
-	for _, c := range conflicts {
-		res.Conflicts = append(res.Conflicts, c.Error())
-	}
-	if err != nil {
-		return res, fmt.Errorf("%s", Explain(err))
-	}
-	return res, nil
-}
-
-func (e *engine) Commit(ctx context.Context, p *plan.Plan, force bool, progress func(string)) (*apply.Outcome, error) {
-	c := e.commit
-	c.Progress = progress
-	return e.applier(force).Commit(ctx, p, e.w, c)
-}
-
-func (e *engine) Pods(ctx context.Context) (inspect.PodStats, error) {
-	return e.reader.PodStats(ctx, e.cluster, e.w)
-}
-
-// Write saves the plan like -o kustomize=DIR, in a folder named after the
-// workload.
-func (e *engine) Write(p *plan.Plan) (string, error) {
-	dir := fmt.Sprintf("harden-%s-%s-%s", e.w.Namespace(), strings.ToLower(e.w.Kind()), e.w.Name())
-	if _, err := report.WriteKustomize(dir, []*plan.Plan{p}); err != nil {
-		return "", err
-	}
-	return dir, nil
-}
-
 // runTUI opens the fix view of one workload and reports how it ended.
 func (o *HardenOptions) runTUI(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload) error {
-	eng, info, err := o.openEngine(ctx, cluster, w, o.selection.Skip, o.commit())
+	eng, info, err := o.engine(o.Watch, o.Timeout).Open(ctx, cluster, w, o.selection.Skip)
 	if err != nil {
 		return err
 	}

@@ -8,14 +8,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
-	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
 )
@@ -83,88 +81,23 @@ func (o *UndoOptions) Run(ctx context.Context) error {
 }
 
 func (o *UndoOptions) undo(ctx context.Context, w *inspect.Workload) error {
-	entry, err := o.lastEntry(w)
+	progress := func(m string) { fmt.Fprintln(o.ErrOut, termsafe.String(strings.TrimRight(m, "\n"))) }
+	done, err := o.engine(o.Watch, o.Timeout).Undo(ctx, w, o.ForceConflicts, o.Watch, progress)
+	if done != nil {
+		for _, wn := range done.Warnings {
+			fmt.Fprintf(o.ErrOut, "warning: %s\n", termsafe.String(wn))
+		}
+	}
 	if err != nil {
 		return err
 	}
-	if !o.ForceConflicts {
-		if err := o.drift(ctx, entry); err != nil {
-			return err
-		}
-	}
-	if err := o.applier.Undo(ctx, entry.Objects, o.ForceConflicts); err != nil {
-		return fmt.Errorf("undoing %s: %w", w.Ref(), err)
-	}
-	done := &apply.Entry{Time: time.Now().UTC().Truncate(time.Second), Action: "undo", Rules: entry.Rules, Objects: entry.Objects}
-	if err := o.journal.Append(o.cluster, w.Namespace(), w.Kind(), w.Name(), done); err != nil {
-		fmt.Fprintf(o.ErrOut, "warning: the local journal could not be written: %v\n", err)
-	}
-	var restored, deleted []string
-	for _, c := range entry.Objects {
-		if c.Created {
-			deleted = append(deleted, c.Object().Ref())
-		} else {
-			restored = append(restored, c.Object().Ref())
-		}
-	}
-	if o.Watch {
-		for _, c := range entry.Objects {
-			if obj := c.Object(); apply.Rolls(obj) {
-				if err := o.applier.WaitRollout(ctx, obj, o.Timeout, func(m string) {
-					fmt.Fprintln(o.ErrOut, termsafe.String(strings.TrimRight(m, "\n")))
-				}, nil); err != nil {
-					return err
-				}
-			}
-		}
-	}
 	fmt.Fprintf(o.Out, "%s in namespace %s: undid the run of %s (%s)\n", termsafe.String(w.Ref()), termsafe.String(w.Namespace()),
-		entry.Time.Format(time.RFC3339), strings.Join(entry.Rules, ","))
-	if len(restored) > 0 {
-		fmt.Fprintf(o.Out, "  restored: %s\n", termsafe.String(strings.Join(restored, ", ")))
+		done.Entry.Time.Format(time.RFC3339), strings.Join(done.Entry.Rules, ","))
+	if len(done.Restored) > 0 {
+		fmt.Fprintf(o.Out, "  restored: %s\n", termsafe.String(strings.Join(done.Restored, ", ")))
 	}
-	if len(deleted) > 0 {
-		fmt.Fprintf(o.Out, "  deleted:  %s\n", termsafe.String(strings.Join(deleted, ", ")))
-	}
-	return nil
-}
-
-// lastEntry is the run to undo: the workload's annotation, else the local
-// journal's last harden run not undone or rolled back since.
-func (o *UndoOptions) lastEntry(w *inspect.Workload) (*apply.Entry, error) {
-	e, err := apply.FromAnnotation(w.Object)
-	if err != nil || e != nil {
-		return e, err
-	}
-	entries, err := o.journal.List(o.cluster, w.Namespace(), w.Kind(), w.Name())
-	if err != nil {
-		return nil, err
-	}
-	// Without the annotation, the last local run counts only while the
-	// workload still holds what it set: otherwise it was undone (perhaps
-	// from another machine) or overwritten.
-	if n := len(entries); n > 0 && entries[n-1].Action == "harden" && holds(w, &entries[n-1]) {
-		return &entries[n-1], nil
-	}
-	return nil, fmt.Errorf("%s in namespace %s has no kubectl harden run to undo", w.Ref(), w.Namespace())
-}
-
-// drift refuses to undo over changes made after harden: every field the run
-// set must still hold the value it set.
-func (o *UndoOptions) drift(ctx context.Context, e *apply.Entry) error {
-	for _, c := range e.Objects {
-		if c.Created || len(c.Set) == 0 {
-			continue
-		}
-		live, err := o.applier.Get(ctx, c.Object())
-		if err != nil {
-			return err
-		}
-		set := objmerge.DeepCopy(c.Set)
-		unstructured.RemoveNestedField(set, "metadata", "resourceVersion")
-		if !objmerge.Contains(plan.Clean(live.Object), plan.Clean(set)) {
-			return fmt.Errorf("%s changed after kubectl harden set its fields; undo would overwrite that change (--force-conflicts undoes anyway)", c.Object().Ref())
-		}
+	if len(done.Deleted) > 0 {
+		fmt.Fprintf(o.Out, "  deleted:  %s\n", termsafe.String(strings.Join(done.Deleted, ", ")))
 	}
 	return nil
 }
@@ -233,12 +166,3 @@ func (o *HistoryOptions) Run() error {
 	return nil
 }
 
-// holds reports whether the workload still holds every value the run set.
-func holds(w *inspect.Workload, e *apply.Entry) bool {
-	for _, c := range e.Objects {
-		if !c.Created && c.Kind == w.Kind() && c.Name == w.Name() {
-			return objmerge.Contains(plan.Clean(w.Object.Object), plan.Clean(c.Set))
-		}
-	}
-	return false
-}

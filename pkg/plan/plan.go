@@ -40,6 +40,9 @@ type Object struct {
 	Name       string `json:"name"`
 	// Create is true for a companion object harden creates.
 	Create bool `json:"create"`
+	// Force takes the fields the apply changes from their other managers:
+	// set when the user forced a fix, or when only one-off edits own them.
+	Force bool `json:"-"`
 	// Rules are the IDs of the fixes that touch the object.
 	Rules []string `json:"rules"`
 	// Apply is the apply configuration sent: the fields harden already
@@ -136,6 +139,14 @@ func Build(s *inspect.Snapshot, results []rules.Result, fieldManager string) (*P
 	// created once the replicas it protects are being rolled out.
 	sort.SliceStable(p.Objects, func(i, j int) bool { return !p.Objects[i].Create && p.Objects[j].Create })
 	return p, nil
+}
+
+// LiveObject finds in the snapshot the live object that a change (a
+// partial object naming it) is to: the workload or one of its HPAs. It
+// errs for any other object.
+func LiveObject(s *inspect.Snapshot, change map[string]any) (*unstructured.Unstructured, error) {
+	u := unstructured.Unstructured{Object: change}
+	return liveObject(s, &Object{Kind: u.GetKind(), Name: u.GetName()})
 }
 
 // liveObject finds the live object a change is to.

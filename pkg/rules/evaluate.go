@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 )
 
 // Status is where a finding ended up. Every finding gets exactly one.
@@ -19,6 +20,10 @@ const (
 	StatusSkipped  Status = "skipped"     // not chosen (--fix / --skip)
 	StatusExempted Status = "exempted"    // an opt-out annotation
 	StatusManual   Status = "needs-human" // no safe automatic fix; Reason says why
+	// StatusConflict is a fix left out because another field manager owns
+	// what it changes (a manifest applier, GitOps, an autoscaler): Reason
+	// names the manager, the field and the ways on; Owners lists them.
+	StatusConflict Status = "conflict"
 )
 
 // Result is a finding with its status and, when planned, its fix.
@@ -26,7 +31,11 @@ type Result struct {
 	Finding
 	Status Status `json:"status"`
 	Reason string `json:"reason,omitempty"`
-	Fix    *Fix   `json:"-"`
+	// Owners are the fields the fix changes that another field manager
+	// owns (see package owners): taken when the fix is applied, the reason
+	// it is held back when its status is conflict.
+	Owners []owners.Conflict `json:"owners,omitempty"`
+	Fix    *Fix              `json:"-"`
 }
 
 // Selection is what the user chose: rules to fix, rules to skip, and fix
@@ -35,6 +44,20 @@ type Selection struct {
 	Fix    []string
 	Skip   []string
 	Params map[string]Params
+	// Force lists the rules (IDs, aliases, categories or "all") whose
+	// fixes take fields other managers own: --force-conflicts is "all".
+	Force []string
+	// Hold maps the IDs of chosen rules whose fixes must not be planned
+	// to why (their fields belong to another manager): they end with
+	// StatusConflict, and the fixes after them are planned without them.
+	Hold map[string]Held
+}
+
+// Held is why a chosen fix is held back: the reason, and the fields
+// another manager owns.
+type Held struct {
+	Reason string
+	Owners []owners.Conflict
 }
 
 func (sel Selection) selects(words []string, m Meta) bool {
@@ -44,6 +67,13 @@ func (sel Selection) selects(words []string, m Meta) bool {
 		}
 	}
 	return false
+}
+
+// Forces reports whether the selection takes the fields of rule id from
+// their other owners.
+func Forces(sel Selection, id string) bool {
+	r, ok := Get(id)
+	return ok && sel.selects(sel.Force, r.Meta())
 }
 
 // Chooses reports whether the selection asks to fix the rule.
@@ -84,6 +114,8 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 				res.Status, res.Reason = StatusManual, f.Manual
 			case !sel.selects(sel.Fix, m):
 				res.Status, res.Reason = StatusSkipped, "not selected for fixing (--fix="+m.ID+")"
+			case sel.Hold[m.ID].Reason != "":
+				res.Status, res.Reason, res.Owners = StatusConflict, sel.Hold[m.ID].Reason, sel.Hold[m.ID].Owners
 			default:
 				fix, err := r.Fix(projected, f, sel.Params[m.ID])
 				var human *NeedsHuman

@@ -1,0 +1,195 @@
+// Package owners says, before anything is written, which fields of a live
+// object another field manager owns that a change would change, who that
+// manager is, and what kind of owner it is: a manifest applier or GitOps
+// controller whose next apply reverts a live change, an autoscaler, or a
+// one-off edit that nothing re-applies.
+//
+// It computes what server-side apply itself would call a conflict: the
+// fields whose value the change alters (merged with the API's own schema, so
+// containers merge by name and atomic lists as a whole), intersected with
+// the field sets each other manager holds in metadata.managedFields.
+package owners
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/client-go/applyconfigurations"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+	"sigs.k8s.io/structured-merge-diff/v6/typed"
+)
+
+// Class is what kind of field manager owns a field, which decides whether
+// harden takes the field by default.
+type Class string
+
+const (
+	// Manifest is a manifest applier or GitOps controller (kubectl apply,
+	// Helm, Argo CD, Flux, Terraform…): its next apply or sync resets a live
+	// change, so the fix belongs in its source.
+	Manifest Class = "manifest"
+	// Autoscaler is an HPA, VPA or KEDA writing replicas or resources.
+	Autoscaler Class = "autoscaler"
+	// OneOff is a hand edit (kubectl edit, scale, set, patch…): nothing
+	// re-applies it, so harden takes the field.
+	OneOff Class = "one-off"
+	// Controller is any other manager: unknown, so treated like a manifest
+	// applier — a controller may well write the field back.
+	Controller Class = "controller"
+)
+
+// Takes reports whether harden takes a field from this class of owner
+// without --force-conflicts: only from one-off edits.
+func (c Class) Takes() bool { return c == OneOff }
+
+// Conflict is one field a change would alter that another manager owns.
+type Conflict struct {
+	// Field is the field's path as the API server names it in a conflict,
+	// e.g. .spec.template.spec.containers[name="web"].securityContext.
+	Field   string `json:"field"`
+	Manager string `json:"manager"`
+	Class   Class  `json:"class"`
+}
+
+func (c Conflict) String() string {
+	return fmt.Sprintf("%s is owned by field manager %s (%s)", c.Field, c.Manager, c.Class.Describe())
+}
+
+// Describe says in a few words what the class means for a live change.
+func (c Class) Describe() string {
+	switch c {
+	case Manifest:
+		return "a manifest applier: its next apply or sync resets a live change"
+	case Autoscaler:
+		return "an autoscaler: it keeps writing this field"
+	case OneOff:
+		return "a one-off edit: nothing re-applies it"
+	}
+	return "a controller harden does not know: it may write the field back"
+}
+
+// manifestAppliers are the managers known to re-apply a manifest. Names
+// are matched exactly or, for those ending in "*", as a prefix.
+var manifestAppliers = []string{
+	"kubectl-client-side-apply", "kubectl", "kubectl-replace", "helm", "Helm",
+	"argocd-controller", "argocd-application-controller", "argocd-server",
+	"kustomize-controller", "helm-controller", "flux-client-side-apply",
+	"terraform*", "Terraform*", "pulumi*", "pulumi-kubernetes*", "skaffold", "tilt", "kapp*", "spinnaker*",
+	"rancher*", "fleet-agent*", "config-sync*", "crossplane*", "kpt*",
+}
+
+// oneOffEditors are kubectl's imperative commands and the other tools
+// people use for a single change.
+var oneOffEditors = []string{
+	"kubectl-edit", "kubectl-scale", "kubectl-set", "kubectl-patch", "kubectl-label", "kubectl-annotate",
+	"kubectl-rollout", "kubectl-create", "kubectl-run", "kubectl-expose", "kubectl-autoscale", "k9s", "Lens*",
+}
+
+var autoscalers = []string{
+	"vpa*", "vertical-pod-autoscaler*", "keda*", "horizontal-pod-autoscaler*",
+}
+
+// Classify names the kind of owner a managedFields entry is. The scale
+// subresource is written by autoscalers (the HPA controller writes it as
+// kube-controller-manager); a kubectl-scale is a one-off edit.
+func Classify(e metav1.ManagedFieldsEntry) Class {
+	switch {
+	case matches(oneOffEditors, e.Manager):
+		return OneOff
+	case e.Subresource == "scale" || matches(autoscalers, e.Manager):
+		return Autoscaler
+	case matches(manifestAppliers, e.Manager):
+		return Manifest
+	}
+	return Controller
+}
+
+func matches(names []string, manager string) bool {
+	for _, n := range names {
+		if p, ok := strings.CutSuffix(n, "*"); ok && strings.HasPrefix(manager, p) || n == manager {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	converterOnce sync.Once
+	converter     managedfields.TypeConverter
+)
+
+// typeConverter types objects with the schemas client-go's apply
+// configurations are generated from: the API server's own merge rules.
+func typeConverter() managedfields.TypeConverter {
+	converterOnce.Do(func() { converter = applyconfigurations.NewTypeConverter(scheme.Scheme) })
+	return converter
+}
+
+// Of returns the fields of live that applying change would alter and that
+// a manager other than self owns, sorted by field then manager. Status
+// subresource entries are ignored (an apply to the main resource cannot
+// touch them). change is a partial object in server-side apply form.
+//
+// It returns an error when live's kind has no known schema or change is
+// not a valid partial object of that kind.
+func Of(live *unstructured.Unstructured, change map[string]any, self string) ([]Conflict, error) {
+	changed, err := Changes(live, change)
+	if err != nil {
+		return nil, err
+	}
+	var out []Conflict
+	for _, e := range live.GetManagedFields() {
+		if e.Manager == self || e.Subresource == "status" || e.FieldsV1 == nil {
+			continue
+		}
+		owned := &fieldpath.Set{}
+		if err := owned.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+			return nil, fmt.Errorf("reading the fields %s owns on %s/%s: %w", e.Manager, live.GetKind(), live.GetName(), err)
+		}
+		class := Classify(e)
+		changed.Intersection(owned).Leaves().Iterate(func(p fieldpath.Path) {
+			out = append(out, Conflict{Field: p.String(), Manager: e.Manager, Class: class})
+		})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Field != out[j].Field {
+			return out[i].Field < out[j].Field
+		}
+		return out[i].Manager < out[j].Manager
+	})
+	return out, nil
+}
+
+// typedLenient accepts what the API server stores: a live object may hold
+// duplicate list keys the server accepted before it validated them.
+var typedLenient = []typed.ValidationOptions{typed.AllowDuplicates}
+
+// Changes returns the fields whose value applying change to live would
+// add, modify or remove, with the API's merge rules.
+func Changes(live *unstructured.Unstructured, change map[string]any) (*fieldpath.Set, error) {
+	tc := typeConverter()
+	before, err := tc.ObjectToTyped(live, typedLenient...)
+	if err != nil {
+		return nil, fmt.Errorf("typing %s/%s: %w", live.GetKind(), live.GetName(), err)
+	}
+	patch, err := tc.ObjectToTyped(&unstructured.Unstructured{Object: change}, typedLenient...)
+	if err != nil {
+		return nil, fmt.Errorf("typing the change to %s/%s: %w", live.GetKind(), live.GetName(), err)
+	}
+	after, err := before.Merge(patch)
+	if err != nil {
+		return nil, fmt.Errorf("merging the change to %s/%s: %w", live.GetKind(), live.GetName(), err)
+	}
+	cmp, err := before.Compare(after)
+	if err != nil {
+		return nil, err
+	}
+	return cmp.Modified.Union(cmp.Added).Union(cmp.Removed), nil
+}

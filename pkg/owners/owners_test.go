@@ -1,0 +1,122 @@
+package owners
+
+import (
+	"encoding/json"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// live is a Deployment as `kubectl apply -f` leaves it: its manifest's
+// fields owned by kubectl-client-side-apply, replicas later changed with
+// kubectl scale, and one field harden owns.
+func live(t *testing.T) *unstructured.Unstructured {
+	t.Helper()
+	obj := map[string]any{}
+	if err := json.Unmarshal([]byte(`{
+  "apiVersion": "apps/v1", "kind": "Deployment",
+  "metadata": {"name": "web", "namespace": "shop"},
+  "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+    "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+      "securityContext": {"runAsUser": 1000},
+      "containers": [{"name": "web", "image": "nginx:1.27",
+        "securityContext": {"capabilities": {"drop": ["NET_RAW"]}},
+        "readinessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 10}}]}}}}`), &obj); err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	fields := func(s string) *metav1.FieldsV1 { return &metav1.FieldsV1{Raw: []byte(s)} }
+	u.SetManagedFields([]metav1.ManagedFieldsEntry{
+		{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: fields(`{
+  "f:spec": {"f:selector": {}, "f:template": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}, "f:spec": {
+    "f:securityContext": {".": {}, "f:runAsUser": {}},
+    "f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:name": {}, "f:image": {},
+      "f:securityContext": {".": {}, "f:capabilities": {".": {}, "f:drop": {}}}}}}}}}`)},
+		{Manager: "kubectl-scale", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "scale", FieldsType: "FieldsV1", FieldsV1: fields(`{"f:spec": {"f:replicas": {}}}`)},
+		{Manager: "kubectl-harden", Operation: metav1.ManagedFieldsOperationApply, FieldsType: "FieldsV1", FieldsV1: fields(`{
+  "f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:name": {},
+    "f:readinessProbe": {"f:tcpSocket": {"f:port": {}}, "f:periodSeconds": {}}}}}}}}`)},
+		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", FieldsType: "FieldsV1", FieldsV1: fields(`{"f:status": {"f:replicas": {}}}`)},
+	})
+	return u
+}
+
+func change(t *testing.T, spec string) map[string]any {
+	t.Helper()
+	obj := map[string]any{}
+	if err := json.Unmarshal([]byte(`{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}, "spec": `+spec+`}`), &obj); err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
+func TestOf(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec string
+		want       []Conflict
+	}{{
+		name: "a field nobody owns",
+		spec: `{"minReadySeconds": 10}`,
+	}, {
+		name: "replicas taken from a one-off kubectl scale",
+		spec: `{"replicas": 4}`,
+		want: []Conflict{{Field: ".spec.replicas", Manager: "kubectl-scale", Class: OneOff}},
+	}, {
+		name: "the same value is shared ownership, not a conflict",
+		spec: `{"replicas": 3, "template": {"spec": {"securityContext": {"runAsUser": 1000}}}}`,
+	}, {
+		name: "an explicit runAsUser of the manifest",
+		spec: `{"template": {"spec": {"securityContext": {"runAsUser": 65532, "runAsNonRoot": true}}}}`,
+		want: []Conflict{{Field: ".spec.template.spec.securityContext.runAsUser", Manager: "kubectl-client-side-apply", Class: Manifest}},
+	}, {
+		name: "an atomic list conflicts as a whole",
+		spec: `{"template": {"spec": {"containers": [{"name": "web", "securityContext": {"capabilities": {"drop": ["ALL"]}}}]}}}`,
+		want: []Conflict{{Field: `.spec.template.spec.containers[name="web"].securityContext.capabilities.drop`, Manager: "kubectl-client-side-apply", Class: Manifest}},
+	}, {
+		name: "fields harden owns are its own",
+		spec: `{"template": {"spec": {"containers": [{"name": "web", "readinessProbe": {"periodSeconds": 5}}]}}}`,
+	}, {
+		name: "a new container field is not a conflict with the owner of the container",
+		spec: `{"template": {"spec": {"containers": [{"name": "web", "livenessProbe": {"tcpSocket": {"port": 80}}}]}}}`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Of(live(t), change(t, tc.spec), "kubectl-harden")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("conflict %d: got %+v, want %+v", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for manager, want := range map[string]Class{
+		"kubectl-client-side-apply": Manifest, "kubectl": Manifest, "helm": Manifest, "argocd-controller": Manifest,
+		"kustomize-controller": Manifest, "helm-controller": Manifest, "terraform-provider-kubernetes": Manifest,
+		"kubectl-edit": OneOff, "kubectl-scale": OneOff, "kubectl-set": OneOff, "kubectl-patch": OneOff,
+		"vpa-updater": Autoscaler, "keda-operator": Autoscaler, "my-operator": Controller,
+	} {
+		if got := Classify(metav1.ManagedFieldsEntry{Manager: manager}); got != want {
+			t.Errorf("%s: got %s, want %s", manager, got, want)
+		}
+	}
+	if got := Classify(metav1.ManagedFieldsEntry{Manager: "kube-controller-manager", Subresource: "scale"}); got != Autoscaler {
+		t.Errorf("the HPA's scale writes: got %s", got)
+	}
+	for _, c := range []Class{Manifest, Autoscaler, Controller} {
+		if c.Takes() {
+			t.Errorf("%s: taken by default", c)
+		}
+	}
+	if !OneOff.Takes() {
+		t.Error("one-off edits are not taken by default")
+	}
+}
