@@ -165,4 +165,3 @@ func (o *HistoryOptions) Run() error {
 	}
 	return nil
 }
-
