@@ -95,7 +95,9 @@ func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []s
 	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
 		return err
 	}
-	if o.ForceConflicts || forSource(o.Output) {
+	// Fixes written for the source take every field; applied live (-o
+	// patch --yes), they face their owners like any other run.
+	if o.ForceConflicts || forSource(o.Output) && runMode(o.DryRun, o.Yes) != engine.Apply {
 		o.selection.Force = []string{"all"}
 	}
 	o.styles = report.NewStyles(useColor(o.Color, o.Out))
