@@ -293,18 +293,19 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 // "# " so the diff itself stays a unified diff.
 func ownershipHeader(wl report.Workload) string {
 	var b strings.Builder
-	ref := strings.ToLower(wl.Kind) + "/" + wl.Name
+	q := termsafe.String
+	ref := strings.ToLower(wl.Kind) + "/" + q(wl.Name) + " -n " + q(wl.Namespace)
 	for _, f := range wl.Findings {
 		switch {
 		case f.Status == rules.StatusConflict:
-			fmt.Fprintf(&b, "# %s -n %s: %s not applied (conflict): %s\n", ref, wl.Namespace, f.Rule, f.Reason)
+			fmt.Fprintf(&b, "# %s: %s not applied (conflict): %s\n", ref, f.Rule, q(f.Reason))
 		case len(f.Owners) > 0 && (f.Status == rules.StatusPlanned || f.Status == rules.StatusFixed):
 			for _, c := range f.Owners {
-				fmt.Fprintf(&b, "# %s -n %s: %s takes %s from field manager %s (%s)\n", ref, wl.Namespace, f.Rule, c.Field, c.Manager, c.Class)
+				fmt.Fprintf(&b, "# %s: %s takes %s from field manager %s (%s)\n", ref, f.Rule, q(c.Field), q(c.Manager), c.Class)
 			}
 		}
 	}
-	return termsafe.String(b.String())
+	return b.String()
 }
 
 // hint says what to type next.
