@@ -101,10 +101,8 @@ func (e *engine) Pods(ctx context.Context) (inspect.PodStats, error) {
 	return e.reader.PodStats(ctx, e.cluster, e.w)
 }
 
-// Write saves the plan like -o kustomize=DIR, in a folder named after the
-// workload.
-func (e *engine) Write(p *plan.Plan) (string, error) {
-	dir := fmt.Sprintf("harden-%s-%s-%s", e.w.Namespace(), strings.ToLower(e.w.Kind()), e.w.Name())
+// Write saves the plan like -o kustomize=DIR, in the folder the user chose.
+func (e *engine) Write(p *plan.Plan, dir string) (string, error) {
 	if _, err := report.WriteKustomize(dir, []*plan.Plan{p}); err != nil {
 		return "", err
 	}
