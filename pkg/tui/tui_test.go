@@ -40,7 +40,6 @@ type scripted struct {
 	commitErr error
 	writeErr  error
 
-
 	mu      sync.Mutex
 	forced  []bool
 	commits int
