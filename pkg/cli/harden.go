@@ -203,7 +203,8 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(o.Out, "wrote %s (%d files): commit it where your GitOps tool syncs from\n", filepath.Join(dir, "kustomization.yaml"), len(files))
+			fmt.Fprintf(o.Out, "wrote %s (%d files): kubectl kustomize %s builds the hardened objects; commit it where your GitOps tool syncs from (%s says how to use your own base)\n",
+				filepath.Join(dir, "kustomization.yaml"), len(files), dir, filepath.Join(dir, "README.md"))
 		}
 	}
 	if pending {

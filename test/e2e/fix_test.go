@@ -288,8 +288,8 @@ func TestOutputFormatsAndDryRun(t *testing.T) {
 	}
 
 	r = harden(t, "deploy/pair", "-n", ns, "--fix=readiness-probe", "-o", "patch")
-	var objs []report.Object
-	if err := json.Unmarshal([]byte(r.stdout), &objs); err != nil || len(objs) != 1 || objs[0].Patch[0].Op != "add" ||
+	var objs []report.PatchEntry
+	if err := json.Unmarshal([]byte(r.stdout), &objs); err != nil || len(objs) != 1 || objs[0].Action != "update" || objs[0].Patch[0].Op != "add" ||
 		objs[0].Patch[0].Path != "/spec/template/spec/containers/0/readinessProbe" {
 		t.Errorf("patch: %v\n%s", err, r)
 	}
