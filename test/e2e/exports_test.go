@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -142,4 +143,43 @@ jq '.[] | select(.action == "create") | .object' "$FIXES" | kubectl apply -f -
 		t.Fatalf("the README's lines: %s", r)
 	}
 	checkHardened(t, a, p)
+}
+
+// In the terminal UI, w asks for the folder, prefilled with
+// harden-NS-KIND-NAME; the folder typed instead gets an overlay that
+// kubectl builds, and nothing is written live.
+func TestTUIWritesOverlay(t *testing.T) {
+	ns := newNamespace(t)
+	applyFile(t, ns, "testdata/e2e/exports.yaml")
+	waitRollout(t, ns, "deploy/x")
+	gen := deployment(t, ns, "x").Generation
+	dir := t.TempDir()
+
+	term := newTerminal(t, "cd "+dir+" && NO_COLOR=1 kubectl harden deploy/x -n "+ns)
+	term.waitFor("findings", 30*time.Second)
+	term.keys("w")
+	term.waitFor("write the kustomize overlay to: harden-", 5*time.Second)
+	term.waitFor("esc cancel", 5*time.Second)
+	term.keys("Escape")
+	term.waitFor("space toggle fix", 5*time.Second)
+	term.keys("w")
+	term.waitFor("write the kustomize overlay to: harden-", 5*time.Second)
+	term.keys("C-u", "g", "i", "t", "o", "p", "s", "/", "x")
+	term.waitFor("write the kustomize overlay to: gitops/x", 5*time.Second)
+	term.keys("Enter")
+	if code := term.exitCode(); code != "0" {
+		t.Fatalf("exit %s; the terminal shows:\n%s", code, term.screen())
+	}
+	if s := term.screen(); !strings.Contains(s, "wrote gitops/x/kustomization.yaml") {
+		t.Errorf("no word of the overlay after the TUI:\n%s", s)
+	}
+	if out := kubectl(t, "kustomize", filepath.Join(dir, "gitops", "x")); !strings.Contains(out, "replicas: 2") {
+		t.Errorf("kubectl kustomize:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "harden-"+ns+"-deployment-x")); !os.IsNotExist(err) {
+		t.Errorf("the default folder was written too: %v", err)
+	}
+	if d := deployment(t, ns, "x"); d.Generation != gen {
+		t.Error("w changed the live Deployment")
+	}
 }
