@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -261,4 +262,33 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// Workloads of the same kind and name in two namespaces get files of
+// their own, and one overlay builds them all.
+func TestKustomizeTwoNamespaces(t *testing.T) {
+	plans := demoPlans(t)
+	for _, p := range demoPlans(t) {
+		q := &plan.Plan{FieldManager: p.FieldManager}
+		for _, o := range p.Objects {
+			c := *o
+			c.Namespace = "prod"
+			for _, m := range []map[string]any{c.Before, c.After, c.Set} {
+				if m != nil {
+					_ = unstructured.SetNestedField(m, "prod", "metadata", "namespace")
+				}
+			}
+			q.Objects = append(q.Objects, &c)
+		}
+		plans = append(plans, q)
+	}
+	dir := t.TempDir()
+	if _, err := WriteKustomize(dir, plans); err != nil {
+		t.Fatal(err)
+	}
+	built := build(t, dir)
+	checkBuilt(t, plans, built)
+	if _, err := os.Stat(filepath.Join(dir, "base", "prod-deployment-web.yaml")); err != nil {
+		t.Error(err)
+	}
 }
