@@ -68,7 +68,7 @@ func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringArrayVar(&o.Set, "set", nil, "A fix parameter, RULE.PARAM=VALUE (e.g. readiness-probe.path=/ready); repeatable")
 	fs.BoolVarP(&o.Yes, "yes", "y", false, "Apply the planned fixes without asking")
 	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
-	fs.StringVarP(&o.Output, "output", "o", "", "Output format: text, json, yaml, diff, or patch (RFC 6902 per object). Without -o, a terminal gets the interactive UI and anything else the text report")
+	fs.StringVarP(&o.Output, "output", "o", "", "Output format: text, json, yaml, diff, patch (a JSON array: RFC 6902 ops per changed object for kubectl patch --type=json, manifests of the objects to create), or kustomize=DIR (an overlay that kubectl kustomize builds). Without -o, a terminal gets the interactive UI and anything else the text report")
 	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take ownership of fields another field manager owns")
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch the rollout until it completes")
@@ -192,13 +192,24 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 		if err := printYAML(o.Out, doc); err != nil {
 			return err
 		}
+	case "patch":
+		// One array for the run, so several workloads still make one
+		// JSON document.
+		entries, err := report.Patches(plans)
+		if err != nil {
+			return err
+		}
+		if err := printJSON(o.Out, entries); err != nil {
+			return err
+		}
 	default:
 		if dir, ok := strings.CutPrefix(o.Output, "kustomize="); ok {
 			files, err := report.WriteKustomize(dir, plans)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(o.Out, "wrote %s (%d files): commit it where your GitOps tool syncs from\n", filepath.Join(dir, "kustomization.yaml"), len(files))
+			fmt.Fprintf(o.Out, "wrote %s (%d files): kubectl kustomize %s builds the hardened objects; commit it where your GitOps tool syncs from (%s says how to use your own base)\n",
+				filepath.Join(dir, "kustomization.yaml"), len(files), dir, filepath.Join(dir, "README.md"))
 		}
 	}
 	if pending {
@@ -263,19 +274,14 @@ func (o *HardenOptions) progress(msg string) {
 	fmt.Fprintln(o.ErrOut, termsafe.String(strings.TrimRight(msg, "\n")))
 }
 
-// print writes one workload in the text, diff or patch formats; json and
-// yaml are written once for all workloads.
+// print writes one workload in the text or diff formats; json, yaml and
+// patch are written once for all workloads.
 func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *plan.Plan, index int) error {
 	switch o.Output {
 	case "diff":
 		fmt.Fprint(o.Out, ownershipHeader(wl))
 		_, err := fmt.Fprint(o.Out, report.RenderDiff(p.Diff(), o.styles))
 		return err
-	case "patch":
-		if wl.Plan == nil {
-			return nil
-		}
-		return printJSON(o.Out, wl.Plan.Objects)
 	case "", "text":
 		if index > 0 {
 			fmt.Fprintln(o.Out)

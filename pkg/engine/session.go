@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
@@ -85,10 +83,8 @@ func (s *Session) Pods(ctx context.Context) (inspect.PodStats, error) {
 	return s.eng.Reader.PodStats(ctx, s.cluster, s.w)
 }
 
-// Write saves the plan like -o kustomize=DIR, in a folder named after the
-// workload.
-func (s *Session) Write(p *plan.Plan) (string, error) {
-	dir := fmt.Sprintf("harden-%s-%s-%s", s.w.Namespace(), strings.ToLower(s.w.Kind()), s.w.Name())
+// Write saves the plan like -o kustomize=DIR, in dir.
+func (s *Session) Write(p *plan.Plan, dir string) (string, error) {
 	if _, err := report.WriteKustomize(dir, []*plan.Plan{p}); err != nil {
 		return "", err
 	}

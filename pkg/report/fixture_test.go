@@ -17,12 +17,9 @@ import (
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/all"
 )
 
-// demoAudit audits the demo shop (testdata/demo/shop.yaml) offline with the
-// real rules: each workload with the shop's Services, and the namespace.
-// The worker opts out of the spread rule, so the report has an exempted
-// finding; the api's first finding gets a message full of Markdown and
-// HTML, as a hostile cluster could send.
-func demoAudit(t *testing.T) *audit.Report {
+// demoSnapshots are the demo shop's workloads as offline snapshots, each
+// with the shop's Services, and the namespace's snapshot.
+func demoSnapshots(t *testing.T) ([]*inspect.Snapshot, *inspect.NamespaceSnapshot) {
 	t.Helper()
 	shop, err := os.ReadFile("../../testdata/demo/shop.yaml")
 	if err != nil {
@@ -55,6 +52,17 @@ func demoAudit(t *testing.T) *audit.Report {
 		nsSnap.Workloads++
 		nsSnap.Templates = append(nsSnap.Templates, *s.Workload.PodTemplate())
 	}
+	return snaps, nsSnap
+}
+
+// demoAudit audits the demo shop (testdata/demo/shop.yaml) offline with the
+// real rules: each workload with the shop's Services, and the namespace.
+// The worker opts out of the spread rule, so the report has an exempted
+// finding; the api's first finding gets a message full of Markdown and
+// HTML, as a hostile cluster could send.
+func demoAudit(t *testing.T) *audit.Report {
+	t.Helper()
+	snaps, nsSnap := demoSnapshots(t)
 	a := audit.New(rules.Selection{})
 	if _, err := a.Add(context.Background(), snaps, nsSnap); err != nil {
 		t.Fatal(err)

@@ -163,6 +163,9 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		_, cmd := b.child.Update(msg)
 		if b.child.done {
 			applied := b.child.outcome.Applied != nil
+			if dir := b.child.outcome.Written; dir != "" {
+				b.status = "wrote " + dir + ": kubectl kustomize " + dir + " builds it"
+			}
 			b.child = nil
 			if applied {
 				return b, b.reaudit()

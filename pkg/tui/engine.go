@@ -29,8 +29,10 @@ type Engine interface {
 	Commit(ctx context.Context, p *plan.Plan, force bool, progress func(string)) (*apply.Outcome, error)
 	// Pods reads the workload's pods again, for live progress.
 	Pods(ctx context.Context) (inspect.PodStats, error)
-	// Write saves the plan as patch files and says where.
-	Write(p *plan.Plan) (string, error)
+	// Write saves the plan into the folder dir as a kustomize overlay
+	// that builds as written (like -o kustomize=DIR) and returns the
+	// folder it wrote.
+	Write(p *plan.Plan, dir string) (string, error)
 }
 
 // DryRun is what the API server said of a plan without storing it.
@@ -57,7 +59,7 @@ type Outcome struct {
 	Applied *apply.Outcome
 	// Rules are the rules whose fixes were applied or written.
 	Rules []string
-	// Written is where the plan was saved with `w`.
+	// Written is the folder the plan was saved into with `w`.
 	Written string
 	// Err is the apply or rollout failure, after any automatic rollback.
 	Err error

@@ -24,7 +24,7 @@ func newKeyMap() keyMap {
 		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Edit:     key.NewBinding(key.WithKeys("enter", "e"), key.WithHelp("enter/e", "edit fix")),
 		DiffMode: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "diff mode")),
-		Write:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write patches")),
+		Write:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write overlay…")),
 		Apply:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "apply…")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
@@ -78,3 +78,16 @@ func newFormKeys() formKeys {
 
 func (k formKeys) ShortHelp() []key.Binding  { return k }
 func (k formKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k} }
+
+// promptKeys are the keys of the `w` prompt.
+type promptKeys []key.Binding
+
+func newPromptKeys() promptKeys {
+	return promptKeys{
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "write")),
+		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+func (k promptKeys) ShortHelp() []key.Binding  { return k }
+func (k promptKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k} }

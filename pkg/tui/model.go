@@ -35,6 +35,9 @@ type Model struct {
 	filter    textinput.Model
 	filtering bool
 	focusDiff bool
+	// dest is the `w` prompt: the folder to write the overlay into.
+	dest    textinput.Model
+	writing bool
 
 	params  map[string]rules.Params
 	results []rules.Result
@@ -78,6 +81,10 @@ func New(ctx context.Context, eng Engine, w Workload, preselect []string, params
 	m.filter = textinput.New()
 	m.filter.Prompt = "/"
 	m.filter.Placeholder = "filter by rule, category or message"
+	m.dest = textinput.New()
+	m.dest.Prompt = "write the kustomize overlay to: "
+	m.dest.Placeholder = m.defaultDest()
+	m.dest.SetValue(m.defaultDest())
 	m.help.Styles = m.st.help
 	m.replan()
 	return m, nil
@@ -161,6 +168,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.filter, cmd = m.filter.Update(msg)
 		return m, cmd
 	}
+	if m.writing {
+		var cmd tea.Cmd
+		m.dest, cmd = m.dest.Update(msg)
+		return m, cmd
+	}
 	return m, nil
 }
 
@@ -172,6 +184,8 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.formKey(msg)
 	case m.filtering:
 		return m.filterKey(msg)
+	case m.writing:
+		return m.writeKey(msg)
 	}
 	k := m.keys
 	switch {
@@ -222,7 +236,17 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.diff.next(m.diffWidth())
 		m.diff.render(m.st)
 	case key.Matches(msg, k.Write):
-		return m.write()
+		if m.plan.Empty() {
+			m.status = "nothing to write: select a fix with space"
+			return m, nil
+		}
+		m.writing, m.status = true, ""
+		if m.help.ShowAll { // the prompt's help is one line
+			m.help.ShowAll = false
+			m.layout()
+		}
+		m.dest.CursorEnd()
+		return m, m.dest.Focus()
 	case key.Matches(msg, k.Apply):
 		if m.plan.Empty() {
 			m.status = "nothing to apply: select a fix with space"
@@ -331,18 +355,38 @@ func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// write saves the plan as patch files and ends.
-func (m *Model) write() (tea.Model, tea.Cmd) {
-	if m.plan.Empty() {
-		m.status = "nothing to write: select a fix with space"
+// defaultDest is the folder `w` offers: harden-NS-KIND-NAME.
+func (m *Model) defaultDest() string {
+	return fmt.Sprintf("harden-%s-%s-%s", m.w.Namespace, strings.ToLower(m.w.Kind), m.w.Name)
+}
+
+// writeKey edits the `w` prompt: enter writes the overlay there and ends,
+// esc goes back without writing. A failed write closes the prompt with the
+// error; `w` reopens it with the folder typed.
+func (m *Model) writeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch msg.String() {
+	case "esc":
+		m.writing = false
+		m.dest.Blur()
+		m.dest.SetValue(m.defaultDest())
 		return m, nil
+	case "enter":
+		dir := strings.TrimSpace(m.dest.Value())
+		if dir == "" {
+			return m, nil // the prompt stays: a folder is needed
+		}
+		m.writing = false
+		m.dest.Blur()
+		written, err := m.eng.Write(m.plan, dir)
+		if err != nil {
+			m.status = "cannot write " + dir + ": " + err.Error()
+			return m, nil
+		}
+		return m.quit(Outcome{Written: written, Rules: m.list.chosen()})
 	}
-	dir, err := m.eng.Write(m.plan)
-	if err != nil {
-		m.status = "cannot write the patches: " + err.Error()
-		return m, nil
-	}
-	return m.quit(Outcome{Written: dir, Rules: m.list.chosen()})
+	var cmd tea.Cmd
+	m.dest, cmd = m.dest.Update(msg)
+	return m, cmd
 }
 
 func (m *Model) quit(o Outcome) (tea.Model, tea.Cmd) {
@@ -410,9 +454,12 @@ func (m *Model) Render() string {
 	}
 	parts = append(parts, m.body(), m.statusLine())
 	m.help.SetWidth(m.width)
-	if m.form != nil {
+	switch {
+	case m.writing:
+		parts = append(parts, m.help.View(newPromptKeys()))
+	case m.form != nil:
 		parts = append(parts, m.help.View(newFormKeys()))
-	} else {
+	default:
 		parts = append(parts, m.help.View(m.keys))
 	}
 	return strings.Join(parts, "\n")
@@ -490,6 +537,9 @@ func (m *Model) statusLine() string {
 	case m.filtering:
 		m.filter.SetWidth(m.width - 2)
 		return m.filter.View()
+	case m.writing:
+		m.dest.SetWidth(m.width - ansi.StringWidth(m.dest.Prompt) - 1)
+		return m.dest.View()
 	case m.status != "":
 		line = m.st.warn.Render(termsafe.String(m.status))
 	default:

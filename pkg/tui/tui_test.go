@@ -38,12 +38,14 @@ type scripted struct {
 	lines     []string
 	release   chan struct{} // Commit waits for it (or its ctx) after the lines
 	commitErr error
+	writeErr  error
 
 	mu      sync.Mutex
 	forced  []bool
 	commits int
 	ctxErr  error
 	plans   int
+	written []string // the folders Write was asked for
 }
 
 func (e *scripted) Plan(sel rules.Selection) ([]rules.Result, *plan.Plan, error) {
@@ -95,7 +97,12 @@ func (e *scripted) Pods(context.Context) (inspect.PodStats, error) {
 	return inspect.PodStats{Total: 2, Ready: 2, Zones: map[string]int{"zone-a": 1, "zone-b": 1}}, nil
 }
 
-func (e *scripted) Write(*plan.Plan) (string, error) { return "harden-demo-deployment-web", nil }
+func (e *scripted) Write(_ *plan.Plan, dir string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.written = append(e.written, dir)
+	return dir, e.writeErr
+}
 
 func newEngine(t *testing.T) *scripted {
 	return &scripted{snap: rulestest.Load(t, "testdata/web.yaml")}
@@ -276,6 +283,10 @@ func TestGoldenScreens(t *testing.T) {
 		}, func(t *testing.T, tm *teatest.TestModel) {
 			press(tm, "y")
 			waitFor(t, tm, "dry-run passed")
+		}},
+		{"write", nil, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "w")
+			waitFor(t, tm, "write the kustomize overlay to: harden-demo-deployment-web")
 		}},
 		{"rollout", func(e *scripted) {
 			e.lines = []string{`Waiting for deployment "web" rollout to finish: 1 of 2 updated replicas are available...`}
@@ -512,13 +523,63 @@ func TestQuitAndInterrupt(t *testing.T) {
 	}
 }
 
-// w writes the plan instead of applying it.
-func TestWritePatches(t *testing.T) {
-	tm := start(t, newModel(t, newEngine(t)), 80, 24)
+// w asks where to write the plan, prefilled with harden-NS-KIND-NAME:
+// enter writes there instead of applying, esc goes back.
+func TestWritePrompt(t *testing.T) {
+	eng := newEngine(t)
+	tm := start(t, newModel(t, eng), 80, 24)
 	press(tm, "w")
-	out := tm.FinalModel(t).(*Model).Outcome()
-	if out.Written != "harden-demo-deployment-web" || len(out.Rules) == 0 || out.Applied != nil {
-		t.Errorf("w: outcome %+v", out)
+	waitFor(t, tm, "write the kustomize overlay to: harden-demo-deployment-web")
+	waitFor(t, tm, "enter write")
+	press(tm, "enter")
+	out := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model).Outcome()
+	if out.Written != "harden-demo-deployment-web" || len(out.Rules) == 0 || out.Applied != nil || out.Aborted {
+		t.Errorf("w, enter: outcome %+v", out)
+	}
+
+	// A folder typed over the default; esc first cancels without writing.
+	eng = newEngine(t)
+	tm = start(t, newModel(t, eng), 80, 24)
+	press(tm, "w")
+	waitFor(t, tm, "write the kustomize overlay to:")
+	press(tm, "esc")
+	waitFor(t, tm, "space toggle fix")
+	press(tm, "w")
+	waitFor(t, tm, "harden-demo-deployment-web")
+	for range len("harden-demo-deployment-web") {
+		tm.Send(tea.KeyPressMsg{Code: tea.KeyBackspace})
+	}
+	press(tm, "g", "i", "t", "o", "p", "s", "/", "w", "e", "b")
+	waitFor(t, tm, "write the kustomize overlay to: gitops/web")
+	press(tm, "enter")
+	out = tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model).Outcome()
+	eng.mu.Lock()
+	written := fmt.Sprint(eng.written)
+	eng.mu.Unlock()
+	if out.Written != "gitops/web" || written != "[gitops/web]" {
+		t.Errorf("typed folder: outcome %+v, Write asked for %s", out, written)
+	}
+}
+
+// A failed write says why and stays in the fix view; nothing is written
+// for an empty plan.
+func TestWriteFails(t *testing.T) {
+	eng := newEngine(t)
+	eng.writeErr = errors.New("mkdir /nope: permission denied")
+	m := newModel(t, eng)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.Update(tea.KeyPressMsg{Code: 'w', Text: "w"})
+	if !m.writing {
+		t.Fatal("w did not open the prompt")
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if m.done || m.writing || !strings.Contains(m.status, "cannot write harden-demo-deployment-web: mkdir /nope") {
+		t.Errorf("failed write: done %v, prompt %v, status %q", m.done, m.writing, m.status)
+	}
+	m.Update(tea.KeyPressMsg{Code: 'n', Text: "n"})
+	m.Update(tea.KeyPressMsg{Code: 'w', Text: "w"})
+	if m.writing || !strings.Contains(m.status, "nothing to write") {
+		t.Errorf("w with no fix: prompt %v, status %q", m.writing, m.status)
 	}
 }
 
@@ -602,4 +663,30 @@ func TestAuditBrowser(t *testing.T) {
 	if int(refreshed.Load()) != len(sizes) {
 		t.Errorf("audited again %d times, want once per applied fix view (%d)", refreshed.Load(), len(sizes))
 	}
+}
+
+// w in a fix view opened from the audit browser writes, then comes back
+// to the browser, which says where.
+func TestAuditBrowserWrite(t *testing.T) {
+	eng := newEngine(t)
+	a := audit.New(rules.Selection{})
+	if _, err := a.Add(context.Background(), []*inspect.Snapshot{eng.snap}); err != nil {
+		t.Fatal(err)
+	}
+	rep := a.Report()
+	open := func(_ context.Context, ns, kind, name string) (Engine, Workload, error) {
+		return eng, Workload{Kind: kind, Name: name, Namespace: ns, Context: "harden-local", Desired: 1, Stats: eng.snap.Stats()}, nil
+	}
+	b := NewBrowser(context.Background(), rep, "harden-local", open, func(context.Context) (*audit.Report, error) { return rep, nil })
+	tm := teatest.NewTestModel(t, b, teatest.WithInitialTermSize(160, 48),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(browserProbe)))
+	waitForScreen(t, tm, "worst first")
+	press(tm, "enter")
+	waitForScreen(t, tm, "space toggle fix")
+	press(tm, "w")
+	waitForScreen(t, tm, "write the kustomize overlay to: harden-demo-deployment-web")
+	press(tm, "enter")
+	waitForScreen(t, tm, "wrote harden-demo-deployment-web")
+	press(tm, "q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }

@@ -356,9 +356,15 @@ func TestGitOpsWarningAndKustomize(t *testing.T) {
 	applyFile(t, ns, "testdata/e2e/pair.yaml")
 	waitRollout(t, ns, "deploy/pair")
 	kubectl(t, "label", "deploy/pair", "-n", ns, "argocd.argoproj.io/instance=shop")
-	r := harden(t, "deploy/pair", "-n", ns, "--fix=readiness-probe,pdb")
-	if !strings.Contains(r.stdout, "managed by Argo CD application shop: a live change is reverted") {
-		t.Errorf("no GitOps warning:\n%s", r)
+	// A GitOps-managed workload is never written live without
+	// --force-conflicts: every fix is a conflict naming Argo CD.
+	gen := deployment(t, ns, "pair").Generation
+	r := harden(t, "deploy/pair", "-n", ns, "--fix=readiness-probe,pdb", "--yes")
+	if r.code != 1 || !strings.Contains(r.stdout, "managed by Argo CD application shop: its next sync reverts a live change") {
+		t.Errorf("no GitOps conflict:\n%s", r)
+	}
+	if d := deployment(t, ns, "pair"); d.Generation != gen || d.Spec.Template.Spec.Containers[0].ReadinessProbe != nil {
+		t.Error("a GitOps-managed workload was written live without --force-conflicts")
 	}
 	dir := filepath.Join(t.TempDir(), "overlay")
 	r = harden(t, "deploy/pair", "-n", ns, "--fix=readiness-probe,pdb", "-o", "kustomize="+dir)
@@ -370,20 +376,14 @@ func TestGitOpsWarningAndKustomize(t *testing.T) {
 		Patches   []struct{ Path string }
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
-	if err != nil || yaml.Unmarshal(b, &k) != nil || len(k.Resources) != 1 || len(k.Patches) != 1 {
+	if err != nil || yaml.Unmarshal(b, &k) != nil || len(k.Resources) != 2 || k.Resources[0] != "base" || len(k.Patches) != 1 {
 		t.Fatalf("kustomization.yaml: %v\n%s", err, b)
 	}
 	patch, _ := os.ReadFile(filepath.Join(dir, k.Patches[0].Path))
 	if !strings.Contains(string(patch), "readinessProbe") || strings.Contains(string(patch), "resourceVersion") || strings.Contains(string(patch), "image:") {
 		t.Errorf("patch:\n%s", patch)
 	}
-	// kubectl itself builds the overlay with the original manifest.
-	base := filepath.Join(dir, "base.yaml")
-	manifest, _ := os.ReadFile(filepath.Join(env.root, "testdata/e2e/pair.yaml"))
-	_ = os.WriteFile(base, []byte(strings.ReplaceAll(string(manifest), "metadata: {name: pair", "metadata: {namespace: "+ns+", name: pair")), 0o644)
-	k.Resources = append(k.Resources, "base.yaml")
-	b, _ = yaml.Marshal(map[string]any{"resources": k.Resources, "patches": k.Patches})
-	_ = os.WriteFile(filepath.Join(dir, "kustomization.yaml"), b, 0o644)
+	// kubectl itself builds the overlay as written.
 	if out := kubectl(t, "kustomize", dir); !strings.Contains(out, "readinessProbe") || !strings.Contains(out, "kind: PodDisruptionBudget") {
 		t.Errorf("kustomize build:\n%s", out)
 	}

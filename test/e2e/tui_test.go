@@ -138,7 +138,7 @@ func TestTUIQuitChangesNothing(t *testing.T) {
 	term := newTerminal(t, "NO_COLOR=1 kubectl harden deploy/web -n "+ns)
 	term.waitFor("findings", 30*time.Second)
 	term.keys("a", "?")
-	term.waitFor("write patches", 5*time.Second)
+	term.waitFor("write overlay", 5*time.Second)
 	term.keys("q")
 	if code := term.exitCode(); code != "130" {
 		t.Fatalf("q: exit %s, want 130; the terminal shows:\n%s", code, term.screen())
