@@ -220,8 +220,9 @@ func zonesOf(t *testing.T, ns, selector string) map[string]int {
 	return zones
 }
 
-// A field another manager owns is not taken without --force-conflicts: one
-// clear line naming the manager and the field, exit 2, nothing changed.
+// A field kubectl apply owns is not taken without --force-conflicts: that
+// fix ends as conflict naming the manager and the field (exit 1), and the
+// fixes that conflict with nobody are applied.
 func TestConflictNamesManagerAndField(t *testing.T) {
 	ns := newNamespace(t)
 	applyFile(t, ns, "testdata/e2e/replicas.yaml")
