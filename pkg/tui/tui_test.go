@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
@@ -38,24 +40,70 @@ type scripted struct {
 	lines     []string
 	release   chan struct{} // Commit waits for it (or its ctx) after the lines
 	commitErr error
+	// owned scripts who else owns the fields of each rule's fix, as the
+	// engine reads them from managedFields: a fix whose owner it does not
+	// take is held back (status conflict) unless the selection forces it.
+	owned map[string][]owners.Conflict
 
 	mu      sync.Mutex
 	forced  []bool
 	commits int
 	ctxErr  error
 	plans   int
+	last    rules.Selection // the last selection planned
+	written *plan.Plan
 }
 
+// Plan holds back fixes as the engine does: each round holds the planned
+// fixes whose scripted owners are not taken, until none is left.
 func (e *scripted) Plan(sel rules.Selection) ([]rules.Result, *plan.Plan, error) {
 	e.mu.Lock()
 	e.plans++
+	e.last = sel
 	e.mu.Unlock()
-	results, err := rules.Evaluate(e.snap, sel)
-	if err != nil {
-		return nil, nil, err
+	sel.Hold = map[string]rules.Held{}
+	for {
+		results, err := rules.Evaluate(e.snap, sel)
+		if err != nil {
+			return nil, nil, err
+		}
+		held := false
+		for i := range results {
+			r := &results[i]
+			if r.Status != rules.StatusPlanned || len(e.owned[r.Rule]) == 0 {
+				continue
+			}
+			r.Owners = e.owned[r.Rule]
+			for _, c := range r.Owners {
+				if !c.Class.Takes() && !rules.Forces(sel, r.Rule) {
+					reason := fmt.Sprintf("%s is owned by %s: its next apply or sync resets it; --force-conflicts takes it live, or -o patch|kustomize=DIR changes the source", c.Field, c.Manager)
+					sel.Hold[r.Rule], held = rules.Held{Reason: reason, Owners: r.Owners}, true
+					break
+				}
+			}
+		}
+		if !held {
+			p, err := plan.Build(e.snap, results, plan.DefaultFieldManager)
+			return results, p, err
+		}
 	}
-	p, err := plan.Build(e.snap, results, plan.DefaultFieldManager)
-	return results, p, err
+}
+
+// lastForce is the Force list of the last plan.
+func (e *scripted) lastForce() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.last.Force
+}
+
+// kubectlApplied scripts the demo as `kubectl apply -f` then `kubectl edit`
+// leave it: replicas belongs to kubectl's client-side apply (held), the
+// container's probes were added by hand (taken).
+func kubectlApplied(e *scripted) {
+	e.owned = map[string][]owners.Conflict{
+		"replicas":       {{Field: ".spec.replicas", Manager: "kubectl-client-side-apply", Class: owners.Manifest}},
+		"liveness-probe": {{Field: `.spec.template.spec.containers[name="web"].livenessProbe`, Manager: "kubectl-edit", Class: owners.OneOff}},
+	}
 }
 
 func (e *scripted) DryRun(_ context.Context, _ *plan.Plan, force bool) (DryRun, error) {
@@ -95,7 +143,12 @@ func (e *scripted) Pods(context.Context) (inspect.PodStats, error) {
 	return inspect.PodStats{Total: 2, Ready: 2, Zones: map[string]int{"zone-a": 1, "zone-b": 1}}, nil
 }
 
-func (e *scripted) Write(*plan.Plan) (string, error) { return "harden-demo-deployment-web", nil }
+func (e *scripted) Write(p *plan.Plan) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.written = p
+	return "harden-demo-deployment-web", nil
+}
 
 func newEngine(t *testing.T) *scripted {
 	return &scripted{snap: rulestest.Load(t, "testdata/web.yaml")}
@@ -274,6 +327,22 @@ func TestGoldenScreens(t *testing.T) {
 		{"confirm", func(e *scripted) {
 			e.dry = DryRun{Warnings: []string{`would violate PodSecurity "restricted:latest": runAsNonRoot != true`}}
 		}, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "y")
+			waitFor(t, tm, "dry-run passed")
+		}},
+		// Another manager owns fields: replicas is held ([!] and its owner),
+		// liveness-probe takes its field from a one-off edit.
+		{"owners", kubectlApplied, func(t *testing.T, tm *teatest.TestModel) {
+			waitFor(t, tm, "held: .spec.replicas")
+		}},
+		// f on replicas takes .spec.replicas anyway: planned, in the diff.
+		{"owners-forced", kubectlApplied, func(t *testing.T, tm *teatest.TestModel) {
+			waitFor(t, tm, "1 held")
+			press(tm, "f")
+			waitFor(t, tm, "kubectl apply, forced")
+		}},
+		// The confirm screen names what is held back and what is taken.
+		{"owners-confirm", kubectlApplied, func(t *testing.T, tm *teatest.TestModel) {
 			press(tm, "y")
 			waitFor(t, tm, "dry-run passed")
 		}},
@@ -479,6 +548,95 @@ func TestConflictThenForce(t *testing.T) {
 	defer eng.mu.Unlock()
 	if fmt.Sprint(eng.forced) != "[false true]" || eng.commits != 1 {
 		t.Errorf("dry-runs forced %v, commits %d; want [false true] and 1", eng.forced, eng.commits)
+	}
+}
+
+// f on a fix takes its fields anyway: a held fix is planned (in the diff,
+// counted in the header and the score), f again holds it back; a fix no
+// other manager owns has nothing to take.
+func TestForceToggle(t *testing.T) {
+	eng := newEngine(t)
+	kubectlApplied(eng)
+	m := newModel(t, eng)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	key := func(k string) { m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
+	header := func() string { return ansi.Strip(m.header()) }
+	_, heldAfter := m.scores()
+	if !m.list.own["replicas"].held || slices.Contains(m.toApply(), "replicas") || strings.Contains(m.plan.Diff(), "+  replicas: 2") {
+		t.Fatalf("replicas is not held back: %+v, applying %v", m.list.own["replicas"], m.toApply())
+	}
+	if !strings.Contains(header(), "1 held") || !slices.Contains(m.toApply(), "liveness-probe") {
+		t.Errorf("header %q, applying %v: want replicas held and liveness-probe (a one-off edit's field) taken", header(), m.toApply())
+	}
+	key("f") // the cursor is on replicas
+	if got := eng.lastForce(); fmt.Sprint(got) != "[replicas]" {
+		t.Errorf("f planned with Force %v, want [replicas]", got)
+	}
+	if o := m.list.own["replicas"]; o.held || !o.forced || !strings.Contains(m.plan.Diff(), "+  replicas: 2") {
+		t.Errorf("forced replicas is not planned: %+v", o)
+	}
+	if _, after := m.scores(); after <= heldAfter || strings.Contains(header(), "held") {
+		t.Errorf("forcing replicas: score after %d (held: %d), header %q", after, heldAfter, header())
+	}
+	if !strings.Contains(ansi.Strip(m.statusLine()), "forced: .spec.replicas is owned by kubectl-client-side-apply") {
+		t.Errorf("why line: %q", ansi.Strip(m.statusLine()))
+	}
+	key("f")
+	if !m.list.own["replicas"].held || len(eng.lastForce()) != 0 {
+		t.Errorf("f again did not hold replicas back: %+v, force %v", m.list.own["replicas"], eng.lastForce())
+	}
+	if !strings.Contains(ansi.Strip(m.statusLine()), "held: .spec.replicas") {
+		t.Errorf("why line of a held fix: %q", ansi.Strip(m.statusLine()))
+	}
+	key("j")
+	key("j") // spread: nobody else owns what it changes
+	key("f")
+	if !strings.Contains(m.status, "nothing to take") || len(eng.lastForce()) != 0 {
+		t.Errorf("f on spread: status %q, force %v", m.status, eng.lastForce())
+	}
+}
+
+// The confirm screen names the held fixes; its f forces them all (and the
+// dry-run), like --force-conflicts, and the apply includes them. With only
+// held fixes chosen it opens too, with nothing to apply until f.
+func TestHeldThenForceOnConfirm(t *testing.T) {
+	eng := newEngine(t)
+	kubectlApplied(eng)
+	tm := start(t, newModel(t, eng), 80, 24)
+	press(tm, "n", "space", "y") // replicas only: held
+	waitFor(t, tm, "no fix to apply as planned")
+	waitFor(t, tm, "! replicas — .spec.replicas is owned by kubectl-client-side-apply")
+	press(tm, "y") // refused: nothing planned
+	press(tm, "f")
+	waitFor(t, tm, "dry-run passed")
+	waitFor(t, tm, "1 fix: replicas")
+	press(tm, "y")
+	waitFor(t, tm, "the rollout completed")
+	press(tm, "q")
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	if out := m.Outcome(); out.Err != nil || out.Applied == nil || fmt.Sprint(out.Rules) != "[replicas]" {
+		t.Fatalf("outcome %+v", out)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if fmt.Sprint(eng.forced) != "[true]" || eng.commits != 1 || fmt.Sprint(eng.last.Force) != "[all]" {
+		t.Errorf("dry-runs forced %v, commits %d, last Force %v; want [true], 1, [all]", eng.forced, eng.commits, eng.last.Force)
+	}
+}
+
+// w writes every chosen fix, held ones too: the source is where a manifest
+// applier's fields change.
+func TestWriteIncludesHeld(t *testing.T) {
+	eng := newEngine(t)
+	kubectlApplied(eng)
+	tm := start(t, newModel(t, eng), 80, 24)
+	waitFor(t, tm, "1 held")
+	press(tm, "w")
+	out := tm.FinalModel(t).(*Model).Outcome()
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if !slices.Contains(out.Rules, "replicas") || eng.written == nil || !strings.Contains(eng.written.Diff(), "+  replicas: 2") {
+		t.Errorf("w: outcome %+v; the written plan lacks replicas", out)
 	}
 }
 
