@@ -282,7 +282,7 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 	}
 	if s.phase <= phaseConfirm {
 		if s.plan.Empty() {
-			add("no fix to apply as planned: every chosen one is held back", "")
+			add("nothing to apply until f takes the held fixes' fields", "")
 		} else {
 			add(fmt.Sprintf("%d fix%s: %s", len(s.rules), plural(len(s.rules), "es"), strings.Join(s.rules, ", ")), "objects:")
 			for _, o := range s.plan.Objects {
@@ -306,6 +306,7 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 		switch {
 		case s.err != nil:
 			add(st.bad.Render("✗ the dry-run failed: ") + q(s.err.Error()))
+		case s.plan.Empty(): // no dry-run was sent
 		case len(s.dry.Conflicts) > 0:
 			for _, c := range s.dry.Conflicts {
 				add(st.bad.Render("✗ ") + q(c))

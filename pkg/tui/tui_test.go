@@ -604,8 +604,14 @@ func TestHeldThenForceOnConfirm(t *testing.T) {
 	kubectlApplied(eng)
 	tm := start(t, newModel(t, eng), 80, 24)
 	press(tm, "n", "space", "y") // replicas only: held
-	waitFor(t, tm, "no fix to apply as planned")
+	waitFor(t, tm, "nothing to apply until f")
 	waitFor(t, tm, "! replicas — .spec.replicas is owned by kubectl-client-side-apply")
+	if p := make(probe, 1); true {
+		tm.Send(p)
+		if screen := ansi.Strip(<-p); strings.Contains(screen, "dry-run passed") {
+			t.Errorf("nothing was dry-run, yet the screen says it passed:\n%s", screen)
+		}
+	}
 	press(tm, "y") // refused: nothing planned
 	press(tm, "f")
 	waitFor(t, tm, "dry-run passed")
