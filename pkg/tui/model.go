@@ -126,7 +126,7 @@ func (m *Model) replan() error {
 		return err
 	}
 	m.results, m.plan, m.status = results, p, ""
-	m.list.own = ownerships(m.list.items, results, m.forced)
+	m.list.own = ownerships(m.list.items, results, m.forced, m.list.managed)
 	m.list.unplanned = unplanned(m.list.chosen(), results)
 	m.focused = map[string]string{}
 	m.refocus()
@@ -315,7 +315,7 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		s := newSteps(m.st)
 		m.steps = &s
-		m.steps.load(m.plan, m.toApply(), m.confirmFixes())
+		m.steps.load(m.plan, m.toApply(), m.confirmFixes(), m.list.managed)
 		return m, m.steps.startDryRun(m.ctx, m.eng)
 	}
 	return m, nil
@@ -431,7 +431,7 @@ func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 				s.err = err
 				return m, nil
 			}
-			s.load(m.plan, m.toApply(), m.confirmFixes())
+			s.load(m.plan, m.toApply(), m.confirmFixes(), m.list.managed)
 		}
 		s.force = true
 		return m, s.startDryRun(m.ctx, m.eng)
@@ -624,7 +624,7 @@ func (m *Model) statusLine() string {
 		case m.list.unplanned[it.meta.ID] != "":
 			line = m.st.manual.Render("not planned now: ") + termsafe.String(m.list.unplanned[it.meta.ID])
 		case m.list.own[it.meta.ID].forced:
-			line = m.st.warn.Render("forced: ") + owned(m.list.own[it.meta.ID].owners)
+			line = m.st.warn.Render("forced: ") + m.list.own[it.meta.ID].takes(m.list.managed)
 		default:
 			line = m.st.subtle.Render("why: ") + it.meta.Why
 		}

@@ -54,7 +54,7 @@ func (o ownership) managers() []string {
 func (o ownership) badge(managed string) string {
 	names := o.managers()
 	if len(names) == 0 {
-		if !o.held || managed == "" {
+		if !o.held && !o.forced || managed == "" {
 			return ""
 		}
 		names = []string{managed}
@@ -109,6 +109,15 @@ func owned(cs []owners.Conflict) string {
 	return termsafe.String(strings.Join(parts, "; "))
 }
 
+// takes says what a forced fix takes: its fields' owners, or the GitOps
+// tool that manages the workload.
+func (o ownership) takes(managed string) string {
+	if len(o.owners) == 0 && managed != "" {
+		return "managed by " + managed + ": its next sync reverts a live change"
+	}
+	return owned(o.owners)
+}
+
 // ruleOwners merges the owners of a rule's results, without repeats.
 func ruleOwners(results []rules.Result, id string) []owners.Conflict {
 	var out []owners.Conflict
@@ -130,8 +139,9 @@ func ruleOwners(results []rules.Result, id string) []owners.Conflict {
 // ownerships describes every listed rule under the current plan. The
 // owners come from the plan when it names them (the fix was planned or
 // held) and otherwise from the first look, when every fix was planned, so
-// an unchosen fix shows its owners too.
-func ownerships(items []item, results []rules.Result, forced func(string) bool) map[string]ownership {
+// an unchosen fix shows its owners too. managed names the GitOps tool
+// whose sync reverts any fix of the workload, if one manages it.
+func ownerships(items []item, results []rules.Result, forced func(string) bool, managed string) map[string]ownership {
 	out := map[string]ownership{}
 	for _, it := range items {
 		id := it.meta.ID
@@ -145,8 +155,8 @@ func ownerships(items []item, results []rules.Result, forced func(string) bool) 
 				break
 			}
 		}
-		o.forced = !o.held && forced(id) && slices.ContainsFunc(o.owners, func(c owners.Conflict) bool { return !c.Class.Takes() })
-		if len(o.owners) > 0 || o.held {
+		o.forced = !o.held && forced(id) && (managed != "" || slices.ContainsFunc(o.owners, func(c owners.Conflict) bool { return !c.Class.Takes() }))
+		if len(o.owners) > 0 || o.held || o.forced {
 			out[id] = o
 		}
 	}

@@ -74,6 +74,8 @@ type steps struct {
 	// owned are the chosen fixes whose fields other managers own: held
 	// back, or taking them.
 	owned []ownedFix
+	// managed names the GitOps tool managing the workload, escaped.
+	managed string
 }
 
 // ownedFix is a chosen fix and who else owns what it changes.
@@ -91,8 +93,8 @@ func newSteps(st styles) steps {
 
 // load sets what the flow confirms: the plan, the rules it applies and
 // the chosen fixes other managers own fields of.
-func (s *steps) load(p *plan.Plan, rules []string, owned []ownedFix) {
-	s.plan, s.rules, s.owned = p, rules, owned
+func (s *steps) load(p *plan.Plan, rules []string, owned []ownedFix, managed string) {
+	s.plan, s.rules, s.owned, s.managed = p, rules, owned, managed
 }
 
 // heldFixes are the chosen fixes the plan leaves out.
@@ -346,12 +348,10 @@ func (s *steps) ownedView(st styles) []string {
 			fallthrough
 		case f.held:
 			held = append(held, st.bad.Render("! ")+f.rule+" — "+what)
+		case f.forced:
+			taken = append(taken, st.owner(f.ownership).Render("⚑ forced: ")+f.rule+" — "+f.takes(s.managed))
 		case len(f.owners) > 0:
-			mark := "⚑ "
-			if f.forced {
-				mark = "⚑ forced: "
-			}
-			taken = append(taken, st.owner(f.ownership).Render(mark)+f.rule+" — "+what)
+			taken = append(taken, st.owner(f.ownership).Render("⚑ ")+f.rule+" — "+what)
 		}
 	}
 	var out []string

@@ -767,3 +767,33 @@ func TestAuditBrowser(t *testing.T) {
 		t.Errorf("audited again %d times, want once per applied fix view (%d)", refreshed.Load(), len(sizes))
 	}
 }
+
+// Owner badges name the managers briefly and escape them; a workload a
+// GitOps tool manages names the tool when a fix is held or forced.
+func TestOwnerBadges(t *testing.T) {
+	evil := "evil\x1b]0;pwned\x07"
+	for _, c := range []struct {
+		o       ownership
+		managed string
+		want    string
+	}{
+		{ownership{owners: []owners.Conflict{{Field: ".spec.replicas", Manager: "kubectl-client-side-apply", Class: owners.Manifest}}, held: true}, "", "⚑ kubectl apply"},
+		{ownership{owners: []owners.Conflict{
+			{Field: ".a", Manager: "kubectl-edit", Class: owners.OneOff},
+			{Field: ".b", Manager: "helm", Class: owners.Manifest},
+		}, forced: true}, "", "⚑ helm +1, forced"},
+		{ownership{owners: []owners.Conflict{{Field: ".a", Manager: evil, Class: owners.Controller}}}, "", `⚑ evil\x1b]0;pwned\a`},
+		{ownership{held: true}, "argocd", "⚑ argocd"},
+		{ownership{}, "argocd", ""},
+	} {
+		if got := c.o.badge(c.managed); got != c.want {
+			t.Errorf("badge(%+v) = %q, want %q", c.o, got, c.want)
+		}
+	}
+	if got := owned([]owners.Conflict{{Field: ".a", Manager: evil, Class: owners.Controller}}); strings.Contains(got, "\x1b") {
+		t.Errorf("owned lets an escape through: %q", got)
+	}
+	if got := (ownership{forced: true}).takes("argocd"); !strings.Contains(got, "managed by argocd") {
+		t.Errorf("a forced fix of a managed workload says %q", got)
+	}
+}
