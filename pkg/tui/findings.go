@@ -9,6 +9,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
 )
@@ -22,14 +23,17 @@ type item struct {
 	fixable bool
 	// why no fix is offered, when not fixable.
 	reason string
+	// owners are the fields the fix changes that other managers own, as
+	// first seen with every fix planned.
+	owners []owners.Conflict
 }
 
 // categoryOrder is the order of the groups in the list.
 var categoryOrder = []rules.Category{rules.Availability, rules.Health, rules.Security, rules.Resources, rules.Network, rules.Rollout}
 
 // newItems groups the results of evaluating every fix by rule. results
-// come from rules.Evaluate with --fix=all, so a planned status means the
-// rule can fix this workload.
+// come from planning --fix=all taking every field (--force-conflicts), so a
+// planned status means the rule can fix this workload, whoever owns what.
 func newItems(results []rules.Result) []item {
 	metas := map[string]rules.Meta{}
 	for _, r := range rules.All() {
@@ -46,7 +50,7 @@ func newItems(results []rules.Result) []item {
 		}
 		it.findings = append(it.findings, r)
 		switch r.Status {
-		case rules.StatusPlanned:
+		case rules.StatusPlanned, rules.StatusConflict:
 			it.fixable = true
 		case rules.StatusManual, rules.StatusExempted:
 			if it.reason == "" {
@@ -56,7 +60,9 @@ func newItems(results []rules.Result) []item {
 	}
 	items := make([]item, 0, len(order))
 	for _, id := range order {
-		items = append(items, *byRule[id])
+		it := byRule[id]
+		it.owners = ruleOwners(it.findings, id)
+		items = append(items, *it)
 	}
 	rank := func(c rules.Category) int {
 		if i := slices.Index(categoryOrder, c); i >= 0 {
@@ -108,6 +114,13 @@ type findingsList struct {
 	filter   string
 	cursor   int // index into visible()
 	offset   int // first visible row, for scrolling
+	// own is who else owns each fix's fields under the current plan;
+	// managed names the GitOps tool managing the workload, if any.
+	own     map[string]ownership
+	managed string
+	// unplanned says why a chosen fix is neither planned nor held: it
+	// waits for another (a PDB for the replicas fix).
+	unplanned map[string]string
 }
 
 // visible is the indices of the items the filter lets through.
@@ -201,6 +214,10 @@ func (l *findingsList) view(st styles, width, height int, focused bool) string {
 			box = " - "
 		case !it.fixable:
 			box = " · "
+		case l.selected[it.meta.ID] && l.own[it.meta.ID].held:
+			box = "[" + st.bad.Render("!") + "]" // chosen, but not applied
+		case l.selected[it.meta.ID] && l.unplanned[it.meta.ID] != "":
+			box = "[" + st.warn.Render("~") + "]"
 		case l.selected[it.meta.ID]:
 			box = "[" + st.check.Render("x") + "]"
 		}
@@ -210,6 +227,11 @@ func (l *findingsList) view(st styles, width, height int, focused bool) string {
 		}
 		if !it.fixable {
 			msg = st.manual.Render(msg)
+		}
+		if o, ok := l.own[it.meta.ID]; ok && it.fixable {
+			if b := o.badge(l.managed); b != "" {
+				msg = st.owner(o).Render(b) + " " + msg
+			}
 		}
 		line := fmt.Sprintf("%s %s %-22s %s", box, st.badge(it.meta.Severity), it.meta.ID, msg)
 		if n == l.cursor {
@@ -240,4 +262,30 @@ func (l *findingsList) view(st styles, width, height int, focused bool) string {
 		out = append(out, "")
 	}
 	return strings.Join(out, "\n")
+}
+
+// unplanned maps each chosen rule the plan neither applies nor holds to
+// the reason of its first finding: what it waits for.
+func unplanned(chosen []string, results []rules.Result) map[string]string {
+	out := map[string]string{}
+	for _, id := range chosen {
+		reason, planned := "", false
+		for _, r := range results {
+			if r.Rule != id {
+				continue
+			}
+			switch r.Status {
+			case rules.StatusPlanned, rules.StatusConflict:
+				planned = true
+			default:
+				if reason == "" {
+					reason = r.Reason
+				}
+			}
+		}
+		if !planned && reason != "" {
+			out[id] = reason
+		}
+	}
+	return out
 }

@@ -5,19 +5,24 @@ import "charm.land/bubbles/v2/key"
 // keyMap is every key of the fix view; it satisfies help.KeyMap.
 type keyMap struct {
 	Up, Down, PageUp, PageDown key.Binding
-	Toggle, All, None          key.Binding
+	Toggle, Force, All, None   key.Binding
 	Tab, Filter, Edit          key.Binding
 	DiffMode, Write, Apply     key.Binding
 	Help, Quit, Back           key.Binding
+	// owned is set when another manager owns fields of some fix: the
+	// short help then offers f in the place of tab.
+	owned bool
 }
 
 func newKeyMap() keyMap {
 	return keyMap{
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/b", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "f"), key.WithHelp("pgdn/f", "page down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
 		Toggle:   key.NewBinding(key.WithKeys("space", "x"), key.WithHelp("space", "toggle fix")),
+		// f, as on the confirm screen: take the fields anyway.
+		Force:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "take fields")),
 		All:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all fixes")),
 		None:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "no fixes")),
 		Tab:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "list/diff")),
@@ -34,6 +39,9 @@ func newKeyMap() keyMap {
 
 // ShortHelp is the one-line help bar.
 func (k keyMap) ShortHelp() []key.Binding {
+	if k.owned {
+		return []key.Binding{k.Toggle, k.Force, k.Edit, k.Apply, k.Help, k.Quit}
+	}
 	return []key.Binding{k.Toggle, k.Edit, k.Tab, k.Apply, k.Help, k.Quit}
 }
 
@@ -41,7 +49,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown},
-		{k.Toggle, k.All, k.None, k.Filter},
+		{k.Toggle, k.Force, k.All, k.None, k.Filter},
 		{k.Edit, k.Tab, k.DiffMode, k.Write},
 		{k.Apply, k.Help, k.Back, k.Quit},
 	}

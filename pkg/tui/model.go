@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,10 +40,14 @@ type Model struct {
 	dest    textinput.Model
 	writing bool
 
-	params  map[string]rules.Params
-	results []rules.Result
-	plan    *plan.Plan
-	status  string
+	params map[string]rules.Params
+	// force and forceAll are the fixes whose fields are taken from their
+	// other managers anyway (f), like --force-conflicts for those rules.
+	force    map[string]bool
+	forceAll bool
+	results  []rules.Result
+	plan     *plan.Plan
+	status   string
 	// focused caches each rule's own diff, by rule ID, between replans: the
 	// cursor moves far more often than the plan changes.
 	focused map[string]string
@@ -62,14 +67,17 @@ func New(ctx context.Context, eng Engine, w Workload, preselect []string, params
 	if params == nil {
 		params = map[string]rules.Params{}
 	}
-	all, _, err := eng.Plan(rules.Selection{Fix: []string{"all"}, Params: params})
+	// Every fix as if its fields were free: which rules can fix this
+	// workload, and whose fields each would take.
+	all, _, err := eng.Plan(rules.Selection{Fix: []string{"all"}, Params: params, Force: []string{"all"}})
 	if err != nil {
 		return nil, err
 	}
 	m := &Model{ctx: ctx, eng: eng, w: w, keys: newKeyMap(), st: newStyles(true), help: help.New(),
-		list: findingsList{items: newItems(all), selected: map[string]bool{}}, diff: newDiffPane(), params: params,
-		focused: map[string]string{}}
+		list: findingsList{items: newItems(all), selected: map[string]bool{}, managed: termsafe.String(w.Managed)},
+		diff: newDiffPane(), params: params, force: map[string]bool{}, focused: map[string]string{}}
 	for _, it := range m.list.items {
+		m.keys.owned = m.keys.owned || len(it.owners) > 0 || w.Managed != ""
 		switch {
 		case !it.fixable:
 		case preselect != nil:
@@ -97,17 +105,91 @@ func (m *Model) Outcome() Outcome { return m.outcome }
 // styles.
 func (m *Model) Init() tea.Cmd { return tea.RequestBackgroundColor }
 
-// replan evaluates the chosen fixes and refreshes the diffs.
+// selection asks for the fixes of the rules fix, taking the fields of
+// those the user forced.
+func (m *Model) selection(fix []string) rules.Selection {
+	sel := rules.Selection{Fix: fix, Params: m.params}
+	if m.forceAll {
+		sel.Force = []string{"all"}
+		return sel
+	}
+	for _, it := range m.list.items {
+		if m.force[it.meta.ID] {
+			sel.Force = append(sel.Force, it.meta.ID)
+		}
+	}
+	return sel
+}
+
+// forced reports whether the user takes rule id's fields anyway.
+func (m *Model) forced(id string) bool { return m.forceAll || m.force[id] }
+
+// replan evaluates the chosen fixes and refreshes the diffs and the
+// owner badges.
 func (m *Model) replan() error {
-	results, p, err := m.eng.Plan(rules.Selection{Fix: m.list.chosen(), Params: m.params})
+	results, p, err := m.eng.Plan(m.selection(m.list.chosen()))
 	if err != nil {
 		m.status = "cannot plan: " + err.Error()
 		return err
 	}
 	m.results, m.plan, m.status = results, p, ""
+	m.list.own = ownerships(m.list.items, results, m.forced, m.list.managed)
+	m.list.unplanned = unplanned(m.list.chosen(), results)
 	m.focused = map[string]string{}
 	m.refocus()
 	return nil
+}
+
+// toApply lists the chosen rules the plan applies, in list order: not the
+// held ones.
+func (m *Model) toApply() []string {
+	var out []string
+	for _, id := range m.list.chosen() {
+		if slices.ContainsFunc(m.results, func(r rules.Result) bool { return r.Rule == id && r.Status == rules.StatusPlanned }) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// held lists the chosen rules the plan holds back, in list order.
+func (m *Model) held() []string {
+	var out []string
+	for _, id := range m.list.chosen() {
+		if m.list.own[id].held {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// toggleForce flips "take this fix's fields anyway" for the focused fix;
+// forcing a fix means wanting it.
+func (m *Model) toggleForce() {
+	it, ok := m.list.focused()
+	switch {
+	case !ok:
+		return
+	case !it.fixable:
+		m.status = it.meta.ID + " is report only: nothing to take"
+		return
+	case len(it.owners) == 0 && m.w.Managed == "":
+		m.status = "no other manager owns what " + it.meta.ID + " changes: nothing to take"
+		return
+	}
+	id := it.meta.ID
+	if m.forceAll { // from "all" to every fix but this one
+		m.forceAll = false
+		for _, x := range m.list.items {
+			m.force[x.meta.ID] = x.fixable
+		}
+		m.force[id] = true
+	}
+	m.force[id] = !m.force[id]
+	if m.force[id] {
+		m.list.selected[id] = true
+	}
+	m.replan() // the why line says what the fix now does
 }
 
 // refocus recomputes the focused rule's own diff, highlighted in the
@@ -118,7 +200,7 @@ func (m *Model) refocus() {
 		id := it.meta.ID
 		diff, cached := m.focused[id]
 		if !cached {
-			if _, p, err := m.eng.Plan(rules.Selection{Fix: []string{id}, Params: m.params}); err == nil {
+			if _, p, err := m.eng.Plan(m.selection([]string{id})); err == nil {
 				diff = p.Diff()
 			}
 			m.focused[id] = diff
@@ -212,6 +294,8 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.diff.vp.PageUp()
 	case key.Matches(msg, k.PageDown):
 		m.diff.vp.PageDown()
+	case key.Matches(msg, k.Force):
+		m.toggleForce()
 	case key.Matches(msg, k.Toggle):
 		if !m.list.toggle() {
 			m.status = "report only: no automatic fix for this one"
@@ -236,7 +320,7 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.diff.next(m.diffWidth())
 		m.diff.render(m.st)
 	case key.Matches(msg, k.Write):
-		if m.plan.Empty() {
+		if m.plan.Empty() && len(m.held()) == 0 {
 			m.status = "nothing to write: select a fix with space"
 			return m, nil
 		}
@@ -248,15 +332,29 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.dest.CursorEnd()
 		return m, m.dest.Focus()
 	case key.Matches(msg, k.Apply):
-		if m.plan.Empty() {
+		// Held fixes alone still open the confirm screen, where f takes them.
+		if m.plan.Empty() && len(m.held()) == 0 {
 			m.status = "nothing to apply: select a fix with space"
 			return m, nil
 		}
-		s := newSteps(m.plan, m.list.chosen(), m.st)
+		s := newSteps(m.st)
 		m.steps = &s
+		m.steps.load(m.plan, m.toApply(), m.confirmFixes(), m.list.managed)
 		return m, m.steps.startDryRun(m.ctx, m.eng)
 	}
 	return m, nil
+}
+
+// confirmFixes are the chosen fixes the confirm screen names with their
+// owners: held back, or taking fields from other managers.
+func (m *Model) confirmFixes() []ownedFix {
+	var out []ownedFix
+	for _, id := range m.list.chosen() {
+		if o, ok := m.list.own[id]; ok && (o.held || slices.Contains(m.toApply(), id)) {
+			out = append(out, ownedFix{rule: id, ownership: o})
+		}
+	}
+	return out
 }
 
 func (m *Model) openForm() tea.Cmd {
@@ -349,6 +447,16 @@ func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Confirm) && k.Confirm.Enabled():
 		return m, s.startCommit(m.ctx, m.eng)
 	case key.Matches(msg, k.Force) && k.Force.Enabled():
+		// Like --force-conflicts: the held fixes are planned again taking
+		// their fields, and the dry-run takes whatever else it meets.
+		if len(s.heldFixes()) > 0 {
+			m.forceAll = true
+			if err := m.replan(); err != nil {
+				s.err = err
+				return m, nil
+			}
+			s.load(m.plan, m.toApply(), m.confirmFixes(), m.list.managed)
+		}
 		s.force = true
 		return m, s.startDryRun(m.ctx, m.eng)
 	}
@@ -362,7 +470,8 @@ func (m *Model) defaultDest() string {
 
 // writeKey edits the `w` prompt: enter writes the overlay there and ends,
 // esc goes back without writing. A failed write closes the prompt with the
-// error; `w` reopens it with the folder typed.
+// error; `w` reopens it with the folder typed. Held fixes are written too:
+// the source is where their owner's fields change.
 func (m *Model) writeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch msg.String() {
 	case "esc":
@@ -377,7 +486,14 @@ func (m *Model) writeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.writing = false
 		m.dest.Blur()
-		written, err := m.eng.Write(m.plan, dir)
+		sel := m.selection(m.list.chosen())
+		sel.Force = []string{"all"}
+		_, p, err := m.eng.Plan(sel)
+		if err != nil {
+			m.status = "cannot plan: " + err.Error()
+			return m, nil
+		}
+		written, err := m.eng.Write(p, dir)
 		if err != nil {
 			m.status = "cannot write " + dir + ": " + err.Error()
 			return m, nil
@@ -488,8 +604,13 @@ func (m *Model) header() string {
 		zones = append(zones, fmt.Sprintf("%s:%d", q(z), n))
 	}
 	sort.Strings(zones)
-	live := fmt.Sprintf("pods %d/%d ready · %d restarts · zones %s · %d/%d fixes selected", s.Ready, m.w.Desired, s.Restarts,
-		orDash(strings.Join(zones, " ")), len(m.list.chosen()), m.list.fixableCount())
+	// Held fixes are chosen but not applied: they count apart.
+	fixes := fmt.Sprintf("%d/%d fixes selected", len(m.list.chosen()), m.list.fixableCount())
+	if held := len(m.held()); held > 0 {
+		fixes = fmt.Sprintf("%d/%d fixes to apply · %d held", len(m.toApply()), m.list.fixableCount(), held)
+	}
+	live := fmt.Sprintf("pods %d/%d ready · %d restarts · zones %s · %s", s.Ready, m.w.Desired, s.Restarts,
+		orDash(strings.Join(zones, " ")), fixes)
 	var problems []string
 	for p, n := range s.Problems {
 		problems = append(problems, fmt.Sprintf("%s×%d", q(p), n))
@@ -548,6 +669,12 @@ func (m *Model) statusLine() string {
 		case !ok:
 		case !it.fixable && it.reason != "":
 			line = m.st.manual.Render("needs a human: ") + termsafe.String(it.reason)
+		case m.list.own[it.meta.ID].held:
+			line = m.st.bad.Render("held: ") + termsafe.String(m.list.own[it.meta.ID].why())
+		case m.list.unplanned[it.meta.ID] != "":
+			line = m.st.manual.Render("not planned now: ") + termsafe.String(m.list.unplanned[it.meta.ID])
+		case m.list.own[it.meta.ID].forced:
+			line = m.st.warn.Render("forced: ") + m.list.own[it.meta.ID].takes(m.list.managed)
 		default:
 			line = m.st.subtle.Render("why: ") + it.meta.Why
 		}

@@ -71,21 +71,52 @@ type steps struct {
 	cancelled bool
 	// force takes fields other managers own, once the user chose to.
 	force bool
+	// owned are the chosen fixes whose fields other managers own: held
+	// back, or taking them.
+	owned []ownedFix
+	// managed names the GitOps tool managing the workload, escaped.
+	managed string
 }
 
-func newSteps(p *plan.Plan, chosen []string, st styles) steps {
+// ownedFix is a chosen fix and who else owns what it changes.
+type ownedFix struct {
+	rule string
+	ownership
+}
+
+func newSteps(st styles) steps {
 	return steps{
-		plan:  p,
-		rules: chosen,
-		spin:  spinner.New(spinner.WithSpinner(spinner.Dot), spinner.WithStyle(st.title)),
-		bar:   progress.New(progress.WithColors(st.bar), progress.WithoutPercentage()),
+		spin: spinner.New(spinner.WithSpinner(spinner.Dot), spinner.WithStyle(st.title)),
+		bar:  progress.New(progress.WithColors(st.bar), progress.WithoutPercentage()),
 	}
 }
 
-// startDryRun runs the server-side dry-run of the plan.
+// load sets what the flow confirms: the plan, the rules it applies and
+// the chosen fixes other managers own fields of.
+func (s *steps) load(p *plan.Plan, rules []string, owned []ownedFix, managed string) {
+	s.plan, s.rules, s.owned, s.managed = p, rules, owned, managed
+}
+
+// heldFixes are the chosen fixes the plan leaves out.
+func (s *steps) heldFixes() []ownedFix {
+	var out []ownedFix
+	for _, f := range s.owned {
+		if f.held {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// startDryRun runs the server-side dry-run of the plan; with nothing
+// planned (every chosen fix held) there is nothing to ask.
 func (s *steps) startDryRun(ctx context.Context, eng Engine) tea.Cmd {
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.phase, s.dry, s.err = phaseDryRun, DryRun{}, nil
+	if s.plan.Empty() {
+		s.phase = phaseConfirm
+		return nil
+	}
 	p, force := s.plan, s.force
 	return tea.Batch(s.spin.Tick, func() tea.Msg {
 		res, err := eng.DryRun(ctx, p, force)
@@ -213,14 +244,17 @@ func (s *steps) keys() stepKeys {
 		Back:    km.Back,
 		Quit:    km.Quit,
 	}
-	k.Force.SetEnabled(s.phase == phaseConfirm && len(s.dry.Conflicts) > 0 && s.err == nil)
+	k.Force.SetEnabled(s.phase == phaseConfirm && s.err == nil && (len(s.dry.Conflicts) > 0 || len(s.heldFixes()) > 0))
+	if len(s.heldFixes()) > 0 {
+		k.Force.SetHelp("f", "take held fields")
+	}
 	k.Back.SetHelp("esc", "back to the list")
 	switch s.phase {
 	case phaseDryRun:
 		k.Confirm.SetEnabled(false)
 		k.Back.SetHelp("esc", "cancel")
 	case phaseConfirm:
-		k.Confirm.SetEnabled(!s.blocked())
+		k.Confirm.SetEnabled(!s.blocked() && !s.plan.Empty())
 	case phaseApplying:
 		k.Confirm.SetEnabled(false)
 		k.Back.SetEnabled(false)
@@ -249,15 +283,20 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 		}
 	}
 	if s.phase <= phaseConfirm {
-		add(fmt.Sprintf("%d fix%s: %s", len(s.rules), plural(len(s.rules), "es"), strings.Join(s.rules, ", ")), "objects:")
-		for _, o := range s.plan.Objects {
-			verb := st.warn.Render("update")
-			if o.Create {
-				verb = st.ok.Render("create")
+		if s.plan.Empty() {
+			add("nothing to apply until f takes the held fixes' fields", "")
+		} else {
+			add(fmt.Sprintf("%d fix%s: %s", len(s.rules), plural(len(s.rules), "es"), strings.Join(s.rules, ", ")), "objects:")
+			for _, o := range s.plan.Objects {
+				verb := st.warn.Render("update")
+				if o.Create {
+					verb = st.ok.Render("create")
+				}
+				add(fmt.Sprintf("  %s %s", verb, q(o.Namespace+"/"+o.Ref())))
 			}
-			add(fmt.Sprintf("  %s %s", verb, q(o.Namespace+"/"+o.Ref())))
+			add("")
 		}
-		add("")
+		add(s.ownedView(st)...)
 		if w.Managed != "" {
 			add(st.warn.Render("! "+q(w.Managed)+" manages this workload: it will revert a live change (w writes patches instead)"), "")
 		}
@@ -269,6 +308,7 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 		switch {
 		case s.err != nil:
 			add(st.bad.Render("✗ the dry-run failed: ") + q(s.err.Error()))
+		case s.plan.Empty(): // no dry-run was sent
 		case len(s.dry.Conflicts) > 0:
 			for _, c := range s.dry.Conflicts {
 				add(st.bad.Render("✗ ") + q(c))
@@ -294,6 +334,38 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 		out = append(out, "")
 	}
 	return strings.Join(out, "\n")
+}
+
+// ownedView names the chosen fixes held back, with their owners and the
+// ways on, then those that take fields from other managers.
+func (s *steps) ownedView(st styles) []string {
+	var held, taken []string
+	for _, f := range s.owned {
+		what := owned(f.owners)
+		switch {
+		case f.held && what == "":
+			what = termsafe.String(strings.SplitN(f.why(), ";", 2)[0]) // managed by a GitOps tool
+			fallthrough
+		case f.held:
+			held = append(held, st.bad.Render("! ")+f.rule+" — "+what)
+		case f.forced:
+			taken = append(taken, st.owner(f.ownership).Render("⚑ forced: ")+f.rule+" — "+f.takes(s.managed))
+		case len(f.owners) > 0:
+			taken = append(taken, st.owner(f.ownership).Render("⚑ ")+f.rule+" — "+what)
+		}
+	}
+	var out []string
+	if len(held) > 0 {
+		out = append(out, st.bad.Render("not applied")+": another manager owns what these fixes change (f takes their fields like --force-conflicts; w writes patches for the source)")
+		out = append(out, held...)
+		out = append(out, "")
+	}
+	if len(taken) > 0 {
+		out = append(out, "taking fields another manager owns:")
+		out = append(out, taken...)
+		out = append(out, "")
+	}
+	return out
 }
 
 // progressView is the rollout: a bar, ready pods per zone, the status

@@ -80,6 +80,23 @@ func (st styles) badge(sev rules.Severity) string {
 	return st.low.Render(text)
 }
 
+// owner styles an owner badge: held fixes stand out, forced ones warn,
+// fields taken from one-off edits stay quiet.
+func (st styles) owner(o ownership) lipgloss.Style {
+	switch {
+	case o.held:
+		return st.bad
+	case o.forced:
+		return st.warn
+	}
+	for _, c := range o.owners {
+		if !c.Class.Takes() {
+			return st.warn // not chosen yet; held once chosen
+		}
+	}
+	return st.subtle
+}
+
 // cursorLine marks the line under the cursor across the whole width: in
 // reverse video in the focused pane, bold in the other, its own colours
 // dropped so the mark reads on any background.

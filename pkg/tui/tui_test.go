@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
@@ -39,6 +41,10 @@ type scripted struct {
 	release   chan struct{} // Commit waits for it (or its ctx) after the lines
 	commitErr error
 	writeErr  error
+	// owned scripts who else owns the fields of each rule's fix, as the
+	// engine reads them from managedFields: a fix whose owner it does not
+	// take is held back (status conflict) unless the selection forces it.
+	owned map[string][]owners.Conflict
 
 	mu      sync.Mutex
 	forced  []bool
@@ -46,18 +52,60 @@ type scripted struct {
 	ctxErr  error
 	plans   int
 	written []string // the folders Write was asked for
+	last    rules.Selection // the last selection planned
+	writtenPlan *plan.Plan // the plan Write was asked to write
 }
 
+// Plan holds back fixes as the engine does: each round holds the planned
+// fixes whose scripted owners are not taken, until none is left.
 func (e *scripted) Plan(sel rules.Selection) ([]rules.Result, *plan.Plan, error) {
 	e.mu.Lock()
 	e.plans++
+	e.last = sel
 	e.mu.Unlock()
-	results, err := rules.Evaluate(e.snap, sel)
-	if err != nil {
-		return nil, nil, err
+	sel.Hold = map[string]rules.Held{}
+	for {
+		results, err := rules.Evaluate(e.snap, sel)
+		if err != nil {
+			return nil, nil, err
+		}
+		held := false
+		for i := range results {
+			r := &results[i]
+			if r.Status != rules.StatusPlanned || len(e.owned[r.Rule]) == 0 {
+				continue
+			}
+			r.Owners = e.owned[r.Rule]
+			for _, c := range r.Owners {
+				if !c.Class.Takes() && !rules.Forces(sel, r.Rule) {
+					reason := fmt.Sprintf("%s is owned by %s: its next apply or sync resets it; --force-conflicts takes it live, or -o patch|kustomize=DIR changes the source", c.Field, c.Manager)
+					sel.Hold[r.Rule], held = rules.Held{Reason: reason, Owners: r.Owners}, true
+					break
+				}
+			}
+		}
+		if !held {
+			p, err := plan.Build(e.snap, results, plan.DefaultFieldManager)
+			return results, p, err
+		}
 	}
-	p, err := plan.Build(e.snap, results, plan.DefaultFieldManager)
-	return results, p, err
+}
+
+// lastForce is the Force list of the last plan.
+func (e *scripted) lastForce() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.last.Force
+}
+
+// kubectlApplied scripts the demo as `kubectl apply -f` then `kubectl edit`
+// leave it: replicas belongs to kubectl's client-side apply (held), the
+// container's probes were added by hand (taken).
+func kubectlApplied(e *scripted) {
+	e.owned = map[string][]owners.Conflict{
+		"replicas":       {{Field: ".spec.replicas", Manager: "kubectl-client-side-apply", Class: owners.Manifest}},
+		"liveness-probe": {{Field: `.spec.template.spec.containers[name="web"].livenessProbe`, Manager: "kubectl-edit", Class: owners.OneOff}},
+	}
 }
 
 func (e *scripted) DryRun(_ context.Context, _ *plan.Plan, force bool) (DryRun, error) {
@@ -97,10 +145,11 @@ func (e *scripted) Pods(context.Context) (inspect.PodStats, error) {
 	return inspect.PodStats{Total: 2, Ready: 2, Zones: map[string]int{"zone-a": 1, "zone-b": 1}}, nil
 }
 
-func (e *scripted) Write(_ *plan.Plan, dir string) (string, error) {
+func (e *scripted) Write(p *plan.Plan, dir string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.written = append(e.written, dir)
+	e.writtenPlan = p
 	return dir, e.writeErr
 }
 
@@ -287,6 +336,22 @@ func TestGoldenScreens(t *testing.T) {
 		{"write", nil, func(t *testing.T, tm *teatest.TestModel) {
 			press(tm, "w")
 			waitFor(t, tm, "write the kustomize overlay to: harden-demo-deployment-web")
+		}},
+		// Another manager owns fields: replicas is held ([!] and its owner),
+		// liveness-probe takes its field from a one-off edit.
+		{"owners", kubectlApplied, func(t *testing.T, tm *teatest.TestModel) {
+			waitFor(t, tm, "held: .spec.replicas")
+		}},
+		// f on replicas takes .spec.replicas anyway: planned, in the diff.
+		{"owners-forced", kubectlApplied, func(t *testing.T, tm *teatest.TestModel) {
+			waitFor(t, tm, "1 held")
+			press(tm, "f")
+			waitFor(t, tm, "kubectl apply, forced")
+		}},
+		// The confirm screen names what is held back and what is taken.
+		{"owners-confirm", kubectlApplied, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "y")
+			waitFor(t, tm, "dry-run passed")
 		}},
 		{"rollout", func(e *scripted) {
 			e.lines = []string{`Waiting for deployment "web" rollout to finish: 1 of 2 updated replicas are available...`}
@@ -493,6 +558,103 @@ func TestConflictThenForce(t *testing.T) {
 	}
 }
 
+// f on a fix takes its fields anyway: a held fix is planned (in the diff,
+// counted in the header and the score), f again holds it back; a fix no
+// other manager owns has nothing to take.
+func TestForceToggle(t *testing.T) {
+	eng := newEngine(t)
+	kubectlApplied(eng)
+	m := newModel(t, eng)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	key := func(k string) { m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
+	header := func() string { return ansi.Strip(m.header()) }
+	_, heldAfter := m.scores()
+	if !m.list.own["replicas"].held || slices.Contains(m.toApply(), "replicas") || strings.Contains(m.plan.Diff(), "+  replicas: 2") {
+		t.Fatalf("replicas is not held back: %+v, applying %v", m.list.own["replicas"], m.toApply())
+	}
+	if !strings.Contains(header(), "1 held") || !slices.Contains(m.toApply(), "liveness-probe") {
+		t.Errorf("header %q, applying %v: want replicas held and liveness-probe (a one-off edit's field) taken", header(), m.toApply())
+	}
+	key("f") // the cursor is on replicas
+	if got := eng.lastForce(); fmt.Sprint(got) != "[replicas]" {
+		t.Errorf("f planned with Force %v, want [replicas]", got)
+	}
+	if o := m.list.own["replicas"]; o.held || !o.forced || !strings.Contains(m.plan.Diff(), "+  replicas: 2") {
+		t.Errorf("forced replicas is not planned: %+v", o)
+	}
+	if _, after := m.scores(); after <= heldAfter || strings.Contains(header(), "held") {
+		t.Errorf("forcing replicas: score after %d (held: %d), header %q", after, heldAfter, header())
+	}
+	if !strings.Contains(ansi.Strip(m.statusLine()), "forced: .spec.replicas is owned by kubectl-client-side-apply") {
+		t.Errorf("why line: %q", ansi.Strip(m.statusLine()))
+	}
+	key("f")
+	if !m.list.own["replicas"].held || len(eng.lastForce()) != 0 {
+		t.Errorf("f again did not hold replicas back: %+v, force %v", m.list.own["replicas"], eng.lastForce())
+	}
+	if !strings.Contains(ansi.Strip(m.statusLine()), "held: .spec.replicas") {
+		t.Errorf("why line of a held fix: %q", ansi.Strip(m.statusLine()))
+	}
+	key("j")
+	key("j") // spread: nobody else owns what it changes
+	key("f")
+	if !strings.Contains(m.status, "nothing to take") || len(eng.lastForce()) != 0 {
+		t.Errorf("f on spread: status %q, force %v", m.status, eng.lastForce())
+	}
+}
+
+// The confirm screen names the held fixes; its f forces them all (and the
+// dry-run), like --force-conflicts, and the apply includes them. With only
+// held fixes chosen it opens too, with nothing to apply until f.
+func TestHeldThenForceOnConfirm(t *testing.T) {
+	eng := newEngine(t)
+	kubectlApplied(eng)
+	tm := start(t, newModel(t, eng), 80, 24)
+	press(tm, "n", "space", "y") // replicas only: held
+	waitFor(t, tm, "nothing to apply until f")
+	waitFor(t, tm, "! replicas — .spec.replicas is owned by kubectl-client-side-apply")
+	if p := make(probe, 1); true {
+		tm.Send(p)
+		if screen := ansi.Strip(<-p); strings.Contains(screen, "dry-run passed") {
+			t.Errorf("nothing was dry-run, yet the screen says it passed:\n%s", screen)
+		}
+	}
+	press(tm, "y") // refused: nothing planned
+	press(tm, "f")
+	waitFor(t, tm, "dry-run passed")
+	waitFor(t, tm, "1 fix: replicas")
+	press(tm, "y")
+	waitFor(t, tm, "the rollout completed")
+	press(tm, "q")
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	if out := m.Outcome(); out.Err != nil || out.Applied == nil || fmt.Sprint(out.Rules) != "[replicas]" {
+		t.Fatalf("outcome %+v", out)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if fmt.Sprint(eng.forced) != "[true]" || eng.commits != 1 || fmt.Sprint(eng.last.Force) != "[all]" {
+		t.Errorf("dry-runs forced %v, commits %d, last Force %v; want [true], 1, [all]", eng.forced, eng.commits, eng.last.Force)
+	}
+}
+
+// w writes every chosen fix, held ones too: the source is where a manifest
+// applier's fields change.
+func TestWriteIncludesHeld(t *testing.T) {
+	eng := newEngine(t)
+	kubectlApplied(eng)
+	tm := start(t, newModel(t, eng), 80, 24)
+	waitFor(t, tm, "1 held")
+	press(tm, "w")
+	waitFor(t, tm, "write the kustomize overlay to")
+	press(tm, "enter")
+	out := tm.FinalModel(t).(*Model).Outcome()
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if !slices.Contains(out.Rules, "replicas") || eng.writtenPlan == nil || !strings.Contains(eng.writtenPlan.Diff(), "+  replicas: 2") {
+		t.Errorf("w: outcome %+v; the written plan lacks replicas", out)
+	}
+}
+
 // q quits without changes; ctrl+c during the rollout cancels the engine's
 // context, which rolls back, and the result says so.
 func TestQuitAndInterrupt(t *testing.T) {
@@ -689,4 +851,34 @@ func TestAuditBrowserWrite(t *testing.T) {
 	waitForScreen(t, tm, "wrote harden-demo-deployment-web")
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
+
+// Owner badges name the managers briefly and escape them; a workload a
+// GitOps tool manages names the tool when a fix is held or forced.
+func TestOwnerBadges(t *testing.T) {
+	evil := "evil\x1b]0;pwned\x07"
+	for _, c := range []struct {
+		o       ownership
+		managed string
+		want    string
+	}{
+		{ownership{owners: []owners.Conflict{{Field: ".spec.replicas", Manager: "kubectl-client-side-apply", Class: owners.Manifest}}, held: true}, "", "⚑ kubectl apply"},
+		{ownership{owners: []owners.Conflict{
+			{Field: ".a", Manager: "kubectl-edit", Class: owners.OneOff},
+			{Field: ".b", Manager: "helm", Class: owners.Manifest},
+		}, forced: true}, "", "⚑ helm +1, forced"},
+		{ownership{owners: []owners.Conflict{{Field: ".a", Manager: evil, Class: owners.Controller}}}, "", `⚑ evil\x1b]0;pwned\a`},
+		{ownership{held: true}, "argocd", "⚑ argocd"},
+		{ownership{}, "argocd", ""},
+	} {
+		if got := c.o.badge(c.managed); got != c.want {
+			t.Errorf("badge(%+v) = %q, want %q", c.o, got, c.want)
+		}
+	}
+	if got := owned([]owners.Conflict{{Field: ".a", Manager: evil, Class: owners.Controller}}); strings.Contains(got, "\x1b") {
+		t.Errorf("owned lets an escape through: %q", got)
+	}
+	if got := (ownership{forced: true}).takes("argocd"); !strings.Contains(got, "managed by argocd") {
+		t.Errorf("a forced fix of a managed workload says %q", got)
+	}
 }

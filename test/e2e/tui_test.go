@@ -85,8 +85,9 @@ func (term *terminal) exitCode() string {
 }
 
 // A first-time user hardens the demo shop's web Deployment with the
-// keyboard only: picks two fixes, meets the conflict with kubectl's
-// client-side apply, forces it, applies, and watches the rollout.
+// keyboard only: picks two fixes, finds replicas held back because
+// kubectl's client-side apply owns it, takes it anyway with f, applies, and
+// watches the rollout.
 func TestTUIHardensWithKeyboard(t *testing.T) {
 	ns := newNamespace(t)
 	applyDemoShop(t, ns)
@@ -99,19 +100,25 @@ func TestTUIHardensWithKeyboard(t *testing.T) {
 			t.Errorf("the first screen lacks %q:\n%s", want, s)
 		}
 	}
-	// None, then replicas (the first rule) and pdb (the next).
+	// None, then replicas (the first rule) and pdb (the next): replicas
+	// is held, and pdb waits for it.
 	term.keys("n", "Space", "j", "Space")
+	s = term.waitFor("1 held", 5*time.Second)
+	if !strings.Contains(s, "[!] HIGH replicas") || !strings.Contains(s, "⚑ kubectl apply") || strings.Contains(s, "+  replicas: 2") {
+		t.Errorf("replicas is not shown held with its owner:\n%s", s)
+	}
+	term.keys("k", "f")
 	s = term.waitFor("2/", 5*time.Second)
-	if !strings.Contains(s, "+  replicas: 2") {
-		t.Errorf("the diff does not show the replicas fix:\n%s", s)
+	if !strings.Contains(s, "+  replicas: 2") || !strings.Contains(s, "forced: .spec.replicas") {
+		t.Errorf("f did not take replicas' field:\n%s", s)
 	}
 	term.keys("y")
-	s = term.waitFor("kubectl-client-side-apply", 30*time.Second)
-	if !strings.Contains(s, "create "+ns+"/poddisruptionbudget.policy/web") {
-		t.Errorf("the confirm screen does not list the new PDB:\n%s", s)
+	s = term.waitFor("dry-run passed", 30*time.Second)
+	for _, want := range []string{"create " + ns + "/poddisruptionbudget.policy/web", "forced: replicas — .spec.replicas is owned by kubectl-client-side-apply"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the confirm screen lacks %q:\n%s", want, s)
+		}
 	}
-	term.keys("f")
-	term.waitFor("dry-run passed", 30*time.Second)
 	term.keys("y")
 	term.waitFor("the rollout completed", 2*time.Minute)
 	term.keys("q")
@@ -126,6 +133,41 @@ func TestTUIHardensWithKeyboard(t *testing.T) {
 	}
 	if got := kubectl(t, "get", "pdb/web", "-n", ns, "-o", "jsonpath={.spec.maxUnavailable}"); got != "1" {
 		t.Errorf("the PDB's maxUnavailable = %q, want 1", got)
+	}
+}
+
+// The guestbook tutorial applied with plain kubectl apply -f: the
+// replicas fix would change a field kubectl's client-side apply owns, so
+// it is held back with its owner named, in the list and on the confirm
+// screen; the confirm screen's f takes it; quitting still changes nothing.
+func TestTUIOwnerBadge(t *testing.T) {
+	ns := newNamespace(t)
+	kubectl(t, "apply", "-n", ns, "-f", corpus(t, "guestbook/guestbook-all-in-one.yaml"))
+	waitRollout(t, ns, "deploy/redis-master")
+
+	term := newTerminal(t, "kubectl harden deploy/redis-master -n "+ns)
+	s := term.waitFor("findings", 30*time.Second)
+	for _, want := range []string{"[!] HIGH replicas", "⚑ kubectl apply", "1 held", "held: .spec.replicas is owned by kubectl-client-side-apply"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the first screen lacks %q:\n%s", want, s)
+		}
+	}
+	term.keys("y")
+	s = term.waitFor("not applied", 30*time.Second)
+	if !strings.Contains(s, "! replicas — .spec.replicas is owned by kubectl-client-side-apply") {
+		t.Errorf("the confirm screen does not name the held fix and its owner:\n%s", s)
+	}
+	term.keys("f")
+	term.waitFor("forced: replicas", 30*time.Second)
+	if !strings.Contains(term.waitFor("dry-run passed", 30*time.Second), "create "+ns+"/poddisruptionbudget.policy/redis-master") {
+		t.Errorf("forcing replicas did not plan the PDB that waited for it:\n%s", term.screen())
+	}
+	term.keys("q")
+	if code := term.exitCode(); code != "130" {
+		t.Fatalf("q: exit %s, want 130; the terminal shows:\n%s", code, term.screen())
+	}
+	if got := kubectl(t, "get", "deploy/redis-master", "-n", ns, "-o", "jsonpath={.spec.replicas}"); got != "1" {
+		t.Errorf("spec.replicas = %s after quitting, want 1", got)
 	}
 }
 
