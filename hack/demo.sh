@@ -23,8 +23,11 @@ done
 # -o text: the report, even on a terminal (where kubectl harden opens its UI).
 run kubectl harden deploy/web -n demo -o text
 run kubectl harden deploy/web -n demo --fix=all -o diff
-# The shop was deployed with kubectl apply, which owns spec.replicas: taking
-# it over is a deliberate choice, hence --force-conflicts.
+# The shop was deployed with kubectl apply, which owns the fields its
+# manifest sets (spec.replicas…): by default harden applies every fix that
+# conflicts with nobody and leaves those to their owner (status conflict).
+run kubectl harden deploy/web -n demo --fix=all --yes
+# Taking them live anyway is a deliberate choice, hence --force-conflicts.
 run kubectl harden deploy/web -n demo --fix=all --yes --force-conflicts
 run kubectl get pods -n demo -l app=web -o wide
 run kubectl harden deploy/web -n demo -o text
