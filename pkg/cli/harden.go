@@ -221,11 +221,26 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 	}
 	wl.Warnings = append(wl.Warnings, res.warnings...)
 	wl.Applied, wl.Rollout = res.applied, res.rollout
+	if !wl.Applied {
+		wl.Rollout = heldRollout(res.w)
+	}
 	wl.Findings, wl.Score = res.results, rules.Score(res.results)
 	if wl.Plan, err = report.NewPlan(res.plan); err != nil {
 		return hardened{wl, res.plan}, err
 	}
 	return hardened{wl, res.plan}, o.print(res.snap, wl, res.plan, index)
+}
+
+// heldRollout says, before anything is applied, that a change to w would
+// not roll out by itself; "" when it would.
+func heldRollout(w *inspect.Workload) string {
+	switch w.RolloutHold() {
+	case inspect.RolloutPaused:
+		return fmt.Sprintf("paused — a change rolls out on resume (kubectl rollout resume %s -n %s)", w.Ref(), w.Namespace())
+	case inspect.RolloutOnDelete:
+		return "OnDelete — a pod takes a change only when it is deleted"
+	}
+	return ""
 }
 
 // commit is how this run writes: with its journal, watch and timeout.
@@ -300,6 +315,12 @@ func PrintSnapshot(out io.Writer, s *inspect.Snapshot) {
 		row("replicas", "%d desired, %d ready, %d restarts", r, st.Ready, st.Restarts)
 	} else {
 		row("pods", "%d, %d ready, %d restarts", st.Total, st.Ready, st.Restarts)
+	}
+	switch w.RolloutHold() {
+	case inspect.RolloutPaused:
+		row("rollout", "paused (changes roll out on kubectl rollout resume %s -n %s)", q(w.Ref()), q(w.Namespace()))
+	case inspect.RolloutOnDelete:
+		row("rollout", "OnDelete (a pod takes a change only when it is deleted)")
 	}
 	zones := make([]string, 0, len(st.Zones))
 	for z, n := range st.Zones {
