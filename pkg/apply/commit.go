@@ -32,7 +32,8 @@ type Commit struct {
 // Outcome is what a commit did.
 type Outcome struct {
 	Entry *Entry
-	// Rollout is "complete" when the rollout was watched to its end; for a
+	// Rollout is "complete" when a rollout was watched to its end, "" when
+	// nothing rolls (a Job, a CronJob, companions alone); for a
 	// workload that does not roll out by itself it says why and what
 	// happens instead, e.g. "paused — not watched; the change rolls out on
 	// resume (kubectl rollout resume deployment/web -n shop)" or
@@ -58,6 +59,7 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 	}
 	failing := a.Failing(w)
 	var held []string
+	watched := false
 	for _, obj := range p.Objects {
 		if !Rolls(obj) {
 			continue
@@ -79,11 +81,12 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 		if err := a.waitRollout(ctx, obj, c.Timeout, c.Progress, failing); err != nil {
 			return out, a.rollback(ctx, w, out.Entry, c, err)
 		}
+		watched = true
 	}
 	switch {
 	case len(held) > 0:
 		out.Rollout = strings.Join(held, "; ")
-	case c.Watch:
+	case watched: // not for a Job or CronJob, nor for companions alone
 		out.Rollout = "complete"
 	}
 	return out, nil

@@ -216,6 +216,9 @@ func TestRolloutLiveJob(t *testing.T) {
 	if templated == 0 {
 		t.Errorf("no pod-template finding says the template is immutable: %s", r)
 	}
+	if got := doc.Workloads[0].Rollout; got != "" {
+		t.Errorf("report rollout %q for a Job: nothing rolls out", got)
+	}
 	if fs := findings(doc, "job"); len(fs) == 0 || fs[0].Status != rules.StatusFixed {
 		t.Errorf("the job rule's findings: %+v", fs)
 	}
