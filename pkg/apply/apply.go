@@ -306,7 +306,47 @@ func explain(o *plan.Object, err error) error {
 			return ce
 		}
 	}
+	if apierrors.IsInvalid(err) && errors.As(err, &status) && status.Status().Details != nil && len(status.Status().Details.Causes) > 0 {
+		return &InvalidError{Object: ref, Causes: invalidCauses(status.Status().Details.Causes), Err: err}
+	}
 	return fmt.Errorf("%s: %w", ref, err)
+}
+
+// InvalidError is an object the API server refused as invalid, told as
+// one line: each field and why, without the Go dump of the value the
+// server puts in its message (a whole pod template for an immutable one).
+type InvalidError struct {
+	Object string
+	Causes []string // "spec.template: field is immutable"
+	Err    error
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("%s is invalid: %s", e.Object, strings.Join(e.Causes, "; "))
+}
+
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// invalidCauses reads "FIELD: WHY" from a status' causes; a value longer
+// than a short literal is left out.
+func invalidCauses(causes []metav1.StatusCause) []string {
+	var out []string
+	for _, c := range causes {
+		msg := c.Message
+		if v, ok := strings.CutPrefix(msg, "Invalid value: "); ok && (len(v) > 80 || strings.ContainsAny(v, "{\n")) {
+			if i := strings.LastIndex(v, ": "); i >= 0 {
+				msg = v[i+2:]
+			} else {
+				msg = "invalid value"
+			}
+		}
+		msg = strings.Join(strings.Fields(msg), " ")
+		if c.Field != "" {
+			msg = c.Field + ": " + msg
+		}
+		out = append(out, msg)
+	}
+	return out
 }
 
 // notTaken refuses to "create" a companion over an object of the same

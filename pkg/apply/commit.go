@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,7 +32,13 @@ type Commit struct {
 // Outcome is what a commit did.
 type Outcome struct {
 	Entry *Entry
-	// Rollout is "complete" when the rollout was watched to its end.
+	// Rollout is "complete" when a rollout was watched to its end, "" when
+	// nothing rolls (a Job, a CronJob, companions alone); for a
+	// workload that does not roll out by itself it says why and what
+	// happens instead, e.g. "paused — not watched; the change rolls out on
+	// resume (kubectl rollout resume deployment/web -n shop)" or
+	// "OnDelete — 3 pods (db-0, db-1, db-2) still run the old revision; …".
+	// Callers print it as "rollout: …".
 	Rollout string
 	// Warnings are things the user should know that did not stop it.
 	Warnings []string
@@ -50,19 +57,38 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 	if err := c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), out.Entry); err != nil {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("the local undo journal could not be written: %v (the workload carries its own undo record)", err))
 	}
-	if !c.Watch {
-		return out, nil
-	}
 	failing := a.Failing(w)
+	var held []string
+	watched := false
 	for _, obj := range p.Objects {
 		if !Rolls(obj) {
 			continue
 		}
-		if err := a.WaitRollout(ctx, obj, c.Timeout, c.Progress, failing); err != nil {
+		// A paused or OnDelete workload keeps the fix and its pods: there
+		// is no rollout to wait for, and nothing to roll back.
+		// When it cannot be read, the watch reads it again and says why.
+		note, err := a.Held(ctx, obj, c.Timeout)
+		if err == nil && note != "" {
+			held = append(held, note)
+			continue
+		}
+		if !c.Watch {
+			if err != nil {
+				out.Warnings = append(out.Warnings, err.Error())
+			}
+			continue
+		}
+		if err := a.waitRollout(ctx, obj, c.Timeout, c.Progress, failing); err != nil {
 			return out, a.rollback(ctx, w, out.Entry, c, err)
 		}
+		watched = true
 	}
-	out.Rollout = "complete"
+	switch {
+	case len(held) > 0:
+		out.Rollout = strings.Join(held, "; ")
+	case watched: // not for a Job or CronJob, nor for companions alone
+		out.Rollout = "complete"
+	}
 	return out, nil
 }
 

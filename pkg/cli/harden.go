@@ -237,7 +237,22 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 	if wl.Plan, err = report.NewPlan(res.Plan); err != nil {
 		return hardened{wl, res.Plan}, err
 	}
+	if !wl.Applied && res.Workload != nil {
+		wl.Rollout = heldRollout(res.Workload)
+	}
 	return hardened{wl, res.Plan}, o.print(res.Snapshot, wl, res.Plan, index)
+}
+
+// heldRollout says, before anything is applied, that a change to w would
+// not roll out by itself; "" when it would.
+func heldRollout(w *inspect.Workload) string {
+	switch w.RolloutHold() {
+	case inspect.RolloutPaused:
+		return fmt.Sprintf("paused — a change rolls out on resume (kubectl rollout resume %s -n %s)", w.Ref(), w.Namespace())
+	case inspect.RolloutOnDelete:
+		return "OnDelete — a pod takes a change only when it is deleted"
+	}
+	return ""
 }
 
 // request is this run's engine request: what the flags ask for.
@@ -352,6 +367,12 @@ func PrintSnapshot(out io.Writer, s *inspect.Snapshot) {
 		row("replicas", "%d desired, %d ready, %d restarts", r, st.Ready, st.Restarts)
 	} else {
 		row("pods", "%d, %d ready, %d restarts", st.Total, st.Ready, st.Restarts)
+	}
+	switch w.RolloutHold() {
+	case inspect.RolloutPaused:
+		row("rollout", "paused (changes roll out on kubectl rollout resume %s -n %s)", q(w.Ref()), q(w.Namespace()))
+	case inspect.RolloutOnDelete:
+		row("rollout", "OnDelete (a pod takes a change only when it is deleted)")
 	}
 	zones := make([]string, 0, len(st.Zones))
 	for z, n := range st.Zones {

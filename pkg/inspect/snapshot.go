@@ -129,6 +129,42 @@ func (w *Workload) PodTemplatePath() []string {
 	return []string{"spec", "template"}
 }
 
+// Rollout holds, as Workload.RolloutHold reports them.
+const (
+	// RolloutPaused is a paused Deployment: a template change waits for
+	// kubectl rollout resume.
+	RolloutPaused = "paused"
+	// RolloutOnDelete is a StatefulSet or DaemonSet with updateStrategy
+	// OnDelete: a pod takes a template change only when it is deleted.
+	RolloutOnDelete = "OnDelete"
+)
+
+// RolloutHold says why a change to the pod template does not roll out by
+// itself: RolloutPaused, RolloutOnDelete, or "" when it does (or the kind
+// does not roll: Job, CronJob).
+func (w *Workload) RolloutHold() string {
+	switch {
+	case w.Deployment != nil && w.Deployment.Spec.Paused:
+		return RolloutPaused
+	case w.StatefulSet != nil && w.StatefulSet.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType,
+		w.DaemonSet != nil && w.DaemonSet.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType:
+		return RolloutOnDelete
+	}
+	return ""
+}
+
+// CronJobOwner names the CronJob that controls a Job ("" for none, or for
+// other kinds), from its ownerReferences.
+func (w *Workload) CronJobOwner() string {
+	if w.Job == nil {
+		return ""
+	}
+	if ref := metav1.GetControllerOfNoCopy(w.Job); ref != nil && ref.Kind == "CronJob" && strings.HasPrefix(ref.APIVersion, "batch/") {
+		return ref.Name
+	}
+	return ""
+}
+
 // Replicas is the desired number of pods for replicated kinds, and -1 for
 // kinds where the question does not apply (DaemonSet, Job, CronJob).
 func (w *Workload) Replicas() int32 {

@@ -126,6 +126,8 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 					return nil, fmt.Errorf("%s: %w", m.ID, err)
 				case fix == nil || len(fix.Changes) == 0:
 					res.Status, res.Reason = StatusManual, "no automatic fix"
+				case ImmutableTemplate(s.Workload, fix) != "":
+					res.Status, res.Reason = StatusManual, ImmutableTemplate(s.Workload, fix)
 				default:
 					if projected, err = Project(projected, fix); err != nil {
 						return nil, fmt.Errorf("%s: %w", m.ID, err)
@@ -143,6 +145,41 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 		return results[i].Rule < results[j].Rule
 	})
 	return results, nil
+}
+
+// ImmutableTemplate says why a fix cannot be applied to a live Job — it
+// changes the Job's pod template (spec.template), which the API server
+// refuses to change once the Job exists — and where to fix it instead: the
+// CronJob that owns the Job, else the manifest it is created from. It
+// returns "" for every other fix and kind; the Job's own fields
+// (activeDeadlineSeconds, backoffLimit, ttlSecondsAfterFinished,
+// parallelism…) stay fixable.
+func ImmutableTemplate(w *inspect.Workload, fix *Fix) string {
+	if w.Job == nil || fix == nil {
+		return ""
+	}
+	for _, c := range fix.Changes {
+		if c.Create || !sameObject(c.Object, w) {
+			continue
+		}
+		spec, _ := c.Object["spec"].(map[string]any)
+		if _, ok := spec["template"]; !ok {
+			continue
+		}
+		where := "fix the manifest it is created from"
+		if cj := w.CronJobOwner(); cj != "" {
+			where = "fix cronjob/" + cj + " instead"
+		}
+		return "a live Job's pod template (spec.template) is immutable: " + where
+	}
+	return ""
+}
+
+// sameObject reports whether a partial object names the workload.
+func sameObject(obj map[string]any, w *inspect.Workload) bool {
+	meta, _ := obj["metadata"].(map[string]any)
+	ns, _ := meta["namespace"].(string)
+	return obj["kind"] == w.Kind() && meta["name"] == w.Name() && (ns == "" || ns == w.Namespace())
 }
 
 // Pending reports whether the finding counts against the score: neither

@@ -96,3 +96,66 @@ func TestScore(t *testing.T) {
 		t.Error("pending: skipped and manual findings are pending, fixed and exempted are not")
 	}
 }
+
+// A live Job's pod template is immutable: fixes that would change it need a
+// human, pointed at the CronJob that owns the Job or at its manifest, while
+// fixes of the Job's own mutable fields stay planned.
+func TestJobTemplateImmutable(t *testing.T) {
+	for file, where := range map[string]string{
+		"testdata/job.yaml":         "fix the manifest it is created from",
+		"testdata/cronjob-job.yaml": "fix cronjob/nightly instead",
+	} {
+		s := rulestest.Load(t, file)
+		results, err := rules.Evaluate(s, rules.Selection{Fix: []string{"all"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		templated, planned := 0, 0
+		for _, r := range results {
+			if r.Status == rules.StatusPlanned {
+				planned++
+				for _, c := range r.Fix.Changes {
+					if spec, _ := c.Object["spec"].(map[string]any); !c.Create && spec["template"] != nil {
+						t.Errorf("%s: %s plans a change of the Job's pod template: %v", file, r.Rule, c.Object)
+					}
+				}
+			}
+			if r.Status == rules.StatusManual && strings.Contains(r.Reason, "pod template (spec.template) is immutable") {
+				templated++
+				if !strings.HasSuffix(r.Reason, where) {
+					t.Errorf("%s: %s: reason %q, want it to end %q", file, r.Rule, r.Reason, where)
+				}
+			}
+		}
+		if templated == 0 {
+			t.Errorf("%s: no pod-template fix was turned into needs-human: %+v", file, results)
+		}
+		if got := statuses(t, file, rules.Selection{Fix: []string{"job"}})["job"]; got.Status != rules.StatusPlanned {
+			t.Errorf("%s: the job rule's fix (a mutable Job field) is %s (%s), want planned", file, got.Status, got.Reason)
+		}
+		if planned == 0 {
+			t.Errorf("%s: nothing planned with --fix=all; the Job's mutable fields should be", file)
+		}
+	}
+}
+
+// Only Jobs are concerned: the same fixes on a CronJob's template are fine.
+func TestImmutableTemplateOnlyJobs(t *testing.T) {
+	s := rulestest.Load(t, "testdata/annotated.yaml")
+	obj := rules.WorkloadChange(s.Workload)
+	rules.Set(obj, int64(1), append(rules.PodSpecPath(s.Workload), "terminationGracePeriodSeconds")...)
+	if why := rules.ImmutableTemplate(s.Workload, &rules.Fix{Changes: []rules.Change{{Object: obj}}}); why != "" {
+		t.Errorf("a Deployment's template change: %q", why)
+	}
+	job := rulestest.Load(t, "testdata/job.yaml")
+	meta := rules.WorkloadChange(job.Workload)
+	rules.Set(meta, int64(60), "spec", "activeDeadlineSeconds")
+	if why := rules.ImmutableTemplate(job.Workload, &rules.Fix{Changes: []rules.Change{{Object: meta}}}); why != "" {
+		t.Errorf("a Job's activeDeadlineSeconds: %q", why)
+	}
+	tpl := rules.WorkloadChange(job.Workload)
+	rules.Set(tpl, true, append(rules.PodSpecPath(job.Workload), "automountServiceAccountToken")...)
+	if why := rules.ImmutableTemplate(job.Workload, &rules.Fix{Changes: []rules.Change{{Object: tpl}}}); why == "" {
+		t.Error("a Job's template change is allowed")
+	}
+}

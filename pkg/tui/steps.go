@@ -409,8 +409,11 @@ func (s *steps) progressView(st styles, width int) []string {
 	switch {
 	case s.err == nil:
 		msg := fmt.Sprintf("✓ applied %d fix%s", len(s.rules), plural(len(s.rules), "es"))
-		if s.out != nil && s.out.Rollout == "complete" {
+		switch {
+		case s.out != nil && s.out.Rollout == "complete":
 			msg += "; the rollout completed"
+		case s.out != nil && s.out.Rollout != "":
+			msg += "; rollout " + q(s.out.Rollout) // paused or OnDelete: not watched, and why
 		}
 		out = append(out, st.ok.Render(msg))
 		if s.out != nil {
