@@ -291,18 +291,25 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 // "# " so the diff itself stays a unified diff.
 func ownershipHeader(wl report.Workload) string {
 	var b strings.Builder
+	// Each line is made safe for the terminal on its own: escaping the
+	// whole block would turn the newlines into a literal \n and glue the
+	// diff's "--- live/…" line to the last header.
+	line := func(format string, a ...any) {
+		b.WriteString(termsafe.String(fmt.Sprintf(format, a...)))
+		b.WriteByte('\n')
+	}
 	ref := strings.ToLower(wl.Kind) + "/" + wl.Name
 	for _, f := range wl.Findings {
 		switch {
 		case f.Status == rules.StatusConflict:
-			fmt.Fprintf(&b, "# %s -n %s: %s not applied (conflict): %s\n", ref, wl.Namespace, f.Rule, f.Reason)
+			line("# %s -n %s: %s not applied (conflict): %s", ref, wl.Namespace, f.Rule, f.Reason)
 		case len(f.Owners) > 0 && (f.Status == rules.StatusPlanned || f.Status == rules.StatusFixed):
 			for _, c := range f.Owners {
-				fmt.Fprintf(&b, "# %s -n %s: %s takes %s from field manager %s (%s)\n", ref, wl.Namespace, f.Rule, c.Field, c.Manager, c.Class)
+				line("# %s -n %s: %s takes %s from field manager %s (%s)", ref, wl.Namespace, f.Rule, c.Field, c.Manager, c.Class)
 			}
 		}
 	}
-	return termsafe.String(b.String())
+	return b.String()
 }
 
 // hint says what to type next.
