@@ -98,10 +98,16 @@ var autoscalers = []string{
 
 // Classify names the kind of owner a managedFields entry is. The scale
 // subresource is written by autoscalers (the HPA controller writes it as
-// kube-controller-manager); a kubectl-scale is a one-off edit.
+// kube-controller-manager); a kubectl scale is a one-off edit. kubectl
+// scale (v1.32 at least) sends no field manager, so the API server names
+// it after its user agent, "kubectl", on the scale subresource: that is
+// neither a server-side apply (also "kubectl", but on the object) nor an
+// autoscaler.
 func Classify(e metav1.ManagedFieldsEntry) Class {
 	switch {
 	case matches(oneOffEditors, e.Manager):
+		return OneOff
+	case e.Subresource == "scale" && e.Manager == "kubectl":
 		return OneOff
 	case e.Subresource == "scale" || matches(autoscalers, e.Manager):
 		return Autoscaler

@@ -111,6 +111,10 @@ func TestClassify(t *testing.T) {
 	if got := Classify(metav1.ManagedFieldsEntry{Manager: "kube-controller-manager", Subresource: "scale"}); got != Autoscaler {
 		t.Errorf("the HPA's scale writes: got %s", got)
 	}
+	// kubectl scale without a field manager: the server names it "kubectl".
+	if got := Classify(metav1.ManagedFieldsEntry{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "scale"}); got != OneOff {
+		t.Errorf("kubectl scale: got %s, want %s", got, OneOff)
+	}
 	for _, c := range []Class{Manifest, Autoscaler, Controller} {
 		if c.Takes() {
 			t.Errorf("%s: taken by default", c)
