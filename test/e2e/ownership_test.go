@@ -514,7 +514,8 @@ var (
 	// confirm screen when asked), watch, quit.
 	viaTUI = entryPoint{"tui", func(t *testing.T, ns, fix string, force bool) result {
 		term := newTerminal(t, "NO_COLOR=1 kubectl harden deploy/web -n "+ns)
-		term.waitFor("fixes selected", 60*time.Second)
+		term.waitFor("/", 60*time.Second) // "N/M fixes selected" or "N/M fixes to apply · K held"
+		term.waitFor(" fixes ", 60*time.Second)
 		time.Sleep(time.Second) // the first plan and the per-rule diffs
 		term.keys("n")
 		term.waitFor(" 0/", 10*time.Second)
@@ -590,9 +591,9 @@ func TestOwnershipPathMatrix(t *testing.T) {
 	for _, a := range entries {
 		for _, b := range entries {
 			for _, v := range variants {
-				// The TUI offers no way to pick a fix held back as a
-				// conflict (its row is report-only), so it cannot force
-				// replicas; A only fixes probes, so once per pair is enough.
+				// Forcing a held fix in the TUI is proven by
+				// TestTUIHardensWithKeyboard (f on the fix, then apply);
+				// here the TUI runs the variant nothing needs to force.
 				if (a.name == "tui" || b.name == "tui") && v.force {
 					continue
 				}
