@@ -50,6 +50,8 @@ dist-check: tools
 
 vet:
 	$(GO) vet ./...
+	@# A merge left half-done: conflict markers in any tracked file.
+	@! git grep -nE '^(<<<<<<<|>>>>>>>)( |$$)' -- . || { echo "vet: merge conflict markers above"; exit 1; }
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
