@@ -71,5 +71,10 @@ func (o *HardenOptions) afterTUI(out tui.Outcome, w *inspect.Workload) error {
 			fmt.Fprintf(o.ErrOut, "warning: %s\n", termsafe.String(wn))
 		}
 	}
+	if out.Pending > 0 {
+		fmt.Fprintf(o.Out, "%d finding(s) left (not chosen, held back as conflict or needing a human): kubectl harden %s -n %s -o text says which\n",
+			out.Pending, ref, termsafe.String(w.Namespace()))
+		return ExitCodeError(ExitFindings)
+	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -197,8 +198,10 @@ func holdConflicting(sel rules.Selection, results []rules.Result, p *plan.Plan, 
 			if apply.ObjectRef(o) != ce.Object {
 				continue
 			}
-			for _, id := range o.Rules {
-				sel.Hold[id] = rules.Held{Reason: holdReason(ce.Fields, ""), Owners: ce.Fields}
+			for _, r := range results {
+				if r.Status == rules.StatusPlanned && slices.Contains(o.Rules, r.Rule) {
+					sel.Hold[rules.HoldKey(r.Finding)] = rules.Held{Reason: holdReason(ce.Fields, ""), Owners: ce.Fields}
+				}
 			}
 		}
 	}
@@ -231,7 +234,7 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 			}
 			forced := rules.Forces(sel, r.Rule)
 			if managed != "" && !forced {
-				sel.Hold[r.Rule], held = rules.Held{Reason: holdReason(nil, managed)}, true
+				sel.Hold[rules.HoldKey(r.Finding)], held = rules.Held{Reason: holdReason(nil, managed)}, true
 				continue
 			}
 			var blocking []owners.Conflict
@@ -257,12 +260,13 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 				}
 			}
 			if len(blocking) > 0 {
-				sel.Hold[r.Rule], held = rules.Held{Reason: holdReason(blocking, ""), Owners: r.Owners}, true
+				sel.Hold[rules.HoldKey(r.Finding)], held = rules.Held{Reason: holdReason(blocking, ""), Owners: r.Owners}, true
 			}
 		}
 		if held {
 			continue
 		}
+		explainWaits(results)
 		p, err := plan.Build(snap, results, fm)
 		if err != nil {
 			return nil, nil, err
@@ -271,6 +275,30 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 			o.Force = take[objectKey(rules.Identity(o.APIVersion, o.Kind, o.Namespace, o.Name))]
 		}
 		return results, p, nil
+	}
+}
+
+// explainWaits adds to a finding left to a human because it needs another
+// fix first ("fix replicas first: --fix=replicas,pdb") that this fix is
+// held back: asking for it again would end the same way.
+func explainWaits(results []rules.Result) {
+	held := map[string]bool{}
+	for _, r := range results {
+		if r.Status == rules.StatusConflict {
+			held[r.Rule] = true
+		}
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Status != rules.StatusManual || !strings.Contains(r.Reason, "--fix=") {
+			continue
+		}
+		for id := range held {
+			if strings.Contains(r.Reason, id) {
+				r.Reason += "; but " + id + " is held back (conflict): --force-conflicts takes its fields"
+				break
+			}
+		}
 	}
 }
 

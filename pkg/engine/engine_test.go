@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,5 +124,35 @@ func TestPlanHoldsGitOpsWorkloads(t *testing.T) {
 				t.Error("--force-conflicts plans nothing")
 			}
 		})
+	}
+}
+
+// A fix is held back finding by finding: the CronJob's concurrencyPolicy
+// is the manifest's, its other fields are nobody's and are planned.
+func TestPlanHoldsPerFinding(t *testing.T) {
+	snap := rulestest.Load(t, "testdata/cronjob.yaml")
+	e := &Engine{Applier: &apply.Applier{FieldManager: plan.DefaultFieldManager}}
+	results, p, err := e.Plan(snap, rules.Selection{Fix: []string{"job"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, planned := 0, 0
+	for _, r := range results {
+		switch {
+		case r.Rule != "job":
+		case r.Status == rules.StatusConflict:
+			held++
+			if !strings.Contains(r.Reason, ".spec.concurrencyPolicy is owned by kubectl-client-side-apply") {
+				t.Errorf("held for the wrong reason: %+v", r)
+			}
+		case r.Status == rules.StatusPlanned:
+			planned++
+		}
+	}
+	if held != 1 || planned == 0 || p.Empty() {
+		t.Fatalf("job findings: %d held, %d planned; want 1 held and the others planned", held, planned)
+	}
+	if strings.Contains(p.Diff(), "concurrencyPolicy: Forbid") {
+		t.Errorf("the held field is in the plan:\n%s", p.Diff())
 	}
 }

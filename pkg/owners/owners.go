@@ -13,6 +13,7 @@ package owners
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -43,11 +44,17 @@ const (
 	// Controller is any other manager: unknown, so treated like a manifest
 	// applier — a controller may well write the field back.
 	Controller Class = "controller"
+	// Defaulted is a field kubectl's client-side apply owns only because
+	// the API server defaulted it when the object was created: it is not in
+	// the last applied configuration, so the next kubectl apply leaves it
+	// alone (replicas, when a manifest does not set it).
+	Defaulted Class = "defaulted"
 )
 
 // Takes reports whether harden takes a field from this class of owner
-// without --force-conflicts: only from one-off edits.
-func (c Class) Takes() bool { return c == OneOff }
+// without --force-conflicts: from one-off edits, and fields a manifest
+// applier owns only as the API server's defaults.
+func (c Class) Takes() bool { return c == OneOff || c == Defaulted }
 
 // Conflict is one field a change would alter that another manager owns.
 type Conflict struct {
@@ -71,6 +78,8 @@ func (c Class) Describe() string {
 		return "an autoscaler: it keeps writing this field"
 	case OneOff:
 		return "a one-off edit: nothing re-applies it"
+	case Defaulted:
+		return "a default the manifest does not set: its next apply leaves it alone"
 	}
 	return "a controller harden does not know: it may write the field back"
 }
@@ -151,6 +160,8 @@ func Of(live *unstructured.Unstructured, change map[string]any, self string) ([]
 		return nil, err
 	}
 	var out []Conflict
+	applied := lastApplied(live)
+	reapplied := map[string]bool{}
 	for _, e := range live.GetManagedFields() {
 		if e.Manager == self || e.Subresource == "status" || e.FieldsV1 == nil {
 			continue
@@ -161,7 +172,17 @@ func Of(live *unstructured.Unstructured, change map[string]any, self string) ([]
 		}
 		class := Classify(e)
 		changed.Intersection(owned).Leaves().Iterate(func(p fieldpath.Path) {
-			out = append(out, Conflict{Field: p.String(), Manager: e.Manager, Class: class})
+			c := Conflict{Field: p.String(), Manager: e.Manager, Class: class}
+			switch {
+			case e.Manager == clientSideApply && applied != nil && !applied.Has(p):
+				c.Class = Defaulted
+			case class.Takes() && applied != nil && applied.Has(p) && !reapplied[p.String()]:
+				// A hand edit of a field the manifest sets: the next
+				// kubectl apply resets it all the same.
+				reapplied[p.String()] = true
+				out = append(out, Conflict{Field: c.Field, Manager: clientSideApply, Class: Manifest})
+			}
+			out = append(out, c)
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -170,12 +191,43 @@ func Of(live *unstructured.Unstructured, change map[string]any, self string) ([]
 		}
 		return out[i].Manager < out[j].Manager
 	})
-	return out, nil
+	return slices.Compact(out), nil
 }
 
 // typedLenient accepts what the API server stores: a live object may hold
 // duplicate list keys the server accepted before it validated them.
 var typedLenient = []typed.ValidationOptions{typed.AllowDuplicates}
+
+// clientSideApply is the field manager of `kubectl apply` without
+// --server-side.
+const clientSideApply = "kubectl-client-side-apply"
+
+// lastApplied returns the fields of the manifest `kubectl apply` last
+// applied (its kubectl.kubernetes.io/last-applied-configuration
+// annotation, with the parents of each field), or nil when there is none
+// or it cannot be read — every field kubectl owns then counts as the
+// manifest's.
+func lastApplied(live *unstructured.Unstructured) *fieldpath.Set {
+	raw := live.GetAnnotations()[lastAppliedAnnotation]
+	if raw == "" {
+		return nil
+	}
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON([]byte(raw)); err != nil {
+		return nil
+	}
+	tv, err := typeConverter().ObjectToTyped(obj, typedLenient...)
+	if err != nil {
+		return nil
+	}
+	set, err := tv.ToFieldSet()
+	if err != nil {
+		return nil
+	}
+	return set
+}
+
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // Changes returns the fields whose value applying change to live would
 // add, modify or remove, with the API's merge rules.

@@ -97,6 +97,56 @@ func TestOf(t *testing.T) {
 	}
 }
 
+// kubectl apply owns the fields the API server defaulted at creation too;
+// those not in its last applied configuration are left alone by its next
+// apply, so they are not the manifest's.
+func TestOfDefaultedByTheServer(t *testing.T) {
+	u := live(t)
+	mf := u.GetManagedFields()
+	mf[0].FieldsV1.Raw = []byte(`{"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:securityContext": {".": {}, "f:runAsUser": {}}}}}}`)
+	mf = mf[:1]
+	u.SetManagedFields(mf)
+	u.SetAnnotations(map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"apiVersion":"apps/v1","kind":"Deployment",` +
+		`"metadata":{"name":"web","namespace":"shop"},"spec":{"template":{"spec":{"securityContext":{"runAsUser":1000}}}}}`})
+	got, err := Of(u, change(t, `{"replicas": 2, "template": {"spec": {"securityContext": {"runAsUser": 65532}}}}`), "kubectl-harden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Conflict{
+		{Field: ".spec.replicas", Manager: "kubectl-client-side-apply", Class: Defaulted},
+		{Field: ".spec.template.spec.securityContext.runAsUser", Manager: "kubectl-client-side-apply", Class: Manifest},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if !Defaulted.Takes() {
+		t.Error("a server default is not taken")
+	}
+}
+
+// A hand edit of a field the manifest sets is no one-off: the next
+// kubectl apply resets it, so kubectl apply is named as an owner too.
+func TestOfHandEditOfAManifestField(t *testing.T) {
+	u := live(t)
+	mf := u.GetManagedFields()
+	mf[1] = metav1.ManagedFieldsEntry{Manager: "kubectl-patch", Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1",
+		FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec": {"f:replicas": {}}}`)}}
+	u.SetManagedFields(mf)
+	u.SetAnnotations(map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"apiVersion":"apps/v1","kind":"Deployment",` +
+		`"metadata":{"name":"web","namespace":"shop"},"spec":{"replicas":1}}`})
+	got, err := Of(u, change(t, `{"replicas": 2}`), "kubectl-harden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Conflict{
+		{Field: ".spec.replicas", Manager: "kubectl-client-side-apply", Class: Manifest},
+		{Field: ".spec.replicas", Manager: "kubectl-patch", Class: OneOff},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
 func TestClassify(t *testing.T) {
 	for manager, want := range map[string]Class{
 		"kubectl-client-side-apply": Manifest, "kubectl": Manifest, "helm": Manifest, "argocd-controller": Manifest,

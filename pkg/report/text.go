@@ -33,6 +33,11 @@ func WriteText(w io.Writer, wl Workload, p *plan.Plan, st Styles) {
 		if f.Reason != "" && f.Status != rules.StatusSkipped {
 			line += " — " + q(f.Reason)
 		}
+		if f.Status == rules.StatusPlanned || f.Status == rules.StatusFixed {
+			for _, c := range f.Owners {
+				line += fmt.Sprintf(" — takes %s from field manager %s (%s)", q(c.Field), q(c.Manager), c.Class)
+			}
+		}
 		fmt.Fprintln(w, line)
 	}
 	for _, warning := range wl.Warnings {

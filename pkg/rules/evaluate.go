@@ -47,9 +47,11 @@ type Selection struct {
 	// Force lists the rules (IDs, aliases, categories or "all") whose
 	// fixes take fields other managers own: --force-conflicts is "all".
 	Force []string
-	// Hold maps the IDs of chosen rules whose fixes must not be planned
+	// Hold maps the findings (by HoldKey) whose fixes must not be planned
 	// to why (their fields belong to another manager): they end with
 	// StatusConflict, and the fixes after them are planned without them.
+	// Other findings of the same rule (another container, another field)
+	// are still planned.
 	Hold map[string]Held
 }
 
@@ -68,6 +70,10 @@ func (sel Selection) selects(words []string, m Meta) bool {
 	}
 	return false
 }
+
+// HoldKey names one finding for Selection.Hold: its rule, container and
+// field.
+func HoldKey(f Finding) string { return f.Rule + "\x00" + f.Container + "\x00" + f.Field }
 
 // Forces reports whether the selection takes the fields of rule id from
 // their other owners.
@@ -114,8 +120,9 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 				res.Status, res.Reason = StatusManual, f.Manual
 			case !sel.selects(sel.Fix, m):
 				res.Status, res.Reason = StatusSkipped, "not selected for fixing (--fix="+m.ID+")"
-			case sel.Hold[m.ID].Reason != "":
-				res.Status, res.Reason, res.Owners = StatusConflict, sel.Hold[m.ID].Reason, sel.Hold[m.ID].Owners
+			case sel.Hold[HoldKey(f)].Reason != "":
+				h := sel.Hold[HoldKey(f)]
+				res.Status, res.Reason, res.Owners = StatusConflict, h.Reason, h.Owners
 			default:
 				fix, err := r.Fix(projected, f, sel.Params[m.ID])
 				var human *NeedsHuman

@@ -63,4 +63,7 @@ type Outcome struct {
 	Written string
 	// Err is the apply or rollout failure, after any automatic rollback.
 	Err error
+	// Pending counts the findings left after an apply: not applied (held
+	// back as conflict, not chosen, needing a human), nor exempted.
+	Pending int
 }

@@ -437,7 +437,7 @@ func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			s.cancel() // the engine rolls back, then reports
 		}
 	case s.phase == phaseDone && key.Matches(msg, k.Quit):
-		return m.quit(Outcome{Applied: s.out, Rules: s.rules, Err: s.err})
+		return m.quit(Outcome{Applied: s.out, Rules: s.rules, Err: s.err, Pending: m.pendingAfter()})
 	case key.Matches(msg, k.Quit):
 		s.cancel()
 		return m.quit(Outcome{Aborted: true})
@@ -503,6 +503,18 @@ func (m *Model) writeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.dest, cmd = m.dest.Update(msg)
 	return m, cmd
+}
+
+// pendingAfter counts the findings an apply of the plan leaves: every
+// one but those it fixes (planned) and the exempted.
+func (m *Model) pendingAfter() int {
+	n := 0
+	for _, r := range m.results {
+		if r.Status != rules.StatusPlanned && r.Pending() {
+			n++
+		}
+	}
+	return n
 }
 
 func (m *Model) quit(o Outcome) (tea.Model, tea.Cmd) {

@@ -79,7 +79,7 @@ func (e *scripted) Plan(sel rules.Selection) ([]rules.Result, *plan.Plan, error)
 			for _, c := range r.Owners {
 				if !c.Class.Takes() && !rules.Forces(sel, r.Rule) {
 					reason := fmt.Sprintf("%s is owned by %s: its next apply or sync resets it; --force-conflicts takes it live, or -o patch|kustomize=DIR changes the source", c.Field, c.Manager)
-					sel.Hold[r.Rule], held = rules.Held{Reason: reason, Owners: r.Owners}, true
+					sel.Hold[rules.HoldKey(r.Finding)], held = rules.Held{Reason: reason, Owners: r.Owners}, true
 					break
 				}
 			}
