@@ -63,4 +63,8 @@ type Outcome struct {
 	Written string
 	// Err is the apply or rollout failure, after any automatic rollback.
 	Err error
+	// Interrupted is set when ctrl+c during the rollout, or SIGINT or
+	// SIGTERM, stopped the view; Plan is what was being applied.
+	Interrupted bool
+	Plan        *plan.Plan
 }
