@@ -166,7 +166,7 @@ func TestWaitRolloutEnds(t *testing.T) {
 func TestWaitRolloutToleratesTransientErrors(t *testing.T) {
 	one := int32(1)
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", Generation: 1},
-		Spec: appsv1.DeploymentSpec{Replicas: &one},
+		Spec:   appsv1.DeploymentSpec{Replicas: &one},
 		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}}
 	o := &plan.Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "api"}
 	refused := &url.Error{Op: "Get", URL: "https://127.0.0.1:26443/apis/apps/v1/namespaces/shop/deployments/api",

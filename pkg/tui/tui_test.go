@@ -46,14 +46,14 @@ type scripted struct {
 	// take is held back (status conflict) unless the selection forces it.
 	owned map[string][]owners.Conflict
 
-	mu      sync.Mutex
-	forced  []bool
-	commits int
-	ctxErr  error
-	plans   int
-	written []string // the folders Write was asked for
-	last    rules.Selection // the last selection planned
-	writtenPlan *plan.Plan // the plan Write was asked to write
+	mu          sync.Mutex
+	forced      []bool
+	commits     int
+	ctxErr      error
+	plans       int
+	written     []string        // the folders Write was asked for
+	last        rules.Selection // the last selection planned
+	writtenPlan *plan.Plan      // the plan Write was asked to write
 }
 
 // Plan holds back fixes as the engine does: each round holds the planned
