@@ -205,20 +205,27 @@ func companions(p *plan.Plan) string {
 }
 
 // countWrites is a transport that counts, for the interrupts, every write
-// request sent (a dry-run is no write). With the hidden test hook
-// KUBECTL_HARDEN_TEST_PAUSE=dry-run|write (for the e2e fault suite only)
-// it also pauses after the first dry-run or write answered, printing
-// "harden-test: paused after the first …" on stderr, until a signal
-// arrives (at most a minute).
+// request sent (a dry-run is no write).
+//
+// The hidden test hook KUBECTL_HARDEN_TEST_PAUSE (for the e2e fault suite
+// only, undocumented for users) pauses the run at a phase so a test can
+// signal it there: "dry-run" after the first dry-run answered, "write"
+// after the first write answered, until a signal arrives; "write2" also
+// after the second write, until a second signal. Each pause prints
+// "harden-test: paused after write N" (or "dry-run N") on stderr and lasts
+// at most a minute.
 type countWrites struct {
 	next  http.RoundTripper
 	in    *interrupts
 	pause string
-	once  sync.Once
+	mu    sync.Mutex
+	n     int // requests of the paused kind answered
 }
 
 func (c *countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
-	write := req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions
+	// An access review is a POST that changes nothing.
+	write := req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions &&
+		!strings.HasSuffix(req.URL.Path, "reviews")
 	dryRun := write && req.URL.Query().Get("dryRun") != ""
 	if write && !dryRun && c.in != nil {
 		c.in.mu.Lock()
@@ -227,13 +234,23 @@ func (c *countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := c.next.RoundTrip(req)
 	if write && c.pause != "" && (c.pause == "dry-run") == dryRun {
-		c.once.Do(func() {
-			fmt.Fprintf(c.in.errOut, "harden-test: paused after the first %s\n", c.pause)
-			select {
-			case <-c.in.received:
-			case <-time.After(time.Minute):
+		c.mu.Lock()
+		c.n++
+		n := c.n
+		c.mu.Unlock()
+		kind, last := "write", 1
+		switch c.pause {
+		case "dry-run":
+			kind = "dry-run"
+		case "write2":
+			last = 2
+		}
+		if n <= last {
+			fmt.Fprintf(c.in.errOut, "harden-test: paused after %s %d\n", kind, n)
+			for deadline := time.Now().Add(time.Minute); int(c.in.got.Load()) < n && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
 			}
-		})
+		}
 	}
 	return resp, err
 }
@@ -244,7 +261,7 @@ func (in *interrupts) wrapTransport(rt http.RoundTripper) http.RoundTripper {
 		return rt
 	}
 	pause := os.Getenv("KUBECTL_HARDEN_TEST_PAUSE")
-	if pause != "dry-run" && pause != "write" {
+	if pause != "dry-run" && pause != "write" && pause != "write2" {
 		pause = ""
 	}
 	return &countWrites{next: rt, in: in, pause: pause}
