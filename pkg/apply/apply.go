@@ -123,18 +123,23 @@ type TxError struct {
 	Err     error
 	Undone  []string
 	UndoErr error
+	// Workload names the run's workload for the undo command:
+	// deployment/web -n shop.
+	Workload string
 }
 
 func (e *TxError) Error() string {
 	msg := e.Err.Error()
-	if !strings.HasPrefix(msg, e.Failed) && !strings.HasPrefix(msg, "conflict on") {
+	if Transient(e.Err) {
+		msg = "writing " + e.Failed + ": " + Brief(e.Err)
+	} else if !strings.HasPrefix(msg, e.Failed) && !strings.HasPrefix(msg, "conflict on") {
 		msg = "writing " + e.Failed + ": " + msg
 	}
 	switch {
 	case len(e.Undone) == 0:
 		return msg + "; nothing was changed"
 	case e.UndoErr != nil:
-		return fmt.Sprintf("%s; undoing %s failed too: %v (run kubectl harden undo once the cluster answers)", msg, strings.Join(e.Undone, ", "), e.UndoErr)
+		return fmt.Sprintf("%s; undoing %s failed too (%s): run kubectl harden undo %s once the cluster answers", msg, strings.Join(e.Undone, ", "), Brief(e.UndoErr), e.Workload)
 	}
 	return fmt.Sprintf("%s; %s restored as it was", msg, strings.Join(e.Undone, ", "))
 }

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -48,14 +49,26 @@ type Outcome struct {
 // why, naming the failing pod, and what was rolled back.
 func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload, c Commit) (*Outcome, error) {
 	out := &Outcome{Entry: NewEntry(p, time.Now())}
+	if ctx.Err() != nil {
+		return out, fmt.Errorf("%w before anything was written; nothing was changed", context.Cause(ctx))
+	}
 	if err := out.Entry.Annotate(p); err != nil {
 		return out, err
 	}
-	if err := a.Apply(ctx, p, out.Entry); err != nil {
+	// The writes are one transaction: once begun, a cancel (ctrl+c, a
+	// signal) does not cut it in half; it is rolled back below instead.
+	if err := a.Apply(context.WithoutCancel(ctx), p, out.Entry); err != nil {
+		var tx *TxError
+		if errors.As(err, &tx) {
+			tx.Workload = undoRef(w)
+		}
 		return out, err
 	}
 	if err := c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), out.Entry); err != nil {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("the local undo journal could not be written: %v (the workload carries its own undo record)", err))
+	}
+	if ctx.Err() != nil {
+		return out, a.rollback(ctx, w, out.Entry, c, fmt.Errorf("stopped before watching the rollout: %w", context.Cause(ctx)))
 	}
 	failing := a.Failing(w)
 	var held []string
@@ -98,17 +111,34 @@ func (a *Applier) rollback(ctx context.Context, w *inspect.Workload, entry *Entr
 	// The rollout may have failed because ctx ended; the rollback still runs.
 	ctx = context.WithoutCancel(ctx)
 	if err := a.Undo(ctx, entry.Objects, false); err != nil {
-		return fmt.Errorf("%v; rolling back failed too: %v (run kubectl harden undo %s -n %s)", cause, err, w.Ref(), w.Namespace())
+		return fmt.Errorf("%v; rolling back failed too (%s): run kubectl harden undo %s once the cluster answers", cause, Brief(err), undoRef(w))
 	}
 	rb := &Entry{Time: time.Now().UTC().Truncate(time.Second), Action: "rollback", Rules: entry.Rules, Objects: entry.Objects}
 	_ = c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), rb)
+	// The old pods come back within their own bound, not a second
+	// --timeout.
 	for _, ch := range entry.Objects {
 		if obj := ch.Object(); Rolls(obj) {
-			_ = a.WaitRollout(ctx, obj, c.Timeout, c.Progress, nil)
+			_ = a.WaitRollout(ctx, obj, RollbackWait(c.Timeout), c.Progress, nil)
 		}
 	}
 	return &RolledBackError{Cause: cause, Workload: w.Ref()}
 }
+
+// MaxRollbackWait bounds how long a rollback waits for the old pods to be
+// ready again. They ran minutes ago: their ReplicaSet is kept and their
+// images are on the nodes, so they need no pull and no new scheduling
+// decisions beyond the first rollout's. Two minutes is the bound chosen
+// here (it is not a Kubernetes default); a failed run then ends within
+// --timeout plus two minutes, not twice --timeout.
+const MaxRollbackWait = 2 * time.Minute
+
+// RollbackWait is how long a rollback waits for the old pods:
+// min(timeout, MaxRollbackWait).
+func RollbackWait(timeout time.Duration) time.Duration { return min(timeout, MaxRollbackWait) }
+
+// undoRef is how the undo command names a workload: deployment/web -n shop.
+func undoRef(w *inspect.Workload) string { return w.Ref() + " -n " + w.Namespace() }
 
 // RolledBackError is a failed rollout that was rolled back.
 type RolledBackError struct {

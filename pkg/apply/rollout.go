@@ -4,15 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/kubectl/pkg/polymorphichelpers"
 
@@ -43,9 +50,11 @@ type Failing func(ctx context.Context) (string, error)
 // error is one line naming the object.
 func (a *Applier) WaitRollout(ctx context.Context, o *plan.Object, timeout time.Duration, progress func(string), failing Failing) error {
 	note, err := a.Held(ctx, o, timeout)
-	if err != nil {
+	if err != nil && !Transient(err) {
 		return err
 	}
+	// Unanswered, it is watched: the watch retries, and says why at the
+	// timeout.
 	if note != "" {
 		if progress != nil {
 			progress("rollout: " + note)
@@ -56,6 +65,12 @@ func (a *Applier) WaitRollout(ctx context.Context, o *plan.Object, timeout time.
 }
 
 // waitRollout is WaitRollout for an object known to roll out by itself.
+//
+// Only the rollout's own signals fail it: the progress deadline exceeded,
+// a pod failing reports, the timeout. A read the API server does not answer
+// (connection refused or reset, a timeout, 429 throttling, a 5xx — an API
+// server restarting, say) is retried with backoff, from 500ms doubling up
+// to 5s, until the timeout.
 func (a *Applier) waitRollout(ctx context.Context, o *plan.Object, timeout time.Duration, progress func(string), failing Failing) error {
 	r, err := a.resource(o)
 	if err != nil {
@@ -69,26 +84,26 @@ func (a *Applier) waitRollout(ctx context.Context, o *plan.Object, timeout time.
 	if err != nil {
 		return fmt.Errorf("cannot watch the rollout of %s: %s", o.Ref(), oneLine(err.Error()))
 	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	last := ""
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		obj, err := r.Get(ctx, o.Name, metav1.GetOptions{})
+	var unanswered error // the last read the API server did not answer, nil once one is
+	check := func() (bool, error) {
+		obj, err := r.Get(tctx, o.Name, metav1.GetOptions{})
 		if err != nil {
-			// A request cut short by the deadline or a cancel fails inside
-			// client-go's rate limiter; what ended is the context.
-			if ctx.Err() != nil {
-				return false, ctx.Err()
-			}
 			return false, err
 		}
 		msg, done, err := viewer.Status(obj, 0)
 		if err != nil {
-			return false, err // e.g. progress deadline exceeded
+			return false, rolloutSignal{err} // e.g. progress deadline exceeded
 		}
 		if !done && failing != nil {
-			if why, err := failing(ctx); ctx.Err() != nil {
-				return false, ctx.Err()
-			} else if err != nil || why != "" {
-				return false, errors.Join(err, errors.New(why))
+			why, err := failing(tctx)
+			if err != nil {
+				return false, err
+			}
+			if why != "" {
+				return false, rolloutSignal{errors.New(why)}
 			}
 		}
 		if msg != last && progress != nil {
@@ -96,21 +111,116 @@ func (a *Applier) waitRollout(ctx context.Context, o *plan.Object, timeout time.
 		}
 		last = msg
 		return done, nil
-	})
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		// The caller's context ended (ctrl+c, a signal): not a timeout.
-		return fmt.Errorf("stopped watching the rollout of %s: %w", o.Ref(), context.Cause(ctx))
-	case wait.Interrupted(err):
+	}
+	delay, next := pollEvery, pollEvery
+	for {
+		done, err := check()
+		var signal rolloutSignal
+		switch {
+		case err == nil && done:
+			return nil
+		case err == nil:
+			unanswered, delay, next = nil, pollEvery, pollEvery
+		case tctx.Err() != nil:
+			// A request cut short by the deadline or a cancel fails inside
+			// client-go's rate limiter; what ended is the context.
+		case errors.As(err, &signal):
+			return fmt.Errorf("rollout of %s failed: %s", o.Ref(), oneLine(signal.Error()))
+		case Transient(err):
+			unanswered, delay, next = err, next, min(next*2, maxRetryEvery)
+		default:
+			return fmt.Errorf("rollout of %s: %s", o.Ref(), Brief(err))
+		}
+		if tctx.Err() == nil {
+			t := time.NewTimer(delay)
+			select {
+			case <-tctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
+		if tctx.Err() == nil {
+			continue
+		}
+		switch {
+		case ctx.Err() != nil:
+			// The caller's context ended (ctrl+c, a signal): not a timeout.
+			return fmt.Errorf("stopped watching the rollout of %s: %w", o.Ref(), context.Cause(ctx))
+		case unanswered != nil:
+			return fmt.Errorf("rollout of %s did not complete within %s: %s", o.Ref(), timeout, Brief(unanswered))
+		}
 		status := strings.TrimSpace(last)
 		if status == "" {
 			return fmt.Errorf("rollout of %s did not complete within %s", o.Ref(), timeout)
 		}
 		return fmt.Errorf("rollout of %s did not complete within %s: %s", o.Ref(), timeout, oneLine(status))
 	}
-	return fmt.Errorf("rollout of %s failed: %s", o.Ref(), oneLine(err.Error()))
+}
+
+// readError is a read of the object that failed, told in a few words.
+type readError struct {
+	ref string
+	err error
+}
+
+func (e *readError) Error() string { return "reading " + e.ref + ": " + Brief(e.err) }
+func (e *readError) Unwrap() error { return e.err }
+
+// pollEvery is how often the watch reads the rollout; maxRetryEvery
+// bounds the backoff of a read the API server did not answer.
+var pollEvery, maxRetryEvery = 500 * time.Millisecond, 5 * time.Second
+
+// rolloutSignal is the rollout's own word that it failed.
+type rolloutSignal struct{ error }
+
+// Transient reports whether err is the API server not answering for a
+// moment — a connection refused or reset, a timeout, throttling (429), a
+// 5xx — rather than an answer: worth retrying.
+func Transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch {
+	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
+		apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err), apierrors.IsUnexpectedServerError(err):
+		return true
+	case utilnet.IsConnectionRefused(err), utilnet.IsConnectionReset(err), utilnet.IsProbableEOF(err),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
+		return true
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Code >= 500 {
+		return true
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr) && nerr.Timeout()
+}
+
+// Brief says in a few words why a request failed, without client-go's
+// wording (URLs, rate limiter, Go types): what users read in one line.
+func Brief(err error) string {
+	var status apierrors.APIStatus
+	switch {
+	case err == nil:
+		return ""
+	case utilnet.IsConnectionRefused(err), errors.Is(err, syscall.ECONNREFUSED):
+		return "the API server refused the connection"
+	case utilnet.IsConnectionReset(err), utilnet.IsProbableEOF(err), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return "the API server closed the connection"
+	case apierrors.IsTooManyRequests(err):
+		return "the API server is throttling requests (429 Too Many Requests)"
+	case errors.As(err, &status) && status.Status().Code >= 500:
+		return fmt.Sprintf("the API server answered %d %s", status.Status().Code, http.StatusText(int(status.Status().Code)))
+	case Transient(err), errors.Is(err, context.DeadlineExceeded):
+		return "the API server did not answer in time"
+	case errors.As(err, &status) && status.Status().Message != "":
+		return oneLine(status.Status().Message)
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return oneLine(uerr.Err.Error())
+	}
+	return oneLine(err.Error())
 }
 
 // Held says, as one line for "rollout: …", why the live object does not
@@ -130,7 +240,7 @@ func (a *Applier) Held(ctx context.Context, o *plan.Object, timeout time.Duratio
 	}
 	live, err := a.Get(ctx, o)
 	if err != nil {
-		return "", fmt.Errorf("reading %s: %s", o.Ref(), oneLine(err.Error()))
+		return "", &readError{ref: o.Ref(), err: err}
 	}
 	w, err := inspect.NewWorkload(live)
 	if err != nil {
@@ -282,8 +392,11 @@ func controlledBy(obj, owner *unstructured.Unstructured) bool {
 // oneLine folds a multi-line message, such as a status viewer's, into one.
 func oneLine(s string) string {
 	lines := strings.FieldsFunc(strings.TrimSpace(s), func(r rune) bool { return r == '\n' || r == '\r' })
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l) // no "; ;" for a blank line
+		}
 	}
-	return strings.Join(lines, "; ")
+	return strings.Join(out, "; ")
 }

@@ -3,7 +3,13 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 )
@@ -149,5 +156,109 @@ func TestWaitRolloutEnds(t *testing.T) {
 	want := `rollout of deployment.apps/api did not complete within 700ms: Waiting for deployment "api" rollout to finish: 0 out of 1 new replicas have been updated...`
 	if err == nil || err.Error() != want {
 		t.Errorf("timeout:\n got %v\nwant %s", err, want)
+	}
+}
+
+// A read the API server does not answer (an API server restarting:
+// connection refused, 503, throttling) does not fail a healthy rollout:
+// the watch retries until the rollout completes. An answer that is the
+// rollout's own signal, or a refusal, still ends it.
+func TestWaitRolloutToleratesTransientErrors(t *testing.T) {
+	one := int32(1)
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", Generation: 1},
+		Spec:   appsv1.DeploymentSpec{Replicas: &one},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}}
+	o := &plan.Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "api"}
+	refused := &url.Error{Op: "Get", URL: "https://127.0.0.1:26443/apis/apps/v1/namespaces/shop/deployments/api",
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	defer func(p, m time.Duration) { pollEvery, maxRetryEvery = p, m }(pollEvery, maxRetryEvery)
+	pollEvery, maxRetryEvery = 20*time.Millisecond, 100*time.Millisecond
+	faults := []error{refused, apierrors.NewServiceUnavailable("etcd is restarting"), apierrors.NewTooManyRequests("slow down", 1), refused}
+
+	a := fakeApplier(t, d)
+	calls := 0
+	a.Client.(*dynamicfake.FakeDynamicClient).PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		calls++
+		if calls <= len(faults) {
+			return true, nil, faults[calls-1]
+		}
+		return false, nil, nil
+	})
+	if err := a.WaitRollout(context.Background(), o, time.Minute, nil, nil); err != nil {
+		t.Errorf("a healthy rollout behind %d unanswered reads: %v", len(faults), err)
+	}
+	// The first read is Held's; the watch read through every fault.
+	if calls < len(faults)+1 {
+		t.Errorf("%d reads, want the faults retried", calls)
+	}
+
+	// Never answered: the timeout says why, in a few words.
+	a = fakeApplier(t, d)
+	a.Client.(*dynamicfake.FakeDynamicClient).PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, refused
+	})
+	err := a.waitRollout(context.Background(), o, 500*time.Millisecond, nil, nil)
+	want := "rollout of deployment.apps/api did not complete within 500ms: the API server refused the connection"
+	if err == nil || err.Error() != want {
+		t.Errorf("never answered:\n got %v\nwant %s", err, want)
+	}
+
+	// A refusal is an answer: it is not retried.
+	a = fakeApplier(t, d)
+	calls = 0
+	a.Client.(*dynamicfake.FakeDynamicClient).PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		calls++
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "api", errors.New("no"))
+	})
+	err = a.waitRollout(context.Background(), o, time.Minute, nil, nil)
+	if err == nil || calls != 1 || !strings.HasPrefix(err.Error(), "rollout of deployment.apps/api: ") {
+		t.Errorf("forbidden: %d reads, %v", calls, err)
+	}
+
+	// A pod that will not recover fails the rollout at once.
+	a = fakeApplier(t, &appsv1.Deployment{ObjectMeta: d.ObjectMeta, Spec: d.Spec, Status: appsv1.DeploymentStatus{ObservedGeneration: 1}})
+	failing := func(context.Context) (string, error) { return "pod api-1 is in CrashLoopBackOff", nil }
+	err = a.waitRollout(context.Background(), o, time.Minute, nil, failing)
+	if err == nil || err.Error() != "rollout of deployment.apps/api failed: pod api-1 is in CrashLoopBackOff" {
+		t.Errorf("failing pod: %v", err)
+	}
+	// …but a pod list the API server did not answer does not.
+	n := 0
+	flaky := func(context.Context) (string, error) {
+		if n++; n < 3 {
+			return "", apierrors.NewInternalError(errors.New("boom"))
+		}
+		return "pod api-1 is in CrashLoopBackOff", nil
+	}
+	err = a.waitRollout(context.Background(), o, time.Minute, nil, flaky)
+	if err == nil || n != 3 || !strings.Contains(err.Error(), "CrashLoopBackOff") {
+		t.Errorf("flaky pod list: %d calls, %v", n, err)
+	}
+}
+
+func TestBrief(t *testing.T) {
+	refused := &url.Error{Op: "Get", URL: "https://127.0.0.1:1/x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{refused, "the API server refused the connection"},
+		{apierrors.NewServiceUnavailable("x"), "the API server answered 503 Service Unavailable"},
+		{apierrors.NewTooManyRequests("x", 1), "the API server is throttling requests (429 Too Many Requests)"},
+		{apierrors.NewTimeoutError("x", 1), "the API server answered 504 Gateway Timeout"},
+		{fmt.Errorf("client rate limiter Wait returned an error: %w", context.DeadlineExceeded), "the API server did not answer in time"},
+		{io.ErrUnexpectedEOF, "the API server closed the connection"},
+	} {
+		if got := Brief(tc.err); got != tc.want {
+			t.Errorf("%v:\n got %q\nwant %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+// A rollback waits for the old pods at most two minutes, less when the
+// run's timeout is shorter.
+func TestRollbackWait(t *testing.T) {
+	if RollbackWait(5*time.Minute) != 2*time.Minute || RollbackWait(30*time.Second) != 30*time.Second {
+		t.Error(RollbackWait(5*time.Minute), RollbackWait(30*time.Second))
 	}
 }

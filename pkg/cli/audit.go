@@ -290,7 +290,23 @@ func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, sco
 		return rep, err
 	}
 	b := tui.NewBrowser(ctx, rep, o.context, open, refresh)
-	return tui.Run(ctx, b, tui.Terminal{In: o.In, Out: o.ErrOut, Color: useColor(o.Color, o.ErrOut)})
+	in := interruptsOf(ctx)
+	var kill <-chan struct{}
+	if in != nil {
+		var ended func()
+		kill, ended = in.killOnSecond()
+		defer ended()
+	}
+	if err := tui.Run(ctx, b, tui.Terminal{In: o.In, Out: o.ErrOut, Color: useColor(o.Color, o.ErrOut), Kill: kill}); err != nil {
+		return err
+	}
+	if out, w := b.Interrupted(); out != nil {
+		return &InterruptedError{State: interruptedState(tuiRef(w.Kind, w.Name, w.Namespace), out.Plan, out.Err == nil && out.Applied != nil, out.Applied != nil || out.Err != nil && !errors.Is(out.Err, ErrInterrupted), out.Err)}
+	}
+	if in.interrupted() {
+		return &InterruptedError{State: "no fix was being applied"}
+	}
+	return nil
 }
 
 // audit reads the scope with one LIST per kind and evaluates it namespace
@@ -401,7 +417,17 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	for i, w := range todo {
 		ref := w.Ref() + " -n " + w.Namespace()
 		bar.step(i, ref)
+		in := interruptsOf(ctx)
+		done := in.writing(w)
 		res, err := eng.Fix(ctx, cluster, w, req)
+		wrote := in.wrote()
+		done()
+		if in.interrupted() {
+			// A signal stops the audit here: this workload was rolled
+			// back (or had completed); the rest are not touched.
+			bar.clear()
+			return &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
+		}
 		var rolledBack *apply.RolledBackError
 		var line string
 		var got outcome

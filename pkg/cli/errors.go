@@ -40,8 +40,11 @@ func Explain(err error) string {
 func oneLine(s string) string {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "error: ")
 	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l) // no "; ;" for a blank line
+		}
 	}
-	return strings.Join(lines, "; ")
+	return strings.Join(out, "; ")
 }

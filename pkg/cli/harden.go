@@ -226,8 +226,17 @@ type hardened struct {
 
 // harden runs one workload through the engine's road and prints it.
 func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, index int) (hardened, error) {
+	in := interruptsOf(ctx)
+	done := in.writing(w)
 	res, err := o.engine(o.Watch, o.Timeout).Fix(ctx, cluster, w, o.request())
+	wrote := in.wrote()
+	done()
 	wl := report.Workload{Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()}
+	if in.interrupted() {
+		// A signal stopped the run: what was written was rolled back
+		// (or the rollout had completed); say which, and nothing else.
+		return hardened{wl, res.Plan}, &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
+	}
 	if err != nil {
 		return hardened{wl, res.Plan}, err
 	}

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
@@ -25,6 +27,12 @@ const (
 	ExitError    = 2
 	ExitAborted  = 130
 )
+
+// isExitCode reports whether err only carries an exit code.
+func isExitCode(err error) bool {
+	var code ExitCodeError
+	return errors.As(err, &code)
+}
 
 // ExitCodeError ends the command with a code and no message of its own.
 type ExitCodeError int
@@ -68,6 +76,16 @@ Works on deployments, statefulsets, daemonsets, jobs and cronjobs.`,
 			return o.Run(cmd.Context())
 		},
 	}
+	// Every request goes through the interrupts' transport, which knows
+	// whether a run has written anything yet.
+	cmd.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		if in := interruptsOf(cmd.Context()); in != nil {
+			flags.WrapConfigFn = func(c *rest.Config) *rest.Config {
+				c.Wrap(in.wrapTransport)
+				return c
+			}
+		}
+	}
 	flags.AddFlags(cmd.PersistentFlags())
 	o.AddFlags(cmd)
 	registerNamespaceCompletion(cmd, f)
@@ -103,15 +121,28 @@ func addKlogFlags(cmd *cobra.Command) {
 }
 
 // Execute runs the command line and returns the process exit code, printing
-// at most one error line on stderr.
+// at most one error line on stderr. SIGINT and SIGTERM stop the run at its
+// next safe point (see interrupts): exit 130 with one line saying what the
+// objects are left as.
 func Execute(streams genericiooptions.IOStreams, args []string) int {
+	ctx, in, stop := notifyInterrupts(context.Background(), streams.ErrOut)
+	defer stop()
 	cmd := NewRootCommand(streams)
 	cmd.SetArgs(args)
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
-	err := cmd.Execute()
-	if err == nil {
+	err := cmd.ExecuteContext(ctx)
+	var ie *InterruptedError
+	switch {
+	case errors.As(err, &ie):
+		fmt.Fprintln(streams.ErrOut, ie.Error())
+		return ExitAborted
+	case in.interrupted() && err != nil && !isExitCode(err):
+		// Stopped before any workload was written: reading, planning.
+		fmt.Fprintln(streams.ErrOut, "interrupted: nothing was changed")
+		return ExitAborted
+	case err == nil:
 		return ExitOK
 	}
 	var code ExitCodeError

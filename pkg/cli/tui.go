@@ -41,16 +41,29 @@ func (o *HardenOptions) runTUI(ctx context.Context, cluster *inspect.Cluster, w 
 	if err != nil {
 		return err
 	}
-	if err := tui.Run(ctx, m, tui.Terminal{In: o.In, Out: o.ErrOut, Color: useColor(o.Color, o.ErrOut)}); err != nil {
+	in := interruptsOf(ctx)
+	done := in.writing(w)
+	defer done()
+	var kill <-chan struct{}
+	if in != nil {
+		var ended func()
+		kill, ended = in.killOnSecond()
+		defer ended()
+	}
+	if err := tui.Run(ctx, m, tui.Terminal{In: o.In, Out: o.ErrOut, Color: useColor(o.Color, o.ErrOut), Kill: kill}); err != nil {
 		return err
 	}
-	return o.afterTUI(m.Outcome(), w)
+	return o.afterTUI(m.Outcome(), w, in.wrote())
 }
 
 // afterTUI prints one line on the normal screen saying what happened.
-func (o *HardenOptions) afterTUI(out tui.Outcome, w *inspect.Workload) error {
+// ctrl+c during the rollout, SIGINT or SIGTERM end it with exit 130 and
+// one line saying what the objects are left as.
+func (o *HardenOptions) afterTUI(out tui.Outcome, w *inspect.Workload, wrote bool) error {
 	ref := termsafe.String(w.Ref())
 	switch {
+	case out.Interrupted:
+		return &InterruptedError{State: interruptedState(workloadRef(w), out.Plan, out.Err == nil && out.Applied != nil, wrote, out.Err)}
 	case out.Aborted:
 		fmt.Fprintf(o.ErrOut, "%s: nothing was changed\n", ref)
 		return ExitCodeError(ExitAborted)

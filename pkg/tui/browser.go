@@ -51,7 +51,15 @@ type Browser struct {
 
 	child         *Model
 	width, height int
+	// interrupted is how the open fix view ended when SIGINT or SIGTERM
+	// stopped the browser there, and interruptedW its workload.
+	interrupted  *Outcome
+	interruptedW Workload
 }
+
+// Interrupted returns how the fix view open when SIGINT or SIGTERM
+// arrived ended, and its workload; nil when none was open.
+func (b *Browser) Interrupted() (*Outcome, Workload) { return b.interrupted, b.interruptedW }
 
 type browserKeys struct {
 	Up, Down, Open, Filter, Refresh, Quit key.Binding
@@ -159,8 +167,16 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		b.status = "audited again"
 		return b, nil
 	}
+	if _, ok := msg.(interruptMsg); ok && b.child == nil {
+		return b, tea.Quit
+	}
 	if b.child != nil {
 		_, cmd := b.child.Update(msg)
+		if b.child.done && b.child.interrupted {
+			b.interrupted = &b.child.outcome
+			b.interruptedW = b.child.w
+			return b, tea.Quit
+		}
 		if b.child.done {
 			applied := b.child.outcome.Applied != nil
 			if dir := b.child.outcome.Written; dir != "" {

@@ -66,4 +66,8 @@ type Outcome struct {
 	// Pending counts the findings left after an apply: not applied (held
 	// back as conflict, not chosen, needing a human), nor exempted.
 	Pending int
+	// Interrupted is set when ctrl+c during the rollout, or SIGINT or
+	// SIGTERM, stopped the view; Plan is what was being applied.
+	Interrupted bool
+	Plan        *plan.Plan
 }

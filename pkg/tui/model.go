@@ -58,6 +58,9 @@ type Model struct {
 	// program: quitting returns to it instead of ending the program.
 	embedded bool
 	done     bool
+	// interrupted is set by SIGINT or SIGTERM: the view ends as soon as
+	// the rollout in progress, if any, is rolled back.
+	interrupted bool
 }
 
 // New builds the fix view. preselect names the rules whose fixes start
@@ -236,9 +239,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyPressMsg:
 		return m.key(msg)
+	case interruptMsg:
+		return m.interrupt()
 	}
 	if m.steps != nil {
-		return m, m.steps.update(m.ctx, m.eng, msg)
+		cmd := m.steps.update(m.ctx, m.eng, msg)
+		if m.interrupted && m.steps.phase == phaseDone {
+			return m.quit(m.steps.outcome())
+		}
+		return m, cmd
 	}
 	if m.form != nil {
 		f, cmd, _ := m.form.update(msg)
@@ -437,7 +446,9 @@ func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			s.cancel() // the engine rolls back, then reports
 		}
 	case s.phase == phaseDone && key.Matches(msg, k.Quit):
-		return m.quit(Outcome{Applied: s.out, Rules: s.rules, Err: s.err, Pending: m.pendingAfter()})
+		o := s.outcome()
+		o.Pending = m.pendingAfter()
+		return m.quit(o)
 	case key.Matches(msg, k.Quit):
 		s.cancel()
 		return m.quit(Outcome{Aborted: true})
@@ -515,6 +526,24 @@ func (m *Model) pendingAfter() int {
 		}
 	}
 	return n
+}
+
+// interrupt handles SIGINT or SIGTERM: a rollout in progress is being
+// rolled back (its context was the cancelled one) and the view ends once
+// the engine reports; otherwise it ends at once, nothing changed.
+func (m *Model) interrupt() (tea.Model, tea.Cmd) {
+	m.interrupted = true
+	s := m.steps
+	switch {
+	case s != nil && s.phase == phaseApplying:
+		s.cancelled = true
+		return m, nil
+	case s != nil && s.phase == phaseDone:
+		return m.quit(s.outcome())
+	case s != nil && s.cancel != nil:
+		s.cancel()
+	}
+	return m.quit(Outcome{Aborted: true, Interrupted: true})
 }
 
 func (m *Model) quit(o Outcome) (tea.Model, tea.Cmd) {

@@ -173,6 +173,11 @@ func pollPods(ctx context.Context, eng Engine, after time.Duration) tea.Cmd {
 	})
 }
 
+// outcome is how the flow ended, once done.
+func (s *steps) outcome() Outcome {
+	return Outcome{Applied: s.out, Rules: s.rules, Err: s.err, Interrupted: s.cancelled, Plan: s.plan}
+}
+
 // update handles the flow's own messages; it returns the command to run.
 func (s *steps) update(ctx context.Context, eng Engine, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -421,6 +426,9 @@ func (s *steps) progressView(st styles, width int) []string {
 				out = append(out, st.warn.Render("! ")+q(wn))
 			}
 		}
+	case errors.As(s.err, &rolled) && s.cancelled:
+		out = append(out, st.warn.Render("■ stopped: the rollout was interrupted and rolled back"),
+			st.ok.Render("✓ ")+q(rolled.Workload)+" is as it was before")
 	case errors.As(s.err, &rolled):
 		out = append(out, st.bad.Render("✗ the rollout failed and was rolled back automatically"), "  "+q(rolled.Cause.Error()),
 			st.ok.Render("✓ ")+q(rolled.Workload)+" is as it was before")

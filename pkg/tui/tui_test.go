@@ -213,13 +213,13 @@ func press(tm *teatest.TestModel, keys ...string) {
 
 // waitFor waits until the screen shows text. (The renderer writes only the
 // cells that changed, so the bytes on the wire rarely hold it whole.)
-func waitFor(t *testing.T, tm *teatest.TestModel, text string) {
+func waitFor(t *testing.T, tm *teatest.TestModel, text string) string {
 	t.Helper()
-	waitForScreen(t, tm, text)
+	return waitForScreen(t, tm, text)
 }
 
 // waitForScreen works for any model whose program answers probes.
-func waitForScreen(t *testing.T, tm *teatest.TestModel, text string) {
+func waitForScreen(t *testing.T, tm *teatest.TestModel, text string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	screen := ""
@@ -229,13 +229,14 @@ func waitForScreen(t *testing.T, tm *teatest.TestModel, text string) {
 		select {
 		case screen = <-p:
 			if strings.Contains(ansi.Strip(screen), text) {
-				return
+				return ansi.Strip(screen)
 			}
 		case <-time.After(time.Second):
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("the screen never showed %q; it shows:\n%s", text, ansi.Strip(screen))
+	return ""
 }
 
 // confirmAndApply opens the confirm screen, waits for the dry-run and
@@ -671,17 +672,51 @@ func TestQuitAndInterrupt(t *testing.T) {
 	confirmAndApply(t, tm)
 	waitFor(t, tm, "ctrl+c")
 	press(tm, "ctrl+c")
-	waitFor(t, tm, "rolled back automatically")
+	s := waitFor(t, tm, "the rollout was interrupted and rolled back")
+	if strings.Contains(s, "did not complete") || strings.Contains(s, "rollout failed") || strings.Contains(s, `\n`) || strings.Contains(s, "; ;") {
+		t.Errorf("the interrupted rollout is told as a failure:\n%s", s)
+	}
 	press(tm, "q")
 	out := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model).Outcome()
 	var rb *apply.RolledBackError
-	if !errors.As(out.Err, &rb) {
-		t.Errorf("interrupted apply: outcome %+v, want a rollback", out)
+	if !errors.As(out.Err, &rb) || !out.Interrupted || out.Plan == nil {
+		t.Errorf("interrupted apply: outcome %+v, want an interrupted rollback", out)
 	}
 	eng.mu.Lock()
 	defer eng.mu.Unlock()
 	if !errors.Is(eng.ctxErr, context.Canceled) {
 		t.Errorf("the engine's context was not cancelled: %v", eng.ctxErr)
+	}
+}
+
+// SIGINT or SIGTERM (the caller cancels the context and the view is told)
+// during the rollout: the engine rolls back, and the view ends by itself
+// once it has, interrupted; before any apply it ends at once, nothing
+// changed.
+func TestSignalDuringRollout(t *testing.T) {
+	eng := newEngine(t)
+	tm := start(t, newModel(t, eng), 80, 24)
+	waitFor(t, tm, "space")
+	tm.Send(interruptMsg{})
+	if out := tm.FinalModel(t).(*Model).Outcome(); !out.Aborted || !out.Interrupted {
+		t.Errorf("signal while browsing: outcome %+v, want aborted and interrupted", out)
+	}
+
+	eng = newEngine(t)
+	eng.release = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := newModel(t, eng)
+	m.ctx = ctx
+	tm = start(t, m, 80, 24)
+	confirmAndApply(t, tm)
+	waitFor(t, tm, "ctrl+c")
+	cancel() // what the signal handler does
+	tm.Send(interruptMsg{})
+	out := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model).Outcome()
+	var rb *apply.RolledBackError
+	if !errors.As(out.Err, &rb) || !out.Interrupted || out.Aborted {
+		t.Errorf("signal during the rollout: outcome %+v, want an interrupted rollback", out)
 	}
 }
 
