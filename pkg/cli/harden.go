@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/engine"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
@@ -154,12 +156,15 @@ func parseSelection(fix, skip, set []string) (rules.Selection, error) {
 }
 
 // Run inspects each target, plans the chosen fixes, and prints or applies
-// them. It ends with ExitCodeError(1) when findings remain.
+// them. It ends with ExitCodeError(1) when findings remain, and with an
+// error (exit 2) when a workload failed; the others still run.
 func (o *HardenOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	workloads, err := inspect.Resolve(o.builder(), o.targets)
+	targets := o.targets
+	targets.Note = func(msg string) { fmt.Fprintln(o.ErrOut, termsafe.String(msg)) }
+	workloads, err := inspect.Resolve(o.builder(), targets)
 	if err != nil {
 		return err
 	}
@@ -174,10 +179,28 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	doc := report.Report{APIVersion: report.APIVersion, Kind: report.Kind}
 	var plans []*plan.Plan
 	pending := false
+	// Several workloads are run one by one; one that fails (its rollout
+	// rolled back, a write refused) does not stop the others, and each
+	// outcome is told at the end.
+	var outcomes []string
+	var failed []string
 	for i, w := range workloads {
 		wl, err := o.harden(ctx, cluster, w, i)
-		if err != nil {
+		if err != nil && len(workloads) == 1 {
 			return err
+		}
+		got, line := outcomeOf(wl.res, err)
+		outcomes = append(outcomes, fmt.Sprintf("%-12s %s: %s", got, termsafe.String(w.Ref()+" -n "+w.Namespace()), termsafe.String(line)))
+		if err != nil {
+			failed = append(failed, w.Ref()+" -n "+w.Namespace())
+			if ctx.Err() != nil { // interrupted: the rest is not started
+				for _, rest := range workloads[i+1:] {
+					outcomes = append(outcomes, fmt.Sprintf("%-12s %s", outcomeNotStarted, termsafe.String(rest.Ref()+" -n "+rest.Namespace())))
+				}
+				o.printOutcomes(outcomes)
+				return err
+			}
+			continue
 		}
 		doc.Workloads = append(doc.Workloads, wl.Workload)
 		plans = append(plans, wl.plan)
@@ -212,16 +235,66 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 				filepath.Join(dir, "kustomization.yaml"), len(files), dir, filepath.Join(dir, "README.md"))
 		}
 	}
+	if len(workloads) > 1 {
+		o.printOutcomes(outcomes)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d workloads failed: %s (each outcome above)", len(failed), len(workloads), strings.Join(failed, ", "))
+	}
 	if pending {
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
 }
 
-// hardened is one workload's outcome, with its plan.
+// printOutcomes tells what the run did to each workload: after the text
+// report on stdout, on stderr when stdout is for machines (json, yaml,
+// diff, patch).
+func (o *HardenOptions) printOutcomes(lines []string) {
+	out := o.ErrOut
+	if o.Output == "" || o.Output == "text" {
+		out = o.Out
+		fmt.Fprintln(out)
+	}
+	for _, l := range lines {
+		fmt.Fprintln(out, l)
+	}
+}
+
+// outcomeNotStarted is a workload an interrupted run never reached.
+const outcomeNotStarted outcome = "not started"
+
+// outcomeOf is one workload's outcome and its one-line reason, as audit
+// --fix tells it.
+func outcomeOf(res *engine.Result, err error) (outcome, string) {
+	var rolledBack *apply.RolledBackError
+	switch {
+	case errors.As(err, &rolledBack):
+		return outcomeRolledBack, Explain(err)
+	case err != nil:
+		return outcomeFailed, Explain(err)
+	case res == nil || res.Plan == nil:
+		return outcomeUnchanged, "nothing to change"
+	case res.Plan.Empty() && len(res.Held()) > 0:
+		return outcomeHeld, "nothing applied: every fix conflicts with another field manager"
+	case res.Plan.Empty():
+		return outcomeUnchanged, "nothing to change"
+	case res.Applied:
+		line := findingsOf(res.Results, rules.StatusFixed)
+		if res.Rollout != "" {
+			line += ", rollout " + res.Rollout
+		}
+		return outcomeFixed, line
+	}
+	return outcomePlanned, fmt.Sprintf("%s in %d object(s)", findingsOf(res.Results, rules.StatusPlanned), len(res.Plan.Objects))
+}
+
+// hardened is one workload's outcome, with its plan and the engine's
+// result.
 type hardened struct {
 	report.Workload
 	plan *plan.Plan
+	res  *engine.Result
 }
 
 // harden runs one workload through the engine's road and prints it.
@@ -235,21 +308,21 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 	if in.interrupted() {
 		// A signal stopped the run: what was written was rolled back
 		// (or the rollout had completed); say which, and nothing else.
-		return hardened{wl, res.Plan}, &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
+		return hardened{wl, res.Plan, res}, &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
 	}
 	if err != nil {
-		return hardened{wl, res.Plan}, err
+		return hardened{wl, res.Plan, res}, err
 	}
 	wl.Warnings = append(wl.Warnings, res.Warnings...)
 	wl.Applied, wl.Rollout = res.Applied, res.Rollout
 	wl.Findings, wl.Score = res.Results, rules.Score(res.Results)
 	if wl.Plan, err = report.NewPlan(res.Plan); err != nil {
-		return hardened{wl, res.Plan}, err
+		return hardened{wl, res.Plan, res}, err
 	}
 	if !wl.Applied && res.Workload != nil {
 		wl.Rollout = heldRollout(res.Workload)
 	}
-	return hardened{wl, res.Plan}, o.print(res.Snapshot, wl, res.Plan, index)
+	return hardened{wl, res.Plan, res}, o.print(res.Snapshot, wl, res.Plan, index)
 }
 
 // heldRollout says, before anything is applied, that a change to w would

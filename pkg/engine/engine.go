@@ -164,6 +164,9 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 	if req.Mode != Apply || out.Plan.Empty() {
 		return out, nil
 	}
+	if err := e.CheckAccess(ctx, out.Plan); err != nil {
+		return out, err
+	}
 	c := e.Commit
 	c.Progress = req.Progress
 	res, err := e.Applier.Commit(ctx, out.Plan, w, c)

@@ -73,6 +73,9 @@ func (s *Session) DryRun(ctx context.Context, p *plan.Plan, force bool) (tui.Dry
 
 // Commit applies the plan, watches the rollout and rolls back on failure.
 func (s *Session) Commit(ctx context.Context, p *plan.Plan, force bool, progress func(string)) (*apply.Outcome, error) {
+	if err := s.eng.CheckAccess(ctx, p); err != nil {
+		return &apply.Outcome{}, err
+	}
 	c := s.eng.Commit
 	c.Progress = progress
 	return s.applier(force).Commit(ctx, p, s.w, c)

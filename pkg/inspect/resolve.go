@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/resource"
 )
@@ -17,22 +18,30 @@ type Targets struct {
 	Namespace     string
 	ExplicitNS    bool // -n was given: objects from files must be in it
 	AllNamespaces bool
+	// Note is told, in one line, which objects of the files were skipped
+	// because they are not workloads; may be nil.
+	Note func(msg string)
 }
 
 // Resolve finds the live workloads the targets name, with resource.Builder
 // exactly as kubectl does: short names, TYPE/NAME, TYPE NAME, -f, -l, -n, -A.
+// Files may mix workloads with anything else (Services, ConfigMaps…): only
+// the workloads among them are read live, the rest are skipped, live or not,
+// and named to t.Note.
 func Resolve(b *resource.Builder, t Targets) ([]*Workload, error) {
 	if len(t.Args) == 0 && len(t.Filenames) == 0 {
 		return nil, fmt.Errorf("name a workload, e.g. kubectl harden deploy/web (or use -f FILE)")
 	}
-	r := b.Unstructured().
+	files := len(t.Filenames) > 0
+	b = b.Unstructured().
 		NamespaceParam(t.Namespace).DefaultNamespace().AllNamespaces(t.AllNamespaces).
 		FilenameParam(t.ExplicitNS, &resource.FilenameOptions{Filenames: t.Filenames, Recursive: t.Recursive}).
 		LabelSelectorParam(t.Selector).
-		ResourceTypeOrNameArgs(true, t.Args...).
-		Latest().
-		Flatten().
-		Do()
+		ResourceTypeOrNameArgs(true, t.Args...)
+	if !files {
+		b = b.Latest()
+	}
+	r := b.Flatten().Do()
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
@@ -41,23 +50,40 @@ func Resolve(b *resource.Builder, t Targets) ([]*Workload, error) {
 		return nil, err
 	}
 	var out []*Workload
+	var skipped []string
 	for _, info := range infos {
 		obj, ok := info.Object.(*unstructured.Unstructured)
 		if !ok {
 			return nil, fmt.Errorf("unexpected object type %T", info.Object)
 		}
 		if !Kinds[obj.GroupVersionKind().GroupKind()] {
-			if len(t.Filenames) > 0 {
-				continue // manifests mix Services, ConfigMaps…: harden the workloads among them
+			if files {
+				skipped = append(skipped, strings.ToLower(obj.GetKind())+"/"+obj.GetName())
+				continue
 			}
 			return nil, fmt.Errorf("%s/%s is a %s: kubectl harden works on deployments, statefulsets, daemonsets, jobs and cronjobs",
 				strings.ToLower(obj.GetKind()), obj.GetName(), obj.GetKind())
+		}
+		if files {
+			// A workload from a file is hardened as it runs, not as written.
+			if err := info.Get(); apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("%s/%s in namespace %s (from %s) is not live: kubectl harden works on running workloads",
+					strings.ToLower(obj.GetKind()), obj.GetName(), info.Namespace, info.Source)
+			} else if err != nil {
+				return nil, err
+			}
+			if obj, ok = info.Object.(*unstructured.Unstructured); !ok {
+				return nil, fmt.Errorf("unexpected object type %T", info.Object)
+			}
 		}
 		w, err := NewWorkload(obj)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, w)
+	}
+	if len(skipped) > 0 && t.Note != nil {
+		t.Note(fmt.Sprintf("skipped %d object(s) that are not workloads: %s", len(skipped), strings.Join(skipped, ", ")))
 	}
 	if len(out) == 0 {
 		if t.Selector != "" {
