@@ -99,6 +99,21 @@ func (o *UndoOptions) undo(ctx context.Context, w *inspect.Workload) error {
 	if len(done.Deleted) > 0 {
 		fmt.Fprintf(o.Out, "  deleted:  %s\n", termsafe.String(strings.Join(done.Deleted, ", ")))
 	}
+	if len(done.Restored) == 0 && len(done.Deleted) == 0 {
+		fmt.Fprintln(o.Out, "  nothing was left to put back or delete")
+	}
+	for _, k := range done.Kept {
+		fmt.Fprintf(o.Out, "  kept:     %s\n", termsafe.String(k))
+	}
+	for _, k := range done.Whole {
+		fmt.Fprintf(o.Out, "  whole:    %s\n", termsafe.String(k))
+	}
+	for _, k := range done.Left {
+		fmt.Fprintf(o.Out, "  left:     %s\n", termsafe.String(k))
+	}
+	for _, n := range done.Notes {
+		fmt.Fprintf(o.Out, "  note:     %s\n", termsafe.String(n))
+	}
 	return nil
 }
 
