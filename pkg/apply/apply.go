@@ -137,9 +137,18 @@ func (a *Applier) ApplyRecorded(ctx context.Context, p *plan.Plan, entry *Entry,
 		}
 		record()
 		if i > 0 || c.State == StatePending {
+			var todo []string
+			for _, x := range entry.Objects {
+				if x.State == StateWritten {
+					todo = append(todo, ref(x.Object()))
+				}
+			}
 			done, uerr := a.Undo(context.WithoutCancel(ctx), entry, false, record)
-			tx.Undone = append(done.Restored, done.Deleted...)
-			tx.UndoErr = uerr
+			if tx.UndoErr = uerr; uerr != nil {
+				tx.Undone = todo
+			} else {
+				tx.Undone = append(done.Restored, done.Deleted...)
+			}
 		}
 		return tx
 	}
@@ -147,14 +156,14 @@ func (a *Applier) ApplyRecorded(ctx context.Context, p *plan.Plan, entry *Entry,
 }
 
 // UndoCommand is the command that finishes what the entry's run left,
-// e.g. "kubectl harden undo deployment.apps/web -n shop".
+// e.g. "kubectl harden undo deployment/web -n shop".
 func (e *Entry) UndoCommand() string {
 	i := e.carrier()
 	if i < 0 {
 		return ""
 	}
 	c := e.Objects[i]
-	cmd := "kubectl harden undo " + c.Object().Ref()
+	cmd := "kubectl harden undo " + strings.ToLower(c.Kind) + "/" + c.Name
 	if c.Namespace != "" {
 		cmd += " -n " + c.Namespace
 	}
@@ -378,61 +387,53 @@ func (a *Applier) restore(ctx context.Context, entry *Entry, i int, force, keepR
 	if restore == nil {
 		restore = map[string]any{}
 	}
-	take := &fieldpath.Set{}
-	if force {
-		// Take every field the run set, as it is now (no value changes),
-		// so the restore below puts each back whoever changed it since.
-		set, err := typedOf(identity(c.Set, live))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ref(o), err)
-		}
-		fs, err := set.ToFieldSet()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ref(o), err)
-		}
-		take = fs.Leaves()
-	} else {
-		drifts, err := drifted(live, c.Set, a.FieldManager)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ref(o), err)
-		}
-		wholes := map[string][]Drift{}
-		var order []fieldpath.Path
-		for _, d := range drifts {
-			unit := unitOf(d.Path)
-			if unit != nil {
-				if _, existed := lookupPath(c.Prior, unit); !existed {
-					// Harden created it: its leftover would not be valid.
-					if _, seen := wholes[unit.String()]; !seen {
-						order = append(order, unit)
-					}
-					wholes[unit.String()] = append(wholes[unit.String()], d)
-					continue
+	// A field another manager changed during the run is left with it
+	// (without force), unless it sits in an object harden created that is
+	// not valid without harden's part (a probe without its handler): that
+	// object is removed whole first, as it was before the run, with a
+	// JSON patch that checks it is still what was read.
+	drifts, err := drifted(live, c.Set, a.FieldManager)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref(o), err)
+	}
+	wholes := map[string][]Drift{}
+	var units []fieldpath.Path
+	for _, d := range drifts {
+		if unit := unitOf(d.Path); unit != nil {
+			if _, existed := lookupPath(c.Prior, unit); !existed {
+				if _, seen := wholes[unit.String()]; !seen {
+					units = append(units, unit)
 				}
+				wholes[unit.String()] = append(wholes[unit.String()], d)
+				continue
 			}
+		}
+		if !force {
 			removePath(restore, d.Path)
 			out.Kept = append(out.Kept, describeOn(o, d))
 		}
-		for _, unit := range order {
-			under, err := fieldsUnder(live, unit)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", ref(o), err)
+	}
+	if len(units) > 0 {
+		var ops []plan.Operation
+		// Last first, so the indexes of list items stay right.
+		for k := len(units) - 1; k >= 0; k-- {
+			ptr, v, ok := pointer(live.Object, units[k])
+			if !ok {
+				continue
 			}
-			take = take.Union(under)
+			ops = append(ops, plan.Operation{Op: "test", Path: ptr, Value: v}, plan.Operation{Op: "remove", Path: ptr})
 			var lost []string
-			for _, d := range wholes[unit.String()] {
+			for _, d := range wholes[units[k].String()] {
 				lost = append(lost, d.describe())
 			}
-			out.Whole = append(out.Whole, fmt.Sprintf("%s%s put back as it was before the run, so the change made to it during the run is gone: %s", prefixOf(o), unit.String(), strings.Join(lost, ", ")))
+			out.Whole = append(out.Whole, fmt.Sprintf("%s%s put back as it was before the run, so the change made to it during the run is gone: %s", prefixOf(o), units[k].String(), strings.Join(lost, ", ")))
 		}
-	}
-	if !take.Empty() {
-		cfg, err := extract(live, managerSet(live, a.FieldManager, true).Union(take))
+		body, err := json.Marshal(ops)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ref(o), err)
-		}
-		if _, err := a.apply(ctx, &plan.Object{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name, Apply: cfg}, false, true); err != nil {
 			return nil, err
+		}
+		if _, err := r.Patch(ctx, o.Name, types.JSONPatchType, body, metav1.PatchOptions{FieldManager: a.FieldManager}); err != nil {
+			return nil, explain(o, err)
 		}
 	}
 	c.State = StateRestored
@@ -494,18 +495,6 @@ func (a *Applier) dropRecord(ctx context.Context, entry *Entry, i int) error {
 	unstructured.RemoveNestedField(cfg, "metadata", "annotations", UndoAnnotation)
 	_, err = a.apply(ctx, &plan.Object{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name, Apply: cfg}, false, true)
 	return err
-}
-
-// identity returns obj naming live (apiVersion, kind, name), for typing.
-func identity(obj map[string]any, live *unstructured.Unstructured) map[string]any {
-	out := objmerge.DeepCopy(obj)
-	if out == nil {
-		out = map[string]any{}
-	}
-	unstructured.RemoveNestedField(out, "metadata", "resourceVersion")
-	out["apiVersion"], out["kind"] = live.GetAPIVersion(), live.GetKind()
-	_ = unstructured.SetNestedField(out, live.GetName(), "metadata", "name")
-	return out
 }
 
 // prefixOf names an object other than a workload in a field note.

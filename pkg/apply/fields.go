@@ -182,8 +182,12 @@ func ownerOf(live *unstructured.Unstructured, p fieldpath.Path, self string) str
 		if err := s.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
 			continue
 		}
-		if s.Has(p) && !contains(names, e.Manager) {
-			names = append(names, e.Manager)
+		name := e.Manager
+		if e.Subresource == "scale" {
+			name += " via /scale"
+		}
+		if s.Has(p) && !contains(names, name) {
+			names = append(names, name)
 		}
 	}
 	return strings.Join(names, " and ")
@@ -215,32 +219,6 @@ func extract(live *unstructured.Unstructured, set *fieldpath.Set) (map[string]an
 		_ = unstructured.SetNestedField(m, live.GetNamespace(), "metadata", "namespace")
 	}
 	return m, nil
-}
-
-// fieldsUnder returns the leaves of live at or below prefix.
-func fieldsUnder(live *unstructured.Unstructured, prefix fieldpath.Path) (*fieldpath.Set, error) {
-	tv, err := typedOf(live.Object)
-	if err != nil {
-		return nil, err
-	}
-	all, err := tv.ToFieldSet()
-	if err != nil {
-		return nil, err
-	}
-	out := &fieldpath.Set{}
-	all.Leaves().Iterate(func(p fieldpath.Path) {
-		if hasPrefix(p, prefix) {
-			out.Insert(p.Copy())
-		}
-	})
-	return out, nil
-}
-
-func hasPrefix(p, prefix fieldpath.Path) bool {
-	if len(p) < len(prefix) {
-		return false
-	}
-	return p[:len(prefix)].Equals(prefix)
 }
 
 // wholeUnits are the objects whose fields do not stand alone: a probe
@@ -292,6 +270,38 @@ func lookupPath(obj any, p fieldpath.Path) (any, bool) {
 		}
 	}
 	return cur, true
+}
+
+// pointer turns p into the JSON pointer of its position in obj (list
+// items by their index there), with the value found.
+func pointer(obj map[string]any, p fieldpath.Path) (string, any, bool) {
+	var b strings.Builder
+	var cur any = obj
+	for _, pe := range p {
+		switch {
+		case pe.FieldName != nil:
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return "", nil, false
+			}
+			if cur, ok = m[*pe.FieldName]; !ok {
+				return "", nil, false
+			}
+			b.WriteString("/" + strings.ReplaceAll(strings.ReplaceAll(*pe.FieldName, "~", "~0"), "/", "~1"))
+		default:
+			l, ok := cur.([]any)
+			if !ok {
+				return "", nil, false
+			}
+			i := indexIn(l, pe)
+			if i < 0 {
+				return "", nil, false
+			}
+			cur = l[i]
+			fmt.Fprintf(&b, "/%d", i)
+		}
+	}
+	return b.String(), cur, true
 }
 
 // removePath deletes the value at p from obj, and the maps it leaves
