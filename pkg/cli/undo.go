@@ -41,8 +41,11 @@ was, and delete the companions (PodDisruptionBudgets…) that run created.
 
 The record is read from the workload's own harden.kubectl.dev/undo
 annotation, so undo works from any machine; the local journal
-($XDG_STATE_HOME/kubectl-harden) is used when the annotation is gone. If a
-field harden set was changed since, undo stops unless --force-conflicts.`,
+($XDG_STATE_HOME/kubectl-harden) is used when the annotation is gone. Undo
+also finishes what a run or its rollback left (a companion a rollback could
+not delete, a run cut short): the workload is put back first, companions
+are deleted only after it. If a field harden set was changed since, undo
+stops unless --force-conflicts.`,
 		Example:           "  kubectl harden undo deploy/web -n demo",
 		ValidArgsFunction: workloadCompletion(f),
 		RunE: func(cmd *cobra.Command, args []string) error {

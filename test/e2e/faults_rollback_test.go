@@ -32,9 +32,13 @@ import (
 func TestFaultsRollback(t *testing.T) {
 	tried, allowed := 0, 0
 	fault := func(name string, f func(t *testing.T)) {
-		tried++
-		if t.Run(name, f) {
-			allowed++
+		ran := false
+		ok := t.Run(name, func(t *testing.T) { ran = true; f(t) })
+		if ran {
+			tried++
+			if ok {
+				allowed++
+			}
 		}
 	}
 	fault("PatchProbeDuringWatch", faultPatchProbe)
@@ -44,6 +48,7 @@ func TestFaultsRollback(t *testing.T) {
 	fault("ForcedUndoOverProbeEdit", faultForcedUndoOverEdit)
 	fault("CompanionAndRollbackRefused", faultJournalFirst)
 	fault("RollbackMayNotDeleteCompanion", faultNoDeleteRights)
+	fault("UndoUnderHPA", faultUndoUnderHPA)
 	t.Logf("faults tried: %d, ended in an allowed state: %d", tried, allowed)
 }
 
@@ -506,4 +511,27 @@ func faultNoDeleteRights(t *testing.T) {
 		t.Errorf("undo record left on the workload: %s", a)
 	}
 	noRunToUndo(t, state, ns, "deploy/pair")
+}
+
+// An HPA-managed workload: harden raised the HPA's minReplicas, the
+// replicas moved since (as the HPA moves them); undo puts minReplicas
+// back and says the replicas stay where they are — not "as before".
+func faultUndoUnderHPA(t *testing.T) {
+	ns := newNamespace(t)
+	applyFile(t, ns, "testdata/e2e/hpa.yaml")
+	waitRollout(t, ns, "deploy/scaled")
+	state := []string{"XDG_STATE_HOME=" + t.TempDir()}
+	if r := runCmd(t, state, "kubectl-harden", "deploy/scaled", "-n", ns, "--fix=replicas", "--force-conflicts", "--yes"); r.code > 1 {
+		t.Fatal(r)
+	}
+	kubectl(t, "scale", "deploy/scaled", "-n", ns, "--replicas=3")
+	r := runCmd(t, state, "kubectl-harden", "undo", "deploy/scaled", "-n", ns, "--watch=false")
+	if r.code != 0 || !strings.Contains(r.stdout, "restored: horizontalpodautoscaler.autoscaling/scaled") ||
+		!strings.Contains(r.stdout, "note:     deployment/scaled keeps spec.replicas 3, where horizontalpodautoscaler.autoscaling/scaled scaled it: undo put back the HPA's minReplicas (1)") {
+		t.Fatalf("undo: %s", r)
+	}
+	h, err := env.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(context.Background(), "scaled", metav1.GetOptions{})
+	if err != nil || h.Spec.MinReplicas == nil || *h.Spec.MinReplicas != 1 {
+		t.Errorf("HPA minReplicas not put back: %v", err)
+	}
 }
