@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
 	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
 	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
@@ -99,21 +101,73 @@ func (a *Applier) DryRun(ctx context.Context, p *plan.Plan) ([]*ConflictError, e
 // fails, the writes already made are undone with the entry, and the error
 // says exactly what happened.
 func (a *Applier) Apply(ctx context.Context, p *plan.Plan, entry *Entry) error {
-	var done []Change
+	return a.ApplyRecorded(ctx, p, entry, nil)
+}
+
+// ApplyRecorded is Apply calling record (the journal) after every change
+// of an object's state in entry: each write, each step undoing them.
+func (a *Applier) ApplyRecorded(ctx context.Context, p *plan.Plan, entry *Entry, record func()) error {
+	if record == nil {
+		record = func() {}
+	}
 	for i, o := range p.Objects {
-		if _, err := a.apply(ctx, o, false, a.Force || o.Force); err != nil {
-			tx := &TxError{Failed: ref(o), Err: err}
-			for _, c := range done {
-				tx.Undone = append(tx.Undone, ref(c.Object()))
+		c := &entry.Objects[i]
+		if o.Create {
+			// A companion harden made in an earlier run is not this run's
+			// to delete.
+			if live, err := a.Get(ctx, o); err == nil && a.ours(live) {
+				c.Existed = true
 			}
-			if len(done) > 0 {
-				tx.UndoErr = a.Undo(ctx, done, false)
-			}
-			return tx
 		}
-		done = append(done, entry.Objects[i])
+		_, err := a.apply(ctx, o, false, a.Force || o.Force)
+		if err == nil {
+			c.State = StateWritten
+			record()
+			continue
+		}
+		tx := &TxError{Failed: ref(o), Err: err, Command: entry.UndoCommand()}
+		// A write the API server answered was not made; one without an
+		// answer may have been: it stays pending, and undo checks it.
+		var status apierrors.APIStatus
+		if errors.As(err, &status) || errors.As(err, new(*ConflictError)) || errors.As(err, new(*InvalidError)) || errors.Is(err, ErrChanged) {
+			c.State = StateAbsent
+		}
+		for j := i + 1; j < len(entry.Objects); j++ {
+			entry.Objects[j].State = StateAbsent
+		}
+		record()
+		if i > 0 || c.State == StatePending {
+			var todo []string
+			for _, x := range entry.Objects {
+				if x.State == StateWritten {
+					todo = append(todo, ref(x.Object()))
+				}
+			}
+			done, uerr := a.Undo(context.WithoutCancel(ctx), entry, false, record)
+			if tx.UndoErr = uerr; uerr != nil {
+				tx.Undone = todo
+			} else {
+				tx.Undone = append(done.Restored, done.Deleted...)
+			}
+		}
+		return tx
 	}
 	return nil
+}
+
+// UndoCommand is the command that finishes what the entry's run left,
+// e.g. "kubectl harden undo deployment/web -n shop".
+func (e *Entry) UndoCommand() string {
+	i := e.carrier()
+	if i < 0 {
+		return ""
+	}
+	c := e.Objects[i]
+	cmd := "kubectl harden undo " + strings.ToLower(c.Kind) + "/" + c.Name
+	if c.Namespace != "" {
+		cmd += " -n " + c.Namespace
+	}
+	return cmd
 }
 
 // TxError is a write that failed inside a plan, and what became of the
@@ -126,6 +180,8 @@ type TxError struct {
 	// Workload names the run's workload for the undo command:
 	// deployment/web -n shop.
 	Workload string
+	// Command finishes the undo once the cluster answers.
+	Command string
 }
 
 func (e *TxError) Error() string {
@@ -136,10 +192,21 @@ func (e *TxError) Error() string {
 		msg = "writing " + e.Failed + ": " + msg
 	}
 	switch {
+	case e.UndoErr != nil:
+		then := "run kubectl harden undo once the cluster answers"
+		switch {
+		case e.Command != "":
+			then = "run " + e.Command + " once the cluster answers"
+		case e.Workload != "":
+			then = "run kubectl harden undo " + e.Workload + " once the cluster answers"
+		}
+		what := strings.Join(e.Undone, ", ")
+		if what == "" {
+			what = "the writes made"
+		}
+		return fmt.Sprintf("%s; undoing %s failed too (%s): %s", msg, what, Brief(e.UndoErr), then)
 	case len(e.Undone) == 0:
 		return msg + "; nothing was changed"
-	case e.UndoErr != nil:
-		return fmt.Sprintf("%s; undoing %s failed too (%s): run kubectl harden undo %s once the cluster answers", msg, strings.Join(e.Undone, ", "), Brief(e.UndoErr), e.Workload)
 	}
 	return fmt.Sprintf("%s; %s restored as it was", msg, strings.Join(e.Undone, ", "))
 }
@@ -157,51 +224,296 @@ func ref(o *plan.Object) string {
 	return o.Ref()
 }
 
-// Undo reverses changes, last first: companions harden created are
-// deleted (only if they still carry harden's label), updated objects get
-// their Restore configuration applied. With force, fields harden had
-// added that another manager has since taken over are removed too.
-func (a *Applier) Undo(ctx context.Context, changes []Change, force bool) error {
-	var errs []error
-	for i := len(changes) - 1; i >= 0; i-- {
-		c := changes[i]
-		o := c.Object()
-		r, err := a.resource(o)
+// Undone is what an undo or a rollback did.
+type Undone struct {
+	// Restored and Deleted name (NS/KIND.GROUP/NAME) the objects put back
+	// and the companions deleted — only those that existed.
+	Restored, Deleted []string
+	// Kept are the fields harden set that another manager changed since,
+	// left with it: `.spec.replicas (4, set by kubectl-scale during the run)`.
+	Kept []string
+	// Whole are the objects (a probe) put back as a whole, over another
+	// manager's change inside them, since what remained would be invalid.
+	Whole []string
+	// Left are companions not deleted: not harden's, or there before the run.
+	Left []string
+	// Warnings did not stop the undo.
+	Warnings []string
+}
+
+func (u *Undone) add(o *Undone) {
+	u.Restored = append(u.Restored, o.Restored...)
+	u.Deleted = append(u.Deleted, o.Deleted...)
+	u.Kept = append(u.Kept, o.Kept...)
+	u.Whole = append(u.Whole, o.Whole...)
+	u.Left = append(u.Left, o.Left...)
+}
+
+// Undo reverses the entry's run, recording every step in the entry's
+// object states (record is called after each; it may be nil). Updated
+// objects are put back first, last written first; the companions harden
+// created are deleted after, and only once every updated object is back:
+// when one cannot be restored, the companions stay and the error says so.
+// Objects already finished (restored, deleted…) are skipped, so an undo
+// finishes what a rollback or an earlier undo left.
+//
+// Without force, only what harden changed and nobody changed since is
+// written back: a field another manager changed during the run is left
+// with it (Undone.Kept); when that field sits in an object that is not
+// valid without harden's part (a probe harden added, whose handler would
+// go), that object is put back as a whole, as it was (Undone.Whole). With
+// force, every field harden set is put back, whoever changed it since.
+func (a *Applier) Undo(ctx context.Context, entry *Entry, force bool, record func()) (*Undone, error) {
+	if record == nil {
+		record = func() {}
+	}
+	out := &Undone{}
+	carrier := entry.carrier()
+	companionsLeft := func() bool {
+		for _, c := range entry.Objects {
+			if c.Created && !c.Finished() {
+				return true
+			}
+		}
+		return false
+	}
+	for i := len(entry.Objects) - 1; i >= 0; i-- {
+		c := &entry.Objects[i]
+		if c.Created || c.Finished() {
+			continue
+		}
+		// The carrier keeps the record while companions remain, so an
+		// undo from any machine finds them.
+		done, err := a.restore(ctx, entry, i, force, i == carrier && companionsLeft())
 		if err != nil {
+			c.State, c.Note = StateFailed, oneLine(err.Error())
+			record()
+			var waiting []string
+			for _, x := range entry.Objects {
+				if x.Created && !x.Finished() {
+					waiting = append(waiting, ref(x.Object()))
+				}
+			}
+			if len(waiting) > 0 {
+				return out, fmt.Errorf("%w; %s kept: companions are deleted only once the workload is restored", err, strings.Join(waiting, ", "))
+			}
+			return out, err
+		}
+		out.add(done)
+		record()
+	}
+	var errs []error
+	for i := len(entry.Objects) - 1; i >= 0; i-- {
+		c := &entry.Objects[i]
+		if !c.Created || c.Finished() {
+			continue
+		}
+		if err := a.deleteCompanion(ctx, c, out); err != nil {
+			c.State, c.Note = StateFailed, oneLine(err.Error())
 			errs = append(errs, err)
-			continue
 		}
-		if c.Created {
-			live, err := r.Get(ctx, o.Name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", ref(o), err))
-				continue
-			}
-			if live.GetLabels()[ManagedByLabel] != a.FieldManager && live.GetLabels()[ManagedByLabel] != plan.DefaultFieldManager {
-				continue // not ours any more
-			}
-			uid := live.GetUID()
-			err = r.Delete(ctx, o.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-			if err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("deleting %s: %w", ref(o), err))
-			}
-			continue
-		}
-		if _, err := a.apply(ctx, o, false, true); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if force {
-			if err := a.prune(ctx, r, c); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", ref(o), err))
-			}
+		record()
+	}
+	if len(errs) > 0 {
+		return out, errors.Join(errs...)
+	}
+	if carrier >= 0 {
+		if err := a.dropRecord(ctx, entry, carrier); err != nil {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("the undo record could not be removed from %s: %s (kubectl harden undo removes it)", ref(entry.Objects[carrier].Object()), oneLine(err.Error())))
 		}
 	}
-	return errors.Join(errs...)
+	return out, nil
 }
+
+// ours reports whether a live companion carries harden's label.
+func (a *Applier) ours(live *unstructured.Unstructured) bool {
+	l := live.GetLabels()[ManagedByLabel]
+	return l == a.FieldManager || l == plan.DefaultFieldManager
+}
+
+// deleteCompanion deletes a companion the run created, if it exists and
+// is still harden's.
+func (a *Applier) deleteCompanion(ctx context.Context, c *Change, out *Undone) error {
+	o := c.Object()
+	r, err := a.resource(o)
+	if err != nil {
+		return err
+	}
+	live, err := r.Get(ctx, o.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		c.State = StateAbsent
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w", ref(o), err)
+	case !a.ours(live):
+		c.State = StateLeft
+		out.Left = append(out.Left, ref(o)+" (not created by kubectl harden)")
+		return nil
+	case c.Existed:
+		c.State = StateLeft
+		out.Left = append(out.Left, ref(o)+" (there before the run)")
+		return nil
+	}
+	uid := live.GetUID()
+	err = r.Delete(ctx, o.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	switch {
+	case apierrors.IsNotFound(err):
+		c.State = StateAbsent
+	case err != nil:
+		return fmt.Errorf("deleting %s: %w", ref(o), err)
+	default:
+		c.State = StateDeleted
+		out.Deleted = append(out.Deleted, ref(o))
+	}
+	return nil
+}
+
+// restore puts back one updated object (see Undo). With keepRecord the
+// object keeps the entry (as it now stands) in its annotation.
+func (a *Applier) restore(ctx context.Context, entry *Entry, i int, force, keepRecord bool) (*Undone, error) {
+	c := &entry.Objects[i]
+	out := &Undone{}
+	o := c.Object()
+	r, err := a.resource(o)
+	if err != nil {
+		return nil, err
+	}
+	live, err := r.Get(ctx, o.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		c.State = StateAbsent
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref(o), err)
+	}
+	if c.State == StatePending && !a.written(live, entry, i) {
+		c.State = StateAbsent
+		return out, nil
+	}
+	restore := objmerge.DeepCopy(c.Restore)
+	if restore == nil {
+		restore = map[string]any{}
+	}
+	// A field another manager changed during the run is left with it
+	// (without force), unless it sits in an object harden created that is
+	// not valid without harden's part (a probe without its handler): that
+	// object is removed whole first, as it was before the run, with a
+	// JSON patch that checks it is still what was read.
+	drifts, err := drifted(live, c.Set, a.FieldManager)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref(o), err)
+	}
+	wholes := map[string][]Drift{}
+	var units []fieldpath.Path
+	for _, d := range drifts {
+		if unit := unitOf(d.Path); unit != nil {
+			if _, existed := lookupPath(c.Prior, unit); !existed {
+				if _, seen := wholes[unit.String()]; !seen {
+					units = append(units, unit)
+				}
+				wholes[unit.String()] = append(wholes[unit.String()], d)
+				continue
+			}
+		}
+		if !force {
+			removePath(restore, d.Path)
+			out.Kept = append(out.Kept, describeOn(o, d))
+		}
+	}
+	if len(units) > 0 {
+		var ops []plan.Operation
+		// Last first, so the indexes of list items stay right.
+		for k := len(units) - 1; k >= 0; k-- {
+			ptr, v, ok := pointer(live.Object, units[k])
+			if !ok {
+				continue
+			}
+			ops = append(ops, plan.Operation{Op: "test", Path: ptr, Value: v}, plan.Operation{Op: "remove", Path: ptr})
+			var lost []string
+			for _, d := range wholes[units[k].String()] {
+				lost = append(lost, d.describe())
+			}
+			out.Whole = append(out.Whole, fmt.Sprintf("%s%s put back as it was before the run, so the change made to it during the run is gone: %s", prefixOf(o), units[k].String(), strings.Join(lost, ", ")))
+		}
+		body, err := json.Marshal(ops)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := r.Patch(ctx, o.Name, types.JSONPatchType, body, metav1.PatchOptions{FieldManager: a.FieldManager}); err != nil {
+			return nil, explain(o, err)
+		}
+	}
+	c.State = StateRestored
+	if keepRecord {
+		b, err := entry.marshal()
+		if err != nil {
+			return nil, err
+		}
+		if err := unstructured.SetNestedField(restore, b, "metadata", "annotations", UndoAnnotation); err != nil {
+			return nil, err
+		}
+	}
+	obj := &plan.Object{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name, Apply: restore}
+	if _, err := a.apply(ctx, obj, false, true); err != nil {
+		c.State = StateWritten
+		return nil, err
+	}
+	if force {
+		if err := a.prune(ctx, r, *c); err != nil {
+			return nil, fmt.Errorf("%s: %w", ref(o), err)
+		}
+	}
+	out.Restored = append(out.Restored, ref(o))
+	return out, nil
+}
+
+// written tells whether the pending write of entry's object i was made:
+// the carrier holds the entry's record, another object what the run set.
+func (a *Applier) written(live *unstructured.Unstructured, entry *Entry, i int) bool {
+	if i == entry.carrier() {
+		rec, err := FromAnnotation(live)
+		return err == nil && rec != nil && rec.ID == entry.ID
+	}
+	set := objmerge.DeepCopy(entry.Objects[i].Set)
+	unstructured.RemoveNestedField(set, "metadata", "resourceVersion")
+	return objmerge.Contains(plan.Clean(live.Object), plan.Clean(set))
+}
+
+// dropRecord removes the entry's annotation from the carrier once nothing
+// is left to undo, changing nothing else.
+func (a *Applier) dropRecord(ctx context.Context, entry *Entry, i int) error {
+	c := entry.Objects[i]
+	o := c.Object()
+	live, err := a.Get(ctx, o)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rec, err := FromAnnotation(live)
+	if err != nil || rec == nil || rec.ID != entry.ID || entry.Open() {
+		return nil
+	}
+	cfg, err := extract(live, managerSet(live, a.FieldManager, true))
+	if err != nil {
+		return err
+	}
+	unstructured.RemoveNestedField(cfg, "metadata", "annotations", UndoAnnotation)
+	_, err = a.apply(ctx, &plan.Object{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name, Apply: cfg}, false, true)
+	return err
+}
+
+// prefixOf names an object other than a workload in a field note.
+func prefixOf(o *plan.Object) string {
+	if Rolls(o) {
+		return ""
+	}
+	return o.Ref() + " "
+}
+
+func describeOn(o *plan.Object, d Drift) string { return prefixOf(o) + d.describe() }
 
 // prune removes what the undone run added and server-side apply kept
 // because another manager owns it now, with a JSON patch whose "test"

@@ -55,20 +55,28 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 	if err := out.Entry.Annotate(p); err != nil {
 		return out, err
 	}
+	// The journal first: the entry is on disk before the first write (and
+	// on the workload with it), and recorded again after every write and
+	// every rollback step.
+	warned := false
+	record := func() {
+		if err := c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), out.Entry); err != nil && !warned {
+			warned = true
+			out.Warnings = append(out.Warnings, fmt.Sprintf("the local undo journal could not be written: %v (the workload carries its own undo record)", err))
+		}
+	}
+	record()
 	// The writes are one transaction: once begun, a cancel (ctrl+c, a
 	// signal) does not cut it in half; it is rolled back below instead.
-	if err := a.Apply(context.WithoutCancel(ctx), p, out.Entry); err != nil {
+	if err := a.ApplyRecorded(context.WithoutCancel(ctx), p, out.Entry, record); err != nil {
 		var tx *TxError
-		if errors.As(err, &tx) {
+		if errors.As(err, &tx) && tx.Command == "" {
 			tx.Workload = undoRef(w)
 		}
 		return out, err
 	}
-	if err := c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), out.Entry); err != nil {
-		out.Warnings = append(out.Warnings, fmt.Sprintf("the local undo journal could not be written: %v (the workload carries its own undo record)", err))
-	}
 	if ctx.Err() != nil {
-		return out, a.rollback(ctx, w, out.Entry, c, fmt.Errorf("stopped before watching the rollout: %w", context.Cause(ctx)))
+		return out, a.rollback(ctx, p, w, out.Entry, c, fmt.Errorf("stopped before watching the rollout: %w", context.Cause(ctx)), record)
 	}
 	failing := a.Failing(w)
 	var held []string
@@ -92,7 +100,7 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 			continue
 		}
 		if err := a.waitRollout(ctx, obj, c.Timeout, c.Progress, failing); err != nil {
-			return out, a.rollback(ctx, w, out.Entry, c, err)
+			return out, a.rollback(ctx, p, w, out.Entry, c, err, record)
 		}
 		watched = true
 	}
@@ -105,16 +113,19 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 	return out, nil
 }
 
-// rollback undoes a commit whose rollout failed, waits for the old pods,
-// and returns an error saying why and what was restored.
-func (a *Applier) rollback(ctx context.Context, w *inspect.Workload, entry *Entry, c Commit, cause error) error {
+// rollback undoes a commit whose rollout failed — the workload first,
+// writing back only what harden changed and nobody changed since, the
+// companions last — waits for the old pods, and returns an error saying
+// why and exactly what is as before and what is not.
+func (a *Applier) rollback(ctx context.Context, p *plan.Plan, w *inspect.Workload, entry *Entry, c Commit, cause error, record func()) error {
 	// The rollout may have failed because ctx ended; the rollback still runs.
 	ctx = context.WithoutCancel(ctx)
-	if err := a.Undo(ctx, entry.Objects, false); err != nil {
+	done, err := a.Undo(ctx, entry, false, record)
+	rb := &Entry{ID: entry.ID + "/rollback", Time: time.Now().UTC().Truncate(time.Second), Action: "rollback", Rules: entry.Rules, Objects: entry.Objects}
+	_ = c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), rb)
+	if err != nil {
 		return fmt.Errorf("%v; rolling back failed too (%s): run kubectl harden undo %s once the cluster answers", cause, Brief(err), undoRef(w))
 	}
-	rb := &Entry{Time: time.Now().UTC().Truncate(time.Second), Action: "rollback", Rules: entry.Rules, Objects: entry.Objects}
-	_ = c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), rb)
 	// The old pods come back within their own bound, not a second
 	// --timeout.
 	for _, ch := range entry.Objects {
@@ -122,7 +133,28 @@ func (a *Applier) rollback(ctx context.Context, w *inspect.Workload, entry *Entr
 			_ = a.WaitRollout(ctx, obj, RollbackWait(c.Timeout), c.Progress, nil)
 		}
 	}
-	return &RolledBackError{Cause: cause, Workload: w.Ref()}
+	rolled := &RolledBackError{Cause: cause, Workload: w.Ref(), Namespace: w.Namespace(), Whole: done.Whole, Left: done.Left}
+	// What is not as before: compared with the object read before the
+	// run, whoever changed it (harden's own fields are back by now).
+	for _, o := range p.Objects {
+		if o.Create || o.Before == nil {
+			continue
+		}
+		live, err := a.Get(ctx, o)
+		if err != nil {
+			rolled.Except = append(rolled.Except, fmt.Sprintf("%s (could not be read again: %s)", o.Ref(), oneLine(err.Error())))
+			continue
+		}
+		diffs, err := differences(o.Before, live, a.FieldManager)
+		if err != nil {
+			rolled.Except = done.Kept
+			break
+		}
+		for _, d := range diffs {
+			rolled.Except = append(rolled.Except, describeOn(o, d))
+		}
+	}
+	return rolled
 }
 
 // MaxRollbackWait bounds how long a rollback waits for the old pods to be
@@ -142,12 +174,41 @@ func undoRef(w *inspect.Workload) string { return w.Ref() + " -n " + w.Namespace
 
 // RolledBackError is a failed rollout that was rolled back.
 type RolledBackError struct {
-	Cause    error
-	Workload string
+	Cause     error
+	Workload  string
+	Namespace string
+	// Except are the fields not as before: changed by another manager
+	// during the run, left with it (`.spec.replicas (4, set by
+	// kubectl-scale during the run)`).
+	Except []string
+	// Whole are the objects put back as a whole over another manager's
+	// change inside them; Left the companions not deleted and why.
+	Whole, Left []string
 }
 
 func (e *RolledBackError) Error() string {
-	return fmt.Sprintf("%v; rolled back: %s is as it was before", e.Cause, e.Workload)
+	return fmt.Sprintf("%v; rolled back: %s", e.Cause, e.State())
+}
+
+// State says exactly what is as before and what is not, e.g.
+// "deployment.apps/web -n shop is as before except .spec.replicas (4, set
+// by kubectl-scale during the run)".
+func (e *RolledBackError) State() string {
+	w := e.Workload
+	if e.Namespace != "" {
+		w += " -n " + e.Namespace
+	}
+	s := w + " is as it was before"
+	if len(e.Except) > 0 {
+		s = w + " is as before except " + strings.Join(e.Except, ", ")
+	}
+	if len(e.Whole) > 0 {
+		s += "; " + strings.Join(e.Whole, "; ")
+	}
+	if len(e.Left) > 0 {
+		s += "; not deleted: " + strings.Join(e.Left, ", ")
+	}
+	return s
 }
 
 func (e *RolledBackError) Unwrap() error { return e.Cause }

@@ -41,8 +41,11 @@ was, and delete the companions (PodDisruptionBudgets…) that run created.
 
 The record is read from the workload's own harden.kubectl.dev/undo
 annotation, so undo works from any machine; the local journal
-($XDG_STATE_HOME/kubectl-harden) is used when the annotation is gone. If a
-field harden set was changed since, undo stops unless --force-conflicts.`,
+($XDG_STATE_HOME/kubectl-harden) is used when the annotation is gone. Undo
+also finishes what a run or its rollback left (a companion a rollback could
+not delete, a run cut short): the workload is put back first, companions
+are deleted only after it. If a field harden set was changed since, undo
+stops unless --force-conflicts.`,
 		Example:           "  kubectl harden undo deploy/web -n demo",
 		ValidArgsFunction: workloadCompletion(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -98,6 +101,21 @@ func (o *UndoOptions) undo(ctx context.Context, w *inspect.Workload) error {
 	}
 	if len(done.Deleted) > 0 {
 		fmt.Fprintf(o.Out, "  deleted:  %s\n", termsafe.String(strings.Join(done.Deleted, ", ")))
+	}
+	if len(done.Restored) == 0 && len(done.Deleted) == 0 {
+		fmt.Fprintln(o.Out, "  nothing was left to put back or delete")
+	}
+	for _, k := range done.Kept {
+		fmt.Fprintf(o.Out, "  kept:     %s\n", termsafe.String(k))
+	}
+	for _, k := range done.Whole {
+		fmt.Fprintf(o.Out, "  whole:    %s\n", termsafe.String(k))
+	}
+	for _, k := range done.Left {
+		fmt.Fprintf(o.Out, "  left:     %s\n", termsafe.String(k))
+	}
+	for _, n := range done.Notes {
+		fmt.Fprintf(o.Out, "  note:     %s\n", termsafe.String(n))
 	}
 	return nil
 }

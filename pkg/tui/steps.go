@@ -431,7 +431,7 @@ func (s *steps) progressView(st styles, width int) []string {
 			st.ok.Render("✓ ")+q(rolled.Workload)+" is as it was before")
 	case errors.As(s.err, &rolled):
 		out = append(out, st.bad.Render("✗ the rollout failed and was rolled back automatically"), "  "+q(rolled.Cause.Error()),
-			st.ok.Render("✓ ")+q(rolled.Workload)+" is as it was before")
+			st.ok.Render("✓ ")+q(rolled.State()))
 	default:
 		out = append(out, st.bad.Render("✗ ")+q(s.err.Error()))
 	}
