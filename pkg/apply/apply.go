@@ -395,6 +395,9 @@ func (a *Applier) restore(ctx context.Context, entry *Entry, i int, force, keepR
 	if restore == nil {
 		restore = map[string]any{}
 	}
+	// Fields of earlier runs (in Restore, not in Set) that another manager
+	// took since are theirs now: this run never touched them.
+	out.Kept = append(out.Kept, a.leaveTaken(live, restore, c.Set, o)...)
 	// A field another manager changed during the run is left with it
 	// (without force), unless it sits in an object harden created that is
 	// not valid without harden's part (a probe without its handler): that

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/value"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
+	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 )
 
 // Field-level bookkeeping for rollback and undo, with the API's own merge
@@ -404,4 +405,43 @@ func sameJSON(a, b any) bool {
 	_ = json.Unmarshal(ja, &x)
 	_ = json.Unmarshal(jb, &y)
 	return reflect.DeepEqual(x, y)
+}
+
+// leaveTaken removes from restore, an undo's apply configuration, the spec
+// fields this run did not set (set) that harden no longer owns on live:
+// another manager changed them since an earlier run set them, and
+// applying restore would put harden's old value back over theirs. It
+// returns one note per field left, naming who holds it now.
+func (a *Applier) leaveTaken(live *unstructured.Unstructured, restore, set map[string]any, o *plan.Object) []string {
+	rt, err := typedOf(restore)
+	if err != nil {
+		return nil
+	}
+	fields, err := rt.ToFieldSet()
+	if err != nil {
+		return nil
+	}
+	ran := &fieldpath.Set{}
+	if st, err := typedOf(set); err == nil {
+		if s, err := st.ToFieldSet(); err == nil {
+			ran = s
+		}
+	}
+	mine := managerSet(live, a.FieldManager, true)
+	var gone []fieldpath.Path
+	fields.Leaves().Iterate(func(p fieldpath.Path) {
+		if len(p) == 0 || p[0].FieldName == nil || *p[0].FieldName != "spec" || mine.Has(p) || ran.Has(p) {
+			return
+		}
+		gone = append(gone, p.Copy())
+	})
+	var notes []string
+	for _, p := range gone {
+		if !removePath(restore, p) {
+			continue
+		}
+		v, present := lookupPath(live.Object, p)
+		notes = append(notes, prefixOf(o)+fieldNote(p.String(), v, present, ownerOf(live, p, a.FieldManager))+" — set by an earlier run, changed since: left as it is")
+	}
+	return notes
 }

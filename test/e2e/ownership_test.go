@@ -784,3 +784,37 @@ func TestOwnershipAcceptance(t *testing.T) {
 		})
 	}
 }
+
+// Undo puts back what its run changed and nothing else: a field an earlier
+// run set that another manager changed since stays theirs (it was put
+// back over their value, silently, before).
+func TestOwnershipUndoLeavesLaterEdits(t *testing.T) {
+	ns := newNamespace(t)
+	kubectl(t, "apply", "-n", ns, "-f", writeManifest(t, ownManifest("web"), ownService("web")))
+	waitRollout(t, ns, "deploy/web")
+	if r := harden(t, "deploy/web", "-n", ns, "--fix=rollout", "--yes"); r.code > 1 {
+		t.Fatal(r)
+	}
+	if r := harden(t, "deploy/web", "-n", ns, "--fix=readiness-probe", "--yes"); r.code > 1 {
+		t.Fatal(r)
+	}
+	op := filepath.Join(t.TempDir(), "op.yaml")
+	if err := os.WriteFile(op, []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: "+ns+"}\nspec: {minReadySeconds: 30}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "apply", "--server-side", "--field-manager=my-operator", "--force-conflicts", "-f", op)
+	r := harden(t, "undo", "deploy/web", "-n", ns)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	d := deployment(t, ns, "web")
+	if d.Spec.MinReadySeconds != 30 {
+		t.Errorf("undo of the probe run put an earlier run's minReadySeconds back over my-operator's: %d\n%s", d.Spec.MinReadySeconds, r)
+	}
+	if d.Spec.Template.Spec.Containers[0].ReadinessProbe != nil {
+		t.Error("undo left the probe of the run it undid")
+	}
+	if !strings.Contains(r.stdout, ".spec.minReadySeconds (30, set by my-operator") {
+		t.Errorf("undo does not say it left minReadySeconds to my-operator:\n%s", r)
+	}
+}
