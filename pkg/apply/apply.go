@@ -247,6 +247,7 @@ func (u *Undone) add(o *Undone) {
 	u.Kept = append(u.Kept, o.Kept...)
 	u.Whole = append(u.Whole, o.Whole...)
 	u.Left = append(u.Left, o.Left...)
+	u.Warnings = append(u.Warnings, o.Warnings...)
 }
 
 // Undo reverses the entry's run, recording every step in the entry's
@@ -467,8 +468,46 @@ func (a *Applier) restore(ctx context.Context, entry *Entry, i int, force, keepR
 			return nil, fmt.Errorf("%s: %w", ref(o), err)
 		}
 	}
+	if err := a.giveBack(ctx, r, c.Name, c.Taken); err != nil {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: the fields the run took from other field managers are restored but still owned by %s: %s", ref(o), a.FieldManager, oneLine(err.Error())))
+	}
 	out.Restored = append(out.Restored, ref(o))
 	return out, nil
+}
+
+// giveBack hands the fields a run took from other managers back to them
+// once their values are restored, by rewriting metadata.managedFields — as
+// kubectl's own migration to server-side apply does — so that after an
+// undo each manager owns what it owned before and harden's next run sees
+// the same owners. The spec is not touched; the write is guarded by the
+// resourceVersion read and retried a few times if the object moves.
+func (a *Applier) giveBack(ctx context.Context, r dynamic.ResourceInterface, name string, taken []owners.Taken) error {
+	if len(taken) == 0 {
+		return nil
+	}
+	var err error
+	for range 3 {
+		var live *unstructured.Unstructured
+		if live, err = r.Get(ctx, name, metav1.GetOptions{}); err != nil {
+			return err
+		}
+		entries, changed, gerr := owners.GiveBack(live.GetManagedFields(), a.FieldManager, taken, metav1.Now())
+		if gerr != nil || !changed {
+			return gerr
+		}
+		ops := []plan.Operation{
+			{Op: "test", Path: "/metadata/resourceVersion", Value: live.GetResourceVersion()},
+			{Op: "replace", Path: "/metadata/managedFields", Value: entries},
+		}
+		body, merr := json.Marshal(ops)
+		if merr != nil {
+			return merr
+		}
+		if _, err = r.Patch(ctx, name, types.JSONPatchType, body, metav1.PatchOptions{FieldManager: a.FieldManager}); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // written tells whether the pending write of entry's object i was made:

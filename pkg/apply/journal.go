@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 )
 
@@ -134,6 +135,9 @@ type Change struct {
 	// Existed marks a companion that was there (harden's, from an earlier
 	// run) before this run wrote it: undo does not delete it.
 	Existed bool `json:"existed,omitempty"`
+	// Taken are the fields the run took from other managers: undo gives
+	// back those it restored, so their owners own them again.
+	Taken []owners.Taken `json:"taken,omitempty"`
 }
 
 // Object returns the plan object the change is about.
@@ -152,7 +156,7 @@ func NewEntry(p *plan.Plan, now time.Time) *Entry {
 		}
 		c := Change{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Created: o.Create, State: StatePending}
 		if !o.Create {
-			c.Set, c.Restore, c.Prior = stripUndo(o.Set), stripUndo(o.Restore), o.Prior
+			c.Set, c.Restore, c.Prior, c.Taken = stripUndo(o.Set), stripUndo(o.Restore), o.Prior, o.Taken
 		}
 		e.Objects = append(e.Objects, c)
 	}

@@ -229,7 +229,8 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 			return nil, nil, err
 		}
 		held := false
-		take := map[string]bool{} // objects applied with force
+		take := map[string]bool{}             // objects applied with force
+		taken := map[string][]owners.Taken{} // and what they take, by object
 		for i := range results {
 			r := &results[i]
 			if r.Status != rules.StatusPlanned {
@@ -261,6 +262,13 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 						blocking = append(blocking, x)
 					}
 				}
+				if len(cs) > 0 && len(blocking) == 0 {
+					ts, err := owners.Takes(live, c.Object, fm)
+					if err != nil {
+						return nil, nil, err
+					}
+					taken[objectKey(c.Object)] = append(taken[objectKey(c.Object)], ts...)
+				}
 			}
 			if len(blocking) > 0 {
 				sel.Hold[rules.HoldKey(r.Finding)], held = rules.Held{Reason: holdReason(blocking, ""), Owners: r.Owners}, true
@@ -275,7 +283,8 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 			return nil, nil, err
 		}
 		for _, o := range p.Objects {
-			o.Force = take[objectKey(rules.Identity(o.APIVersion, o.Kind, o.Namespace, o.Name))]
+			key := objectKey(rules.Identity(o.APIVersion, o.Kind, o.Namespace, o.Name))
+			o.Force, o.Taken = take[key], taken[key]
 		}
 		return results, p, nil
 	}

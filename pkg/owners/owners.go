@@ -12,6 +12,7 @@ package owners
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -250,4 +251,113 @@ func Changes(live *unstructured.Unstructured, change map[string]any) (*fieldpath
 		return nil, err
 	}
 	return cmp.Modified.Union(cmp.Added).Union(cmp.Removed), nil
+}
+
+// Taken is what a write takes from one managedFields entry of another
+// manager: the entry's identity and the fields (FieldsV1 JSON). Undo gives
+// them back, so that after it the entry owns what it owned before.
+type Taken struct {
+	Manager     string          `json:"manager"`
+	Operation   string          `json:"operation"`
+	APIVersion  string          `json:"apiVersion,omitempty"`
+	Subresource string          `json:"subresource,omitempty"`
+	Fields      json.RawMessage `json:"fields"`
+}
+
+// Takes returns, per managedFields entry of a manager other than self, the
+// fields of live that applying change takes from it (those Of reports).
+func Takes(live *unstructured.Unstructured, change map[string]any, self string) ([]Taken, error) {
+	changed, err := Changes(live, change)
+	if err != nil {
+		return nil, err
+	}
+	var out []Taken
+	for _, e := range live.GetManagedFields() {
+		if e.Manager == self || e.Subresource == "status" || e.FieldsV1 == nil {
+			continue
+		}
+		owned := &fieldpath.Set{}
+		if err := owned.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+			return nil, err
+		}
+		taken := changed.Intersection(owned)
+		if taken.Empty() {
+			continue
+		}
+		raw, err := taken.ToJSON()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Taken{Manager: e.Manager, Operation: string(e.Operation), APIVersion: e.APIVersion, Subresource: e.Subresource, Fields: raw})
+	}
+	return out, nil
+}
+
+// GiveBack returns the managedFields of an object after an undo restored
+// the values of fields taken from other managers: each field harden (self)
+// still owns that a Taken lists moves back to that entry (re-created when
+// it is gone). Fields harden no longer owns (someone changed them since)
+// stay where they are. changed reports whether anything moved.
+func GiveBack(entries []metav1.ManagedFieldsEntry, self string, taken []Taken, now metav1.Time) (out []metav1.ManagedFieldsEntry, changed bool, err error) {
+	out = make([]metav1.ManagedFieldsEntry, len(entries))
+	for i := range entries {
+		entries[i].DeepCopyInto(&out[i])
+	}
+	sets := make([]*fieldpath.Set, len(out))
+	for i, e := range out {
+		sets[i] = &fieldpath.Set{}
+		if e.FieldsV1 != nil {
+			if err := sets[i].FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	mine := &fieldpath.Set{}
+	for i, e := range out {
+		if e.Manager == self && e.Subresource == "" {
+			mine = mine.Union(sets[i])
+		}
+	}
+	for _, t := range taken {
+		back := &fieldpath.Set{}
+		if err := back.FromJSON(bytes.NewReader(t.Fields)); err != nil {
+			return nil, false, err
+		}
+		back = back.Intersection(mine)
+		if back.Empty() {
+			continue
+		}
+		changed = true
+		for i, e := range out {
+			if e.Manager == self && e.Subresource == "" {
+				sets[i] = sets[i].Difference(back)
+			}
+		}
+		j := slices.IndexFunc(out, func(e metav1.ManagedFieldsEntry) bool {
+			return e.Manager == t.Manager && string(e.Operation) == t.Operation && e.Subresource == t.Subresource
+		})
+		if j < 0 {
+			out = append(out, metav1.ManagedFieldsEntry{Manager: t.Manager, Operation: metav1.ManagedFieldsOperationType(t.Operation),
+				APIVersion: t.APIVersion, Subresource: t.Subresource, FieldsType: "FieldsV1", Time: &now})
+			sets = append(sets, &fieldpath.Set{})
+			j = len(out) - 1
+		}
+		sets[j] = sets[j].Union(back)
+	}
+	if !changed {
+		return entries, false, nil
+	}
+	var kept []metav1.ManagedFieldsEntry
+	for i := range out {
+		if sets[i].Empty() {
+			continue // an entry owning nothing is dropped, as the API server does
+		}
+		raw, err := sets[i].ToJSON()
+		if err != nil {
+			return nil, false, err
+		}
+		out[i].FieldsV1 = &metav1.FieldsV1{Raw: raw}
+		kept = append(kept, out[i])
+	}
+	return kept, true, nil
 }

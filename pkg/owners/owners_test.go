@@ -1,11 +1,13 @@
 package owners
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
 // live is a Deployment as `kubectl apply -f` leaves it: its manifest's
@@ -172,5 +174,48 @@ func TestClassify(t *testing.T) {
 	}
 	if !OneOff.Takes() {
 		t.Error("one-off edits are not taken by default")
+	}
+}
+
+// What a run took goes back to its owner's entry, and only what harden
+// still owns: a field someone changed since stays theirs.
+func TestGiveBack(t *testing.T) {
+	u := live(t)
+	took, err := Takes(u, change(t, `{"replicas": 4, "template": {"spec": {"securityContext": {"runAsUser": 65532}}}}`), "kubectl-harden")
+	if err != nil || len(took) != 2 {
+		t.Fatalf("takes: %v %+v", err, took)
+	}
+	// After the run and its undo: harden owns both fields (it applied the
+	// old values back with force), kubectl-scale's entry is gone, and
+	// kubectl apply's lost runAsUser.
+	fields := func(s string) *metav1.FieldsV1 { return &metav1.FieldsV1{Raw: []byte(s)} }
+	after := []metav1.ManagedFieldsEntry{
+		{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: fields(`{"f:spec": {"f:selector": {}}}`)},
+		{Manager: "kubectl-harden", Operation: metav1.ManagedFieldsOperationApply, FieldsType: "FieldsV1",
+			FieldsV1: fields(`{"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:securityContext": {"f:runAsUser": {}}}}}}`)},
+	}
+	got, changed, err := GiveBack(after, "kubectl-harden", took, metav1.Now())
+	if err != nil || !changed {
+		t.Fatalf("give back: %v, changed %v", err, changed)
+	}
+	owner := map[string]string{}
+	for _, e := range got {
+		s := &fieldpath.Set{}
+		if err := s.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+			t.Fatal(err)
+		}
+		s.Leaves().Iterate(func(p fieldpath.Path) { owner[p.String()] += e.Manager + "/" + e.Subresource })
+	}
+	if owner[".spec.replicas"] != "kubectl-scale/scale" || owner[".spec.template.spec.securityContext.runAsUser"] != "kubectl-client-side-apply/" {
+		t.Errorf("owners after giving back: %v", owner)
+	}
+	for _, e := range got {
+		if e.Manager == "kubectl-harden" {
+			t.Errorf("harden keeps an entry owning nothing: %s", e.FieldsV1.Raw)
+		}
+	}
+	// Nothing to give back when harden no longer owns the fields.
+	if _, changed, _ := GiveBack(after[:1], "kubectl-harden", took, metav1.Now()); changed {
+		t.Error("gave back fields harden does not own")
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
+	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 )
 
@@ -43,6 +44,9 @@ type Object struct {
 	// Force takes the fields the apply changes from their other managers:
 	// set when the user forced a fix, or when only one-off edits own them.
 	Force bool `json:"-"`
+	// Taken are the fields the apply takes from other managers' entries:
+	// undo gives them back.
+	Taken []owners.Taken `json:"-"`
 	// Rules are the IDs of the fixes that touch the object.
 	Rules []string `json:"rules"`
 	// Apply is the apply configuration sent: the fields harden already

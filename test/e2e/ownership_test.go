@@ -818,3 +818,55 @@ func TestOwnershipUndoLeavesLaterEdits(t *testing.T) {
 		t.Errorf("undo does not say it left minReadySeconds to my-operator:\n%s", r)
 	}
 }
+
+// Undo gives back the fields its run took: after it, each manager owns
+// what it owned before, so the next run meets the same owners (before,
+// harden kept them and took them silently the next time).
+func TestOwnershipUndoGivesFieldsBack(t *testing.T) {
+	for _, c := range []struct {
+		name, owner string
+		create      func(t *testing.T, ns string)
+		force       bool
+	}{
+		{"kubectl-apply-forced", "kubectl-client-side-apply", func(t *testing.T, ns string) {
+			kubectl(t, "apply", "-n", ns, "-f", writeManifest(t, ownManifest("web")))
+		}, true},
+		{"kubectl-create", "kubectl-create", func(t *testing.T, ns string) {
+			kubectl(t, "create", "-n", ns, "-f", writeManifest(t, ownManifest("web")))
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ns := newNamespace(t)
+			c.create(t, ns)
+			waitRollout(t, ns, "deploy/web")
+			before := deploySpec(t, deployment(t, ns, "web"))
+			args := []string{"deploy/web", "-n", ns, "--fix=replicas,readiness-probe", "--yes"}
+			if c.force {
+				args = append(args, "--force-conflicts")
+			}
+			if r := harden(t, args...); r.code > 1 || *deployment(t, ns, "web").Spec.Replicas != 2 {
+				t.Fatalf("the run did not take replicas: %s", r)
+			}
+			if r := harden(t, "undo", "deploy/web", "-n", ns); r.code != 0 {
+				t.Fatal(r)
+			}
+			d := deployment(t, ns, "web")
+			if got := deploySpec(t, d); got != before {
+				t.Errorf("undo did not return the spec:\nbefore %s\nafter  %s", before, got)
+			}
+			if got := replicasOwner(d); got != c.owner {
+				t.Errorf(".spec.replicas is owned by %q after undo, want %q as before the run", got, c.owner)
+			}
+			// The next run meets the same owner as the first.
+			doc, _ := hardenReport(t, "deploy/web", "-n", ns, "--fix=replicas")
+			r := oneFinding(t, doc, "replicas")
+			if c.force && (r.Status != rules.StatusConflict || !hasOwner(r, ".spec.replicas", c.owner, owners.Manifest)) {
+				t.Errorf("after undo, replicas is %s with owners %+v; want conflict with %s as at first", r.Status, r.Owners, c.owner)
+			}
+			if !c.force && !hasOwner(r, ".spec.replicas", c.owner, owners.OneOff) {
+				t.Errorf("after undo, replicas owners %+v; want %s again", r.Owners, c.owner)
+			}
+		})
+	}
+}
