@@ -229,7 +229,7 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 			return nil, nil, err
 		}
 		held := false
-		take := map[string]bool{}             // objects applied with force
+		take := map[string]bool{}            // objects applied with force
 		taken := map[string][]owners.Taken{} // and what they take, by object
 		for i := range results {
 			r := &results[i]
