@@ -7,18 +7,15 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/managedfields"
-	"k8s.io/client-go/applyconfigurations"
-	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
+	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 )
 
@@ -27,19 +24,7 @@ import (
 // were changed by someone else since, who that is, and what is not as it
 // was before.
 
-var (
-	convOnce sync.Once
-	conv     managedfields.TypeConverter
-)
-
-func converter() managedfields.TypeConverter {
-	convOnce.Do(func() { conv = applyconfigurations.NewTypeConverter(scheme.Scheme) })
-	return conv
-}
-
-func typedOf(obj map[string]any) (*typed.TypedValue, error) {
-	return converter().ObjectToTyped(&unstructured.Unstructured{Object: obj}, typed.AllowDuplicates)
-}
+func typedOf(obj map[string]any) (*typed.TypedValue, error) { return owners.Typed(obj) }
 
 // Drift is a field harden set that someone else changed since.
 type Drift struct {
@@ -91,29 +76,23 @@ func drifted(live *unstructured.Unstructured, set map[string]any, self string) (
 	unstructured.RemoveNestedField(set, "metadata", "annotations", UndoAnnotation)
 	set["apiVersion"], set["kind"] = live.GetAPIVersion(), live.GetKind()
 	_ = unstructured.SetNestedField(set, live.GetName(), "metadata", "name")
-	before, err := typedOf(live.Object)
+	changed, err := owners.Changes(live, set)
 	if err != nil {
 		return nil, err
 	}
-	patch, err := typedOf(set)
-	if err != nil {
-		return nil, err
-	}
-	after, err := before.Merge(patch)
-	if err != nil {
-		return nil, err
-	}
-	cmp, err := before.Compare(after)
-	if err != nil {
-		return nil, err
-	}
+	return driftsOf(changed, live, self), nil
+}
+
+// driftsOf lists the leaves of changed with their values and owners on
+// live, sorted by path.
+func driftsOf(changed *fieldpath.Set, live *unstructured.Unstructured, self string) []Drift {
 	var out []Drift
-	cmp.Modified.Union(cmp.Added).Union(cmp.Removed).Leaves().Iterate(func(p fieldpath.Path) {
+	changed.Leaves().Iterate(func(p fieldpath.Path) {
 		v, ok := lookupPath(live.Object, p)
 		out = append(out, Drift{Path: p, Value: v, Present: ok, Manager: ownerOf(live, p, self)})
 	})
 	sortDrifts(out)
-	return out, nil
+	return out
 }
 
 func sortDrifts(d []Drift) {
@@ -143,13 +122,7 @@ func differences(before map[string]any, live *unstructured.Unstructured, self st
 	if err != nil {
 		return nil, err
 	}
-	var out []Drift
-	cmp.Modified.Union(cmp.Added).Union(cmp.Removed).Leaves().Iterate(func(p fieldpath.Path) {
-		v, ok := lookupPath(live.Object, p)
-		out = append(out, Drift{Path: p, Value: v, Present: ok, Manager: ownerOf(live, p, self)})
-	})
-	sortDrifts(out)
-	return out, nil
+	return driftsOf(cmp.Modified.Union(cmp.Added).Union(cmp.Removed), live, self), nil
 }
 
 // managerSet is the field set a manager holds on live with an apply (or,

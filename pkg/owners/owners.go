@@ -195,6 +195,12 @@ func Of(live *unstructured.Unstructured, change map[string]any, self string) ([]
 	return slices.Compact(out), nil
 }
 
+// Typed types a JSON-shaped object (apiVersion and kind set) with the API's
+// own schema, as the API server merges it.
+func Typed(obj map[string]any) (*typed.TypedValue, error) {
+	return typeConverter().ObjectToTyped(&unstructured.Unstructured{Object: obj}, typedLenient...)
+}
+
 // typedLenient accepts what the API server stores: a live object may hold
 // duplicate list keys the server accepted before it validated them.
 var typedLenient = []typed.ValidationOptions{typed.AllowDuplicates}
