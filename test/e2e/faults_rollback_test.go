@@ -464,7 +464,7 @@ func faultNoDeleteRights(t *testing.T) {
 	})
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "no-delete", Namespace: ns}, Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets"}, Verbs: []string{"get", "list", "watch", "patch"}},
-		{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"get", "list", "watch", "create", "patch"}},
+		{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 		{APIGroups: []string{""}, Resources: []string{"pods", "events"}, Verbs: []string{"get", "list", "watch"}},
 	}}
 	if _, err := env.client.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
@@ -483,9 +483,21 @@ func faultNoDeleteRights(t *testing.T) {
 	if err != nil {
 		t.Fatal("the role never took effect")
 	}
+	// The user may delete PDBs when the run starts (harden checks that up
+	// front and refuses otherwise), and loses the right during the run.
 	state := t.TempDir()
-	r := runCmd(t, []string{"XDG_STATE_HOME=" + state}, "kubectl-harden", "deploy/pair", "-n", ns, "--context", "harden-limited",
-		"--fix=readiness-probe,pdb", "--set", "readiness-probe.path=/e2e-crash", "--yes", "--timeout=120s")
+	r := failingRun(t, ns, "deploy/pair", "pair", 2, state, "readiness-probe,pdb", func() {
+		role.Rules[1].Verbs = []string{"get", "list", "watch", "create", "patch"}
+		if _, err := env.client.RbacV1().Roles(ns).Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
+			return runCmd(t, nil, "kubectl", "auth", "can-i", "delete", "poddisruptionbudgets", "-n", ns, "--context", "harden-limited").code != 0, nil
+		})
+		if err != nil {
+			t.Fatal("delete was never taken away")
+		}
+	}, "--context", "harden-limited")
 	oneErrorLine(t, r, "CrashLoopBackOff", "rolling back failed too", "run kubectl harden undo deployment/pair -n "+ns)
 	waitRollout(t, ns, "deploy/pair")
 	if after := specJSON(t, ns, "deploy", "pair"); after != before {

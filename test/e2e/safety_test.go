@@ -333,7 +333,7 @@ func TestServerGoneMidApplyThenRerunConverges(t *testing.T) {
 	applier, p, entry := buildPlan(t, cfg, ns, "Deployment", "pair", "readiness-probe", "pdb")
 	err := applier.Apply(context.Background(), p, entry)
 	var tx *apply.TxError
-	if !errors.As(err, &tx) || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "undoing "+ns+"/deployment.apps/pair failed too") {
+	if !errors.As(err, &tx) || !strings.Contains(err.Error(), "refused the connection") || !strings.Contains(err.Error(), "undoing "+ns+"/deployment.apps/pair failed too") {
 		t.Fatalf("error: %v", err)
 	}
 	// The server is back: the same command converges, and then is a no-op.
