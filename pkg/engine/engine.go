@@ -42,13 +42,13 @@ const (
 	Offline
 	// Apply dry-runs, then writes, watches and rolls back on failure.
 	Apply
-	// Export plans every chosen fix for the user's source (-o kustomize,
-	// -o patch): who owns a field live does not matter there.
-	Export
 )
 
 // Request is one run on one workload.
 type Request struct {
+	// Selection is what to fix; its Force takes fields from their owners
+	// (--force-conflicts, or every fix when writing for the source: -o
+	// kustomize, -o patch).
 	Selection rules.Selection
 	Mode      Mode
 	// Progress receives rollout status lines; Warn what the user should
@@ -134,9 +134,6 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 	}
 	out.Snapshot = snap
 	sel := req.Selection
-	if req.Mode == Export {
-		sel.Force = []string{"all"}
-	}
 	// The API server is the judge of ownership: a conflict the managed
 	// fields did not predict (a manager that wrote since the read, a schema
 	// harden does not know) holds the fixes it touches back, and the plan
@@ -152,7 +149,7 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 		if err != nil {
 			return out, err
 		}
-		if len(conflicts) == 0 || req.Mode == Export {
+		if len(conflicts) == 0 {
 			break
 		}
 		if round == 2 {
