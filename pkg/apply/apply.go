@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/dynamic"
 
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
@@ -126,10 +127,12 @@ func (a *Applier) ApplyRecorded(ctx context.Context, p *plan.Plan, entry *Entry,
 			continue
 		}
 		tx := &TxError{Failed: ref(o), Err: err, Command: entry.UndoCommand()}
-		// A write the API server answered was not made; one without an
+		// A write the API server answered was not made, nor one whose
+		// connection it refused (the request never left); one without an
 		// answer may have been: it stays pending, and undo checks it.
 		var status apierrors.APIStatus
-		if errors.As(err, &status) || errors.As(err, new(*ConflictError)) || errors.As(err, new(*InvalidError)) || errors.Is(err, ErrChanged) {
+		if errors.As(err, &status) || errors.As(err, new(*ConflictError)) || errors.As(err, new(*InvalidError)) || errors.Is(err, ErrChanged) ||
+			utilnet.IsConnectionRefused(err) {
 			c.State = StateAbsent
 		}
 		for j := i + 1; j < len(entry.Objects); j++ {

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 )
 
 // Explain turns an error into one clear line, naming the usual causes of
@@ -15,6 +17,14 @@ import (
 func Explain(err error) string {
 	if clientcmd.IsEmptyConfig(err) {
 		return "no kubeconfig found: set KUBECONFIG or pass --kubeconfig (or --server)"
+	}
+	// A write that failed part-way, or a rollback, says what became of the
+	// writes and names the undo command: its line is kept whole, not
+	// replaced by the unreachable API server under it.
+	var tx *apply.TxError
+	var rolled *apply.RolledBackError
+	if errors.As(err, &tx) || errors.As(err, &rolled) {
+		return oneLine(err.Error())
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,13 +214,60 @@ func companions(p *plan.Plan) string {
 // after the first write answered, until a signal arrives; "write2" also
 // after the second write, until a second signal. Each pause prints
 // "harden-test: paused after write N" (or "dry-run N") on stderr and lasts
-// at most a minute.
+// at most a minute. "before-writeN" and "after-writeN" pause once, before
+// write N is sent or after it answered, and resume on SIGUSR1 rather than
+// on an interrupt: the run goes on as if nothing happened (a test stops
+// the API server in the meantime).
 type countWrites struct {
 	next  http.RoundTripper
 	in    *interrupts
 	pause string
 	mu    sync.Mutex
 	n     int // requests of the paused kind answered
+	// hold is the SIGUSR1 pause, one for every client of the command.
+	held *heldPause
+}
+
+// heldPause is the SIGUSR1 pause: at and before are its write number and
+// side; resume receives SIGUSR1; sent counts the writes sent.
+type heldPause struct {
+	at     int
+	before bool
+	resume chan os.Signal
+	mu     sync.Mutex
+	sent   int
+}
+
+var (
+	heldOnce sync.Once
+	held     *heldPause
+)
+
+// heldPauseOf reads the SIGUSR1 pause from KUBECTL_HARDEN_TEST_PAUSE once:
+// nil unless it is before-writeN or after-writeN.
+func heldPauseOf(pause string) *heldPause {
+	heldOnce.Do(func() {
+		if !strings.HasPrefix(pause, "before-write") && !strings.HasPrefix(pause, "after-write") {
+			return
+		}
+		n, err := strconv.Atoi(pause[strings.Index(pause, "write")+len("write"):])
+		if err != nil || n < 1 {
+			return
+		}
+		held = &heldPause{at: n, before: strings.HasPrefix(pause, "before-"), resume: make(chan os.Signal, 1)}
+		signal.Notify(held.resume, syscall.SIGUSR1)
+	})
+	return held
+}
+
+// hold prints where the run is paused and waits for SIGUSR1, at most a
+// minute.
+func (h *heldPause) hold(errOut io.Writer, where string) {
+	fmt.Fprintf(errOut, "harden-test: paused %s write %d\n", where, h.at)
+	select {
+	case <-h.resume:
+	case <-time.After(time.Minute):
+	}
 }
 
 func (c *countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -232,7 +280,20 @@ func (c *countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.in.writes++
 		c.in.mu.Unlock()
 	}
+	sent := 0
+	if h := c.held; h != nil && write && !dryRun {
+		h.mu.Lock()
+		h.sent++
+		sent = h.sent
+		h.mu.Unlock()
+		if sent == h.at && h.before {
+			h.hold(c.in.errOut, "before")
+		}
+	}
 	resp, err := c.next.RoundTrip(req)
+	if h := c.held; h != nil && sent == h.at && !h.before {
+		h.hold(c.in.errOut, "after")
+	}
 	if write && c.pause != "" && (c.pause == "dry-run") == dryRun {
 		c.mu.Lock()
 		c.n++
@@ -262,7 +323,7 @@ func (in *interrupts) wrapTransport(rt http.RoundTripper) http.RoundTripper {
 	}
 	pause := os.Getenv("KUBECTL_HARDEN_TEST_PAUSE")
 	if pause != "dry-run" && pause != "write" && pause != "write2" {
-		pause = ""
+		return &countWrites{next: rt, in: in, held: heldPauseOf(pause)}
 	}
 	return &countWrites{next: rt, in: in, pause: pause}
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -16,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // The fault suite's tally, printed by each fault test: every fault must
@@ -287,6 +292,18 @@ func TestFaultAPIServerRestartDuringWatch(t *testing.T) {
 // for /readyz. It restarts it even when the test fails on the way.
 func restartAPIServer(t *testing.T, down time.Duration) {
 	t.Helper()
+	start := stopAPIServer(t)
+	time.Sleep(down)
+	start()
+}
+
+// stopAPIServer stops the cluster's kube-apiserver by its recorded PID
+// (SIGTERM, then SIGKILL if it still runs 5s later: its graceful shutdown
+// can take a minute) and returns what starts it again with the exact
+// command line it ran, appending to its log, and waits for /readyz. The
+// test's cleanup starts it too, when the test fails before it does.
+func stopAPIServer(t *testing.T) (start func()) {
+	t.Helper()
 	dir := filepath.Join(env.root, ".cluster")
 	pidFile := filepath.Join(dir, "kube-apiserver.pid")
 	b, err := os.ReadFile(pidFile)
@@ -310,7 +327,7 @@ func restartAPIServer(t *testing.T, down time.Duration) {
 		t.Fatal(err)
 	}
 	started := false
-	start := func() {
+	start = func() {
 		if started {
 			return
 		}
@@ -336,23 +353,70 @@ func restartAPIServer(t *testing.T, down time.Duration) {
 		}
 		for i := 0; ; i++ {
 			if exec.Command("curl", "-skf", "--max-time", "2", strings.TrimSpace(string(url))+"/readyz").Run() == nil {
-				return
+				break
 			}
 			if i == 240 {
 				t.Fatal("kube-apiserver not ready 2 minutes after its restart")
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
+		settle(t)
 	}
 	t.Cleanup(start)
 	for i := 0; alive(pid); i++ {
-		if i == 300 {
+		if i == 50 {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(down)
-	start()
+	return start
+}
+
+// settle waits until the cluster works again after an API server restart,
+// for the tests after this one: the controller manager, the scheduler and
+// kwok re-establish their watches with their own backoff, which can take
+// half a minute after /readyz. A fresh namespace must get its default
+// ServiceAccount and a one-replica Deployment there must become available.
+func settle(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	ns := "apiserver-back-" + hex.EncodeToString(b)
+	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("after the API server restart: %v", err)
+	}
+	defer func() { _ = env.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}) }()
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := env.client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("after the API server restart, namespace %s got no default ServiceAccount within 2m", ns)
+	}
+	one := int32(1)
+	labels := map[string]string{"app": "settle"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "settle"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &one,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/settle:1.0"}}},
+			},
+		},
+	}
+	if _, err := env.client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("after the API server restart: %v", err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		d, err := env.client.AppsV1().Deployments(ns).Get(ctx, "settle", metav1.GetOptions{})
+		return err == nil && d.Status.AvailableReplicas == 1, nil
+	})
+	if err != nil {
+		t.Fatalf("after the API server restart, a one-replica Deployment was not available within 2m")
+	}
 }
 
 // alive reports whether the process runs (a zombie does not).
@@ -424,5 +488,181 @@ func TestFaultTUICtrlCDuringRollout(t *testing.T) {
 	tally(t, ok)
 	if !ok {
 		t.Errorf("exit %s, state %s; want 130 and %q:\n%s", code, state, want, s)
+	}
+}
+
+// soloService is one replica behind a Service: --fix=replicas,pdb,network-policy
+// raises the replicas and creates a PodDisruptionBudget and a NetworkPolicy,
+// three writes: the Deployment first, then the two companions.
+const soloService = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: solo, labels: {app: solo}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: solo}}
+  template:
+    metadata: {labels: {app: solo}}
+    spec:
+      containers:
+      - name: app
+        image: registry.example/solo:1.0
+        ports: [{name: http, containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: solo}
+spec:
+  selector: {app: solo}
+  ports: [{port: 80, targetPort: http}]
+`
+
+// soloState says whether the solo Deployment is as it was before (spec
+// byte-equal, no PDB, no NetworkPolicy), fully hardened (more than one
+// replica, its PDB and its NetworkPolicy), or neither: then it names what
+// is there.
+func soloState(t *testing.T, ns, before string) string {
+	t.Helper()
+	ctx := context.Background()
+	d, err := env.client.AppsV1().Deployments(ns).Get(ctx, "solo", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdbs, err := env.client.PolicyV1().PodDisruptionBudgets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nps, err := env.client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := specJSON(t, ns, "deploy", "solo")
+	replicas := int32(1)
+	if d.Spec.Replicas != nil {
+		replicas = *d.Spec.Replicas
+	}
+	switch {
+	case spec == before && len(pdbs.Items) == 0 && len(nps.Items) == 0:
+		return "before"
+	case spec != before && replicas > 1 && len(pdbs.Items) == 1 && len(nps.Items) == 1:
+		return "hardened"
+	}
+	return fmt.Sprintf("neither before nor hardened: %d replicas, %d PDB(s), %d NetworkPolicy(ies), spec %s", replicas, len(pdbs.Items), len(nps.Items), spec)
+}
+
+// The API server stopped by its PID at each phase of a run that writes a
+// Deployment and two companions (`--fix=replicas,pdb,network-policy --yes
+// --force-conflicts`), the run going on while it is down (the hidden test
+// hook pauses it at the phase until SIGUSR1):
+//   - after the workload write, before the companions': the companion
+//     write fails and so does undoing the workload's; exit 2 with one line
+//     naming the exact undo command, the run in the local journal, and that
+//     command, once the API server is back, puts the spec back byte-equal
+//     with no companion;
+//   - after the dry-run, before the first write: exit 2, nothing changed;
+//   - after every write, before the watch, back a few seconds later: the
+//     watch waits for it, the rollout completes, fully hardened.
+func TestFaultAPIServerStoppedAtEachPhase(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		pause string // KUBECTL_HARDEN_TEST_PAUSE
+		at    string // the state when the API server is stopped
+		back  bool   // started again while the run goes on
+	}{
+		{name: "after-the-workload-write", pause: "after-write1", at: "workload"},
+		{name: "before-the-first-write", pause: "before-write1", at: "before"},
+		{name: "after-every-write-before-the-watch", pause: "after-write3", at: "hardened", back: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := newNamespace(t)
+			path := filepath.Join(t.TempDir(), "solo.yaml")
+			if err := os.WriteFile(path, []byte(soloService), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			kubectl(t, "apply", "-n", ns, "-f", path)
+			waitRollout(t, ns, "deploy/solo")
+			before := specJSON(t, ns, "deploy", "solo")
+			state := "XDG_STATE_HOME=" + t.TempDir()
+			r := startHarden(t, []string{state, "KUBECTL_HARDEN_TEST_PAUSE=" + tc.pause},
+				"deploy/solo", "-n", ns, "--fix=replicas,pdb,network-policy", "--yes", "--force-conflicts", "--timeout=3m")
+			paused := "harden-test: paused " + strings.Replace(tc.pause, "-write", " write ", 1)
+			if !r.waitLine(paused, 90*time.Second) {
+				t.Fatalf("the run ended before %q:\n%s", paused, r.stderr())
+			}
+			// The pause is where it should be.
+			switch at := soloState(t, ns, before); {
+			case tc.at == "workload" && !strings.Contains(at, "neither") || tc.at != "workload" && at != tc.at:
+				t.Fatalf("paused with the objects %s, want %s", at, tc.at)
+			}
+			start := stopAPIServer(t)
+			stopped := time.Now()
+			r.signal(syscall.SIGUSR1)
+			if tc.back {
+				time.Sleep(4 * time.Second)
+				start()
+			}
+			r.wait(5 * time.Minute)
+			t.Logf("the run ended %s after the API server stopped; exit %d, stderr:\n%s", time.Since(stopped).Round(time.Second), r.code, r.stderr())
+			start()
+			undo := "kubectl harden undo deployment/solo -n " + ns
+			var ok bool
+			var end string
+			switch tc.at {
+			case "workload":
+				// Part-way: exactly one line, the error, naming the undo
+				// command.
+				lines := strings.Split(r.stderr(), "\n")
+				named := 0
+				for _, l := range lines {
+					if strings.Contains(l, undo) {
+						named++
+					}
+				}
+				last := r.lastLine()
+				ok = r.code == 2 && named == 1 && strings.HasPrefix(last, "error: ") &&
+					(strings.HasSuffix(last, undo) || strings.Contains(last, undo+" "))
+				if !ok {
+					t.Errorf("exit %d; want 2 and one line naming %q:\n%s", r.code, undo, r.stderr())
+				}
+				if at := soloState(t, ns, before); !strings.Contains(at, "neither") {
+					t.Errorf("before the undo the objects are %s, want part-way", at)
+				}
+				// The local journal has the run.
+				h := runCmd(t, []string{state}, "kubectl-harden", "history", "deployment/solo", "-n", ns)
+				if h.code != 0 || !strings.Contains(h.stdout, "  harden  replicas,network-policy,pdb  ") {
+					ok = false
+					t.Errorf("kubectl harden history does not show the run: %s", h)
+				}
+				// What the line says to run puts everything back.
+				u := runCmd(t, []string{state}, "kubectl-harden", strings.Fields(undo)[2:]...)
+				if u.code != 0 {
+					ok = false
+					t.Errorf("%s: %s", undo, u)
+				}
+				waitRollout(t, ns, "deploy/solo")
+				end = soloState(t, ns, before)
+				ok = ok && end == "before"
+			case "before":
+				// The write's connection refused: nothing was written, and
+				// the line says so. (Had the request left without an
+				// answer, the line would name the undo command instead.)
+				end = soloState(t, ns, before)
+				last := r.lastLine()
+				said := strings.HasPrefix(last, "error: ") &&
+					(strings.HasSuffix(last, "; nothing was changed") || strings.HasSuffix(last, undo+" once the cluster answers"))
+				ok = r.code == 2 && end == "before" && said
+				if !said {
+					t.Errorf("the last line says neither that nothing was changed nor %q: %s", undo, last)
+				}
+			case "hardened":
+				waitRollout(t, ns, "deploy/solo")
+				end = soloState(t, ns, before)
+				ok = (r.code == 0 || r.code == 1) && end == "hardened" &&
+					!strings.Contains(r.stderr(), "rolled back") && !strings.Contains(r.stderr(), "error:")
+			}
+			tally(t, ok)
+			if !ok {
+				t.Errorf("exit %d, end state %s:\n%s", r.code, end, r.stderr())
+			}
+		})
 	}
 }
