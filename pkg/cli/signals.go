@@ -255,7 +255,9 @@ func heldPauseOf(pause string) *heldPause {
 			return
 		}
 		held = &heldPause{at: n, before: strings.HasPrefix(pause, "before-"), resume: make(chan os.Signal, 1)}
-		signal.Notify(held.resume, syscall.SIGUSR1)
+		if len(resumeSignals) > 0 { // Notify with none would relay every signal
+			signal.Notify(held.resume, resumeSignals...)
+		}
 	})
 	return held
 }
