@@ -91,12 +91,14 @@ and markdown (a report to paste in a ticket, with the command that fixes
 each workload).
 
 --fix fixes the audited workloads, one by one, on the same safe path as
-kubectl harden TYPE/NAME --fix: a server-side dry-run (a conflict stops
-that workload only), server-side apply with an undo record, a rollout
-watch and an automatic rollback. Without --yes it only says what it would
-change (-o diff shows the diffs). One workload failing never stops the
-others; the summary counts what was fixed, rolled back, failed or left
-unchanged, and the scores before and after.
+kubectl harden TYPE/NAME --fix: a fresh read, fixes whose fields another
+field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler)
+held back as conflict unless --force-conflicts, a server-side dry-run,
+server-side apply with an undo record, a rollout watch and an automatic
+rollback. Without --yes it only says what it would change (-o diff shows
+the diffs). One workload failing never stops the others; the summary
+counts what was fixed, rolled back, failed, left unchanged or held back,
+and the scores before and after.
 
 Exit status: 0 nothing pending (with --fix: nothing pending of the rules
 asked for); 1 findings pending (or, with --fail-on/--min-score, the gate
