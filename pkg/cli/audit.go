@@ -136,7 +136,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.BoolVarP(&o.Yes, "yes", "y", false, "With --fix: apply the planned fixes without asking")
 	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `With --fix: "none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
 	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
-	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take ownership of fields another field manager owns")
+	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))

@@ -72,7 +72,7 @@ func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
 	fs.StringVarP(&o.Output, "output", "o", "", "Output format: text, json, yaml, diff, patch (a JSON array: RFC 6902 ops per changed object for kubectl patch --type=json, manifests of the objects to create), or kustomize=DIR (an overlay that kubectl kustomize builds). Without -o, a terminal gets the interactive UI and anything else the text report")
 	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
-	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take ownership of fields another field manager owns")
+	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch the rollout until it completes")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch a rollout before giving up")
 	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
