@@ -20,7 +20,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
 	"github.com/kubectl-harden/kubectl-harden/pkg/engine"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
@@ -430,29 +429,12 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 			bar.clear()
 			return &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
 		}
-		var rolledBack *apply.RolledBackError
-		var line string
-		var got outcome
+		got, line := outcomeOf(res, err)
 		var warnings []string
-		held := res.Held()
-		switch {
-		case errors.As(err, &rolledBack):
-			got, line = outcomeRolledBack, Explain(err)
-		case err != nil:
-			got, line = outcomeFailed, Explain(err)
-		case res.Plan.Empty() && len(held) > 0:
-			got, line = outcomeHeld, "nothing applied: every fix conflicts with another field manager"
-		case res.Plan.Empty():
-			got, line = outcomeUnchanged, "nothing to change"
-		case res.Applied:
-			got, line = outcomeFixed, findingsOf(res.Results, rules.StatusFixed)
-			if res.Rollout != "" {
-				line += ", rollout " + res.Rollout
-			}
-		default:
-			got, line = outcomePlanned, fmt.Sprintf("%s in %d object(s)", findingsOf(res.Results, rules.StatusPlanned), len(res.Plan.Objects))
+		if got == outcomePlanned {
 			warnings = res.Warnings
 		}
+		held := res.Held()
 		counts[got]++
 		bar.clear()
 		if o.Output == "diff" && res.Plan != nil && !res.Plan.Empty() && got != outcomeFailed {
