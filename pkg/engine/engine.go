@@ -247,7 +247,7 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 				if err != nil {
 					return nil, nil, err
 				}
-				cs, err := owners.Of(live, c.Object, fm)
+				cs, ts, err := owners.Analyze(live, c.Object, fm)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -259,11 +259,7 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 						blocking = append(blocking, x)
 					}
 				}
-				if len(cs) > 0 && len(blocking) == 0 {
-					ts, err := owners.Takes(live, c.Object, fm)
-					if err != nil {
-						return nil, nil, err
-					}
+				if len(blocking) == 0 {
 					taken[objectKey(c.Object)] = append(taken[objectKey(c.Object)], ts...)
 				}
 			}

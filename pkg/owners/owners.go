@@ -156,11 +156,19 @@ func typeConverter() managedfields.TypeConverter {
 // It returns an error when live's kind has no known schema or change is
 // not a valid partial object of that kind.
 func Of(live *unstructured.Unstructured, change map[string]any, self string) ([]Conflict, error) {
+	conflicts, _, err := Analyze(live, change, self)
+	return conflicts, err
+}
+
+// Analyze returns both what Of and what Takes return, computing the
+// change's fields once.
+func Analyze(live *unstructured.Unstructured, change map[string]any, self string) ([]Conflict, []Taken, error) {
 	changed, err := Changes(live, change)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Conflict
+	var taken []Taken
 	applied := lastApplied(live)
 	reapplied := map[string]bool{}
 	for _, e := range live.GetManagedFields() {
@@ -169,10 +177,19 @@ func Of(live *unstructured.Unstructured, change map[string]any, self string) ([]
 		}
 		owned := &fieldpath.Set{}
 		if err := owned.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
-			return nil, fmt.Errorf("reading the fields %s owns on %s/%s: %w", e.Manager, live.GetKind(), live.GetName(), err)
+			return nil, nil, fmt.Errorf("reading the fields %s owns on %s/%s: %w", e.Manager, live.GetKind(), live.GetName(), err)
 		}
+		both := changed.Intersection(owned)
+		if both.Empty() {
+			continue
+		}
+		raw, err := both.ToJSON()
+		if err != nil {
+			return nil, nil, err
+		}
+		taken = append(taken, Taken{Manager: e.Manager, Operation: string(e.Operation), APIVersion: e.APIVersion, Subresource: e.Subresource, Fields: raw})
 		class := Classify(e)
-		changed.Intersection(owned).Leaves().Iterate(func(p fieldpath.Path) {
+		both.Leaves().Iterate(func(p fieldpath.Path) {
 			c := Conflict{Field: p.String(), Manager: e.Manager, Class: class}
 			switch {
 			case e.Manager == clientSideApply && applied != nil && !applied.Has(p):
@@ -192,7 +209,7 @@ func Of(live *unstructured.Unstructured, change map[string]any, self string) ([]
 		}
 		return out[i].Manager < out[j].Manager
 	})
-	return slices.Compact(out), nil
+	return slices.Compact(out), taken, nil
 }
 
 // Typed types a JSON-shaped object (apiVersion and kind set) with the API's
@@ -273,30 +290,8 @@ type Taken struct {
 // Takes returns, per managedFields entry of a manager other than self, the
 // fields of live that applying change takes from it (those Of reports).
 func Takes(live *unstructured.Unstructured, change map[string]any, self string) ([]Taken, error) {
-	changed, err := Changes(live, change)
-	if err != nil {
-		return nil, err
-	}
-	var out []Taken
-	for _, e := range live.GetManagedFields() {
-		if e.Manager == self || e.Subresource == "status" || e.FieldsV1 == nil {
-			continue
-		}
-		owned := &fieldpath.Set{}
-		if err := owned.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
-			return nil, err
-		}
-		taken := changed.Intersection(owned)
-		if taken.Empty() {
-			continue
-		}
-		raw, err := taken.ToJSON()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Taken{Manager: e.Manager, Operation: string(e.Operation), APIVersion: e.APIVersion, Subresource: e.Subresource, Fields: raw})
-	}
-	return out, nil
+	_, taken, err := Analyze(live, change, self)
+	return taken, err
 }
 
 // GiveBack returns the managedFields of an object after an undo restored
