@@ -416,6 +416,7 @@ func (inv *Inventory) Snapshots(cluster *Cluster) []*Snapshot {
 		sas[inv.ServiceAccounts[i].Name] = &inv.ServiceAccounts[i]
 	}
 	related := namespaceSelectorsOf(inv.PDBs, inv.Services, inv.NetworkPolicies)
+	hood := inv.neighbourhood()
 	out := make([]*Snapshot, 0, len(inv.Workloads))
 	for _, w := range inv.Workloads {
 		s := &Snapshot{Workload: w, Cluster: cluster, Namespace: inv.Namespace,
@@ -424,6 +425,7 @@ func (inv *Inventory) Snapshots(cluster *Cluster) []*Snapshot {
 		s.ServiceAccount = sas[s.ServiceAccountName()]
 		s.Pods = podsOf(w, inv.Pods, inv.jobs)
 		s.keepRelated(related)
+		s.Neighbourhood = hood
 		out = append(out, s)
 	}
 	return out

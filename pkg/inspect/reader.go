@@ -166,6 +166,11 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 		s.ServiceAccount = sa
 		return nil
 	})
+	g.Go(func() error {
+		var err error
+		s.Neighbourhood, s.NeighbourhoodUnread, err = r.neighbourhood(gctx, ns)
+		return err
+	})
 	if cluster.MetricsServed && sel != nil {
 		g.Go(func() error {
 			l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(gctx, metav1.ListOptions{LabelSelector: sel.String()})

@@ -276,6 +276,17 @@ type Snapshot struct {
 	RoleBindings   []rbacv1.RoleBinding
 	// Usage per pod, then per container; nil when metrics.k8s.io is not served.
 	Usage map[string]map[string]ContainerUsage
+
+	// Neighbourhood is every source of pods in the namespace, the workload
+	// itself included: each workload by its pod template's labels, and
+	// each pod no workload listed controls by its own labels. Read
+	// Neighbours for the others. Shared by an audit's snapshots: read
+	// only.
+	Neighbourhood []Neighbour
+	// NeighbourhoodUnread names the resources that could not be listed
+	// (forbidden), e.g. "statefulsets": Neighbourhood may miss their
+	// workloads.
+	NeighbourhoodUnread []string
 }
 
 // PodStats summarises the live pods.

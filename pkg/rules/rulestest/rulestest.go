@@ -1,6 +1,7 @@
 // Package rulestest runs a rule's table tests from testdata fixtures: a
 // failure*.yaml holds a workload and the live objects around it (pods,
-// Services, PDBs, HPAs, nodes, PriorityClasses…); the matching fixed*.yaml
+// Services, PDBs, HPAs, nodes, PriorityClasses, the namespace's other
+// workloads after the first…); the matching fixed*.yaml
 // holds every object the fix creates or changes, as it must end up.
 package rulestest
 
@@ -182,13 +183,18 @@ func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot,
 		var err error
 		switch u.GetKind() {
 		case "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob":
-			if s.Workload != nil {
-				t.Fatalf("fixture has two workloads")
-			}
+			// The first workload is the one hardened; the others are its
+			// neighbours, as the Reader lists them.
 			if u.GetNamespace() == "" {
 				u.SetNamespace("default")
 			}
-			s.Workload, err = inspect.NewWorkload(u)
+			var w *inspect.Workload
+			if w, err = inspect.NewWorkload(u); err == nil {
+				s.Neighbourhood = append(s.Neighbourhood, inspect.WorkloadNeighbour(w))
+				if s.Workload == nil {
+					s.Workload = w
+				}
+			}
 		case "Namespace":
 			s.Namespace = &corev1.Namespace{}
 			err = convert(u, s.Namespace)
