@@ -3,8 +3,11 @@
 package pdb
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,9 +33,11 @@ func (Rule) Meta() rules.Meta {
 		Why: "Without a PodDisruptionBudget a node drain or cluster upgrade may evict every replica at once. " +
 			"A budget that allows no eviction at all (maxUnavailable 0, or minAvailable equal to the replicas) " +
 			"is as bad the other way: drains hang until someone deletes it.",
-		Remediation: "Create a PodDisruptionBudget with maxUnavailable: 1 selecting the pods (with at least 2 " +
-			"replicas), and unhealthyPodEvictionPolicy: AlwaysAllow so crash-looping pods never block a drain. " +
-			"Relax budgets that block every eviction; have exactly one budget per pod.",
+		Remediation: "Create a PodDisruptionBudget with maxUnavailable: 1 selecting exactly the workload's own pods " +
+			"(with at least 2 replicas): its selector, or all its pod template's labels when the selector also " +
+			"selects another workload's pods; and unhealthyPodEvictionPolicy: AlwaysAllow so crash-looping pods " +
+			"never block a drain. Relax budgets that block every eviction; have exactly one budget per pod: the " +
+			"eviction API refuses to evict a pod that more than one PodDisruptionBudget selects.",
 		Fixable: true,
 		Params:  []rules.Param{{Name: "max-unavailable", Description: "maxUnavailable of the created PDB (number or percentage); default 1"}},
 		OptOuts: []rules.OptOut{
@@ -44,8 +49,9 @@ func (Rule) Meta() rules.Meta {
 }
 
 // Check reports a missing budget, one that blocks every eviction, more
-// than one budget over the same pods, and a budget named for the workload
-// that selects none of its pods.
+// than one budget over the same pods, a budget named for the workload
+// that selects none of its pods, and a budget over its pods that selects
+// another workload's pods too.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	m := r.Meta()
 	replicas := desired(s)
@@ -76,6 +82,66 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		add(rules.High, fmt.Sprintf("%d PodDisruptionBudgets select the same pods: the eviction API refuses to evict them", len(s.PDBs)),
 			"delete all but one of the PodDisruptionBudgets")
 	}
+	for _, p := range s.PDBs {
+		if f, ok := sharedBudget(s, p); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// sharedBudget reports a budget over the workload's pods that selects a
+// neighbour's pods too (Snapshot.Neighbours). When another budget covers
+// those pods as well, the eviction API refuses to evict them ("more than
+// one PodDisruptionBudget"): a drain hangs on them. Otherwise the two
+// workloads share one budget: one's evictions use up the other's.
+func sharedBudget(s *inspect.Snapshot, p policyv1.PodDisruptionBudget) (rules.Finding, bool) {
+	refs := rules.SelectedNeighbours(s, p.Spec.Selector)
+	if len(refs) == 0 {
+		return rules.Finding{}, false
+	}
+	f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Availability,
+		Message: fmt.Sprintf("PodDisruptionBudget %s selects the pods of %s too: one budget for both, the evictions of one use up the other's",
+			p.Name, strings.Join(refs, ", "))}
+	if twice := otherBudgets(s, p, refs); len(twice) > 0 {
+		f.Severity = rules.High
+		verb := "selects"
+		if len(twice) > 1 {
+			verb = "select"
+		}
+		f.Message = fmt.Sprintf("PodDisruptionBudget %s selects the pods of %s too, which %s also %s: the eviction API refuses to evict a pod that more than one PodDisruptionBudget selects",
+			p.Name, strings.Join(refs, ", "), strings.Join(twice, ", "), verb)
+	}
+	f.Manual = "narrow the selector of PodDisruptionBudget " + p.Name + " to this workload's own pods"
+	if own, err := rules.OwnPodSelector(s); err == nil {
+		f.Manual += fmt.Sprintf(", e.g. selector: %s", compact(own))
+	} else {
+		f.Manual += ": " + err.Error()
+	}
+	return f, true
+}
+
+// otherBudgets names the budgets of the namespace other than p that select
+// the pods of the named neighbours, e.g. ["PodDisruptionBudget api"].
+func otherBudgets(s *inspect.Snapshot, p policyv1.PodDisruptionBudget, refs []string) []string {
+	var out []string
+	for _, other := range s.NamespacePDBs {
+		if other.Name == p.Name {
+			continue
+		}
+		// In policy/v1 an empty selector selects every pod of the
+		// namespace, a missing one none.
+		sel, err := metav1.LabelSelectorAsSelector(other.Spec.Selector)
+		if err != nil {
+			continue
+		}
+		for _, n := range s.Neighbours() {
+			if slices.Contains(refs, n.Ref) && sel.Matches(labels.Set(n.Labels)) {
+				out = append(out, "PodDisruptionBudget "+other.Name)
+				break
+			}
+		}
+	}
 	return out
 }
 
@@ -104,8 +170,11 @@ func blocks(p policyv1.PodDisruptionBudget, replicas int32) bool {
 	return false
 }
 
-// Fix creates a budget with maxUnavailable over the workload's selector.
-// It needs 2 replicas first: a budget over one pod protects nothing.
+// Fix creates a budget with maxUnavailable over exactly the workload's own
+// pods (rules.OwnPodSelector: its selector, or its pod template's labels
+// when the selector also selects a neighbour's pods; needs-human when no
+// label tells them apart). It needs 2 replicas first: a budget over one pod
+// protects nothing.
 func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	if n := desired(s); n < 2 {
 		return nil, rules.Human("the workload runs %d replica: a budget protects nothing until it runs 2 (fix replicas first: --fix=replicas,pdb)", n)
@@ -117,9 +186,11 @@ func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.
 			return nil, fmt.Errorf("max-unavailable must allow at least one eviction, got %q", v)
 		}
 	}
-	sel := s.Workload.Object.Object["spec"].(map[string]any)["selector"]
-	if sel == nil {
-		sel = map[string]any{"matchLabels": toAny(s.Workload.PodTemplate().Labels)}
+	// Exactly the workload's own pods: a budget over a neighbour's pods too
+	// would share their evictions, or block them beside their own budget.
+	sel, err := rules.OwnPodSelector(s)
+	if err != nil {
+		return nil, err
 	}
 	name := s.Workload.Name()
 	for _, existing := range s.NamespacePDBs {
@@ -138,13 +209,16 @@ func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.
 	return &rules.Fix{
 		Description: fmt.Sprintf("create PodDisruptionBudget %s with maxUnavailable: %s", name, strconv.Quote(mu.String())),
 		Changes:     []rules.Change{{Object: obj, Create: true}},
+		Warnings:    rules.NeighbourWarnings(s),
 	}, nil
 }
 
-func toAny(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
+// compact renders a selector on one line, e.g.
+// {"matchLabels":{"app":"shop","tier":"web"}}.
+func compact(sel map[string]any) string {
+	b, err := json.Marshal(sel)
+	if err != nil {
+		return fmt.Sprint(sel)
 	}
-	return out
+	return string(b)
 }

@@ -22,5 +22,17 @@ func TestFixtures(t *testing.T) {
 		{Name: "budget selecting nothing", Failure: "testdata/failure-selects-nothing.yaml", Fixed: "testdata/fixed-selects-nothing.yaml",
 			Findings: []string{"selects none of its pods", "no PodDisruptionBudget"}, Manual: []string{"fix the selector"}},
 		{Name: "good budget passes", Failure: "testdata/pass.yaml"},
+		{Name: "selector shared with a neighbour: the pod template's labels", Failure: "testdata/failure-neighbour.yaml",
+			Fixed: "testdata/fixed-neighbour.yaml", Findings: []string{"no PodDisruptionBudget"}},
+		{Name: "no label tells the pods from a neighbour's", Failure: "testdata/failure-indistinct.yaml",
+			Findings: []string{"no PodDisruptionBudget"},
+			Manual:   []string{"pods of deployment/api carry every label of these pods (app=shop): give the pods a distinguishing label"}},
+		{Name: "budget over a neighbour's pods beside their own budget", Failure: "testdata/failure-shared.yaml",
+			Findings: []string{"PodDisruptionBudget web selects the pods of deployment/api too, which PodDisruptionBudget api also selects: " +
+				"the eviction API refuses to evict a pod that more than one PodDisruptionBudget selects"},
+			Manual: []string{`narrow the selector of PodDisruptionBudget web to this workload's own pods, e.g. selector: {"matchLabels":{"app":"shop","tier":"web"}}`}},
+		{Name: "budget shared with a neighbour", Failure: "testdata/failure-shared-alone.yaml",
+			Findings: []string{"PodDisruptionBudget web selects the pods of deployment/api too: one budget for both"},
+			Manual:   []string{"narrow the selector of PodDisruptionBudget web"}},
 	})
 }
