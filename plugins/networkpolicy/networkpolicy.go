@@ -107,7 +107,10 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 		from = append(from, map[string]any{"namespaceSelector": map[string]any{"matchExpressions": []any{
 			map[string]any{"key": "kubernetes.io/metadata.name", "operator": "In", "values": names}}}})
 	}
-	sel := s.Workload.Object.Object["spec"].(map[string]any)["selector"]
+	sel, err := rules.OwnPodSelector(s) // exactly the workload's own pods, none of a neighbour's
+	if err != nil {
+		return nil, err
+	}
 	name := s.Workload.Name()
 	for slices.Contains(s.NamespaceNetworkPolicyNames, name) {
 		name += "-harden"
