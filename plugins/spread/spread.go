@@ -79,7 +79,16 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 		}
 		skew = n
 	}
-	sel := s.Workload.Object.Object["spec"].(map[string]any)["selector"]
+	// Counting a neighbour's pods would only skew a ScheduleAnyway
+	// preference, so an overlap that cannot be avoided keeps the workload's
+	// selector, with a warning.
+	var warnings []string
+	sel, err := rules.OwnPodSelector(s)
+	if err != nil {
+		sel, _ = s.Workload.Object.Object["spec"].(map[string]any)["selector"].(map[string]any)
+		warnings = append(warnings, "the spread also counts other pods: "+err.Error())
+	}
+	warnings = append(warnings, rules.NeighbourWarnings(s)...)
 	keys := []string{inspect.HostnameLabel}
 	if len(s.Cluster.Zones()) > 1 {
 		keys = []string{inspect.ZoneLabel, inspect.HostnameLabel}
@@ -97,5 +106,6 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	return &rules.Fix{
 		Description: fmt.Sprintf("spread pods over %v with maxSkew %d (ScheduleAnyway)", keys, skew),
 		Changes:     []rules.Change{{Object: obj}},
+		Warnings:    warnings,
 	}, nil
 }
