@@ -166,6 +166,7 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 		s.ServiceAccount = sa
 		return nil
 	})
+	r.readCopyFacts(gctx, g, s, ns)
 	if cluster.MetricsServed && sel != nil {
 		g.Go(func() error {
 			l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(gctx, metav1.ListOptions{LabelSelector: sel.String()})

@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -276,6 +277,16 @@ type Snapshot struct {
 	RoleBindings   []rbacv1.RoleBinding
 	// Usage per pod, then per container; nil when metrics.k8s.io is not served.
 	Usage map[string]map[string]ContainerUsage
+
+	// Whether more copies are safe (the replicas rule): every Lease
+	// (coordination.k8s.io/v1: leader election) and PersistentVolumeClaim
+	// of the namespace. LeasesUnread and ClaimsUnread say why they could
+	// not be listed (the user may not list them: a 403 does not stop the
+	// inspection), "" when they were.
+	Leases                 []coordinationv1.Lease
+	LeasesUnread           string
+	PersistentVolumeClaims []corev1.PersistentVolumeClaim
+	ClaimsUnread           string
 }
 
 // PodStats summarises the live pods.
