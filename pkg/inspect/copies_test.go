@@ -135,4 +135,3 @@ func TestLeasesOtherErrorFails(t *testing.T) {
 		t.Errorf("audit: error %v, want listing leases", err)
 	}
 }
-
