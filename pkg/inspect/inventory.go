@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -39,6 +40,12 @@ type Inventory struct {
 	ResourceQuotas  []corev1.ResourceQuota
 	RoleBindings    []rbacv1.RoleBinding
 	ServiceAccounts []corev1.ServiceAccount
+	// Leases and PersistentVolumeClaims, for whether more copies are safe;
+	// LeasesUnread / ClaimsUnread say why a list was refused (403).
+	Leases                 []coordinationv1.Lease
+	LeasesUnread           string
+	PersistentVolumeClaims []corev1.PersistentVolumeClaim
+	ClaimsUnread           string
 	// The workloads as listed, until finish makes them Workloads; the Jobs
 	// stay, for the CronJobs' pods.
 	deployments  []appsv1.Deployment
@@ -56,6 +63,7 @@ var ListedResources = []string{
 	"deployments", "statefulsets", "daemonsets", "jobs", "cronjobs", "pods",
 	"poddisruptionbudgets", "services", "horizontalpodautoscalers", "networkpolicies",
 	"limitranges", "resourcequotas", "rolebindings", "serviceaccounts",
+	"leases", "persistentvolumeclaims",
 }
 
 // Scope says what to read.
@@ -238,7 +246,8 @@ func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory
 		return nil
 	})
 	var lists []chan group
-	for _, s := range r.sources(sc) {
+	var denied listsDenied
+	for _, s := range append(r.sources(sc), r.copySources(sc, &denied)...) {
 		ch := make(chan group)
 		lists = append(lists, ch)
 		g.Go(func() error {
@@ -270,6 +279,7 @@ func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory
 			for _, store := range stores {
 				store(inv)
 			}
+			denied.fill(inv)
 			if err := inv.finish(sc.Kinds["Job"], sel); err != nil {
 				return err
 			}
@@ -424,6 +434,7 @@ func (inv *Inventory) Snapshots(cluster *Cluster) []*Snapshot {
 			LimitRanges: inv.LimitRanges, RoleBindings: inv.RoleBindings}
 		s.ServiceAccount = sas[s.ServiceAccountName()]
 		s.Pods = podsOf(w, inv.Pods, inv.jobs)
+		inv.copyFacts(s)
 		s.keepRelated(related)
 		s.Neighbourhood = hood
 		out = append(out, s)

@@ -171,6 +171,7 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 		s.Neighbourhood, s.NeighbourhoodUnread, err = r.neighbourhood(gctx, ns)
 		return err
 	})
+	r.readCopyFacts(gctx, g, s, ns)
 	if cluster.MetricsServed && sel != nil {
 		g.Go(func() error {
 			l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(gctx, metav1.ListOptions{LabelSelector: sel.String()})

@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -287,6 +288,15 @@ type Snapshot struct {
 	// (forbidden), e.g. "statefulsets": Neighbourhood may miss their
 	// workloads.
 	NeighbourhoodUnread []string
+	// Whether more copies are safe (the replicas rule): every Lease
+	// (coordination.k8s.io/v1: leader election) and PersistentVolumeClaim
+	// of the namespace. LeasesUnread and ClaimsUnread say why they could
+	// not be listed (the user may not list them: a 403 does not stop the
+	// inspection), "" when they were.
+	Leases                 []coordinationv1.Lease
+	LeasesUnread           string
+	PersistentVolumeClaims []corev1.PersistentVolumeClaim
+	ClaimsUnread           string
 }
 
 // PodStats summarises the live pods.

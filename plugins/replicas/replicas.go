@@ -4,6 +4,7 @@ package replicas
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -24,17 +25,29 @@ func (Rule) Meta() rules.Meta {
 		Why: "A single replica means every node drain, eviction, crash or rollout takes the workload " +
 			"down: there is no other pod to serve while it is replaced.",
 		Remediation: "Run at least 2 replicas. When a HorizontalPodAutoscaler targets the workload, raise its " +
-			"minReplicas instead of spec.replicas, which the HPA owns. StatefulSets and pods sharing a " +
-			"ReadWriteOnce volume are left to a human: only the application knows if it can run twice.",
-		Fixable:  true,
-		Params:   []rules.Param{{Name: "count", Description: "replicas (or HPA minReplicas) to set; default 2"}},
+			"minReplicas instead of spec.replicas, which the HPA owns. Only where more copies are known to be safe: " +
+			"StatefulSets, and workloads with strategy Recreate, a volume that pods on other nodes cannot share " +
+			"(a PersistentVolumeClaim that is not ReadWriteMany or ReadOnlyMany, or whose access mode is unknown; " +
+			"hostPath; a disk that attaches to one node), an image or name that says data store (redis, postgres, " +
+			"mysql, mariadb, mongo, etcd, zookeeper, rabbitmq, elasticsearch, kafka…) or leader (master, primary, " +
+			"leader, writer), or pods holding a Lease (leader election) are left to a human, with the reason. " +
+			"When more copies are safe after all, say so with --set replicas.singleton=ok.",
+		Fixable: true,
+		Params: []rules.Param{
+			{Name: "count", Description: "replicas (or HPA minReplicas) to set; default 2. It does not skip the checks " +
+				"that more copies are safe (see singleton)"},
+			{Name: "singleton", Description: "ok: more copies of this workload are safe, although harden found a reason " +
+				"to doubt it (data store, leader, Recreate, unshared volume, Lease); the reasons stay in the fix's warnings"},
+		},
 		OptOuts:  []rules.OptOut{{Annotation: "polaris.fairwinds.com/deploymentMissingReplicas-exempt"}, {Annotation: "kube-score/ignore", Value: "deployment-replicas"}},
 		FixOrder: -10,
 	}
 }
 
 // Check reports fewer than 2 replicas (or an HPA minimum below 2). A
-// workload scaled to 0 on purpose is left alone.
+// workload scaled to 0 on purpose is left alone. The message names what
+// makes more copies doubtful (copyRisks), so that it shows before any fix
+// is asked for.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	m := r.Meta()
 	finding := func(msg, field, manual string) []rules.Finding {
@@ -47,7 +60,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			min = *h.Spec.MinReplicas
 		}
 		if min < 2 {
-			return finding(fmt.Sprintf("HorizontalPodAutoscaler %s lets it scale down to %d replica", h.Name, min),
+			return finding(fmt.Sprintf("HorizontalPodAutoscaler %s lets it scale down to %d replica", h.Name, min)+doubts(s),
 				"minReplicas", "")
 		}
 		return nil
@@ -56,30 +69,38 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if n < 0 || n >= 2 || n == 0 {
 		return nil
 	}
-	msg := "runs 1 replica: a node drain, eviction or crash takes it down"
-	manual := ""
-	switch {
-	case s.Workload.StatefulSet != nil:
-		manual = "a StatefulSet's extra replicas are new members with their own volumes; only the application can tell " +
-			"whether it supports that (kubectl scale sts/" + s.Workload.Name() + " --replicas=N)"
-	case rwoClaim(s) != "":
-		manual = "its pods mount PersistentVolumeClaim " + rwoClaim(s) + ", which a second pod on another node cannot attach"
+	if s.Workload.StatefulSet != nil {
+		return finding("runs 1 replica: a node drain, eviction or crash takes it down", "spec.replicas",
+			"a StatefulSet's extra replicas are new members with their own volumes; only the application can tell "+
+				"whether it supports that (kubectl scale sts/"+s.Workload.Name()+" --replicas=N)")
 	}
-	return finding(msg, "spec.replicas", manual)
+	return finding("runs 1 replica: a node drain, eviction or crash takes it down"+doubts(s), "spec.replicas", "")
 }
 
-// rwoClaim names a claim the pod template mounts, which a second replica
-// would have to share.
-func rwoClaim(s *inspect.Snapshot) string {
-	for _, v := range s.Workload.PodTemplate().Spec.Volumes {
-		if v.PersistentVolumeClaim != nil && !v.PersistentVolumeClaim.ReadOnly {
-			return v.PersistentVolumeClaim.ClaimName
-		}
+// doubts is the end of a finding's message that names what makes more
+// copies doubtful, "" when nothing does.
+func doubts(s *inspect.Snapshot) string {
+	risks := copyRisks(s)
+	if len(risks) == 0 {
+		return ""
 	}
-	return ""
+	return "; more copies may not be safe: " + shorts(risks)
 }
 
-// Fix sets spec.replicas, or the HPA's minReplicas.
+func shorts(risks []risk) string {
+	var out []string
+	for _, r := range risks {
+		out = append(out, r.Short)
+	}
+	return strings.Join(out, ", ")
+}
+
+// Fix sets spec.replicas, or the HPA's minReplicas, to count (default 2).
+// When copyRisks finds a reason to doubt that more copies are safe, the
+// finding needs a human (rules.Human with every reason and the way on)
+// unless the user said singleton=ok; the reasons then stay in the fix's
+// description and warnings. Errors: count not a number ≥ 2, singleton not
+// "ok".
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	count := int64(2)
 	if v, ok := p["count"]; ok {
@@ -89,18 +110,52 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 		}
 		count = n
 	}
+	v, declared := p["singleton"]
+	if declared && v != "ok" {
+		return nil, fmt.Errorf("singleton must be ok (more copies are safe), got %q", v)
+	}
+	risks := copyRisks(s)
+	if len(risks) > 0 && !declared {
+		return nil, rules.Human("%s", humanReason(s, risks))
+	}
+	var fix *rules.Fix
 	if len(s.HPAs) > 0 {
 		h := s.HPAs[0]
 		obj := rules.Identity("autoscaling/v2", "HorizontalPodAutoscaler", h.Namespace, h.Name)
 		rules.Set(obj, count, "spec", "minReplicas")
-		fix := &rules.Fix{Description: fmt.Sprintf("set minReplicas of HorizontalPodAutoscaler %s to %d", h.Name, count)}
+		fix = &rules.Fix{Description: fmt.Sprintf("set minReplicas of HorizontalPodAutoscaler %s to %d", h.Name, count)}
 		if int64(h.Spec.MaxReplicas) < count {
 			rules.Set(obj, count, "spec", "maxReplicas")
 		}
 		fix.Changes = []rules.Change{{Object: obj}}
-		return fix, nil
+	} else {
+		obj := rules.WorkloadChange(s.Workload)
+		rules.Set(obj, count, "spec", "replicas")
+		fix = &rules.Fix{Description: fmt.Sprintf("set spec.replicas to %d", count), Changes: []rules.Change{{Object: obj}}}
 	}
-	obj := rules.WorkloadChange(s.Workload)
-	rules.Set(obj, count, "spec", "replicas")
-	return &rules.Fix{Description: fmt.Sprintf("set spec.replicas to %d", count), Changes: []rules.Change{{Object: obj}}}, nil
+	if len(risks) > 0 {
+		fix.Description += " (more copies declared safe with --set replicas.singleton=ok despite: " + shorts(risks) + ")"
+		for _, r := range risks {
+			fix.Warnings = append(fix.Warnings, "declared safe with --set replicas.singleton=ok: "+r.Why)
+		}
+	}
+	if s.LeasesUnread != "" {
+		fix.Warnings = append(fix.Warnings, "whether its pods hold a leader-election Lease is unknown: "+s.LeasesUnread)
+	}
+	return fix, nil
+}
+
+// humanReason is a needs-human reason: every risk, then how to say that
+// more copies are safe after all.
+func humanReason(s *inspect.Snapshot, risks []risk) string {
+	var whys []string
+	for _, r := range risks {
+		whys = append(whys, r.Why)
+	}
+	hint := ""
+	if len(s.HPAs) > 0 && s.HPAs[0].Spec.MaxReplicas >= 2 {
+		hint = fmt.Sprintf(" (HorizontalPodAutoscaler %s may already scale it up to %d)", s.HPAs[0].Name, s.HPAs[0].Spec.MaxReplicas)
+	}
+	return fmt.Sprintf("more copies are not known to be safe: %s. If they are safe after all%s: kubectl harden %s -n %s --fix=replicas --set replicas.singleton=ok",
+		strings.Join(whys, "; "), hint, s.Workload.Ref(), s.Workload.Namespace())
 }

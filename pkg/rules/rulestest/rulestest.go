@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -241,6 +242,14 @@ func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot,
 			var q corev1.ResourceQuota
 			err = convert(u, &q)
 			quotas = append(quotas, q)
+		case "Lease":
+			var l coordinationv1.Lease
+			err = convert(u, &l)
+			s.Leases = append(s.Leases, l)
+		case "PersistentVolumeClaim":
+			var pvc corev1.PersistentVolumeClaim
+			err = convert(u, &pvc)
+			s.PersistentVolumeClaims = append(s.PersistentVolumeClaims, pvc)
 		case "Node":
 			s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
 		default:
