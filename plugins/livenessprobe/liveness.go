@@ -95,20 +95,22 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 		return nil, err
 	}
 	timeout, timeoutWhy := probe.TimeoutAtLeast(c, livenessTimeout)
-	lp := map[string]any{"periodSeconds": int64(livenessPeriod), "timeoutSeconds": timeout, "failureThreshold": int64(livenessFailures)}
+	// A check starts only after the previous one timed out.
+	period := max(livenessPeriod, timeout)
+	lp := map[string]any{"periodSeconds": period, "timeoutSeconds": timeout, "failureThreshold": int64(livenessFailures)}
 	for k, v := range rules.ToMap(h) {
 		lp[k] = v
 	}
 	fields := map[string]any{"livenessProbe": lp}
 	desc := fmt.Sprintf("add a livenessProbe to container %s: %s, tolerance %d s (%d × %d s), timeoutSeconds %d (%s)",
-		c.Name, where, livenessPeriod*livenessFailures, livenessFailures, livenessPeriod, timeout, timeoutWhy)
+		c.Name, where, period*livenessFailures, livenessFailures, period, timeout, timeoutWhy)
 	// A container that may take longer to start than the new probe
 	// tolerates would be restarted while starting: a startupProbe with the
 	// same check holds the liveness checks back until it answers.
-	if bounds := probe.StartupBounds(s, c, nil); c.StartupProbe == nil && probe.Binding(bounds).Seconds > livenessPeriod*livenessFailures {
-		sp, allowed := probe.Startup(rules.ToMap(h), probe.Binding(bounds).Seconds, timeout)
+	if bounds := probe.StartupBounds(s, c, nil); c.StartupProbe == nil && probe.Binding(bounds).Seconds > period*livenessFailures {
+		sp, allowed, every := probe.Startup(rules.ToMap(h), probe.Binding(bounds).Seconds, timeout)
 		fields["startupProbe"] = sp
-		desc += fmt.Sprintf("; and a startupProbe with the same check, %s, so that a slow start is not restarted", probe.ExplainBudget(allowed, bounds))
+		desc += fmt.Sprintf("; and a startupProbe with the same check, %s, so that a slow start is not restarted", probe.ExplainBudget(allowed, every, bounds))
 	}
 	obj := rules.WorkloadChange(s.Workload)
 	rules.Set(obj, rules.ContainerChange(c.Name, fields), rules.PodSpecPath(s.Workload)...)

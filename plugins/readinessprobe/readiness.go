@@ -67,9 +67,10 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	return out
 }
 
-// Fix adds a readiness probe: every 5 s, ready again after 1 success,
-// unready after 3 failures, with a 2 s timeout unless the container's
-// probes already need more; on the port the Service targets.
+// Fix adds a readiness probe on the port the Service targets: every 5 s,
+// ready again after 1 success, unready after 3 failures, with a 2 s
+// timeout — unless the container's probes already need more, then that
+// timeout and a period as long.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	c, err := probe.Container(s, f.Container)
 	if err != nil {
@@ -80,7 +81,8 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 		return nil, err
 	}
 	timeout, timeoutWhy := probe.TimeoutAtLeast(c, 2)
-	pr := map[string]any{"periodSeconds": int64(5), "timeoutSeconds": timeout, "failureThreshold": int64(3)}
+	// A check starts only after the previous one timed out.
+	pr := map[string]any{"periodSeconds": max(5, timeout), "timeoutSeconds": timeout, "failureThreshold": int64(3)}
 	for k, v := range rules.ToMap(h) {
 		pr[k] = v
 	}

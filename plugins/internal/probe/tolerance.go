@@ -148,22 +148,25 @@ func Binding(bounds []Bound) Bound {
 }
 
 // Startup is a startupProbe in apply form: handler (a ProbeHandler's map
-// form), periodSeconds StartupPeriod, failureThreshold the budget in whole
-// periods (rounded up), and timeoutSeconds. It also returns the budget it
-// really allows, failureThreshold × StartupPeriod, in seconds.
-func Startup(handler map[string]any, budget, timeout int64) (probe map[string]any, allowed int64) {
-	n := (budget + StartupPeriod - 1) / StartupPeriod
-	probe = map[string]any{"periodSeconds": int64(StartupPeriod), "failureThreshold": n, "timeoutSeconds": timeout}
+// form), timeoutSeconds timeout, periodSeconds StartupPeriod (or timeout
+// when longer: a check is never started before the previous one timed
+// out), and failureThreshold the budget in whole periods, rounded up. It
+// also returns the budget it really allows, failureThreshold ×
+// periodSeconds, and the period, in seconds.
+func Startup(handler map[string]any, budget, timeout int64) (probe map[string]any, allowed, period int64) {
+	period = max(StartupPeriod, timeout)
+	n := (budget + period - 1) / period
+	probe = map[string]any{"periodSeconds": period, "failureThreshold": n, "timeoutSeconds": timeout}
 	for k, v := range handler {
 		probe[k] = v
 	}
-	return probe, n * StartupPeriod
+	return probe, n * period, period
 }
 
 // ExplainBudget says where a start-up budget comes from, e.g. "start-up
 // budget 65 s (13 × 5 s) ≥ liveness tolerance 65 s (initialDelaySeconds 20
 // + 3 × 15 s), ≥ minimum 30 s".
-func ExplainBudget(allowed int64, bounds []Bound) string {
+func ExplainBudget(allowed, period int64, bounds []Bound) string {
 	// The binding bound first: it is the number that matters.
 	sorted := slices.Clone(bounds)
 	slices.SortStableFunc(sorted, func(a, b Bound) int { return cmp.Compare(b.Seconds, a.Seconds) })
@@ -171,5 +174,5 @@ func ExplainBudget(allowed int64, bounds []Bound) string {
 	for i, b := range sorted {
 		parts[i] = "≥ " + b.What
 	}
-	return fmt.Sprintf("start-up budget %d s (%d × %d s) %s", allowed, allowed/StartupPeriod, StartupPeriod, strings.Join(parts, ", "))
+	return fmt.Sprintf("start-up budget %d s (%d × %d s) %s", allowed, allowed/period, period, strings.Join(parts, ", "))
 }
