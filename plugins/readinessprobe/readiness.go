@@ -31,6 +31,9 @@ func (Rule) Meta() rules.Meta {
 			"(--set readiness-probe.path=/ready).",
 		Fixable: true,
 		Params:  probe.Params,
+		// Before liveness-probe: the new probe's timeout follows the
+		// container's live probes, not a livenessProbe added in the same run.
+		FixOrder: -1,
 		OptOuts: []rules.OptOut{
 			{Annotation: "polaris.fairwinds.com/readinessProbeMissing-exempt"},
 			{Annotation: "kube-score/ignore", Value: "pod-probes"},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/livenessprobe"
 )
 
 func TestFixtures(t *testing.T) {
@@ -55,6 +56,28 @@ func TestDescriptionSaysWhereNumbersComeFrom(t *testing.T) {
 		f, err := Rule{}.Fix(s, Rule{}.Check(s)[0], nil)
 		if err != nil || !strings.Contains(f.Description, want) {
 			t.Errorf("%s: %v, description %q lacks %q", file, err, f.Description, want)
+		}
+	}
+}
+
+// With --fix=probes on a container without probes, the readiness probe
+// keeps its own 2 s timeout: the livenessProbe added in the same run (5 s)
+// is no live probe to follow.
+func TestTimeoutFollowsLiveProbesOnly(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-target-named.yaml")
+	results, err := rules.Evaluate(s, rules.Selection{Fix: []string{"probes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range results {
+		if r.Fix != nil {
+			got[r.Rule] = r.Fix.Description
+		}
+	}
+	for rule, want := range map[string]string{"readiness-probe": "timeoutSeconds 2 (default)", "liveness-probe": "timeoutSeconds 5 (default)"} {
+		if !strings.Contains(got[rule], want) {
+			t.Errorf("%s: %q lacks %q", rule, got[rule], want)
 		}
 	}
 }
