@@ -59,19 +59,16 @@ func orDefault(v, def int32) int32 {
 	return v
 }
 
-// existing are the container's probes, by field name, in a fixed order.
-func existing(c *corev1.Container) []struct {
-	field string
+// named is one of a container's probes and its field name.
+type named struct {
+	field string // e.g. "livenessProbe"
 	p     *corev1.Probe
-} {
-	var out []struct {
-		field string
-		p     *corev1.Probe
-	}
-	for _, e := range []struct {
-		field string
-		p     *corev1.Probe
-	}{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}, {"startupProbe", c.StartupProbe}} {
+}
+
+// existing are the container's probes, in a fixed order.
+func existing(c *corev1.Container) []named {
+	var out []named
+	for _, e := range []named{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}, {"startupProbe", c.StartupProbe}} {
 		if e.p != nil {
 			out = append(out, e)
 		}
