@@ -4,6 +4,9 @@ package livenessprobe
 
 import (
 	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 
@@ -31,9 +34,11 @@ func (Rule) Meta() rules.Meta {
 		Why: "Without a liveness probe a deadlocked process keeps its pod forever. A liveness probe identical " +
 			"to the readiness probe restarts pods that are only busy, and one with tight timeouts kills slow but " +
 			"healthy pods, turning a load spike into a restart storm.",
-		Remediation: "Add a tolerant livenessProbe (tcpSocket on a declared port, or httpGet with your path; " +
-			"every 10s, 5s timeout, 6 failures), distinct from the readiness probe, with a total failure budget " +
-			"of at least 15 seconds.",
+		Remediation: "Add a tolerant livenessProbe (tcpSocket on the declared port a Service targets, or httpGet " +
+			"with your path; every 10s, 6 failures, a 5s timeout or the container's longest probe timeout), " +
+			"distinct from the readiness probe, with a total failure budget of at least 15 seconds; with a " +
+			"startupProbe when the pods may take longer to start than it tolerates. Relaxing a tight probe " +
+			"only raises its thresholds.",
 		Fixable: true,
 		Params:  probe.Params,
 		OptOuts: []rules.OptOut{
@@ -67,41 +72,70 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	return out
 }
 
-// Fix adds a tolerant probe, or relaxes the thresholds of a tight one.
+// The new liveness probe: every 10 s, 6 failures — a 60 s tolerance —
+// and a 5 s timeout unless the container's probes already need more.
+const (
+	livenessPeriod   = 10
+	livenessFailures = 6
+	livenessTimeout  = 5
+)
+
+// Fix adds a tolerant probe, or relaxes the thresholds of a tight one
+// (never lowering one).
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	c, err := probe.Container(s, f.Container)
 	if err != nil {
 		return nil, err
 	}
-	tolerant := map[string]any{"periodSeconds": int64(10), "timeoutSeconds": int64(5), "failureThreshold": int64(6)}
 	if f.Field == "livenessProbe.thresholds" {
-		lp := c.LivenessProbe
-		relaxed := map[string]any{}
-		if lp.PeriodSeconds < 10 {
-			relaxed["periodSeconds"] = int64(10)
-		}
-		if lp.TimeoutSeconds < 5 {
-			relaxed["timeoutSeconds"] = int64(5)
-		}
-		if lp.FailureThreshold < 3 {
-			relaxed["failureThreshold"] = int64(3)
-		}
-		return &rules.Fix{
-			Description: "relax the livenessProbe thresholds of container " + c.Name,
-			Changes:     []rules.Change{probe.Change(s, c.Name, "livenessProbe", relaxed)},
-		}, nil
+		return relax(s, c), nil
 	}
-	h, err := probe.Handler(c, p, id)
+	h, where, err := probe.Handler(s, c, p, id)
 	if err != nil {
 		return nil, err
 	}
+	timeout, timeoutWhy := probe.TimeoutAtLeast(c, livenessTimeout)
+	// A check starts only after the previous one timed out.
+	period := max(livenessPeriod, timeout)
+	lp := map[string]any{"periodSeconds": period, "timeoutSeconds": timeout, "failureThreshold": int64(livenessFailures)}
 	for k, v := range rules.ToMap(h) {
-		tolerant[k] = v
+		lp[k] = v
 	}
+	fields := map[string]any{"livenessProbe": lp}
+	desc := fmt.Sprintf("add a livenessProbe to container %s: %s, tolerance %d s (%d × %d s), timeoutSeconds %d (%s)",
+		c.Name, where, period*livenessFailures, livenessFailures, period, timeout, timeoutWhy)
+	// A container that may take longer to start than the new probe
+	// tolerates would be restarted while starting: a startupProbe with the
+	// same check holds the liveness checks back until it answers.
+	if bounds := probe.StartupBounds(s, c, nil); c.StartupProbe == nil && probe.Binding(bounds).Seconds > period*livenessFailures {
+		sp, allowed, every := probe.Startup(rules.ToMap(h), probe.Binding(bounds).Seconds, timeout)
+		fields["startupProbe"] = sp
+		desc += fmt.Sprintf("; and a startupProbe with the same check, %s, so that a slow start is not restarted", probe.ExplainBudget(allowed, every, bounds))
+	}
+	obj := rules.WorkloadChange(s.Workload)
+	rules.Set(obj, rules.ContainerChange(c.Name, fields), rules.PodSpecPath(s.Workload)...)
+	return &rules.Fix{Description: desc, Changes: []rules.Change{{Object: obj}}}, nil
+}
+
+// relax raises the tight thresholds of a liveness probe to at least every
+// 10 s, a 5 s timeout and 3 failures; it never lowers one.
+func relax(s *inspect.Snapshot, c *corev1.Container) *rules.Fix {
+	lp := c.LivenessProbe
+	relaxed := map[string]any{}
+	var what []string
+	raise := func(field string, have, want int32) {
+		if have < want {
+			relaxed[field] = int64(want)
+			what = append(what, fmt.Sprintf("%s %d → %d", field, have, want))
+		}
+	}
+	raise("periodSeconds", orDefault(lp.PeriodSeconds, 10), livenessPeriod)
+	raise("timeoutSeconds", probe.Timeout(lp), livenessTimeout)
+	raise("failureThreshold", orDefault(lp.FailureThreshold, 3), 3)
 	return &rules.Fix{
-		Description: "add a livenessProbe to container " + c.Name,
-		Changes:     []rules.Change{probe.Change(s, c.Name, "livenessProbe", tolerant)},
-	}, nil
+		Description: fmt.Sprintf("relax the livenessProbe thresholds of container %s: %s", c.Name, strings.Join(what, ", ")),
+		Changes:     []rules.Change{probe.Change(s, c.Name, "livenessProbe", relaxed)},
+	}
 }
 
 // orDefault is the API's default for an unset (zero) probe field.

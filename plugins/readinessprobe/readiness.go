@@ -25,10 +25,15 @@ func (Rule) Meta() rules.Meta {
 		Why: "Without a readiness probe a pod receives traffic as soon as its process starts, before it can " +
 			"serve, and keeps receiving it while it is failing; rollouts also count unready pods as available. " +
 			"It is high severity when a Service sends traffic to the pods.",
-		Remediation: "Add a readinessProbe. harden uses a tcpSocket probe on a declared containerPort (a named " +
-			"port first), and an httpGet probe only with a path you give (--set readiness-probe.path=/ready).",
+		Remediation: "Add a readinessProbe. harden uses a tcpSocket probe on the declared containerPort a Service " +
+			"targets (else the only one declared; with several and no Service it asks which), with a timeout no " +
+			"shorter than the container's other probes, and an httpGet probe only with a path you give " +
+			"(--set readiness-probe.path=/ready).",
 		Fixable: true,
 		Params:  probe.Params,
+		// Before liveness-probe: the new probe's timeout follows the
+		// container's live probes, not a livenessProbe added in the same run.
+		FixOrder: -1,
 		OptOuts: []rules.OptOut{
 			{Annotation: "polaris.fairwinds.com/readinessProbeMissing-exempt"},
 			{Annotation: "kube-score/ignore", Value: "pod-probes"},
@@ -65,23 +70,27 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	return out
 }
 
-// Fix adds a readiness probe: every 5s, ready again after 1 success,
-// unready after 3 failures.
+// Fix adds a readiness probe on the port the Service targets: every 5 s,
+// ready again after 1 success, unready after 3 failures, with a 2 s
+// timeout — unless the container's probes already need more, then that
+// timeout and a period as long.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	c, err := probe.Container(s, f.Container)
 	if err != nil {
 		return nil, err
 	}
-	h, err := probe.Handler(c, p, id)
+	h, where, err := probe.Handler(s, c, p, id)
 	if err != nil {
 		return nil, err
 	}
-	pr := map[string]any{"periodSeconds": int64(5), "timeoutSeconds": int64(2), "failureThreshold": int64(3)}
+	timeout, timeoutWhy := probe.TimeoutAtLeast(c, 2)
+	// A check starts only after the previous one timed out.
+	pr := map[string]any{"periodSeconds": max(5, timeout), "timeoutSeconds": timeout, "failureThreshold": int64(3)}
 	for k, v := range rules.ToMap(h) {
 		pr[k] = v
 	}
 	return &rules.Fix{
-		Description: "add a readinessProbe to container " + c.Name,
+		Description: fmt.Sprintf("add a readinessProbe to container %s: %s, timeoutSeconds %d (%s)", c.Name, where, timeout, timeoutWhy),
 		Changes:     []rules.Change{probe.Change(s, c.Name, "readinessProbe", pr)},
 	}, nil
 }

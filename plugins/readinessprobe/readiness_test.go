@@ -1,10 +1,12 @@
 package readinessprobe
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/livenessprobe"
 )
 
 func TestFixtures(t *testing.T) {
@@ -18,6 +20,17 @@ func TestFixtures(t *testing.T) {
 		{Name: "served sidecar without ports needs a human", Failure: "testdata/failure-sidecar.yaml",
 			Findings: []string{"container web has no readinessProbe", "container log-shipper has no readinessProbe"},
 			Manual:   []string{"container log-shipper declares no TCP port"}, Fixed: "testdata/fixed-sidecar.yaml"},
+		{Name: "the Service's named targetPort, not the first declared port", Failure: "testdata/failure-target-named.yaml", Fixed: "testdata/fixed-target-named.yaml",
+			Findings: []string{"container web has no readinessProbe: Service web sends it traffic"}},
+		{Name: "the Service's numeric targetPort, past a sidecar's and a UDP port", Failure: "testdata/failure-target-numeric.yaml", Fixed: "testdata/fixed-target-numeric.yaml",
+			Findings: []string{"container web has no readinessProbe"}},
+		{Name: "several ports and no Service need a human", Failure: "testdata/failure-several-ports.yaml",
+			Findings: []string{"container web has no readinessProbe"},
+			Manual:   []string{"container web declares 2 TCP ports (metrics 9090, http 8080) and no Service targets one of them: say which one serves, with --set readiness-probe.port=NAME"}},
+		{Name: "several ports and no Service: the port parameter", Failure: "testdata/failure-several-ports.yaml", Fixed: "testdata/fixed-several-ports.yaml",
+			Findings: []string{"container web has no readinessProbe"}, Params: rules.Params{"port": "http"}},
+		{Name: "the timeout is at least the liveness probe's", Failure: "testdata/failure-timeout.yaml", Fixed: "testdata/fixed-timeout.yaml",
+			Findings: []string{"container db has a livenessProbe but no readinessProbe"}},
 		{Name: "probed passes", Failure: "testdata/pass.yaml"},
 	})
 }
@@ -28,5 +41,43 @@ func TestSeverityFollowsServices(t *testing.T) {
 	}
 	if f := (Rule{}).Check(rulestest.Load(t, "testdata/failure-liveness-only.yaml")); f[0].Severity != rules.Medium {
 		t.Errorf("unserved pods: severity %v, want medium", f[0].Severity)
+	}
+}
+
+// The description names the port, why that port, and the timeout's source.
+func TestDescriptionSaysWhereNumbersComeFrom(t *testing.T) {
+	for file, want := range map[string]string{
+		"testdata/failure-target-named.yaml":   "add a readinessProbe to container web: tcpSocket on port http (targeted by Service web, port 80 → targetPort http), timeoutSeconds 2 (default)",
+		"testdata/failure-target-numeric.yaml": "tcpSocket on port 8080 (targeted by Service web, port 80 → targetPort 8080)",
+		"testdata/failure-liveness-only.yaml":  "tcpSocket on port 8080 (the only TCP port container api declares)",
+		"testdata/failure-timeout.yaml":        "tcpSocket on port cql (targeted by Service db, port 9042 → targetPort 9042), timeoutSeconds 5 (the livenessProbe's)",
+	} {
+		s := rulestest.Load(t, file)
+		f, err := Rule{}.Fix(s, Rule{}.Check(s)[0], nil)
+		if err != nil || !strings.Contains(f.Description, want) {
+			t.Errorf("%s: %v, description %q lacks %q", file, err, f.Description, want)
+		}
+	}
+}
+
+// With --fix=probes on a container without probes, the readiness probe
+// keeps its own 2 s timeout: the livenessProbe added in the same run (5 s)
+// is no live probe to follow.
+func TestTimeoutFollowsLiveProbesOnly(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-target-named.yaml")
+	results, err := rules.Evaluate(s, rules.Selection{Fix: []string{"probes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range results {
+		if r.Fix != nil {
+			got[r.Rule] = r.Fix.Description
+		}
+	}
+	for rule, want := range map[string]string{"readiness-probe": "timeoutSeconds 2 (default)", "liveness-probe": "timeoutSeconds 5 (default)"} {
+		if !strings.Contains(got[rule], want) {
+			t.Errorf("%s: %q lacks %q", rule, got[rule], want)
+		}
 	}
 }

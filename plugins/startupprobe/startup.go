@@ -18,8 +18,6 @@ type Rule struct{}
 
 const id = "startup-probe"
 
-const period = 5 // seconds between startup probes
-
 // Meta describes the rule.
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
@@ -28,10 +26,12 @@ func (Rule) Meta() rules.Meta {
 		Why: "A liveness probe starts counting when the container starts. When the pods take longer to become " +
 			"ready than the liveness probe tolerates (or hide that behind initialDelaySeconds), a slow start — " +
 			"a cold cache, a migration, a loaded node — ends in a restart loop.",
-		Remediation: "Add a startupProbe with the liveness probe's handler and a budget of twice the slowest " +
-			"observed start (at least 30s); liveness checks begin only once it succeeds.",
+		Remediation: "Add a startupProbe with the liveness probe's handler and timeoutSeconds, and a start-up budget " +
+			"that never lowers what the container had: at least the liveness tolerance (initialDelaySeconds + " +
+			"failureThreshold × periodSeconds), twice the slowest observed start, twice the probes' " +
+			"initialDelaySeconds, and 30s; liveness checks begin only once it succeeds.",
 		Fixable: true,
-		Params:  append([]rules.Param{{Name: "budget", Description: "seconds allowed for start-up; default twice the slowest observed start, at least 30"}}, probe.Params...),
+		Params:  append([]rules.Param{{Name: "budget", Description: "seconds allowed for start-up; default the largest of the liveness tolerance, twice the slowest observed start, twice the probes' initialDelaySeconds and 30; a smaller value is written with a warning"}}, probe.Params...),
 	}
 }
 
@@ -63,33 +63,49 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	return out
 }
 
-// Fix adds a startup probe with the liveness probe's handler (or a port
-// probe from the parameters) and a budget from observed start times.
+// Fix adds a startup probe with the liveness probe's handler and
+// timeoutSeconds (or a port probe from the parameters) and a start-up
+// budget that never lowers what the container had (probe.StartupBounds):
+// at least the liveness tolerance, twice the slowest observed start and 30
+// s. A smaller budget parameter is written as given, with a warning. The
+// liveness probe's own initialDelaySeconds is kept: the startup budget
+// already covers it, and the field belongs to whoever wrote the probe.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	c, err := probe.Container(s, f.Container)
 	if err != nil {
 		return nil, err
 	}
-	budget := max(int64(2*s.Stats().SlowestStart/time.Second), int64(30), int64(c.LivenessProbe.InitialDelaySeconds)*2)
-	if v, ok := p["budget"]; ok {
-		if _, err := fmt.Sscanf(v, "%d", &budget); err != nil || budget < period {
-			return nil, fmt.Errorf("budget must be a number of seconds ≥ %d, got %q", period, v)
+	lp := c.LivenessProbe
+	bounds := probe.StartupBounds(s, c, lp)
+	budget, given := probe.Binding(bounds).Seconds, p["budget"] != ""
+	if given {
+		if _, err := fmt.Sscanf(p["budget"], "%d", &budget); err != nil || budget < probe.StartupPeriod {
+			return nil, fmt.Errorf("budget must be a number of seconds ≥ %d, got %q", probe.StartupPeriod, p["budget"])
 		}
 	}
-	handler := rules.ToMap(c.LivenessProbe.ProbeHandler)
+	timeout, timeoutWhy := probe.TimeoutAtLeast(c, 1)
+	handler, handlerWhy := rules.ToMap(lp.ProbeHandler), "the livenessProbe's handler"
 	if p["port"] != "" || p["path"] != "" {
-		h, err := probe.Handler(c, p, id)
+		h, why, err := probe.Handler(s, c, p, id)
 		if err != nil {
 			return nil, err
 		}
-		handler = rules.ToMap(h)
+		handler, handlerWhy = rules.ToMap(h), why
 	}
-	sp := map[string]any{"periodSeconds": int64(period), "failureThreshold": (budget + period - 1) / period}
-	for k, v := range handler {
-		sp[k] = v
+	sp, allowed, period := probe.Startup(handler, budget, timeout)
+	why := probe.ExplainBudget(allowed, period, bounds)
+	var warnings []string
+	if given {
+		why = fmt.Sprintf("start-up budget %d s (%d × %d s) from --set %s.budget", allowed, allowed/period, period, id)
+		if b := probe.Binding(bounds); allowed < b.Seconds {
+			warnings = append(warnings, fmt.Sprintf("container %s: the start-up budget %d s is below the %s: a start that took longer than %d s is now restarted by the kubelet",
+				c.Name, allowed, b.What, allowed))
+		}
 	}
 	return &rules.Fix{
-		Description: fmt.Sprintf("add a startupProbe allowing %ds to container %s", budget, c.Name),
-		Changes:     []rules.Change{probe.Change(s, c.Name, "startupProbe", sp)},
+		Description: fmt.Sprintf("add a startupProbe to container %s: %s; %s, timeoutSeconds %d (%s)",
+			c.Name, why, handlerWhy, timeout, timeoutWhy),
+		Changes:  []rules.Change{probe.Change(s, c.Name, "startupProbe", sp)},
+		Warnings: warnings,
 	}, nil
 }
