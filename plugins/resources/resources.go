@@ -310,7 +310,7 @@ func (e evidence) fixRequests() (*rules.Fix, error) {
 	}
 	if len(unknown) > 0 {
 		return nil, rules.Human("%s and no LimitRange default for container %s's %s: set requests from observed usage, e.g. %s "+
-			"(--set resources.cpu=100m,resources.memory=128Mi); harden guesses no memory limit",
+			"(--set resources.cpu=100m --set resources.memory=128Mi); harden guesses no memory limit",
 			e.usage.noData(e.c.Name), e.c.Name, strings.Join(unknown, ", "), suggestion)
 	}
 	res := map[string]any{"requests": requests}
