@@ -333,6 +333,11 @@ func (e evidence) fixLimit() (*rules.Fix, error) {
 				e.c.Name, v.q.String(), v.source, e.usage.peak(corev1.ResourceMemory), resource.NewQuantity(roundMi(low), resource.BinarySI).String())
 		}
 	}
+	if live, ok := e.liveLimit(); ok && v.q.Cmp(live) < 0 && strings.HasPrefix(v.source, "observed") {
+		// The pods already run with more (a LimitRange's admission gave
+		// it): one sample is no reason to take memory away.
+		v = sized{live, "= the limit its pods already run with; observed would give " + v.q.String()}
+	}
 	req, hasReq := e.c.Resources.Requests[corev1.ResourceMemory]
 	if !hasReq {
 		if r, ok := e.request(corev1.ResourceMemory); ok {
@@ -353,6 +358,21 @@ func (e evidence) fixLimit() (*rules.Fix, error) {
 	res := map[string]any{"limits": map[string]any{"memory": v.q.String()}}
 	return &rules.Fix{Description: fmt.Sprintf("set limits.memory %s (%s) of container %s", v.q.String(), v.source, e.c.Name),
 		Changes: []rules.Change{containerChange(e.s, e.c.Name, map[string]any{"resources": res})}, Warnings: e.sampleWarning()}, nil
+}
+
+// liveLimit is the highest memory limit the container's live pods run
+// with (given by a LimitRange's admission when the template has none).
+func (e evidence) liveLimit() (resource.Quantity, bool) {
+	var top resource.Quantity
+	found := false
+	for _, p := range e.s.Pods {
+		for _, c := range p.Spec.Containers {
+			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && c.Name == e.c.Name && (!found || q.Cmp(top) > 0) {
+				top, found = q, true
+			}
+		}
+	}
+	return top, found
 }
 
 // fixOOM doubles the limit a container was OOM-killed under (or sets the

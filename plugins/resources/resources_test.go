@@ -226,3 +226,28 @@ func TestBadParameter(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// Pods that already run with a higher memory limit (a LimitRange's
+// admission gave it) keep it: one sample never lowers it.
+func TestNeverBelowTheLiveLimit(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-limitrange.yaml")
+	var pod corev1.Pod
+	pod.Name = "web-1"
+	pod.Spec.Containers = []corev1.Container{{Name: "web", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("600Mi")}}}}
+	s.Pods = append(s.Pods, pod)
+	s.Usage = usageOf([2]int64{20, 50 << 20})
+	limits := 0
+	for _, r := range evaluate(t, s, nil) {
+		if r.Field != fieldLimit {
+			continue
+		}
+		limits++
+		if r.Fix == nil || !strings.Contains(written(r), "memory: 600Mi") ||
+			!strings.Contains(r.Fix.Description, "limits.memory 600Mi (= the limit its pods already run with; observed would give 178Mi)") {
+			t.Errorf("%+v %s", r, written(r))
+		}
+	}
+	if limits != 1 {
+		t.Errorf("%d limit findings, want 1", limits)
+	}
+}
