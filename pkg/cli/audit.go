@@ -384,6 +384,20 @@ func tightGC() (restore func()) {
 	return func() { debug.SetGCPercent(saved) }
 }
 
+// printFixNotes writes, under a workload's line of audit --fix, what each
+// fix of the chosen rules does (its description: the source of its
+// numbers) and its warnings, and why a chosen rule needs a human instead.
+func (o *AuditOptions) printFixNotes(results []rules.Result) {
+	for _, r := range results {
+		for _, l := range report.FixLines(r) {
+			fmt.Fprintf(o.Out, "             %s: %s\n", r.Rule, l)
+		}
+		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusManual && o.selection.Chooses(rule.Meta()) {
+			fmt.Fprintf(o.Out, "             %s: needs a human: %s\n", r.Rule, termsafe.String(r.Reason))
+		}
+	}
+}
+
 // outcome is what --fix did to one workload.
 type outcome string
 
@@ -438,6 +452,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 		counts[got]++
 		bar.clear()
 		if o.Output == "diff" && res.Plan != nil && !res.Plan.Empty() && got != outcomeFailed {
+			fmt.Fprint(o.Out, report.DiffHeader(w.Kind(), w.Namespace(), w.Name(), res.Results))
 			fmt.Fprint(o.Out, report.RenderDiff(res.Plan.Diff(), o.styles))
 		}
 		fmt.Fprintf(o.Out, "%-12s %s: %s\n", got, termsafe.String(ref), termsafe.String(line))
@@ -446,6 +461,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 			for _, h := range held {
 				fmt.Fprintf(o.Out, "             conflict: %s — %s\n", h.Rule, termsafe.String(h.Reason))
 			}
+			o.printFixNotes(res.Results)
 		}
 		for _, wn := range warnings {
 			fmt.Fprintf(o.Out, "             warning: %s\n", termsafe.String(wn))

@@ -376,7 +376,7 @@ func (o *HardenOptions) progress(msg string) {
 func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *plan.Plan, index int) error {
 	switch o.Output {
 	case "diff":
-		fmt.Fprint(o.Out, ownershipHeader(wl))
+		fmt.Fprint(o.Out, report.DiffHeader(wl.Kind, wl.Namespace, wl.Name, wl.Findings))
 		_, err := fmt.Fprint(o.Out, report.RenderDiff(p.Diff(), o.styles))
 		return err
 	case "", "text":
@@ -389,26 +389,6 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 		o.hint(wl, p)
 	}
 	return nil
-}
-
-// ownershipHeader is -o diff's line per fix whose fields another manager
-// owns: held back (conflict) or taken from a one-off edit. Lines start with
-// "# " so the diff itself stays a unified diff.
-func ownershipHeader(wl report.Workload) string {
-	var b strings.Builder
-	q := termsafe.String
-	ref := strings.ToLower(wl.Kind) + "/" + q(wl.Name) + " -n " + q(wl.Namespace)
-	for _, f := range wl.Findings {
-		switch {
-		case f.Status == rules.StatusConflict:
-			fmt.Fprintf(&b, "# %s: %s not applied (conflict): %s\n", ref, f.Rule, q(f.Reason))
-		case len(f.Owners) > 0 && (f.Status == rules.StatusPlanned || f.Status == rules.StatusFixed):
-			for _, c := range f.Owners {
-				fmt.Fprintf(&b, "# %s: %s takes %s from field manager %s (%s)\n", ref, f.Rule, q(c.Field), q(c.Manager), c.Class)
-			}
-		}
-	}
-	return b.String()
 }
 
 // hint says what to type next.

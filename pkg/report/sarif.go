@@ -170,6 +170,10 @@ func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 			Locations: []sarifLocation{location(ns, kind, name)},
 			Properties: map[string]any{"severity": f.Severity.String(), "category": string(f.Category),
 				"status": string(f.Status)}}
+		if f.Fix != nil {
+			// What the planned fix does, with the source of its numbers.
+			res.Properties["fix"] = map[string]any{"description": f.Fix.Description, "warnings": append([]string{}, f.Fix.Warnings...)}
+		}
 		// The fingerprint names what the finding is about, never its
 		// message (which carries live counts), so a re-run matches.
 		key := strings.Join([]string{f.Rule, ns, kind, name, f.Container, f.Field}, "\x00")
@@ -249,6 +253,8 @@ func sarifMessage(ns, kind, name string, f rules.Result) string {
 	switch {
 	case f.Status == rules.StatusManual && f.Reason != "" && f.Reason != f.Message:
 		msg += " (needs a human: " + f.Reason + ")"
+	case f.Status == rules.StatusPlanned && f.Fix != nil && f.Fix.Description != "":
+		msg += ". Planned fix: " + f.Fix.Description
 	case kind != "Namespace" && f.Status == rules.StatusSkipped && f.Reason != audit.SkippedByFlag:
 		if r, ok := rules.Get(f.Rule); ok && r.Meta().Fixable {
 			msg += ". Fix: " + FixCommand(ns, kind, name, []string{f.Rule})

@@ -39,6 +39,9 @@ func WriteText(w io.Writer, wl Workload, p *plan.Plan, st Styles) {
 			}
 		}
 		fmt.Fprintln(w, line)
+		for _, l := range FixLines(f) {
+			fmt.Fprintf(w, "  %*s  %s\n", len("SEVERITY"), "", l)
+		}
 	}
 	for _, warning := range wl.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", q(warning))
@@ -62,6 +65,23 @@ func WriteText(w io.Writer, wl Workload, p *plan.Plan, st Styles) {
 	if wl.Rollout != "" {
 		fmt.Fprintf(w, "  rollout: %s\n", q(wl.Rollout))
 	}
+}
+
+// FixLines are what a planned or applied fix does and what to watch for,
+// escaped for a terminal: "fix: DESCRIPTION" then one "warning: …" per
+// warning; none for a result without a fix.
+func FixLines(f rules.Result) []string {
+	if f.Fix == nil || (f.Status != rules.StatusPlanned && f.Status != rules.StatusFixed) {
+		return nil
+	}
+	var out []string
+	if f.Fix.Description != "" {
+		out = append(out, "fix: "+termsafe.String(f.Fix.Description))
+	}
+	for _, w := range f.Fix.Warnings {
+		out = append(out, "warning: "+termsafe.String(w))
+	}
+	return out
 }
 
 func plural(n int) string {

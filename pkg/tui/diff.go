@@ -49,11 +49,18 @@ func (d *diffPane) next(width int) {
 	if d.mode > diffSideBySide {
 		d.mode = diffCombined
 	}
+	if d.mode == diffFocused {
+		// The focused fix is short: from its notes, at the top.
+		d.vp.SetYOffset(0)
+	}
 }
 
 // set gives the pane its diffs and re-renders.
 func (d *diffPane) set(combined, focused string, st styles) {
 	keep := d.vp.YOffset()
+	if d.mode != diffCombined && focused != d.focused {
+		keep = 0 // another fix: from its notes, at the top
+	}
 	d.combined, d.focused = combined, focused
 	d.highlight = map[string]bool{}
 	for _, l := range strings.Split(focused, "\n") {
@@ -65,13 +72,15 @@ func (d *diffPane) set(combined, focused string, st styles) {
 	d.vp.SetYOffset(keep)
 	// Bring the focused fix's first changed line into view.
 	if d.mode == diffCombined && len(d.highlight) > 0 {
-		for i, l := range strings.Split(combined, "\n") {
+		row := 0 // on screen: a note may take several rows
+		for _, l := range strings.Split(combined, "\n") {
 			if d.highlight[l] {
-				if i < d.vp.YOffset() || i >= d.vp.YOffset()+d.vp.Height() {
-					d.vp.SetYOffset(max(i-2, 0))
+				if row < d.vp.YOffset() || row >= d.vp.YOffset()+d.vp.Height() {
+					d.vp.SetYOffset(max(row-2, 0))
 				}
 				break
 			}
+			row += len(d.rows(l, st))
 		}
 	}
 }
@@ -108,7 +117,7 @@ func (d *diffPane) render(st styles) {
 		lines = sideBySide(src, d.vp.Width(), st)
 	} else {
 		for _, l := range strings.Split(strings.TrimRight(src, "\n"), "\n") {
-			lines = append(lines, d.style(l, st))
+			lines = append(lines, d.rows(l, st)...)
 		}
 	}
 	d.vp.SetContentLines(lines)
@@ -119,11 +128,35 @@ func changed(l string) bool {
 	return (strings.HasPrefix(l, "+") || strings.HasPrefix(l, "-")) && !strings.HasPrefix(l, "+++") && !strings.HasPrefix(l, "---")
 }
 
+// rows are the screen rows of one line: a fix's note wraps to the pane's
+// width (its sources must all show), continued under "#   "; a diff line is
+// one row, cut by the pane.
+func (d *diffPane) rows(l string, st styles) []string {
+	if !strings.HasPrefix(l, "#") || d.vp.Width() < 20 {
+		return []string{d.style(l, st)}
+	}
+	style := st.subtle
+	if strings.Contains(l, ": warning: ") {
+		style = st.warn
+	}
+	wrapped := strings.Split(ansi.Wrap(termsafe.String(l), d.vp.Width()-4, " "), "\n")
+	out := make([]string, len(wrapped))
+	for i, w := range wrapped {
+		if i > 0 {
+			w = "#   " + w
+		}
+		out[i] = style.Render(w)
+	}
+	return out
+}
+
 // style escapes one diff line and colours it; the focused rule's changed
 // lines stand out in the combined view.
 func (d *diffPane) style(l string, st styles) string {
 	body := termsafe.String(l)
 	switch {
+	case strings.HasPrefix(l, "#"):
+		return note(body, st)
 	case d.mode == diffCombined && d.highlight[l]:
 		return st.focusLine.Render(body)
 	case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
@@ -136,6 +169,14 @@ func (d *diffPane) style(l string, st styles) string {
 		return st.hunk.Render(body)
 	}
 	return body
+}
+
+// note styles a fix's note line (already escaped): warnings stand out.
+func note(body string, st styles) string {
+	if strings.Contains(body, ": warning: ") {
+		return st.warn.Render(body)
+	}
+	return st.subtle.Render(body)
 }
 
 // sideBySide lays a unified diff out as before | after: context on both
@@ -166,6 +207,9 @@ func sideBySide(diff string, width int, st styles) []string {
 	}
 	for _, l := range strings.Split(strings.TrimRight(diff, "\n"), "\n") {
 		switch {
+		case strings.HasPrefix(l, "#"): // a fix's note: across both columns
+			flush()
+			out = append(out, note(ansi.Truncate(termsafe.String(l), width, "…"), st))
 		case strings.HasPrefix(l, "---"):
 			flush()
 			out = append(out, st.header.Render(ansi.Truncate(termsafe.String(strings.TrimPrefix(l, "--- ")), width, "…")))

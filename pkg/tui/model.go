@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/report"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
 )
@@ -208,9 +209,32 @@ func (m *Model) refocus() {
 			}
 			m.focused[id] = diff
 		}
-		focused = diff
+		if diff != "" {
+			focused = fixNotes(m.results, id) + diff
+		}
 	}
-	m.diff.set(m.plan.Diff(), focused, m.st)
+	combined := m.plan.Diff()
+	if combined != "" {
+		combined = fixNotes(m.results, "") + combined
+	}
+	m.diff.set(combined, focused, m.st)
+}
+
+// fixNotes are the diff pane's comment lines for the planned fixes of rule
+// id ("" for every rule): "# RULE: fix: DESCRIPTION" — what the fix does
+// and where its numbers come from — and "# RULE: warning: …". Lines start
+// with "#", which no unified diff line does; the pane escapes them.
+func fixNotes(results []rules.Result, id string) string {
+	var b strings.Builder
+	for _, r := range results {
+		if id != "" && r.Rule != id {
+			continue
+		}
+		for _, l := range report.FixLines(r) {
+			b.WriteString("# " + r.Rule + ": " + l + "\n")
+		}
+	}
+	return b.String()
 }
 
 // scores are the workload's score now and once the chosen fixes apply.
@@ -693,6 +717,16 @@ func (m *Model) body() string {
 	return left + "\n" + right
 }
 
+// planned is the first planned fix of rule id in the current plan, or nil.
+func (m *Model) planned(id string) *rules.Fix {
+	for _, r := range m.results {
+		if r.Rule == id && r.Status == rules.StatusPlanned && r.Fix != nil {
+			return r.Fix
+		}
+	}
+	return nil
+}
+
 func (m *Model) statusLine() string {
 	var line string
 	switch {
@@ -716,6 +750,8 @@ func (m *Model) statusLine() string {
 			line = m.st.manual.Render("not planned now: ") + termsafe.String(m.list.unplanned[it.meta.ID])
 		case m.list.own[it.meta.ID].forced:
 			line = m.st.warn.Render("forced: ") + m.list.own[it.meta.ID].takes(m.list.managed)
+		case m.list.selected[it.meta.ID] && m.planned(it.meta.ID) != nil:
+			line = m.st.subtle.Render("fix: ") + termsafe.String(m.planned(it.meta.ID).Description)
 		default:
 			line = m.st.subtle.Render("why: ") + it.meta.Why
 		}

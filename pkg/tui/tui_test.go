@@ -318,6 +318,14 @@ func TestGoldenScreens(t *testing.T) {
 			press(tm, "j", "d")
 			waitFor(t, tm, "focused fix")
 		}},
+		// The focused fix alone, headed by what it does — each number's
+		// source — and its warnings: resources sized from observed usage.
+		{"fix-notes", func(e *scripted) {
+			e.snap.Usage = map[string]map[string]inspect.ContainerUsage{"web-1": {"web": {CPUMilli: 120, MemoryBytes: 90 << 20}}}
+		}, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "/", "r", "e", "s", "o", "u", "r", "c", "e", "s", "enter", "d")
+			waitFor(t, tm, "# resources: fix: set requests.cpu 144m")
+		}},
 		{"diff-side-by-side", nil, func(t *testing.T, tm *teatest.TestModel) {
 			press(tm, "d", "d")
 			waitFor(t, tm, "side by side")

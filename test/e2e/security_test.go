@@ -129,7 +129,9 @@ func TestNetworkTokenResourcesAndJobFixes(t *testing.T) {
 	applyFile(t, ns, "testdata/e2e/cronjob.yaml")
 	waitRollout(t, ns, "deploy/pair")
 	ctx := context.Background()
-	if _, r := hardenReport(t, "deploy/pair", "-n", ns, "--fix=network-policy,service-account-token,resources", "--set", "network-policy.allow-from=ingress-nginx", "--yes"); r.code > 1 {
+	if _, r := hardenReport(t, "deploy/pair", "-n", ns, "--fix=network-policy,service-account-token,resources", "--set", "network-policy.allow-from=ingress-nginx",
+		// No metrics here: resources are sized from the user's values only.
+		"--set", "resources.cpu=100m", "--set", "resources.memory=128Mi", "--set", "resources.memory-limit=256Mi", "--yes"); r.code > 1 {
 		t.Fatal(r)
 	}
 	np, err := env.client.NetworkingV1().NetworkPolicies(ns).Get(ctx, "pair", metav1.GetOptions{})
