@@ -39,6 +39,10 @@ type Inventory struct {
 	ResourceQuotas  []corev1.ResourceQuota
 	RoleBindings    []rbacv1.RoleBinding
 	ServiceAccounts []corev1.ServiceAccount
+	// Routes are the namespace's Ingresses and served Gateway API routes;
+	// RoutesUnknown names the kinds the user may not list (traffic.go).
+	Routes        []Route
+	RoutesUnknown []string
 	// The workloads as listed, until finish makes them Workloads; the Jobs
 	// stay, for the CronJobs' pods.
 	deployments  []appsv1.Deployment
@@ -56,6 +60,9 @@ var ListedResources = []string{
 	"deployments", "statefulsets", "daemonsets", "jobs", "cronjobs", "pods",
 	"poddisruptionbudgets", "services", "horizontalpodautoscalers", "networkpolicies",
 	"limitranges", "resourcequotas", "rolebindings", "serviceaccounts",
+	// Where traffic comes from (traffic.go); the Gateway API's gateways,
+	// gatewayclasses and routes too, when the cluster serves them.
+	"ingressclasses", "ingresses",
 }
 
 // Scope says what to read.
@@ -238,7 +245,8 @@ func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory
 		return nil
 	})
 	var lists []chan group
-	for _, s := range r.sources(sc) {
+	unknown := &unknownKinds{}
+	for _, s := range append(r.sources(sc), r.trafficSources(sc, unknown)...) {
 		ch := make(chan group)
 		lists = append(lists, ch)
 		g.Go(func() error {
@@ -266,7 +274,7 @@ func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory
 			return ctx.Err()
 		}
 		return merge(ctx, lists, func(ns string, stores []func(*Inventory)) error {
-			inv := &Inventory{Namespace: namespaces[ns]}
+			inv := &Inventory{Namespace: namespaces[ns], RoutesUnknown: unknown.list()}
 			for _, store := range stores {
 				store(inv)
 			}
@@ -420,7 +428,8 @@ func (inv *Inventory) Snapshots(cluster *Cluster) []*Snapshot {
 	for _, w := range inv.Workloads {
 		s := &Snapshot{Workload: w, Cluster: cluster, Namespace: inv.Namespace,
 			PDBs: inv.PDBs, Services: inv.Services, HPAs: inv.HPAs, NetworkPolicies: inv.NetworkPolicies,
-			LimitRanges: inv.LimitRanges, RoleBindings: inv.RoleBindings}
+			LimitRanges: inv.LimitRanges, RoleBindings: inv.RoleBindings,
+			Routes: inv.Routes, RoutesUnknown: inv.RoutesUnknown}
 		s.ServiceAccount = sas[s.ServiceAccountName()]
 		s.Pods = podsOf(w, inv.Pods, inv.jobs)
 		s.keepRelated(related)

@@ -222,6 +222,10 @@ type Cluster struct {
 	ClusterRoleBindings []rbacv1.ClusterRoleBinding
 	MetricsServed       bool
 	OpenShift           bool
+
+	// Traffic says where clients come from: namespaces, ingress and
+	// Gateway API classes (network-policy; see traffic.go).
+	Traffic TrafficSources
 }
 
 // Zones returns the distinct zones of the nodes, sorted.
@@ -276,6 +280,12 @@ type Snapshot struct {
 	RoleBindings   []rbacv1.RoleBinding
 	// Usage per pod, then per container; nil when metrics.k8s.io is not served.
 	Usage map[string]map[string]ContainerUsage
+
+	// Routes are the namespace's Ingresses and Gateway API routes that send
+	// to one of Services; RoutesUnknown names the kinds the user may not
+	// list (network-policy; see traffic.go).
+	Routes        []Route
+	RoutesUnknown []string
 }
 
 // PodStats summarises the live pods.
