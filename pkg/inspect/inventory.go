@@ -46,6 +46,10 @@ type Inventory struct {
 	LeasesUnread           string
 	PersistentVolumeClaims []corev1.PersistentVolumeClaim
 	ClaimsUnread           string
+	// Routes are the namespace's Ingresses and served Gateway API routes;
+	// RoutesUnknown names the kinds the user may not list (traffic.go).
+	Routes        []Route
+	RoutesUnknown []string
 	// The workloads as listed, until finish makes them Workloads; the Jobs
 	// stay, for the CronJobs' pods.
 	deployments  []appsv1.Deployment
@@ -64,6 +68,9 @@ var ListedResources = []string{
 	"poddisruptionbudgets", "services", "horizontalpodautoscalers", "networkpolicies",
 	"limitranges", "resourcequotas", "rolebindings", "serviceaccounts",
 	"leases", "persistentvolumeclaims",
+	// Where traffic comes from (traffic.go); the Gateway API's gateways,
+	// gatewayclasses and routes too, when the cluster serves them.
+	"ingressclasses", "ingresses",
 }
 
 // Scope says what to read.
@@ -247,7 +254,9 @@ func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory
 	})
 	var lists []chan group
 	var denied listsDenied
-	for _, s := range append(r.sources(sc), r.copySources(sc, &denied)...) {
+	unknown := &unknownKinds{}
+	sources := append(append(r.sources(sc), r.copySources(sc, &denied)...), r.trafficSources(sc, unknown)...)
+	for _, s := range sources {
 		ch := make(chan group)
 		lists = append(lists, ch)
 		g.Go(func() error {
@@ -275,7 +284,7 @@ func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory
 			return ctx.Err()
 		}
 		return merge(ctx, lists, func(ns string, stores []func(*Inventory)) error {
-			inv := &Inventory{Namespace: namespaces[ns]}
+			inv := &Inventory{Namespace: namespaces[ns], RoutesUnknown: unknown.list()}
 			for _, store := range stores {
 				store(inv)
 			}
@@ -431,7 +440,8 @@ func (inv *Inventory) Snapshots(cluster *Cluster) []*Snapshot {
 	for _, w := range inv.Workloads {
 		s := &Snapshot{Workload: w, Cluster: cluster, Namespace: inv.Namespace,
 			PDBs: inv.PDBs, Services: inv.Services, HPAs: inv.HPAs, NetworkPolicies: inv.NetworkPolicies,
-			LimitRanges: inv.LimitRanges, RoleBindings: inv.RoleBindings}
+			LimitRanges: inv.LimitRanges, RoleBindings: inv.RoleBindings,
+			Routes: inv.Routes, RoutesUnknown: inv.RoutesUnknown}
 		s.ServiceAccount = sas[s.ServiceAccountName()]
 		s.Pods = podsOf(w, inv.Pods, inv.jobs)
 		inv.copyFacts(s)

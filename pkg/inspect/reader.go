@@ -22,6 +22,8 @@ import (
 type Reader struct {
 	Client  kubernetes.Interface
 	Metrics metricsv1beta1.Interface // used only when the cluster serves metrics.k8s.io
+	// gateway holds the Gateway API route kinds Cluster found served.
+	gateway gatewayRoutes
 }
 
 // Cluster reads the cluster-scoped facts: nodes, priority classes, and which
@@ -42,8 +44,9 @@ func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 				c.OpenShift = true
 			}
 		}
-		return nil
+		return r.readGatewayAPI(ctx, c, groups)
 	})
+	g.Go(func() error { return r.readTrafficCluster(ctx, c) })
 	g.Go(func() error {
 		nodes, err := r.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		if err != nil {
@@ -172,6 +175,7 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 		return err
 	})
 	r.readCopyFacts(gctx, g, s, ns)
+	g.Go(func() error { return r.readRoutes(gctx, s, ns) })
 	if cluster.MetricsServed && sel != nil {
 		g.Go(func() error {
 			l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(gctx, metav1.ListOptions{LabelSelector: sel.String()})
@@ -293,6 +297,7 @@ func (s *Snapshot) keepRelated(n *namespaceSelectors) {
 	s.HPAs = hpas
 	s.NamespaceNetworkPolicyNames = n.networkPolicyNames
 	s.NetworkPolicies = matching(s.NetworkPolicies, n.networkPolicies, podLabels)
+	s.keepRoutes()
 }
 
 // matching keeps the objects whose selector (sels[i] for objs[i]) selects

@@ -223,6 +223,10 @@ type Cluster struct {
 	ClusterRoleBindings []rbacv1.ClusterRoleBinding
 	MetricsServed       bool
 	OpenShift           bool
+
+	// Traffic says where clients come from: namespaces, ingress and
+	// Gateway API classes (network-policy; see traffic.go).
+	Traffic TrafficSources
 }
 
 // Zones returns the distinct zones of the nodes, sorted.
@@ -297,6 +301,11 @@ type Snapshot struct {
 	LeasesUnread           string
 	PersistentVolumeClaims []corev1.PersistentVolumeClaim
 	ClaimsUnread           string
+	// Routes are the namespace's Ingresses and Gateway API routes that send
+	// to one of Services; RoutesUnknown names the kinds the user may not
+	// list (network-policy; see traffic.go).
+	Routes        []Route
+	RoutesUnknown []string
 }
 
 // PodStats summarises the live pods.

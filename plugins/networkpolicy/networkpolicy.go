@@ -1,14 +1,13 @@
 // Package networkpolicy gives pods that no NetworkPolicy selects one that
-// admits only the traffic their Services send.
+// admits the traffic the app has, and only it: its Services' clients (from
+// outside the cluster for NodePort, LoadBalancer and externalIPs
+// Services), its Ingress and Gateway API controllers, its peers on the
+// ports no Service names, and its metrics scrapers.
 package networkpolicy
 
 import (
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -28,95 +27,64 @@ func (Rule) Meta() rules.Meta {
 		Kinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
 		Why: "Pods that no NetworkPolicy selects accept connections from every pod of the cluster, on every " +
 			"port: one compromised pod anywhere can reach them, admin and debug ports included.",
-		Remediation: "Create a NetworkPolicy selecting the pods that admits ingress only on the ports their " +
-			"Services target, from the same namespace (and from namespaces you name). Egress stays open " +
-			"unless asked; a restricted egress always keeps DNS to kube-dns open.",
+		Remediation: "Create a NetworkPolicy selecting the pods that admits each flow the app has: the ports " +
+			"of NodePort, LoadBalancer and externalIPs Services from anywhere; other Services' target ports " +
+			"from the namespace (and namespaces you name); the ports of Services behind an Ingress or a " +
+			"Gateway API route from the controller's namespace (anywhere when it is not known); declared " +
+			"containerPorts no Service targets from the pods themselves (gossip, replication); metrics ports " +
+			"(named *metrics*, prometheus.io/port) from the monitoring namespace. Egress stays open unless " +
+			"asked; a restricted egress always keeps DNS to kube-dns open. Pods on the host network are " +
+			"left to a human: most network plugins do not enforce policies on them.",
 		Fixable: true,
 		Params: []rules.Param{
-			{Name: "allow-from", Description: "namespaces that may connect too, comma-separated (e.g. ingress-nginx)"},
-			{Name: "ports", Description: "ports to admit when no Service targets the pods, comma-separated"},
+			{Name: "allow-from", Description: "namespaces whose pods call the Services too, comma-separated"},
+			{Name: "ports", Description: "more ports to admit from the namespace, comma-separated (needed when no Service targets the pods)"},
+			{Name: "ingress-from", Description: "namespaces of the ingress or Gateway proxies, comma-separated (default: detected from the IngressClass or GatewayClass controller, else anywhere)"},
+			{Name: "monitoring", Description: "namespaces Prometheus scrapes from, comma-separated (default: the namespace named monitoring, prometheus, observability or a platform's, else every namespace)"},
 			{Name: "egress", Description: "open (default) or dns-only"},
 		},
 		OptOuts: []rules.OptOut{{Annotation: "kube-score/ignore", Value: "pod-networkpolicy"}, {Annotation: "ignore-check.kube-linter.io/non-isolated-pod"}},
 	}
 }
 
-// Check reports pods no NetworkPolicy selects.
+// Check reports pods no NetworkPolicy selects. Pods on the host network
+// are reported for a human: a policy would claim a protection that most
+// network plugins do not give them.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if len(s.NetworkPolicies) > 0 {
 		return nil
 	}
-	return []rules.Finding{{Rule: id, Severity: rules.Medium, Category: rules.Network,
-		Message: "no NetworkPolicy selects the pods: every pod of the cluster can connect to them on any port"}}
+	f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Network,
+		Message: "no NetworkPolicy selects the pods: every pod of the cluster can connect to them on any port"}
+	if s.Workload.PodTemplate().Spec.HostNetwork {
+		f.Message = "the pods use hostNetwork and no NetworkPolicy selects them: they accept every connection the node accepts"
+		f.Field = "spec.template.spec.hostNetwork"
+		f.Manual = "most network plugins do not enforce NetworkPolicies on host-network pods (they share the node's " +
+			"address): restrict the node's ports with the node firewall or the plugin's host policies (Calico " +
+			"HostEndpoint, Cilium host firewall), or run the pods without hostNetwork and create the policy then"
+	}
+	return []rules.Finding{f}
 }
 
-// ports are the pod ports the Services target, as NetworkPolicy ports.
-func ports(s *inspect.Snapshot, p rules.Params) ([]any, error) {
-	seen := map[string]bool{}
-	var out []any
-	add := func(protocol corev1.Protocol, port any) {
-		if protocol == "" {
-			protocol = corev1.ProtocolTCP
-		}
-		key := fmt.Sprint(protocol, port)
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, map[string]any{"protocol": string(protocol), "port": port})
-		}
-	}
-	if v := p["ports"]; v != "" {
-		for _, f := range strings.Split(v, ",") {
-			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 32)
-			if err != nil || n < 1 || n > 65535 {
-				return nil, fmt.Errorf("ports: %q is not a port number", f)
-			}
-			add(corev1.ProtocolTCP, n)
-		}
-		return out, nil
-	}
-	for _, svc := range s.Services {
-		for _, sp := range svc.Spec.Ports {
-			switch {
-			case sp.TargetPort.StrVal != "":
-				add(sp.Protocol, sp.TargetPort.StrVal)
-			case sp.TargetPort.IntVal != 0:
-				add(sp.Protocol, int64(sp.TargetPort.IntVal))
-			default:
-				add(sp.Protocol, int64(sp.Port))
-			}
-		}
-	}
-	if len(out) == 0 {
-		return nil, rules.Human("no Service sends traffic to the pods: say which ports to admit with --set %s.ports=8080,9090", id)
-	}
-	return out, nil
-}
-
-// Fix creates the policy.
+// Fix creates the policy: every port the pods' traffic uses (see
+// admitted), from where that traffic comes.
 func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fix, error) {
-	admitted, err := ports(s, p)
-	if err != nil {
-		return nil, err
-	}
-	from := []any{map[string]any{"podSelector": map[string]any{}}}
-	if v := p["allow-from"]; v != "" {
-		var names []any
-		for _, n := range strings.Split(v, ",") {
-			names = append(names, strings.TrimSpace(n))
-		}
-		from = append(from, map[string]any{"namespaceSelector": map[string]any{"matchExpressions": []any{
-			map[string]any{"key": "kubernetes.io/metadata.name", "operator": "In", "values": names}}}})
-	}
 	sel, err := rules.OwnPodSelector(s) // exactly the workload's own pods, none of a neighbour's
 	if err != nil {
 		return nil, err
 	}
+	t, err := admitted(s, p)
+	if err != nil {
+		return nil, err
+	}
+	t.warnings = append(t.warnings, rules.NeighbourWarnings(s)...)
+	ingress, said := t.rules(sel)
+	t.warnOtherNamespaces()
 	name := s.Workload.Name()
 	for slices.Contains(s.NamespaceNetworkPolicyNames, name) {
 		name += "-harden"
 	}
-	spec := map[string]any{"podSelector": sel, "policyTypes": []any{"Ingress"},
-		"ingress": []any{map[string]any{"from": from, "ports": admitted}}}
+	spec := map[string]any{"podSelector": sel, "policyTypes": []any{"Ingress"}, "ingress": ingress}
 	switch p["egress"] {
 	case "", "open":
 	case "dns-only":
@@ -126,12 +94,41 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 				"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "kube-system"}},
 				"podSelector":       map[string]any{"matchLabels": map[string]any{"k8s-app": "kube-dns"}}}},
 			"ports": []any{map[string]any{"protocol": "UDP", "port": int64(53)}, map[string]any{"protocol": "TCP", "port": int64(53)}}}}
+		t.warn("egress is restricted to DNS: the pods can no longer open connections to other Services, the API server or outside")
 	default:
 		return nil, fmt.Errorf("egress must be open or dns-only, got %q", p["egress"])
 	}
 	obj := rules.Identity("networking.k8s.io/v1", "NetworkPolicy", s.Workload.Namespace(), name)
 	rules.Set(obj, map[string]any{"app.kubernetes.io/managed-by": "kubectl-harden"}, "metadata", "labels")
 	rules.Set(obj, spec, "spec")
-	return &rules.Fix{Description: "create NetworkPolicy " + name + " admitting only the Services' ports",
-		Changes: []rules.Change{{Object: obj, Create: true}}}, nil
+	return &rules.Fix{Description: "create NetworkPolicy " + name + " admitting " + said,
+		Changes: []rules.Change{{Object: obj, Create: true}}, Warnings: t.warnings}, nil
+}
+
+// admitted is the pods' traffic, from the whole picture: the Services
+// selecting them (from anywhere when reachable from outside the cluster,
+// else from the namespace and allow-from), the Ingresses and Gateway API
+// routes sending to those Services (from their controllers' namespaces,
+// else from anywhere), hostPorts (from anywhere), metrics ports (from the
+// monitoring namespace, else from every namespace), the other declared
+// containerPorts (from the pods themselves: peers), and the ports
+// parameter (from the namespace). With no Service and no ports parameter,
+// a human must say which ports clients use.
+func admitted(s *inspect.Snapshot, p rules.Params) (*traffic, error) {
+	if len(s.Services) == 0 && p["ports"] == "" {
+		return nil, rules.Human("no Service sends traffic to the pods: say which ports to admit with --set %s.ports=8080,9090", id)
+	}
+	t := &traffic{}
+	declared := containerPorts(s)
+	inNamespace := source{origin: fromNamespace, namespaces: names(p["allow-from"])}
+	targeted := t.fromServices(s, declared, inNamespace)
+	if err := t.fromParam(p["ports"], inNamespace); err != nil {
+		return nil, err
+	}
+	t.fromRoutes(s, declared, p)
+	t.fromHostPorts(declared)
+	metrics := metricsPorts(s, declared)
+	t.fromMonitoring(s, metrics, p)
+	t.fromPeers(declared, targeted, metrics)
+	return t, nil
 }

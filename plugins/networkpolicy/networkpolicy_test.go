@@ -1,6 +1,7 @@
 package networkpolicy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -18,5 +19,111 @@ func TestFixtures(t *testing.T) {
 		{Name: "ports parameter", Failure: "testdata/failure-unserved.yaml", Fixed: "testdata/fixed-ports.yaml",
 			Findings: []string{"no NetworkPolicy"}, Params: rules.Params{"ports": "8080"}},
 		{Name: "a selecting policy passes", Failure: "testdata/pass.yaml"},
+		{Name: "NodePort: its port from anywhere", Failure: "testdata/failure-nodeport.yaml", Fixed: "testdata/fixed-nodeport.yaml",
+			Findings: []string{"no NetworkPolicy"}},
+		{Name: "LoadBalancer: its port from anywhere, a ClusterIP-only port from the namespace", Failure: "testdata/failure-loadbalancer.yaml",
+			Fixed: "testdata/fixed-loadbalancer.yaml", Findings: []string{"no NetworkPolicy"}},
+		{Name: "Ingress backend: from the controller's namespace", Failure: "testdata/failure-ingress-known.yaml",
+			Fixed: "testdata/fixed-ingress-known.yaml", Findings: []string{"no NetworkPolicy"}},
+		{Name: "Ingress backend: unknown controller, from anywhere", Failure: "testdata/failure-ingress-unknown.yaml",
+			Fixed: "testdata/fixed-ingress-unknown.yaml", Findings: []string{"no NetworkPolicy"}},
+		{Name: "ingress-from names the controller's namespace", Failure: "testdata/failure-ingress-unknown.yaml",
+			Fixed: "testdata/fixed-ingress-from.yaml", Findings: []string{"no NetworkPolicy"}, Params: rules.Params{"ingress-from": "alb-proxies"}},
+		{Name: "HTTPRoute backend: from the Gateway's and its controller's namespaces", Failure: "testdata/failure-httproute.yaml",
+			Fixed: "testdata/fixed-httproute.yaml", Findings: []string{"no NetworkPolicy"}},
+		{Name: "peer ports from the pods themselves", Failure: "testdata/failure-peers.yaml", Fixed: "testdata/fixed-peers.yaml",
+			Findings: []string{"no NetworkPolicy"}},
+		{Name: "metrics ports from the monitoring namespace", Failure: "testdata/failure-metrics.yaml", Fixed: "testdata/fixed-metrics.yaml",
+			Findings: []string{"no NetworkPolicy"}},
+		{Name: "metrics ports, no monitoring namespace: from every namespace", Failure: "testdata/failure-metrics-unmonitored.yaml",
+			Fixed: "testdata/fixed-metrics-unmonitored.yaml", Findings: []string{"no NetworkPolicy"}},
+		{Name: "hostNetwork: report only", Failure: "testdata/failure-hostnetwork.yaml",
+			Findings: []string{"the pods use hostNetwork"}, Manual: []string{"most network plugins do not enforce NetworkPolicies on host-network pods"}},
 	})
+}
+
+// The fix says what it admits, from where and why, and warns of what it
+// cannot know.
+func TestFixSaysWhatItAdmits(t *testing.T) {
+	for _, tc := range []struct {
+		name, failure string
+		params        rules.Params
+		description   []string
+		warnings      []string // substrings, one per warning, in order
+	}{
+		{name: "NodePort", failure: "testdata/failure-nodeport.yaml",
+			description: []string{"create NetworkPolicy frontend admitting TCP 80 from anywhere (Service frontend is NodePort)"}},
+		{name: "LoadBalancer", failure: "testdata/failure-loadbalancer.yaml",
+			description: []string{"TCP 8080 from anywhere (Service frontend-external is LoadBalancer)",
+				"TCP 9555 (admin) from this namespace (Service frontend)"},
+			warnings: []string{"clients in other namespaces cannot be seen"}},
+		{name: "Ingress, controller known", failure: "testdata/failure-ingress-known.yaml",
+			description: []string{"TCP 8080 (http) from this namespace (Service web)",
+				"TCP 8080 (http) from namespace ingress-nginx (Ingress web (class nginx, controller k8s.io/ingress-nginx))"},
+			warnings: []string{"hostNetwork sends from node addresses", "clients in other namespaces"}},
+		{name: "Ingress, controller unknown", failure: "testdata/failure-ingress-unknown.yaml",
+			description: []string{"TCP 8080 (http) from anywhere (Ingress web)"},
+			warnings:    []string{"Ingress web: the namespace of controller ingress.k8s.aws/alb (class alb) is not known, so its backends are admitted from anywhere; name the namespace of its proxies with --set network-policy.ingress-from=NAMESPACE"}},
+		{name: "peers", failure: "testdata/failure-peers.yaml",
+			description: []string{"TCP 9042 from this namespace (Service cassandra); TCP 7000, 7001, 7199 from its own pods (declared containerPorts no Service targets)"},
+			warnings:    []string{"clients in other namespaces"}},
+		{name: "metrics, monitored", failure: "testdata/failure-metrics.yaml",
+			description: []string{"TCP 9090, 9102 from namespace monitoring (metrics)"},
+			warnings:    []string{"clients in other namespaces"}},
+		{name: "metrics, unmonitored", failure: "testdata/failure-metrics-unmonitored.yaml",
+			description: []string{"TCP 9090, 9102 from every namespace (metrics)"},
+			warnings: []string{"no monitoring namespace detected (none is named monitoring, prometheus, observability or a platform's), so metrics port 9090, 9102 is admitted from every namespace; name the namespace Prometheus runs in with --set network-policy.monitoring=NAMESPACE",
+				"clients in other namespaces"}},
+		{name: "metrics, named", failure: "testdata/failure-metrics-unmonitored.yaml", params: rules.Params{"monitoring": "telemetry"},
+			description: []string{"TCP 9090, 9102 from namespace telemetry (metrics)"}, warnings: []string{"clients in other namespaces"}},
+		{name: "allow-from, egress", failure: "testdata/failure-peers.yaml", params: rules.Params{"allow-from": "app1,app2", "egress": "dns-only"},
+			description: []string{"TCP 9042 from this namespace and namespaces app1, app2 (Service cassandra)"},
+			warnings:    []string{"egress is restricted to DNS"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := rulestest.Load(t, tc.failure)
+			fix, err := Rule{}.Fix(s, rules.Finding{}, tc.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range tc.description {
+				if !strings.Contains(fix.Description, d) {
+					t.Errorf("description %q does not say %q", fix.Description, d)
+				}
+			}
+			if len(fix.Warnings) != len(tc.warnings) {
+				t.Fatalf("warnings %q, want %d", fix.Warnings, len(tc.warnings))
+			}
+			for i, w := range tc.warnings {
+				if !strings.Contains(fix.Warnings[i], w) {
+					t.Errorf("warning %q does not say %q", fix.Warnings[i], w)
+				}
+			}
+		})
+	}
+}
+
+// A namespace-scoped user may not list namespaces or IngressClasses:
+// nothing is known of the controllers or of Prometheus, and the fix
+// admits more, never less.
+func TestUnknownClusterAdmitsMore(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-ingress-known.yaml")
+	s.Cluster.Traffic.Namespaces, s.Cluster.Traffic.IngressClasses = nil, nil
+	fix, err := Rule{}.Fix(s, rules.Finding{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "TCP 8080 (http) from anywhere (Ingress web)"; !strings.Contains(fix.Description, want) {
+		t.Errorf("description %q does not say %q", fix.Description, want)
+	}
+	if !strings.Contains(strings.Join(fix.Warnings, "\n"), "the cluster's namespaces could not be listed") {
+		t.Errorf("warnings %q do not say the namespaces are not known", fix.Warnings)
+	}
+	s.RoutesUnknown = []string{"Ingress"}
+	if fix, err = (Rule{}).Fix(s, rules.Finding{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(fix.Warnings, "\n"), "Ingresses could not be listed (forbidden)") {
+		t.Errorf("warnings %q do not say Ingresses could not be listed", fix.Warnings)
+	}
 }

@@ -253,7 +253,10 @@ func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot,
 		case "Node":
 			s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
 		default:
-			t.Fatalf("fixture: unsupported kind %s", u.GetKind())
+			var known bool
+			if known, err = decodeTraffic(s, u); !known {
+				t.Fatalf("fixture: unsupported kind %s", u.GetKind())
+			}
 		}
 		if err != nil {
 			t.Fatalf("fixture %s/%s: %v", u.GetKind(), u.GetName(), err)
