@@ -43,8 +43,14 @@ func (Rule) Meta() rules.Meta {
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	if v := pss.Find(s, "capabilities_restricted"); len(v) > 0 && len(undropped(s)) > 0 {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Field: "securityContext.capabilities.drop",
-			Message: fmt.Sprintf("containers %s keep the default capabilities: drop ALL", strings.Join(undropped(s), ", "))})
+		msg := fmt.Sprintf("containers %s keep the default capabilities: drop ALL", strings.Join(undropped(s), ", "))
+		low := pss.LowPorts(s)
+		for _, c := range pss.Containers(s) {
+			if _, needed := withBindService(c, low[c.Name]); needed && slices.Contains(undropped(s), c.Name) {
+				msg += fmt.Sprintf("; %s keeps NET_BIND_SERVICE (%s)", c.Name, bindReason(low[c.Name]))
+			}
+		}
+		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Field: "securityContext.capabilities.drop", Message: msg})
 	}
 	for _, c := range pss.Containers(s) {
 		var added []string

@@ -15,10 +15,10 @@ func TestFixtures(t *testing.T) {
 			Findings: []string{"containers worker keep the default capabilities", "container worker adds NET_ADMIN, SYS_ADMIN"},
 			Manual:   []string{"remove the capabilities the app does not need"}},
 		{Name: "port 80 keeps NET_BIND_SERVICE after the capabilities added", Failure: "testdata/failure-port80.yaml", Fixed: "testdata/fixed-port80.yaml",
-			Findings: []string{"containers web, exporter keep the default capabilities", "container web adds CHOWN"},
+			Findings: []string{"containers web, exporter keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE (port 80 < 1024: a non-root process needs NET_BIND_SERVICE to bind it)", "container web adds CHOWN"},
 			Manual:   []string{"remove the capabilities the app does not need"}},
 		{Name: "a Service's port 443", Failure: "testdata/failure-service-port.yaml", Fixed: "testdata/fixed-service-port.yaml",
-			Findings: []string{"containers web keep the default capabilities"}},
+			Findings: []string{"containers web keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE (port 443 < 1024"}},
 		{Name: "drop ALL passes", Failure: "testdata/pass.yaml"},
 	})
 }
