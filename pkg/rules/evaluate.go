@@ -71,6 +71,26 @@ func (sel Selection) selects(words []string, m Meta) bool {
 	return false
 }
 
+// Names reports whether the selection's fix list names the rule itself,
+// by ID or alias: "all", "*" and categories do not. A finding with OptIn
+// is planned only then.
+func (sel Selection) Names(m Meta) bool {
+	for _, w := range sel.Fix {
+		w = strings.TrimSpace(strings.ToLower(w))
+		if w == m.ID || slices.Contains(m.Aliases, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// OptInReason is the reason of an opt-in finding left unplanned: why it
+// must be named, and how, e.g. "containers web run as root (UID 0) today:
+// …; name it to apply: --fix=run-as-non-root".
+func OptInReason(f Finding, m Meta) string {
+	return f.OptIn + "; name it to apply: --fix=" + m.ID
+}
+
 // HoldKey names one finding for Selection.Hold: its rule, container and
 // field.
 func HoldKey(f Finding) string { return f.Rule + "\x00" + f.Container + "\x00" + f.Field }
@@ -120,6 +140,8 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 				res.Status, res.Reason = StatusManual, f.Manual
 			case !sel.selects(sel.Fix, m):
 				res.Status, res.Reason = StatusSkipped, "not selected for fixing (--fix="+m.ID+")"
+			case f.OptIn != "" && !sel.Names(m):
+				res.Status, res.Reason = StatusSkipped, OptInReason(f, m)
 			case sel.Hold[HoldKey(f)].Reason != "":
 				h := sel.Hold[HoldKey(f)]
 				res.Status, res.Reason, res.Owners = StatusConflict, h.Reason, h.Owners

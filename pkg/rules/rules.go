@@ -120,6 +120,12 @@ type Finding struct {
 	// Manual, when set, says why no automatic fix is offered: a human
 	// must act.
 	Manual string `json:"manual,omitempty"`
+	// OptIn, when set, says why the fix is a choice the user must make
+	// knowingly (e.g. "containers web run as root (UID 0) today: …"):
+	// Evaluate plans it only when the selection names the rule by ID or
+	// alias, not through "all" or a category, and otherwise leaves it
+	// skipped with this reason.
+	OptIn string `json:"optIn,omitempty"`
 }
 
 // Params are the fix parameters given for one rule, by name.

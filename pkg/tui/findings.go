@@ -83,6 +83,12 @@ func newItems(results []rules.Result) []item {
 	return items
 }
 
+// optIn reports whether the rule's fix is a warned choice that must be
+// named (rules.Finding.OptIn): never preselected by default.
+func (it item) optIn() bool {
+	return slices.ContainsFunc(it.findings, func(r rules.Result) bool { return r.OptIn != "" })
+}
+
 func (it item) exempted() bool {
 	return len(it.findings) > 0 && it.findings[0].Status == rules.StatusExempted
 }
@@ -162,10 +168,11 @@ func (l *findingsList) toggle() bool {
 	return true
 }
 
-// setAll selects or clears every fixable rule the filter shows.
+// setAll selects or clears every fixable rule the filter shows; like
+// --fix=all, selecting leaves opt-in fixes to be toggled one by one.
 func (l *findingsList) setAll(on bool) {
 	for _, i := range l.visible() {
-		if l.items[i].fixable {
+		if l.items[i].fixable && !(on && l.items[i].optIn()) {
 			l.selected[l.items[i].meta.ID] = on
 		}
 	}

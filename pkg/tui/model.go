@@ -73,7 +73,13 @@ func New(ctx context.Context, eng Engine, w Workload, preselect []string, params
 	}
 	// Every fix as if its fields were free: which rules can fix this
 	// workload, and whose fields each would take.
-	all, _, err := eng.Plan(rules.Selection{Fix: []string{"all"}, Params: params, Force: []string{"all"}})
+	// Every rule named by its ID, so opt-in fixes (rules.Finding.OptIn)
+	// are planned here too and can be toggled.
+	var every []string
+	for _, r := range rules.All() {
+		every = append(every, r.Meta().ID)
+	}
+	all, _, err := eng.Plan(rules.Selection{Fix: every, Params: params, Force: []string{"all"}})
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +90,8 @@ func New(ctx context.Context, eng Engine, w Workload, preselect []string, params
 		m.keys.owned = m.keys.owned || len(it.owners) > 0 || w.Managed != ""
 		switch {
 		case !it.fixable:
+		case it.optIn() && !(rules.Selection{Fix: preselect}).Names(it.meta):
+			// a warned choice: off until --fix names the rule or the user toggles it
 		case preselect != nil:
 			m.list.selected[it.meta.ID] = rules.Selection{Fix: preselect}.Chooses(it.meta)
 		default:

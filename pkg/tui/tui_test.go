@@ -925,3 +925,39 @@ func TestOwnerBadges(t *testing.T) {
 		t.Errorf("a forced fix of a managed workload says %q", got)
 	}
 }
+
+// An opt-in fix (web runs as root today: run-as-non-root) is offered but
+// not preselected, not chosen by a, planned once toggled, and preselected
+// when --fix names it.
+func TestOptInFix(t *testing.T) {
+	m := newModel(t, newEngine(t))
+	const id = "run-as-non-root"
+	var it item
+	for _, i := range m.list.items {
+		if i.meta.ID == id {
+			it = i
+		}
+	}
+	if !it.fixable || !it.optIn() || m.list.selected[id] {
+		t.Fatalf("%s: fixable %v, opt-in %v, preselected %v", id, it.fixable, it.optIn(), m.list.selected[id])
+	}
+	m.list.setAll(true)
+	if m.list.selected[id] {
+		t.Error("a selected the opt-in fix")
+	}
+	m.list.selected[id] = true
+	if err := m.replan(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.plan.Diff(), "runAsNonRoot: true") {
+		t.Errorf("toggled on, run-as-non-root is not in the plan:\n%s", m.plan.Diff())
+	}
+	snap := rulestest.Load(t, "testdata/web.yaml")
+	w := Workload{Kind: "Deployment", Name: "web", Namespace: "demo", Context: "harden-local", Desired: 1, Stats: snap.Stats()}
+	for preselect, want := range map[string]bool{"all": false, "security": false, id: true} {
+		named, err := New(context.Background(), newEngine(t), w, []string{preselect}, nil)
+		if err != nil || named.list.selected[id] != want {
+			t.Errorf("--fix=%s: %s preselected %v, want %v (%v)", preselect, id, named.list.selected[id], want, err)
+		}
+	}
+}

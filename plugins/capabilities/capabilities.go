@@ -4,6 +4,7 @@ package capabilities
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
@@ -26,7 +27,10 @@ func (Rule) Meta() rules.Meta {
 		Why: "Containers start with a default set of Linux capabilities (NET_RAW, CHOWN, SETUID…) that most " +
 			"apps never use and attackers do; added ones such as NET_ADMIN or SYS_ADMIN reach into the node. " +
 			"Pod Security Standards restricted requires dropping ALL and adding back at most NET_BIND_SERVICE.",
-		Remediation: "Set securityContext.capabilities.drop: [ALL] on every container. Capabilities a container " +
+		Remediation: "Set securityContext.capabilities.drop: [ALL] on every container. A container listening on a port " +
+			"below 1024 (a declared containerPort, or a Service's targetPort) keeps NET_BIND_SERVICE in capabilities.add: " +
+			"without it the process cannot bind the port; as a non-root user it also needs the image to grant it (file " +
+			"capabilities), else an image built to run unprivileged on a high port. Capabilities a container " +
 			"adds are reported for a human: only the app's owner knows which one it really needs.",
 		Fixable:  true,
 		OptOuts:  []rules.OptOut{{Annotation: "polaris.fairwinds.com/dangerousCapabilities-exempt"}, {Annotation: "polaris.fairwinds.com/insecureCapabilities-exempt"}},
@@ -39,8 +43,14 @@ func (Rule) Meta() rules.Meta {
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	if v := pss.Find(s, "capabilities_restricted"); len(v) > 0 && len(undropped(s)) > 0 {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Field: "securityContext.capabilities.drop",
-			Message: fmt.Sprintf("containers %s keep the default capabilities: drop ALL", strings.Join(undropped(s), ", "))})
+		msg := fmt.Sprintf("containers %s keep the default capabilities: drop ALL", strings.Join(undropped(s), ", "))
+		low := pss.LowPorts(s)
+		for _, c := range pss.Containers(s) {
+			if _, needed := withBindService(c, low[c.Name]); needed && slices.Contains(undropped(s), c.Name) {
+				msg += fmt.Sprintf("; %s keeps NET_BIND_SERVICE (%s)", c.Name, bindReason(low[c.Name]))
+			}
+		}
+		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Field: "securityContext.capabilities.drop", Message: msg})
 	}
 	for _, c := range pss.Containers(s) {
 		var added []string
@@ -77,19 +87,75 @@ func undropped(s *inspect.Snapshot) []string {
 	return names
 }
 
-// Fix sets drop: [ALL] where it is missing.
+// Fix sets drop: [ALL] where it is missing. A container listening on a
+// port below 1024 (pss.LowPorts: declared, or a Service's numeric
+// targetPort) also gets add: [NET_BIND_SERVICE] — the one capability Pod
+// Security Standards restricted allows back — after the ones it already
+// adds (capabilities.add is an atomic list: setting it replaces it whole).
+// The warning says when that capability is not enough: a non-root process
+// only holds it if the image grants it.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fix, error) {
 	todo := undropped(s)
+	low := pss.LowPorts(s)
+	var kept []string
 	change, names, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
-		for _, n := range todo {
-			if n == c.Name {
-				return map[string]any{"capabilities": map[string]any{"drop": []any{"ALL"}}}
-			}
+		if !slices.Contains(todo, c.Name) {
+			return nil
 		}
-		return nil
+		caps := map[string]any{"drop": []any{"ALL"}}
+		if add, needed := withBindService(c, low[c.Name]); needed {
+			caps["add"] = add
+			kept = append(kept, c.Name)
+		}
+		return map[string]any{"capabilities": caps}
 	})
 	if !ok {
 		return nil, nil
 	}
-	return &rules.Fix{Description: "drop ALL capabilities in " + strings.Join(names, ", "), Changes: []rules.Change{change}}, nil
+	fix := &rules.Fix{Description: "drop ALL capabilities in " + strings.Join(names, ", "), Changes: []rules.Change{change}}
+	for _, name := range kept {
+		port := low[name][0]
+		fix.Description += fmt.Sprintf("; add NET_BIND_SERVICE to %s: %s", name, bindReason(low[name]))
+		fix.Warnings = append(fix.Warnings, fmt.Sprintf("container %s binds port %d: NET_BIND_SERVICE reaches a non-root process only when "+
+			"the image grants it (file capabilities: setcap cap_net_bind_service=+ep on the binary) — Kubernetes sets no ambient "+
+			"capabilities. Images that bind as root and then switch user (the official nginx and httpd images) fail under "+
+			"runAsNonRoot: use one built to run unprivileged (nginxinc/nginx-unprivileged listens on 8080: point the Service's "+
+			"targetPort there) or set the pod sysctl net.ipv4.ip_unprivileged_port_start=%d (allowed by Pod Security Standards; "+
+			"not with hostNetwork)",
+			name, port, port))
+	}
+	return fix, nil
+}
+
+// withBindService is the container's capabilities.add list with
+// NET_BIND_SERVICE after the ones it has, and whether it must be set: the
+// container listens below 1024 and does not add it yet.
+func withBindService(c pss.Container, ports []int32) ([]any, bool) {
+	if len(ports) == 0 {
+		return nil, false
+	}
+	var add []any
+	if sc := c.SecurityContext; sc != nil && sc.Capabilities != nil {
+		for _, a := range sc.Capabilities.Add {
+			if strings.TrimPrefix(strings.ToUpper(string(a)), "CAP_") == "NET_BIND_SERVICE" {
+				return nil, false
+			}
+			add = append(add, string(a))
+		}
+	}
+	return append(add, "NET_BIND_SERVICE"), true
+}
+
+// bindReason says why a container keeps NET_BIND_SERVICE, e.g. "port 80
+// < 1024: a non-root process needs NET_BIND_SERVICE to bind it".
+func bindReason(ports []int32) string {
+	var ps []string
+	for _, p := range ports {
+		ps = append(ps, fmt.Sprint(p))
+	}
+	what := "port " + ps[0]
+	if len(ps) > 1 {
+		what = "ports " + strings.Join(ps, ", ")
+	}
+	return fmt.Sprintf("%s < %d: a non-root process needs NET_BIND_SERVICE to bind it", what, pss.UnprivilegedPortStart)
 }

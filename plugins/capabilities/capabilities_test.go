@@ -1,6 +1,7 @@
 package capabilities
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
@@ -13,6 +14,39 @@ func TestFixtures(t *testing.T) {
 		{Name: "added capabilities need a human", Failure: "testdata/failure-added.yaml", Fixed: "testdata/fixed-added.yaml",
 			Findings: []string{"containers worker keep the default capabilities", "container worker adds NET_ADMIN, SYS_ADMIN"},
 			Manual:   []string{"remove the capabilities the app does not need"}},
+		{Name: "port 80 keeps NET_BIND_SERVICE after the capabilities added", Failure: "testdata/failure-port80.yaml", Fixed: "testdata/fixed-port80.yaml",
+			Findings: []string{"containers web, exporter keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE (port 80 < 1024: a non-root process needs NET_BIND_SERVICE to bind it)", "container web adds CHOWN"},
+			Manual:   []string{"remove the capabilities the app does not need"}},
+		{Name: "a Service's port 443", Failure: "testdata/failure-service-port.yaml", Fixed: "testdata/fixed-service-port.yaml",
+			Findings: []string{"containers web keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE (port 443 < 1024"}},
 		{Name: "drop ALL passes", Failure: "testdata/pass.yaml"},
 	})
+}
+
+// The fix says why a container keeps NET_BIND_SERVICE, and what a non-root
+// image needs for it to work.
+func TestBindServiceExplained(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-port80.yaml")
+	fix, err := Rule{}.Fix(s, Rule{}.Check(s)[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "drop ALL capabilities in web, exporter; add NET_BIND_SERVICE to web: port 80 < 1024: a non-root process needs NET_BIND_SERVICE to bind it"
+	if fix.Description != want {
+		t.Errorf("description %q, want %q", fix.Description, want)
+	}
+	if len(fix.Warnings) != 1 {
+		t.Fatalf("warnings %q, want one for web", fix.Warnings)
+	}
+	for _, part := range []string{"container web binds port 80", "setcap cap_net_bind_service=+ep", "nginxinc/nginx-unprivileged listens on 8080",
+		"net.ipv4.ip_unprivileged_port_start=80"} {
+		if !strings.Contains(fix.Warnings[0], part) {
+			t.Errorf("warning %q lacks %q", fix.Warnings[0], part)
+		}
+	}
+	// No port below 1024: drop ALL alone, nothing to warn about.
+	s = rulestest.Load(t, "testdata/failure-default.yaml")
+	if fix, err = (Rule{}).Fix(s, Rule{}.Check(s)[0], nil); err != nil || len(fix.Warnings) != 0 || strings.Contains(fix.Description, "NET_BIND_SERVICE") {
+		t.Errorf("no low port: %v %+v", err, fix)
+	}
 }

@@ -4,6 +4,7 @@ package runasnonroot
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -31,19 +32,26 @@ func (Rule) Meta() rules.Meta {
 		Why: "A process running as root in a container is root on the node's kernel: one escape or one " +
 			"writable host mount away from owning the node. Pod Security Standards restricted requires " +
 			"runAsNonRoot and a non-zero runAsUser.",
-		Remediation: "Set runAsNonRoot: true with an explicit runAsUser/runAsGroup (and fsGroup for volumes). " +
-			"harden keeps the UID the containers already run as when the kubelet reports it, else uses " +
-			"65532; an image that only works as root then fails to start, and the rollout watch rolls back. " +
+		Remediation: "Set runAsNonRoot: true, and a UID only where none is known: an explicit non-root " +
+			"runAsUser/runAsGroup/fsGroup (pod or container) is kept as it is, a container the kubelet reports " +
+			"running as a non-root UID (status.containerStatuses[].user) keeps that UID and GID, and the others get " +
+			"65532 (with fsGroup when a volume's files must follow the new user); an image that only works as root " +
+			"then fails to start, and the rollout watch rolls back. Containers running as root today (runAsUser 0, or " +
+			"UID 0 reported) may also lose access to files root owns, which no rollout shows: that fix is planned " +
+			"only when the rule is named (--fix=run-as-non-root), never by --fix=all or --fix=security. " +
 			"On OpenShift the SCC assigns the UID, so only runAsNonRoot is set.",
 		Fixable: true,
-		Params:  []rules.Param{{Name: "uid", Description: "runAsUser/runAsGroup/fsGroup to set; default the UID the containers run as, else 65532"}},
+		Params:  []rules.Param{{Name: "uid", Description: "runAsUser/runAsGroup/fsGroup to set, replacing explicit ones; default: kept when explicit and non-root, else the UID the containers run as, else 65532"}},
 		OptOuts: []rules.OptOut{{Annotation: "polaris.fairwinds.com/runAsRootAllowed-exempt"}, {Annotation: "ignore-check.kube-linter.io/run-as-non-root"},
 			{Annotation: "kube-score/ignore", Value: "container-security-context-user-group-id"}},
 	}
 }
 
 // Check reports the violations as Pod Security Standards word them, with
-// the UID the containers run as today when known.
+// the UID the containers run as today when known. When some containers
+// run as root today (their runAsUser is 0, or the kubelet reports UID 0),
+// running them as another user may break them: the finding is opt-in
+// (rules.Finding.OptIn), fixed only when the rule is named.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var msgs []string
 	for _, v := range pss.Find(s, "runAsNonRoot", "runAsUser") {
@@ -53,10 +61,30 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		return nil
 	}
 	msg := "Pod Security Standards (restricted): " + strings.Join(msgs, "; ")
-	if uid, known := liveUID(s); known {
+	if uid, known := liveUID(s); known && uid != 0 {
 		msg += fmt.Sprintf("; the containers run as UID %d today", uid)
 	}
-	return []rules.Finding{{Rule: id, Severity: rules.High, Category: rules.Security, Message: msg, Field: "securityContext.runAsNonRoot"}}
+	f := rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Message: msg, Field: "securityContext.runAsNonRoot"}
+	if root := decide(s, 0).root; len(root) > 0 {
+		f.OptIn = rootRisk(root)
+		f.Message += fmt.Sprintf("; %s: fixed only when named (--fix=%s)", rootToday(root), id)
+	}
+	return []rules.Finding{f}
+}
+
+// rootToday says which containers run as root, e.g. "container web runs
+// as root (UID 0) today".
+func rootToday(names []string) string {
+	if len(names) == 1 {
+		return "container " + names[0] + " runs as root (UID 0) today"
+	}
+	return "containers " + strings.Join(names, ", ") + " run as root (UID 0) today"
+}
+
+// rootRisk is why a fix of root containers is a choice to make knowingly.
+func rootRisk(names []string) string {
+	return rootToday(names) + ": as another user the app may fail to start, or start and then fail to read or write " +
+		"files root owns (the rollout watch only catches a failed start)"
 }
 
 // liveUID is the UID every running container reports (containerStatuses
@@ -77,50 +105,41 @@ func liveUID(s *inspect.Snapshot) (int64, bool) {
 	return uid, known
 }
 
-// Fix sets the pod's securityContext; containers that ask for root
+// Fix sets runAsNonRoot on the pod and, only where a container's user is
+// not already a known non-root one, a UID (see decide): an explicit
+// runAsUser/runAsGroup/fsGroup stays, a UID the kubelet reports is kept,
+// DefaultUID is the guess for the rest. Containers that ask for root
 // themselves get an override.
 func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fix, error) {
-	uid, known := liveUID(s)
-	var warnings []string
-	switch {
-	case p["uid"] != "":
-		n, err := strconv.ParseInt(p["uid"], 10, 64)
+	var uid int64
+	if v := p["uid"]; v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("uid must be a number above 0, got %q", p["uid"])
+			return nil, fmt.Errorf("uid must be a number above 0, got %q", v)
 		}
 		uid = n
-	case known && uid == 0:
-		uid = DefaultUID
-		warnings = append(warnings, fmt.Sprintf("the containers run as root (UID 0) today: as UID %d the app may fail to start; the rollout watch rolls back if it does", DefaultUID))
-	case !known:
-		uid = DefaultUID
-		warnings = append(warnings, fmt.Sprintf("the image's user is unknown: UID %d is a guess; an image that needs root fails to start and the rollout watch rolls back", DefaultUID))
 	}
+	who := decide(s, uid)
 	podSC := map[string]any{"runAsNonRoot": true}
-	if !s.Cluster.OpenShift {
-		podSC["runAsUser"], podSC["runAsGroup"] = uid, uid
-		if needsFSGroup(s) {
-			podSC["fsGroup"] = uid
+	for field, v := range map[string]int64{"runAsUser": who.podUser, "runAsGroup": who.podGroup, "fsGroup": who.fsGroup} {
+		if v > 0 {
+			podSC[field] = v
 		}
 	}
 	obj := rules.WorkloadChange(s.Workload)
 	rules.Set(obj, podSC, append(rules.PodSpecPath(s.Workload), "securityContext")...)
-	fix := &rules.Fix{Description: fmt.Sprintf("run as non-root (UID %d)", uid), Changes: []rules.Change{{Object: obj}}, Warnings: warnings}
-	// Containers that ask for root themselves override the pod.
+	fix := &rules.Fix{Description: "run as non-root (" + strings.Join(who.details, "; ") + ")", Changes: []rules.Change{{Object: obj}},
+		Warnings: warnings(s, who)}
+	// Containers that ask for root themselves, or keep their own user,
+	// override the pod.
 	if change, _, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
-		sc := c.SecurityContext
-		if sc == nil {
-			return nil
-		}
-		f := map[string]any{}
-		if sc.RunAsNonRoot != nil && !*sc.RunAsNonRoot {
+		f := who.containers[c.Name]
+		if sc := c.SecurityContext; sc != nil && sc.RunAsNonRoot != nil && !*sc.RunAsNonRoot {
+			f = maps.Clone(f)
+			if f == nil {
+				f = map[string]any{}
+			}
 			f["runAsNonRoot"] = true
-		}
-		if sc.RunAsUser != nil && *sc.RunAsUser == 0 {
-			f["runAsUser"] = uid
-		}
-		if len(f) == 0 {
-			return nil
 		}
 		return f
 	}); ok {
@@ -129,7 +148,32 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 	return fix, nil
 }
 
-// needsFSGroup: volumes whose files must be writable by the new user.
+// warnings say what may break: root containers moved to another user, a
+// guessed UID, and ports below 1024 a new non-root user must bind.
+func warnings(s *inspect.Snapshot, who identity) []string {
+	var out []string
+	uid := who.podUser
+	if uid == 0 {
+		uid = DefaultUID
+	}
+	if len(who.root) > 0 {
+		out = append(out, rootRisk(who.root)+fmt.Sprintf("; check the image runs as UID %d, or give the UID it needs with --set %s.uid=N", uid, id))
+	}
+	if len(who.guessed) > 0 {
+		out = append(out, fmt.Sprintf("the image's user is unknown (the kubelet reports none): UID %d is a guess; an image that needs root fails to start and the rollout watch rolls back", uid))
+	}
+	low := pss.LowPorts(s)
+	for _, name := range who.changed() {
+		if ports := low[name]; len(ports) > 0 {
+			out = append(out, fmt.Sprintf("container %s binds port %d < %d: as a non-root user it needs NET_BIND_SERVICE (the capabilities fix adds it) "+
+				"granted by the image's file capabilities, else an image built to listen on a high port (nginxinc/nginx-unprivileged: 8080)",
+				name, ports[0], pss.UnprivilegedPortStart))
+		}
+	}
+	return out
+}
+
+// needsFSGroup: volumes whose files must be reachable by a new user.
 func needsFSGroup(s *inspect.Snapshot) bool {
 	for _, v := range s.Workload.PodTemplate().Spec.Volumes {
 		if v.PersistentVolumeClaim != nil || v.Ephemeral != nil {
