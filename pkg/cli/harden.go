@@ -393,9 +393,17 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 
 // hint says what to type next.
 func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
-	var fixable []string
+	// Opt-in fixes are left out of --fix=all on purpose: the hint names
+	// them apart, so that "--fix=all" is never offered for them.
+	var fixable, named []string
 	for _, f := range wl.Findings {
-		if f.Status == rules.StatusSkipped && f.Reason != "skipped by --skip" && !slices.Contains(fixable, f.Rule) {
+		if f.Status != rules.StatusSkipped || f.Reason == "skipped by --skip" {
+			continue
+		}
+		switch {
+		case f.OptIn != "" && !slices.Contains(named, f.Rule):
+			named = append(named, f.Rule)
+		case f.OptIn == "" && !slices.Contains(fixable, f.Rule):
 			fixable = append(fixable, f.Rule)
 		}
 	}
@@ -415,6 +423,9 @@ func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
 		fmt.Fprintf(o.Out, "  --dry-run=%s: nothing was applied\n", o.DryRun)
 	case len(fixable) > 0:
 		fmt.Fprintf(o.Out, "  to fix: --fix=%s (or --fix=all)\n", strings.Join(fixable, ","))
+	}
+	if len(named) > 0 {
+		fmt.Fprintf(o.Out, "  fixed only when named, once you have read why above: --fix=%s\n", strings.Join(named, ","))
 	}
 }
 
