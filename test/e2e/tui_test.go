@@ -109,7 +109,8 @@ func TestTUIHardensWithKeyboard(t *testing.T) {
 	}
 	term.keys("k", "f")
 	s = term.waitFor("2/", 5*time.Second)
-	if !strings.Contains(s, "+  replicas: 2") || !strings.Contains(s, "forced: .spec.replicas") {
+	// The diff pane opens on the fixes' notes: the forced fix is among them.
+	if !strings.Contains(s, "# replicas: fix: set spec.replicas to 2") || !strings.Contains(s, "forced: .spec.replicas") {
 		t.Errorf("f did not take replicas' field:\n%s", s)
 	}
 	term.keys("y")
@@ -138,7 +139,8 @@ func TestTUIHardensWithKeyboard(t *testing.T) {
 }
 
 // The guestbook tutorial applied with plain kubectl apply -f: the
-// replicas fix would change a field kubectl's client-side apply owns, so
+// replicas fix (said safe with replicas.singleton=ok) would change a field
+// kubectl's client-side apply owns, so
 // it is held back with its owner named, in the list and on the confirm
 // screen; the confirm screen's f takes it; quitting still changes nothing.
 func TestTUIOwnerBadge(t *testing.T) {
@@ -146,7 +148,9 @@ func TestTUIOwnerBadge(t *testing.T) {
 	kubectl(t, "apply", "-n", ns, "-f", corpus(t, "guestbook/guestbook-all-in-one.yaml"))
 	waitRollout(t, ns, "deploy/redis-master")
 
-	term := newTerminal(t, "kubectl harden deploy/redis-master -n "+ns)
+	// A second Redis master is needs-human unless the user says copies
+	// are safe; then the manifest's owner holds the fix back.
+	term := newTerminal(t, "kubectl harden deploy/redis-master -n "+ns+" --set replicas.singleton=ok")
 	s := term.waitFor("findings", 30*time.Second)
 	for _, want := range []string{"[!] HIGH replicas", "⚑ kubectl apply", "1 held", "held: .spec.replicas is owned by kubectl-client-side-apply"} {
 		if !strings.Contains(s, want) {
