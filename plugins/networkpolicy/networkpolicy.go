@@ -130,5 +130,10 @@ func admitted(s *inspect.Snapshot, p rules.Params) (*traffic, error) {
 	metrics := metricsPorts(s, declared)
 	t.fromMonitoring(s, metrics, p)
 	t.fromPeers(declared, targeted, metrics)
+	if len(t.admissions) == 0 {
+		// A policy admitting nothing would cut every client off.
+		return nil, rules.Human("Service %s is headless and lists no ports, and the containers declare none: say which ports to admit with --set %s.ports=8080,9090",
+			s.Services[0].Name, id)
+	}
 	return t, nil
 }

@@ -233,7 +233,12 @@ func exposure(svc *corev1.Service) string {
 
 // fromServices admits every Service's target ports: from anywhere for a
 // Service reachable from outside the cluster, else from the namespace and
-// the allow-from namespaces. It returns the ports some Service targets.
+// the allow-from namespaces. A headless Service that lists no ports is
+// only a DNS name for the pods: its clients connect to any port, so every
+// declared containerPort is admitted from the namespace. A named
+// targetPort no container declares is admitted by its name, with a
+// warning: the Service sends these pods nothing on it. It returns the
+// ports some Service targets.
 func (t *traffic) fromServices(s *inspect.Snapshot, declared []corev1.ContainerPort, inNamespace source) map[string]bool {
 	targeted := map[string]bool{}
 	for i := range s.Services {
@@ -242,7 +247,21 @@ func (t *traffic) fromServices(s *inspect.Snapshot, declared []corev1.ContainerP
 		if e := exposure(svc); e != "" {
 			src, why = source{origin: fromAnywhere}, why+" "+e
 		}
+		if len(svc.Spec.Ports) == 0 && svc.Spec.ClusterIP == corev1.ClusterIPNone {
+			for _, cp := range declared {
+				p := port{protocol: cp.Protocol, value: intstr.FromInt32(cp.ContainerPort), number: cp.ContainerPort}
+				if cp.Name != "" {
+					p.value = intstr.FromString(cp.Name)
+				}
+				targeted[p.key()] = true
+				t.admit(src, p, "Service "+svc.Name+" is headless with no ports: its clients connect to the pods' declared ports")
+			}
+			continue
+		}
 		for _, p := range servicePorts(declared, svc, inspect.Backend{}) {
+			if p.value.Type == intstr.String && p.number == 0 {
+				t.warn("Service %s targets port %s, which no container of the pods declares: the Service sends them nothing on it", svc.Name, p.value.StrVal)
+			}
 			targeted[p.key()] = true
 			t.admit(src, p, why)
 		}
