@@ -255,8 +255,10 @@ type namespaceSelectors struct {
 func namespaceSelectorsOf(pdbs []policyv1.PodDisruptionBudget, svcs []corev1.Service, nps []networkingv1.NetworkPolicy) *namespaceSelectors {
 	n := &namespaceSelectors{}
 	for _, p := range pdbs {
+		// policy/v1: an empty selector selects every pod of the namespace
+		// (policy/v1beta1's selected none), a missing one none.
 		sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
-		if err != nil || sel.Empty() {
+		if err != nil {
 			sel = nil
 		}
 		n.pdbs = append(n.pdbs, sel)

@@ -31,6 +31,9 @@ func TestFixtures(t *testing.T) {
 			Findings: []string{"PodDisruptionBudget web selects the pods of deployment/api too, which PodDisruptionBudget api also selects: " +
 				"the eviction API refuses to evict a pod that more than one PodDisruptionBudget selects"},
 			Manual: []string{`narrow the selector of PodDisruptionBudget web to this workload's own pods, e.g. selector: {"matchLabels":{"app":"shop","tier":"web"}}`}},
+		{Name: "a namespace-wide budget (empty selector) already covers the pods: no second one", Failure: "testdata/failure-namespace-wide.yaml",
+			Findings: []string{"PodDisruptionBudget everyone selects the pods of deployment/api too: one budget for both"},
+			Manual:   []string{"narrow the selector of PodDisruptionBudget everyone"}},
 		{Name: "budget shared with a neighbour", Failure: "testdata/failure-shared-alone.yaml",
 			Findings: []string{"PodDisruptionBudget web selects the pods of deployment/api too: one budget for both"},
 			Manual:   []string{"narrow the selector of PodDisruptionBudget web"}},
