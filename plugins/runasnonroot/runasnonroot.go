@@ -65,11 +65,26 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		msg += fmt.Sprintf("; the containers run as UID %d today", uid)
 	}
 	f := rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Message: msg, Field: "securityContext.runAsNonRoot"}
-	if root := decide(s, 0).root; len(root) > 0 {
-		f.OptIn = rootRisk(root)
-		f.Message += fmt.Sprintf("; %s: fixed only when named (--fix=%s)", rootToday(root), id)
+	who := decide(s, 0)
+	if len(who.root) > 0 {
+		f.OptIn = rootRisk(who.root)
+		f.Message += fmt.Sprintf("; %s: fixed only when named (--fix=%s)", rootToday(who.root), id)
+	}
+	for _, name := range who.mixed {
+		if f.OptIn != "" {
+			f.OptIn += "; "
+		}
+		f.OptIn += mixedRisk(name, who.mixedUsers[name], "another user")
+		f.Message += fmt.Sprintf("; the pods report different users for container %s (%s): fixed only when named (--fix=%s)", name, who.mixedUsers[name], id)
 	}
 	return []rules.Finding{f}
+}
+
+// mixedRisk is why moving a container its pods report different users for
+// to another user (e.g. "UID 65532") is a choice to make knowingly.
+func mixedRisk(container, users, to string) string {
+	return fmt.Sprintf("the pods report different users for container %s (%s): as %s it may fail to start, or start and then "+
+		"fail to read or write files its user owned (the rollout watch only catches a failed start)", container, users, to)
 }
 
 // rootToday says which containers run as root, e.g. "container web runs
@@ -158,6 +173,10 @@ func warnings(s *inspect.Snapshot, who identity) []string {
 	}
 	if len(who.root) > 0 {
 		out = append(out, rootRisk(who.root)+fmt.Sprintf("; check the image runs as UID %d, or give the UID it needs with --set %s.uid=N", uid, id))
+	}
+	for _, name := range who.mixed {
+		out = append(out, mixedRisk(name, who.mixedUsers[name], fmt.Sprintf("UID %d", uid))+
+			fmt.Sprintf("; give the UID it needs with --set %s.uid=N", id))
 	}
 	if len(who.guessed) > 0 {
 		out = append(out, fmt.Sprintf("the image's user is unknown (the kubelet reports none): UID %d is a guess; an image that needs root fails to start and the rollout watch rolls back", uid))
