@@ -178,15 +178,24 @@ func userValues(p rules.Params) (map[string]resource.Quantity, error) {
 type usage struct {
 	served      bool  // metrics.k8s.io answered for the workload
 	pods        int   // pods with a sample of this container
+	empty       int   // pods whose sample shows 0 bytes of memory: left out
 	cpuMilli    int64 // highest CPU sample, millicores
 	memoryBytes int64 // highest working-set sample, bytes
 }
 
-// observe reads the container's samples from the snapshot.
+// observe reads the container's samples from the snapshot. A sample of 0
+// bytes of memory is left out: no running process uses none, so the
+// metrics pipeline had nothing to read (a container just started, a
+// runtime whose cgroup statistics it cannot read), and sizing from it
+// would write the smallest sizes for an app of any size.
 func observe(s *inspect.Snapshot, container string) usage {
 	u := usage{served: s.Usage != nil}
 	for _, pod := range s.Usage {
 		if cu, ok := pod[container]; ok {
+			if cu.MemoryBytes <= 0 {
+				u.empty++
+				continue
+			}
 			u.pods++
 			u.cpuMilli, u.memoryBytes = max(u.cpuMilli, cu.CPUMilli), max(u.memoryBytes, cu.MemoryBytes)
 		}
@@ -199,6 +208,10 @@ func observe(s *inspect.Snapshot, container string) usage {
 func (u usage) noData(container string) string {
 	if !u.served {
 		return "no usage data (metrics.k8s.io not served)"
+	}
+	if u.empty > 0 {
+		return fmt.Sprintf("no usage data (metrics.k8s.io reports 0 bytes of memory for container %s in %d pod%s: no process runs in 0 bytes, the sample is missing)",
+			container, u.empty, plural(u.empty))
 	}
 	return fmt.Sprintf("no usage data (metrics.k8s.io has no sample of container %s yet)", container)
 }

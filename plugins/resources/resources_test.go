@@ -103,7 +103,7 @@ func TestSizedFromUsage(t *testing.T) {
 // Whatever the peak, the written memory limit is at least twice it, at
 // least it + 128Mi, and never below the request written beside it.
 func TestLimitNeverNearThePeak(t *testing.T) {
-	for _, peak := range []int64{0, 1 << 20, 50 << 20, 100<<20 + 1, 1 << 30, 7 << 30} {
+	for _, peak := range []int64{1 << 20, 50 << 20, 100<<20 + 1, 1 << 30, 7 << 30} {
 		s := rulestest.Load(t, "testdata/failure-limitrange.yaml")
 		s.LimitRanges = nil
 		s.Usage = usageOf([2]int64{5, peak}, [2]int64{3, peak / 2})
@@ -160,6 +160,8 @@ func TestUnsafeSizesNeedAHuman(t *testing.T) {
 			want: "limits.memory 600Mi (observed: peak 300Mi over 1 pod, max(2× peak, peak + 128Mi)) is above LimitRange defaults max 512Mi: its admission would refuse the pods"},
 		{name: "user values, not every one", params: rules.Params{"memory": "256Mi"},
 			want: "no usage data (metrics.k8s.io not served) and no LimitRange default for container web's requests.cpu"},
+		{name: "a sample of 0 bytes is no sample", usage: usageOf([2]int64{0, 0}, [2]int64{0, 0}),
+			want: "no usage data (metrics.k8s.io reports 0 bytes of memory for container web in 2 pods: no process runs in 0 bytes, the sample is missing): harden guesses no memory limit"},
 		{name: "served, but the container not sampled", usage: map[string]map[string]inspect.ContainerUsage{"web-1": {"sidecar": {CPUMilli: 1}}},
 			want: "no usage data (metrics.k8s.io has no sample of container web yet): harden guesses no memory limit"},
 	}
