@@ -479,7 +479,7 @@ func podsOf(w *Workload, pods []corev1.Pod, jobs []batchv1.Job) []corev1.Pod {
 			out = append(out, p)
 		}
 	}
-	return out
+	return OwnPods(w, out)
 }
 
 // NamespaceSnapshot is what namespace rules look at.

@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -103,7 +104,7 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	})
 	g.Go(func() error {
 		pods, err := r.pods(gctx, w, sel)
-		s.Pods = pods
+		s.Pods = OwnPods(w, pods)
 		return err
 	})
 	g.Go(func() error {
@@ -195,6 +196,14 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if s.Usage != nil {
+		// PodMetrics carry no owner: keep the usage of the pods OwnPods kept.
+		own := map[string]bool{}
+		for _, p := range s.Pods {
+			own[p.Name] = true
+		}
+		maps.DeleteFunc(s.Usage, func(pod string, _ map[string]ContainerUsage) bool { return !own[pod] })
 	}
 	s.KeepRelated()
 	return s, nil
@@ -324,5 +333,5 @@ func (r *Reader) PodStats(ctx context.Context, cluster *Cluster, w *Workload) (P
 	if err != nil {
 		return PodStats{}, err
 	}
-	return (&Snapshot{Workload: w, Cluster: cluster, Pods: pods}).Stats(), nil
+	return (&Snapshot{Workload: w, Cluster: cluster, Pods: OwnPods(w, pods)}).Stats(), nil
 }
