@@ -253,3 +253,32 @@ func TestNeverBelowTheLiveLimit(t *testing.T) {
 		t.Errorf("%d limit findings, want 1", limits)
 	}
 }
+
+// A LimitRange's maxLimitRequestRatio bounds limit / request: sizes from
+// one sample (request peak ×1.2, limit at least peak + 128Mi) may exceed
+// it, and its admission would refuse every new pod. Such a size goes to a
+// human, for the requests (the pods would get the LimitRange's default
+// limit) and for the limit.
+func TestLimitRequestRatio(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-limitrange.yaml")
+	item := &s.LimitRanges[0].Spec.Limits[0]
+	item.DefaultRequest = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi"), corev1.ResourceCPU: resource.MustParse("100m")}
+	item.Default = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}
+	item.MaxLimitRequestRatio = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2")}
+	s.Usage = usageOf([2]int64{20, 50 << 20})
+	var reasons []string
+	for _, r := range evaluate(t, s, nil) {
+		if r.Status != rules.StatusManual {
+			t.Errorf("%s planned: %s\n%s", r.Field, r.Fix.Description, written(r))
+		}
+		reasons = append(reasons, r.Reason)
+	}
+	for _, want := range []string{
+		"container web: requests.memory 60Mi (observed: peak 50Mi over 1 pod ×1.2) with limits.memory 256Mi (LimitRange defaults default) is a ratio above LimitRange defaults maxLimitRequestRatio 2: its admission would refuse the pods",
+		"container web: limits.memory 178Mi (observed: peak 50Mi over 1 pod, max(2× peak, peak + 128Mi)) with requests.memory 60Mi is a ratio above LimitRange defaults maxLimitRequestRatio 2",
+	} {
+		if !strings.Contains(strings.Join(reasons, "\n"), want) {
+			t.Errorf("reasons\n%s\nlack %q", strings.Join(reasons, "\n"), want)
+		}
+	}
+}
