@@ -5,8 +5,11 @@ package runasnonroot
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -182,14 +185,39 @@ func warnings(s *inspect.Snapshot, who identity) []string {
 		out = append(out, fmt.Sprintf("the image's user is unknown (the kubelet reports none): UID %d is a guess; an image that needs root fails to start and the rollout watch rolls back", uid))
 	}
 	low := pss.LowPorts(s)
-	for _, name := range who.changed() {
-		if ports := low[name]; len(ports) > 0 {
-			out = append(out, fmt.Sprintf("container %s binds port %d < %d: as a non-root user it needs NET_BIND_SERVICE (the capabilities fix adds it) "+
-				"granted by the image's file capabilities, else an image built to listen on a high port (nginxinc/nginx-unprivileged: 8080)",
-				name, ports[0], pss.UnprivilegedPortStart))
+	for _, c := range pss.Containers(s) {
+		ports := low[c.Name]
+		if len(ports) == 0 || !slices.Contains(who.changed(), c.Name) {
+			continue
 		}
+		if dropsAllWithoutBind(c) {
+			// The capabilities fix has nothing to do here: it adds nothing.
+			out = append(out, fmt.Sprintf("container %s binds port %d < %d and drops ALL capabilities without adding NET_BIND_SERVICE: "+
+				"it binds the port today only if the pod's net.ipv4.ip_unprivileged_port_start lets every user do so, and as a non-root "+
+				"user it needs that too; else add NET_BIND_SERVICE granted by the image's file capabilities, or use an image built to "+
+				"listen on a high port (nginxinc/nginx-unprivileged: 8080)", c.Name, ports[0], pss.UnprivilegedPortStart))
+			continue
+		}
+		out = append(out, fmt.Sprintf("container %s binds port %d < %d: as a non-root user it needs NET_BIND_SERVICE (the capabilities fix adds it) "+
+			"granted by the image's file capabilities, else an image built to listen on a high port (nginxinc/nginx-unprivileged: 8080)",
+			c.Name, ports[0], pss.UnprivilegedPortStart))
 	}
 	return out
+}
+
+// dropsAllWithoutBind reports whether a container drops ALL capabilities
+// and does not add NET_BIND_SERVICE back: the capabilities rule then has
+// no finding, and adds nothing.
+func dropsAllWithoutBind(c pss.Container) bool {
+	sc := c.SecurityContext
+	if sc == nil || sc.Capabilities == nil {
+		return false
+	}
+	all := slices.ContainsFunc(sc.Capabilities.Drop, func(d corev1.Capability) bool { return strings.EqualFold(string(d), "ALL") })
+	bind := slices.ContainsFunc(sc.Capabilities.Add, func(a corev1.Capability) bool {
+		return strings.TrimPrefix(strings.ToUpper(string(a)), "CAP_") == "NET_BIND_SERVICE"
+	})
+	return all && !bind
 }
 
 // needsFSGroup: volumes whose files must be reachable by a new user.
