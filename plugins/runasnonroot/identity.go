@@ -65,6 +65,9 @@ type identity struct {
 	// podUser and podGroup are the pod's runAsUser and runAsGroup to set,
 	// fsGroup its fsGroup; 0 leaves the field as it is.
 	podUser, podGroup, fsGroup int64
+	// uid is the UID the containers whose user changes run as after the
+	// fix: the pod's, kept or set, else DefaultUID.
+	uid int64
 	// containers maps a container's name to the securityContext fields it
 	// needs beyond the pod's: its own reported user when containers
 	// disagree, or a non-root UID where it asks for root itself.
@@ -145,6 +148,7 @@ func decide(s *inspect.Snapshot, uid int64) identity {
 	if podSC.RunAsUser != nil && !podRoot && uid == 0 {
 		id.details = append(id.details, fmt.Sprintf("runAsUser %d kept", *podSC.RunAsUser))
 	}
+	id.uid = target
 	for _, name := range askRoot {
 		id.containers[name] = map[string]any{"runAsUser": target}
 	}

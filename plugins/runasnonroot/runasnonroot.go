@@ -170,7 +170,7 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 // guessed UID, and ports below 1024 a new non-root user must bind.
 func warnings(s *inspect.Snapshot, who identity) []string {
 	var out []string
-	uid := who.podUser
+	uid := who.uid
 	if uid == 0 {
 		uid = DefaultUID
 	}
