@@ -69,8 +69,9 @@ var ListedResources = []string{
 	"limitranges", "resourcequotas", "rolebindings", "serviceaccounts",
 	"leases", "persistentvolumeclaims",
 	// Where traffic comes from (traffic.go); the Gateway API's gateways,
-	// gatewayclasses and routes too, when the cluster serves them.
-	"ingressclasses", "ingresses",
+	// gatewayclasses and routes too, when the cluster serves them, and the
+	// aggregation layer's apiservices (both through the REST client).
+	"ingressclasses", "ingresses", "validatingwebhookconfigurations", "mutatingwebhookconfigurations",
 }
 
 // Scope says what to read.

@@ -1,7 +1,8 @@
 // Package networkpolicy gives pods that no NetworkPolicy selects one that
 // admits the traffic the app has, and only it: its Services' clients (from
 // outside the cluster for NodePort, LoadBalancer and externalIPs
-// Services), its Ingress and Gateway API controllers, its peers on the
+// Services), its Ingress and Gateway API controllers, the API server when
+// it calls them (admission webhooks, aggregated APIs), its peers on the
 // ports no Service names, and its metrics scrapers.
 package networkpolicy
 
@@ -30,7 +31,8 @@ func (Rule) Meta() rules.Meta {
 		Remediation: "Create a NetworkPolicy selecting the pods that admits each flow the app has: the ports " +
 			"of NodePort, LoadBalancer and externalIPs Services from anywhere; other Services' target ports " +
 			"from the namespace (and namespaces you name); the ports of Services behind an Ingress or a " +
-			"Gateway API route from the controller's namespace (anywhere when it is not known); declared " +
+			"Gateway API route from the controller's namespace (anywhere when it is not known); the ports of " +
+			"Services the API server calls (admission webhooks, APIServices) from anywhere; declared " +
 			"containerPorts no Service targets from the pods themselves (gossip, replication); metrics ports " +
 			"(named *metrics*, prometheus.io/port) from the monitoring namespace. Egress stays open unless " +
 			"asked; a restricted egress always keeps DNS to kube-dns open. Pods on the host network are " +
@@ -126,6 +128,7 @@ func admitted(s *inspect.Snapshot, p rules.Params) (*traffic, error) {
 		return nil, err
 	}
 	t.fromRoutes(s, declared, p)
+	t.fromAPIServer(s, declared)
 	t.fromHostPorts(declared)
 	metrics := metricsPorts(s, declared)
 	t.fromMonitoring(s, metrics, p)

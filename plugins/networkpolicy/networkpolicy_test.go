@@ -41,6 +41,8 @@ func TestFixtures(t *testing.T) {
 			Fixed: "testdata/fixed-headless-portless.yaml", Findings: []string{"no NetworkPolicy"}},
 		{Name: "headless Service without ports, no declared port: a human names the ports", Failure: "testdata/failure-headless-undeclared.yaml",
 			Findings: []string{"no NetworkPolicy"}, Manual: []string{"Service worker is headless and lists no ports, and the containers declare none: say which ports to admit with --set network-policy.ports="}},
+		{Name: "admission webhook: the API server's calls from anywhere", Failure: "testdata/failure-webhook.yaml",
+			Fixed: "testdata/fixed-webhook.yaml", Findings: []string{"no NetworkPolicy"}},
 		{Name: "hostNetwork: report only", Failure: "testdata/failure-hostnetwork.yaml",
 			Findings: []string{"the pods use hostNetwork"}, Manual: []string{"most network plugins do not enforce NetworkPolicies on host-network pods"}},
 	})
@@ -87,6 +89,10 @@ func TestFixSaysWhatItAdmits(t *testing.T) {
 			description: []string{"TCP http from this namespace (Service web); TCP 8080 from its own pods"},
 			warnings: []string{"Service web targets port http, which no container of the pods declares: the Service sends them nothing on it",
 				"clients in other namespaces"}},
+		{name: "admission webhook", failure: "testdata/failure-webhook.yaml",
+			description: []string{"TCP 8443 (webhook-server) from anywhere (ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration: the API server calls Service gatekeeper-webhook-service)",
+				"TCP 8888 from namespace monitoring (metrics)", "TCP 9090 from its own pods"},
+			warnings: []string{"the API server calls Service gatekeeper-webhook-service (ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration), from an address no policy peer names: its port is admitted from anywhere"}},
 		{name: "allow-from, egress", failure: "testdata/failure-peers.yaml", params: rules.Params{"allow-from": "app1,app2", "egress": "dns-only"},
 			description: []string{"TCP 9042 from this namespace and namespaces app1, app2 (Service cassandra)"},
 			warnings:    []string{"egress is restricted to DNS"}},
@@ -136,5 +142,12 @@ func TestUnknownClusterAdmitsMore(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(fix.Warnings, "\n"), "Ingresses could not be listed (forbidden)") {
 		t.Errorf("warnings %q do not say Ingresses could not be listed", fix.Warnings)
+	}
+	s.Cluster.Traffic.APIServerCalls = nil
+	if fix, err = (Rule{}).Fix(s, rules.Finding{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(fix.Warnings, "\n"), "admission webhook configurations and APIServices could not be listed (forbidden)") {
+		t.Errorf("warnings %q do not say webhooks could not be listed", fix.Warnings)
 	}
 }

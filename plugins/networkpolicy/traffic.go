@@ -314,6 +314,37 @@ func (t *traffic) fromRoutes(s *inspect.Snapshot, declared []corev1.ContainerPor
 	}
 }
 
+// fromAPIServer admits from anywhere the ports of the pods' Services that
+// the API server itself calls: admission webhooks and aggregated APIs
+// (APIServices). The API server is no pod: it calls from a control-plane
+// address (or through a managed cluster's tunnel) that no pod or namespace
+// selector names, and a webhook it cannot reach fails the admission
+// requests it sees (failurePolicy Fail), an APIService its whole API.
+// When the calls could not be listed, a warning says so.
+func (t *traffic) fromAPIServer(s *inspect.Snapshot, declared []corev1.ContainerPort) {
+	calls := s.Cluster.Traffic.APIServerCalls
+	if calls == nil {
+		t.warn("admission webhook configurations and APIServices could not be listed (forbidden): if the API server calls a Service " +
+			"of these pods (an admission webhook, an aggregated API), the policy cuts it off; an admin can tell with kubectl get " +
+			"validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices")
+		return
+	}
+	for _, c := range calls {
+		if c.Namespace != s.Workload.Namespace() {
+			continue
+		}
+		for i := range s.Services {
+			if s.Services[i].Name != c.Service {
+				continue
+			}
+			for _, p := range servicePorts(declared, &s.Services[i], inspect.Backend{Port: c.Port}) {
+				t.admit(source{origin: fromAnywhere}, p, c.Caller+": the API server calls Service "+c.Service)
+			}
+			t.warn("the API server calls Service %s (%s), from an address no policy peer names: its port is admitted from anywhere", c.Service, c.Caller)
+		}
+	}
+}
+
 // plural names a kind's objects: Ingresses, HTTPRoutes.
 func plural(kind string) string {
 	if strings.HasSuffix(kind, "s") {
