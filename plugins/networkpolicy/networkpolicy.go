@@ -34,7 +34,7 @@ func (Rule) Meta() rules.Meta {
 			"Gateway API route from the controller's namespace (anywhere when it is not known); the ports of " +
 			"Services the API server calls (admission webhooks, APIServices) from anywhere; declared " +
 			"containerPorts no Service targets from the pods themselves (gossip, replication); metrics ports " +
-			"(named *metrics*, prometheus.io/port) from the monitoring namespace. Egress stays open unless " +
+			"(named *metrics*, prometheus.io/port; every declared port under prometheus.io/scrape alone) from the monitoring namespace. Egress stays open unless " +
 			"asked; a restricted egress always keeps DNS to kube-dns open. Pods on the host network are " +
 			"left to a human: most network plugins do not enforce policies on them.",
 		Fixable: true,
@@ -130,8 +130,8 @@ func admitted(s *inspect.Snapshot, p rules.Params) (*traffic, error) {
 	t.fromRoutes(s, declared, p)
 	t.fromAPIServer(s, declared)
 	t.fromHostPorts(declared)
-	metrics := metricsPorts(s, declared)
-	t.fromMonitoring(s, metrics, p)
+	metrics, scraped := metricsPorts(s, declared)
+	t.fromMonitoring(s, append(metrics, scraped...), p)
 	t.fromPeers(declared, targeted, metrics)
 	if len(t.admissions) == 0 {
 		// A policy admitting nothing would cut every client off.

@@ -93,6 +93,9 @@ func TestFixSaysWhatItAdmits(t *testing.T) {
 			description: []string{"TCP 8443 (webhook-server) from anywhere (ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration: the API server calls Service gatekeeper-webhook-service)",
 				"TCP 8888 from namespace monitoring (metrics)", "TCP 9090 from its own pods"},
 			warnings: []string{"the API server calls Service gatekeeper-webhook-service (ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration), from an address no policy peer names: its port is admitted from anywhere"}},
+		{name: "scrape annotation without a port: every declared TCP port", failure: "testdata/failure-scrape-all-ports.yaml",
+			description: []string{"TCP 8080 (http) from this namespace (Service api); TCP 8080 from namespace monitoring (metrics)"},
+			warnings:    []string{"clients in other namespaces"}},
 		{name: "allow-from, egress", failure: "testdata/failure-peers.yaml", params: rules.Params{"allow-from": "app1,app2", "egress": "dns-only"},
 			description: []string{"TCP 9042 from this namespace and namespaces app1, app2 (Service cassandra)"},
 			warnings:    []string{"egress is restricted to DNS"}},
@@ -149,5 +152,23 @@ func TestUnknownClusterAdmitsMore(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(fix.Warnings, "\n"), "admission webhook configurations and APIServices could not be listed (forbidden)") {
 		t.Errorf("warnings %q do not say webhooks could not be listed", fix.Warnings)
+	}
+}
+
+// Pods scraped on every port (prometheus.io/scrape without a port) keep
+// their peer ports open to each other: Cassandra's gossip is scraped too,
+// not only scraped.
+func TestScrapedPeersStayPeers(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-peers.yaml")
+	s.Workload.PodTemplate().Annotations = map[string]string{"prometheus.io/scrape": "true"}
+	s.Cluster.Traffic.Namespaces = []string{"db", "monitoring"}
+	fix, err := Rule{}.Fix(s, rules.Finding{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"TCP 7000, 7001, 7199 from its own pods", "TCP 7000, 7001, 7199, 9042 from namespace monitoring (metrics)"} {
+		if !strings.Contains(fix.Description, want) {
+			t.Errorf("description %q does not say %q", fix.Description, want)
+		}
 	}
 }

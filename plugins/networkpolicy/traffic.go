@@ -367,13 +367,18 @@ func (t *traffic) fromHostPorts(declared []corev1.ContainerPort) {
 // metricsPorts are the ports Prometheus scrapes: containerPorts named
 // *metrics*, and the prometheus.io/port annotation of the pod template or
 // of a Service selecting the pods (its endpoints are scraped on the pod).
-func metricsPorts(s *inspect.Snapshot, declared []corev1.ContainerPort) []port {
-	var out []port
+// prometheus.io/scrape: "true" without a port makes Prometheus's usual
+// jobs (kubernetes-pods, kubernetes-service-endpoints of its Helm chart)
+// scrape every declared TCP port of the pods, or every target port of the
+// Service: those are the second result, ports that may serve other
+// clients too (peers: they stay admitted from the pods themselves).
+func metricsPorts(s *inspect.Snapshot, declared []corev1.ContainerPort) (metrics, scraped []port) {
 	seen := map[string]bool{}
+	out := &metrics
 	add := func(p port) {
 		if !seen[p.key()] {
 			seen[p.key()] = true
-			out = append(out, p)
+			*out = append(*out, p)
 		}
 	}
 	for _, cp := range declared {
@@ -390,7 +395,27 @@ func metricsPorts(s *inspect.Snapshot, declared []corev1.ContainerPort) []port {
 			add(port{protocol: corev1.ProtocolTCP, value: intstr.FromInt32(int32(n)), number: int32(n)})
 		}
 	}
-	return out
+	out = &scraped
+	scrapedWhole := func(a map[string]string) bool {
+		return a["prometheus.io/scrape"] == "true" && a["prometheus.io/port"] == ""
+	}
+	if scrapedWhole(s.Workload.PodTemplate().Annotations) {
+		for _, cp := range declared {
+			if cp.Protocol == corev1.ProtocolTCP {
+				add(port{protocol: cp.Protocol, value: intstr.FromInt32(cp.ContainerPort), number: cp.ContainerPort})
+			}
+		}
+	}
+	for i := range s.Services {
+		if scrapedWhole(s.Services[i].Annotations) {
+			for _, p := range servicePorts(declared, &s.Services[i], inspect.Backend{}) {
+				if p.protocol == corev1.ProtocolTCP {
+					add(p)
+				}
+			}
+		}
+	}
+	return metrics, scraped
 }
 
 // fromMonitoring admits the metrics ports from the monitoring namespaces:
