@@ -45,7 +45,10 @@ func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 				c.OpenShift = true
 			}
 		}
-		return r.readGatewayAPI(ctx, c, groups)
+		if err := r.readGatewayAPI(ctx, c, groups); err != nil {
+			return err
+		}
+		return r.readMonitors(ctx, c, groups)
 	})
 	g.Go(func() error { return r.readTrafficCluster(ctx, c) })
 	g.Go(func() error {

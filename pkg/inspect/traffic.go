@@ -54,6 +54,10 @@ type TrafficSources struct {
 	// Gateways maps each Gateway, as "namespace/name", to its
 	// spec.gatewayClassName.
 	Gateways map[string]string
+	// Monitors are the cluster's ServiceMonitors and PodMonitors (the
+	// Prometheus Operator's; see monitors.go): empty when none or not
+	// served, nil when they could not be listed.
+	Monitors []Monitor
 	// APIServerCalls are the Services the API server itself calls: those
 	// of admission webhooks and of aggregated APIs (APIServices). Empty
 	// when there are none; nil when they could not be listed.

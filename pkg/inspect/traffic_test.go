@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
@@ -168,8 +170,14 @@ func gatewayServer(t *testing.T) *httptest.Server {
 	dep := webDeployment(t).Deployment.DeepCopy()
 	dep.TypeMeta = metav1.TypeMeta{}
 	bodies := map[string]string{
-		"/api":  `{"kind":"APIVersions","versions":["v1"]}`,
-		"/apis": `{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"gateway.networking.k8s.io","versions":[{"groupVersion":"gateway.networking.k8s.io/v1alpha2","version":"v1alpha2"},{"groupVersion":"gateway.networking.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"gateway.networking.k8s.io/v1","version":"v1"}}]}`,
+		"/api": `{"kind":"APIVersions","versions":["v1"]}`,
+		"/apis": `{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"gateway.networking.k8s.io","versions":[{"groupVersion":"gateway.networking.k8s.io/v1alpha2","version":"v1alpha2"},{"groupVersion":"gateway.networking.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"gateway.networking.k8s.io/v1","version":"v1"}},
+			{"name":"monitoring.coreos.com","versions":[{"groupVersion":"monitoring.coreos.com/v1","version":"v1"}],"preferredVersion":{"groupVersion":"monitoring.coreos.com/v1","version":"v1"}}]}`,
+		"/apis/monitoring.coreos.com/v1/servicemonitors": `{"apiVersion":"monitoring.coreos.com/v1","kind":"ServiceMonitorList","metadata":{},"items":[
+			{"metadata":{"name":"shop","namespace":"monitoring"},"spec":{"namespaceSelector":{"matchNames":["shop"]},"selector":{"matchLabels":{"app":"web"}},
+			"endpoints":[{"port":"http"},{"targetPort":9102}]}}]}`,
+		"/apis/monitoring.coreos.com/v1/podmonitors": `{"apiVersion":"monitoring.coreos.com/v1","kind":"PodMonitorList","metadata":{},"items":[
+			{"metadata":{"name":"all","namespace":"shop"},"spec":{"namespaceSelector":{"any":true},"podMetricsEndpoints":[{"portNumber":9090},{"port":"admin"}]}}]}`,
 		"/apis/gateway.networking.k8s.io/v1": `{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"gateway.networking.k8s.io/v1","resources":[
 			{"name":"httproutes","namespaced":true,"kind":"HTTPRoute","verbs":["list"]},{"name":"httproutes/status","namespaced":true,"kind":"HTTPRoute","verbs":["get"]},
 			{"name":"gateways","namespaced":true,"kind":"Gateway","verbs":["list"]},{"name":"gatewayclasses","namespaced":false,"kind":"GatewayClass","verbs":["list"]}]}`,
@@ -236,6 +244,16 @@ func TestGatewayAPIRoutes(t *testing.T) {
 		{"TLSRoute", "gateway.networking.k8s.io/v1alpha2", "tlsroutes"}, {"TCPRoute", "gateway.networking.k8s.io/v1alpha2", "tcproutes"}}
 	if !slices.Equal(tr.Routes, wantKinds) || tr.GatewayClasses["eg"] != "gateway.envoyproxy.io/gatewayclass-controller" || tr.Gateways["infra/public"] != "eg" {
 		t.Errorf("gateway API facts %+v", tr)
+	}
+	monitors := []Monitor{
+		{Kind: "ServiceMonitor", Namespace: "monitoring", Name: "shop", Namespaces: []string{"shop"},
+			Selector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Ports:    []MonitorPort{{ServicePort: "http"}, {Pod: intstr.FromInt32(9102)}}},
+		{Kind: "PodMonitor", Namespace: "shop", Name: "all", AnyNamespace: true,
+			Ports: []MonitorPort{{Pod: intstr.FromInt32(9090)}, {Pod: intstr.FromString("admin")}}},
+	}
+	if !reflect.DeepEqual(tr.Monitors, monitors) || !tr.Monitors[0].Watches("shop") || tr.Monitors[0].Watches("monitoring") || !tr.Monitors[1].Watches("any") {
+		t.Errorf("monitors %+v, want %+v", tr.Monitors, monitors)
 	}
 	calls := []APIServerCall{{Caller: "ValidatingWebhookConfiguration gatekeeper", Namespace: "gatekeeper-system", Service: "gatekeeper-webhook-service", Port: 443},
 		{Caller: "APIService v1beta1.metrics.k8s.io", Namespace: "kube-system", Service: "metrics-server", Port: 8443}}

@@ -3,7 +3,8 @@
 // outside the cluster for NodePort, LoadBalancer and externalIPs
 // Services), its Ingress and Gateway API controllers, the API server when
 // it calls them (admission webhooks, aggregated APIs), its peers on the
-// ports no Service names, and its metrics scrapers.
+// ports no Service names, and its metrics scrapers (annotations,
+// ServiceMonitors, PodMonitors).
 package networkpolicy
 
 import (
@@ -34,7 +35,8 @@ func (Rule) Meta() rules.Meta {
 			"Gateway API route from the controller's namespace (anywhere when it is not known); the ports of " +
 			"Services the API server calls (admission webhooks, APIServices) from anywhere; declared " +
 			"containerPorts no Service targets from the pods themselves (gossip, replication); metrics ports " +
-			"(named *metrics*, prometheus.io/port; every declared port under prometheus.io/scrape alone) from the monitoring namespace. Egress stays open unless " +
+			"(named *metrics*, prometheus.io/port; every declared port under prometheus.io/scrape alone; the ports " +
+			"ServiceMonitors and PodMonitors scrape) from the monitoring namespace. Egress stays open unless " +
 			"asked; a restricted egress always keeps DNS to kube-dns open. Pods on the host network are " +
 			"left to a human: most network plugins do not enforce policies on them.",
 		Fixable: true,
@@ -131,7 +133,7 @@ func admitted(s *inspect.Snapshot, p rules.Params) (*traffic, error) {
 	t.fromAPIServer(s, declared)
 	t.fromHostPorts(declared)
 	metrics, scraped := metricsPorts(s, declared)
-	t.fromMonitoring(s, append(metrics, scraped...), p)
+	t.fromMonitoring(s, slices.Concat(scrapes(metrics, "metrics"), scrapes(scraped, "metrics"), t.monitorScrapes(s, declared)), p)
 	t.fromPeers(declared, targeted, metrics)
 	if len(t.admissions) == 0 {
 		// A policy admitting nothing would cut every client off.

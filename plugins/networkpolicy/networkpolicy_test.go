@@ -43,6 +43,8 @@ func TestFixtures(t *testing.T) {
 			Findings: []string{"no NetworkPolicy"}, Manual: []string{"Service worker is headless and lists no ports, and the containers declare none: say which ports to admit with --set network-policy.ports="}},
 		{Name: "admission webhook: the API server's calls from anywhere", Failure: "testdata/failure-webhook.yaml",
 			Fixed: "testdata/fixed-webhook.yaml", Findings: []string{"no NetworkPolicy"}},
+		{Name: "ServiceMonitor and PodMonitor ports from the monitoring namespace", Failure: "testdata/failure-servicemonitor.yaml",
+			Fixed: "testdata/fixed-servicemonitor.yaml", Findings: []string{"no NetworkPolicy"}},
 		{Name: "hostNetwork: report only", Failure: "testdata/failure-hostnetwork.yaml",
 			Findings: []string{"the pods use hostNetwork"}, Manual: []string{"most network plugins do not enforce NetworkPolicies on host-network pods"}},
 	})
@@ -96,6 +98,10 @@ func TestFixSaysWhatItAdmits(t *testing.T) {
 		{name: "scrape annotation without a port: every declared TCP port", failure: "testdata/failure-scrape-all-ports.yaml",
 			description: []string{"TCP 8080 (http) from this namespace (Service api); TCP 8080 from namespace monitoring (metrics)"},
 			warnings:    []string{"clients in other namespaces"}},
+		{name: "ServiceMonitor and PodMonitor", failure: "testdata/failure-servicemonitor.yaml",
+			description: []string{"TCP 8080 (http) from this namespace (Service api)",
+				"TCP 8080 (http) from namespace monitoring (ServiceMonitor monitoring/shop-apis); TCP 9901 (admin) from namespace monitoring (PodMonitor shop/proxies)"},
+			warnings: []string{"clients in other namespaces"}},
 		{name: "allow-from, egress", failure: "testdata/failure-peers.yaml", params: rules.Params{"allow-from": "app1,app2", "egress": "dns-only"},
 			description: []string{"TCP 9042 from this namespace and namespaces app1, app2 (Service cassandra)"},
 			warnings:    []string{"egress is restricted to DNS"}},
@@ -146,12 +152,15 @@ func TestUnknownClusterAdmitsMore(t *testing.T) {
 	if !strings.Contains(strings.Join(fix.Warnings, "\n"), "Ingresses could not be listed (forbidden)") {
 		t.Errorf("warnings %q do not say Ingresses could not be listed", fix.Warnings)
 	}
-	s.Cluster.Traffic.APIServerCalls = nil
+	s.Cluster.Traffic.APIServerCalls, s.Cluster.Traffic.Monitors = nil, nil
 	if fix, err = (Rule{}).Fix(s, rules.Finding{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(fix.Warnings, "\n"), "admission webhook configurations and APIServices could not be listed (forbidden)") {
-		t.Errorf("warnings %q do not say webhooks could not be listed", fix.Warnings)
+	for _, want := range []string{"admission webhook configurations and APIServices could not be listed (forbidden)",
+		"ServiceMonitors and PodMonitors could not be listed (forbidden)"} {
+		if !strings.Contains(strings.Join(fix.Warnings, "\n"), want) {
+			t.Errorf("warnings %q do not say %q", fix.Warnings, want)
+		}
 	}
 }
 

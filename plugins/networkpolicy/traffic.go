@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
@@ -418,11 +420,28 @@ func metricsPorts(s *inspect.Snapshot, declared []corev1.ContainerPort) (metrics
 	return metrics, scraped
 }
 
-// fromMonitoring admits the metrics ports from the monitoring namespaces:
+// scrape is a port Prometheus scrapes, and why: "metrics" (a name, an
+// annotation) or the monitor naming it, e.g. "ServiceMonitor
+// monitoring/shop".
+type scrape struct {
+	port port
+	why  string
+}
+
+// scrapes pairs ports with one reason.
+func scrapes(ports []port, why string) []scrape {
+	out := make([]scrape, len(ports))
+	for i, p := range ports {
+		out[i] = scrape{p, why}
+	}
+	return out
+}
+
+// fromMonitoring admits the scraped ports from the monitoring namespaces:
 // those named by the monitoring parameter, else those detected; when none
 // is, from every namespace, and says so.
-func (t *traffic) fromMonitoring(s *inspect.Snapshot, metrics []port, p rules.Params) {
-	if len(metrics) == 0 {
+func (t *traffic) fromMonitoring(s *inspect.Snapshot, scraped []scrape, p rules.Params) {
+	if len(scraped) == 0 {
 		return
 	}
 	nss, how := names(p["monitoring"]), ""
@@ -433,15 +452,71 @@ func (t *traffic) fromMonitoring(s *inspect.Snapshot, metrics []port, p rules.Pa
 	if len(nss) == 0 {
 		src = source{origin: fromEveryNamespace}
 		var list []string
-		for _, m := range metrics {
-			list = append(list, m.text())
+		for _, sc := range scraped {
+			if !slices.Contains(list, sc.port.text()) {
+				list = append(list, sc.port.text())
+			}
 		}
 		t.warn("%s, so metrics port %s is admitted from every namespace; name the namespace Prometheus runs in with --set %s.monitoring=NAMESPACE",
 			how, strings.Join(list, ", "), id)
 	}
-	for _, m := range metrics {
-		t.admit(src, m, "metrics")
+	for _, sc := range scraped {
+		t.admit(src, sc.port, sc.why)
 	}
+}
+
+// monitorScrapes are the pod ports the Prometheus Operator scrapes: those
+// of the ServiceMonitors watching the namespace that select one of the
+// pods' Services (by the Service's labels; a Service port by name, or a
+// pod port), and of the PodMonitors selecting the pods. When the monitors
+// could not be listed, a warning says so.
+func (t *traffic) monitorScrapes(s *inspect.Snapshot, declared []corev1.ContainerPort) []scrape {
+	monitors := s.Cluster.Traffic.Monitors
+	if monitors == nil {
+		t.warn("ServiceMonitors and PodMonitors could not be listed (forbidden): ports the Prometheus Operator scrapes are admitted " +
+			"only as the rest of this policy admits them; name them with --set " + id + ".ports and the monitoring namespace")
+		return nil
+	}
+	var out []scrape
+	podPort := func(v intstr.IntOrString) port {
+		p := port{protocol: corev1.ProtocolTCP, value: v, number: v.IntVal}
+		for _, cp := range declared {
+			if v.Type == intstr.String && cp.Name == v.StrVal {
+				p.number, p.protocol = cp.ContainerPort, cp.Protocol
+			}
+		}
+		return p
+	}
+	for _, m := range monitors {
+		sel, err := metav1.LabelSelectorAsSelector(&m.Selector)
+		if err != nil || !m.Watches(s.Workload.Namespace()) {
+			continue
+		}
+		why := m.Kind + " " + m.Namespace + "/" + m.Name
+		if m.Kind == "PodMonitor" {
+			if sel.Matches(labels.Set(s.Workload.PodTemplate().Labels)) {
+				for _, mp := range m.Ports {
+					out = append(out, scrape{podPort(mp.Pod), why})
+				}
+			}
+			continue
+		}
+		for i := range s.Services {
+			if !sel.Matches(labels.Set(s.Services[i].Labels)) {
+				continue
+			}
+			for _, mp := range m.Ports {
+				if mp.ServicePort == "" {
+					out = append(out, scrape{podPort(mp.Pod), why})
+					continue
+				}
+				for _, p := range servicePorts(declared, &s.Services[i], inspect.Backend{PortName: mp.ServicePort}) {
+					out = append(out, scrape{p, why})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // fromPeers admits from the workload's own pods the containerPorts no

@@ -14,6 +14,7 @@ import (
 //   - IngressClass, GatewayClass, Gateway: the cluster's classes and Gateways;
 //   - ValidatingWebhookConfiguration, MutatingWebhookConfiguration,
 //     APIService: the Services the API server calls;
+//   - ServiceMonitor, PodMonitor: what the Prometheus Operator scrapes;
 //   - Ingress and Gateway API routes (HTTPRoute, GRPCRoute, TLSRoute,
 //     TCPRoute): the namespace's routes, kept by KeepRelated when they send
 //     to a Service selecting the pods.
@@ -76,6 +77,8 @@ func decodeTraffic(s *inspect.Snapshot, u *unstructured.Unstructured) (bool, err
 			port = 443
 		}
 		tr.APIServerCalls = append(tr.APIServerCalls, inspect.APIServerCall{Caller: "APIService " + u.GetName(), Namespace: ns, Service: name, Port: int32(port)})
+	case "ServiceMonitor", "PodMonitor":
+		tr.Monitors = append(tr.Monitors, inspect.Monitors(u.GetKind(), []unstructured.Unstructured{*u})...)
 	case "Ingress":
 		var ing networkingv1.Ingress
 		if err := convert(u, &ing); err != nil {
