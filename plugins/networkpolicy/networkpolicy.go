@@ -10,6 +10,7 @@ package networkpolicy
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -31,7 +32,8 @@ func (Rule) Meta() rules.Meta {
 			"port: one compromised pod anywhere can reach them, admin and debug ports included.",
 		Remediation: "Create a NetworkPolicy selecting the pods that admits each flow the app has: the ports " +
 			"of NodePort, LoadBalancer and externalIPs Services from anywhere; other Services' target ports " +
-			"from the namespace (and namespaces you name); the ports of Services behind an Ingress or a " +
+			"from the namespace (and namespaces you name; from every namespace in kube-system and *-system " +
+			"namespaces, whose shared services — DNS, meshes, operators — the whole cluster calls); the ports of Services behind an Ingress or a " +
 			"Gateway API route from the controller's namespace (anywhere when it is not known); the ports of " +
 			"Services the API server calls (admission webhooks, APIServices) from anywhere; declared " +
 			"containerPorts no Service targets from the pods themselves (gossip, replication); metrics ports " +
@@ -84,6 +86,7 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 	t.warnings = append(t.warnings, rules.NeighbourWarnings(s)...)
 	ingress, said := t.rules(sel)
 	t.warnOtherNamespaces()
+	t.warnShared()
 	name := s.Workload.Name()
 	for slices.Contains(s.NamespaceNetworkPolicyNames, name) {
 		name += "-harden"
@@ -109,6 +112,16 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 		Changes: []rules.Change{{Object: obj, Create: true}}, Warnings: t.warnings}, nil
 }
 
+// sharedServices reports whether a namespace holds services the whole
+// cluster calls, by the convention platform components follow: kube-system
+// (cluster DNS, metrics-server) and the *-system namespaces of operators
+// and meshes (istio-system's istiod serves every sidecar, gatekeeper-system,
+// cert-manager's…). A ClusterIP Service there admitted from its own
+// namespace only would cut the cluster off from it.
+func sharedServices(namespace string) bool {
+	return namespace == "kube-system" || strings.HasSuffix(namespace, "-system")
+}
+
 // admitted is the pods' traffic, from the whole picture: the Services
 // selecting them (from anywhere when reachable from outside the cluster,
 // else from the namespace and allow-from), the Ingresses and Gateway API
@@ -125,6 +138,9 @@ func admitted(s *inspect.Snapshot, p rules.Params) (*traffic, error) {
 	t := &traffic{}
 	declared := containerPorts(s)
 	inNamespace := source{origin: fromNamespace, namespaces: names(p["allow-from"])}
+	if ns := s.Workload.Namespace(); len(inNamespace.namespaces) == 0 && sharedServices(ns) {
+		inNamespace, t.shared = source{origin: fromEveryNamespace}, ns
+	}
 	targeted := t.fromServices(s, declared, inNamespace)
 	if err := t.fromParam(p["ports"], inNamespace); err != nil {
 		return nil, err

@@ -102,6 +102,12 @@ func TestFixSaysWhatItAdmits(t *testing.T) {
 			description: []string{"TCP 8080 (http) from this namespace (Service api)",
 				"TCP 8080 (http) from namespace monitoring (ServiceMonitor monitoring/shop-apis); TCP 9901 (admin) from namespace monitoring (PodMonitor shop/proxies)"},
 			warnings: []string{"clients in other namespaces"}},
+		{name: "cluster DNS in kube-system: from every namespace", failure: "testdata/failure-cluster-dns.yaml",
+			description: []string{"create NetworkPolicy coredns admitting UDP 53, TCP 53, 9153 from every namespace (Service kube-dns)"},
+			warnings: []string{"namespace kube-system holds the cluster's shared services (DNS, metrics, webhooks): their clients are in every namespace, " +
+				"so the Services' ports are admitted from every namespace; narrow it with --set network-policy.allow-from=NAMESPACE"}},
+		{name: "cluster DNS, clients named", failure: "testdata/failure-cluster-dns.yaml", params: rules.Params{"allow-from": "shop"},
+			description: []string{"UDP 53, TCP 53, 9153 from this namespace and namespace shop (Service kube-dns)"}},
 		{name: "allow-from, egress", failure: "testdata/failure-peers.yaml", params: rules.Params{"allow-from": "app1,app2", "egress": "dns-only"},
 			description: []string{"TCP 9042 from this namespace and namespaces app1, app2 (Service cassandra)"},
 			warnings:    []string{"egress is restricted to DNS"}},

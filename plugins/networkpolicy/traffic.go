@@ -151,6 +151,9 @@ type traffic struct {
 	// port), set by rules.
 	kept     []admission
 	warnings []string
+	// shared is the namespace when it holds the cluster's shared services
+	// (sharedServices): Service ports are admitted from every namespace.
+	shared string
 }
 
 func (t *traffic) admit(src source, p port, why string) {
@@ -277,6 +280,18 @@ func (t *traffic) warnOtherNamespaces() {
 	for _, a := range t.kept {
 		if a.source.origin == fromNamespace && len(a.source.namespaces) == 0 && strings.HasPrefix(a.why, "Service ") {
 			t.warn("clients in other namespaces cannot be seen from the workload: if pods of another namespace call its Services, name their namespaces with --set %s.allow-from=NAMESPACE", id)
+			return
+		}
+	}
+}
+
+// warnShared says, when Service ports are kept from every namespace
+// because the namespace holds shared services, why and how to narrow it.
+func (t *traffic) warnShared() {
+	for _, a := range t.kept {
+		if t.shared != "" && a.source.origin == fromEveryNamespace && strings.HasPrefix(a.why, "Service ") {
+			t.warn("namespace %s holds the cluster's shared services (DNS, metrics, webhooks): their clients are in every namespace, "+
+				"so the Services' ports are admitted from every namespace; narrow it with --set %s.allow-from=NAMESPACE", t.shared, id)
 			return
 		}
 	}

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -298,6 +300,58 @@ webhooks:
 	wrong := flowcheck.New([]*networkingv1.NetworkPolicy{np}).Check(
 		[]flowcheck.Flow{{From: flowcheck.Outside, To: webhook, Port: 9443}}, // the API server
 		[]flowcheck.Flow{{From: flowcheck.Stranger(), To: webhook, Port: 8081}})
+	for _, w := range wrong {
+		t.Errorf("%s; policy %+v", w, np.Spec.Ingress)
+	}
+}
+
+// A cluster service in a *-system namespace (a DNS server, as CoreDNS in
+// kube-system, or a mesh's control plane): its clients are the pods of
+// every namespace. Its policy admits its Service ports from every
+// namespace — from its own only, the whole cluster would lose it.
+func TestDoNoHarmFaultsSharedServiceNamespace(t *testing.T) {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	ns := createNamespace(t, "dns-"+hex.EncodeToString(b)+"-system")
+	applyManifest(t, ns, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: resolver}
+spec:
+  replicas: 2
+  selector: {matchLabels: {k8s-app: resolver}}
+  template:
+    metadata: {labels: {k8s-app: resolver}}
+    spec:
+      containers:
+      - name: dns
+        image: registry.k8s.io/coredns/coredns:v1.11.3
+        ports:
+        - {name: dns, containerPort: 53, protocol: UDP}
+        - {name: dns-tcp, containerPort: 53, protocol: TCP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: resolver}
+spec:
+  selector: {k8s-app: resolver}
+  ports:
+  - {name: dns, port: 53, protocol: UDP}
+  - {name: dns-tcp, port: 53, protocol: TCP}
+`)
+	waitRollout(t, ns, "deploy/resolver")
+	r := harden(t, "deploy/resolver", "-n", ns, "--fix=network-policy", "--yes", "--timeout=60s")
+	if r.code > 1 || !strings.Contains(r.stdout, "holds the cluster's shared services") {
+		t.Fatalf("harden --fix=network-policy: %s", r)
+	}
+	np, err := env.client.NetworkingV1().NetworkPolicies(ns).Get(context.Background(), "resolver", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := flowcheck.PodOf("resolver", ns, deployment(t, ns, "resolver").Spec.Template)
+	client := flowcheck.Stranger() // any pod of any namespace resolves names
+	wrong := flowcheck.New([]*networkingv1.NetworkPolicy{np}).Check(
+		[]flowcheck.Flow{{From: client, To: resolver, Port: 53, Protocol: "UDP"}, {From: client, To: resolver, Port: 53}},
+		[]flowcheck.Flow{{From: client, To: resolver, Port: 8080}})
 	for _, w := range wrong {
 		t.Errorf("%s; policy %+v", w, np.Spec.Ingress)
 	}
