@@ -69,8 +69,9 @@ var ListedResources = []string{
 	"limitranges", "resourcequotas", "rolebindings", "serviceaccounts",
 	"leases", "persistentvolumeclaims",
 	// Where traffic comes from (traffic.go); the Gateway API's gateways,
-	// gatewayclasses and routes too, when the cluster serves them.
-	"ingressclasses", "ingresses",
+	// gatewayclasses and routes too, when the cluster serves them, and the
+	// aggregation layer's apiservices (both through the REST client).
+	"ingressclasses", "ingresses", "validatingwebhookconfigurations", "mutatingwebhookconfigurations",
 }
 
 // Scope says what to read.
@@ -479,7 +480,7 @@ func podsOf(w *Workload, pods []corev1.Pod, jobs []batchv1.Job) []corev1.Pod {
 			out = append(out, p)
 		}
 	}
-	return out
+	return OwnPods(w, out)
 }
 
 // NamespaceSnapshot is what namespace rules look at.

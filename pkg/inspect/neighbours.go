@@ -69,6 +69,28 @@ func (w *Workload) Controls(ref *metav1.OwnerReference, labels map[string]string
 	return w.Deployment != nil && deploymentOf(ref, labels) == w.Name()
 }
 
+// OwnPods keeps, of the pods the workload's selector matches, those that
+// are its own: the pods it controls (Controls: directly, or a
+// Deployment's through its ReplicaSets) and the orphans (no controller),
+// which its controller adopts. A pod another controller controls belongs
+// to a neighbour whose labels the selector also matches (deployment/web
+// selecting {app: shop} matches api's {app: shop, tier: api} pods): its
+// users, Leases, usage and start times say nothing of this workload. A
+// CronJob's pods, found through its Jobs, are returned as they are.
+func OwnPods(w *Workload, pods []corev1.Pod) []corev1.Pod {
+	if w.CronJob != nil {
+		return pods
+	}
+	var out []corev1.Pod
+	for i := range pods {
+		ref := metav1.GetControllerOfNoCopy(&pods[i])
+		if ref == nil || w.Controls(ref, pods[i].Labels) {
+			out = append(out, pods[i])
+		}
+	}
+	return out
+}
+
 // neighbourhood collects a namespace's Neighbourhood from what was listed.
 type neighbourhood struct {
 	out []Neighbour

@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -44,7 +45,10 @@ func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 				c.OpenShift = true
 			}
 		}
-		return r.readGatewayAPI(ctx, c, groups)
+		if err := r.readGatewayAPI(ctx, c, groups); err != nil {
+			return err
+		}
+		return r.readMonitors(ctx, c, groups)
 	})
 	g.Go(func() error { return r.readTrafficCluster(ctx, c) })
 	g.Go(func() error {
@@ -103,7 +107,7 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	})
 	g.Go(func() error {
 		pods, err := r.pods(gctx, w, sel)
-		s.Pods = pods
+		s.Pods = OwnPods(w, pods)
 		return err
 	})
 	g.Go(func() error {
@@ -196,6 +200,14 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if s.Usage != nil {
+		// PodMetrics carry no owner: keep the usage of the pods OwnPods kept.
+		own := map[string]bool{}
+		for _, p := range s.Pods {
+			own[p.Name] = true
+		}
+		maps.DeleteFunc(s.Usage, func(pod string, _ map[string]ContainerUsage) bool { return !own[pod] })
+	}
 	s.KeepRelated()
 	return s, nil
 }
@@ -255,8 +267,10 @@ type namespaceSelectors struct {
 func namespaceSelectorsOf(pdbs []policyv1.PodDisruptionBudget, svcs []corev1.Service, nps []networkingv1.NetworkPolicy) *namespaceSelectors {
 	n := &namespaceSelectors{}
 	for _, p := range pdbs {
+		// policy/v1: an empty selector selects every pod of the namespace
+		// (policy/v1beta1's selected none), a missing one none.
 		sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
-		if err != nil || sel.Empty() {
+		if err != nil {
 			sel = nil
 		}
 		n.pdbs = append(n.pdbs, sel)
@@ -322,5 +336,5 @@ func (r *Reader) PodStats(ctx context.Context, cluster *Cluster, w *Workload) (P
 	if err != nil {
 		return PodStats{}, err
 	}
-	return (&Snapshot{Workload: w, Cluster: cluster, Pods: pods}).Stats(), nil
+	return (&Snapshot{Workload: w, Cluster: cluster, Pods: OwnPods(w, pods)}).Stats(), nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -53,6 +54,26 @@ type TrafficSources struct {
 	// Gateways maps each Gateway, as "namespace/name", to its
 	// spec.gatewayClassName.
 	Gateways map[string]string
+	// Monitors are the cluster's ServiceMonitors and PodMonitors (the
+	// Prometheus Operator's; see monitors.go): empty when none or not
+	// served, nil when they could not be listed.
+	Monitors []Monitor
+	// APIServerCalls are the Services the API server itself calls: those
+	// of admission webhooks and of aggregated APIs (APIServices). Empty
+	// when there are none; nil when they could not be listed.
+	APIServerCalls []APIServerCall
+}
+
+// APIServerCall is a Service the API server calls, e.g. {Caller:
+// "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration",
+// Namespace: "gatekeeper-system", Service: "gatekeeper-webhook-service",
+// Port: 443}.
+type APIServerCall struct {
+	Caller             string
+	Namespace, Service string
+	// Port is the Service port called: the object's, else 443 (the API's
+	// default for webhooks and APIServices).
+	Port int32
 }
 
 // RouteResource is one served Gateway API kind: e.g. {HTTPRoute,
@@ -98,6 +119,9 @@ func (r *Reader) readTrafficCluster(ctx context.Context, c *Cluster) error {
 		}
 		sort.Strings(c.Traffic.Namespaces)
 	}
+	if err := r.readAPIServerCalls(ctx, c); err != nil {
+		return err
+	}
 	ics, err := r.Client.NetworkingV1().IngressClasses().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	switch {
 	case unknowable(err):
@@ -112,6 +136,74 @@ func (r *Reader) readTrafficCluster(ctx context.Context, c *Cluster) error {
 			}
 		}
 	}
+	return nil
+}
+
+// readAPIServerCalls lists the Services the API server calls: the
+// validating and mutating webhook configurations' and the APIServices'
+// (through the REST client: clients without one, the fake clientset, read
+// none). Any of the three lists forbidden leaves c.Traffic.APIServerCalls
+// nil: not known.
+func (r *Reader) readAPIServerCalls(ctx context.Context, c *Cluster) error {
+	calls := []APIServerCall{}
+	add := func(caller string, svc *admissionregistrationv1.ServiceReference) {
+		if svc == nil {
+			return
+		}
+		port := int32(443)
+		if svc.Port != nil {
+			port = *svc.Port
+		}
+		calls = append(calls, APIServerCall{Caller: caller, Namespace: svc.Namespace, Service: svc.Name, Port: port})
+	}
+	opts := metav1.ListOptions{ResourceVersion: "0"}
+	vw, err := r.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().List(ctx, opts)
+	if unknowable(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing validatingwebhookconfigurations: %w", err)
+	}
+	for _, cfg := range vw.Items {
+		for _, wh := range cfg.Webhooks {
+			add("ValidatingWebhookConfiguration "+cfg.Name, wh.ClientConfig.Service)
+		}
+	}
+	mw, err := r.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, opts)
+	if unknowable(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing mutatingwebhookconfigurations: %w", err)
+	}
+	for _, cfg := range mw.Items {
+		for _, wh := range cfg.Webhooks {
+			add("MutatingWebhookConfiguration "+cfg.Name, wh.ClientConfig.Service)
+		}
+	}
+	if r.rest() != nil {
+		l, err := r.listREST(ctx, RouteResource{Kind: "APIService", GroupVersion: "apiregistration.k8s.io/v1", Resource: "apiservices"}, "", metav1.ListOptions{})
+		if unknowable(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("listing apiservices: %w", err)
+		}
+		for _, as := range l.Items {
+			ns, _, _ := unstructured.NestedString(as.Object, "spec", "service", "namespace")
+			name, _, _ := unstructured.NestedString(as.Object, "spec", "service", "name")
+			if name == "" {
+				continue // served by the API server itself
+			}
+			port, found, _ := unstructured.NestedInt64(as.Object, "spec", "service", "port")
+			if !found {
+				port = 443
+			}
+			p := int32(port)
+			add("APIService "+as.GetName(), &admissionregistrationv1.ServiceReference{Namespace: ns, Name: name, Port: &p})
+		}
+	}
+	c.Traffic.APIServerCalls = calls
 	return nil
 }
 

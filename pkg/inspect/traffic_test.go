@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
@@ -103,11 +105,12 @@ func equalRoutes(a, b []Route) bool {
 	return string(ja) == string(jb)
 }
 
-// A user who may not list namespaces, IngressClasses or Ingresses gets
-// facts "not known" (nil), and an error from none of the reads.
+// A user who may not list namespaces, IngressClasses, Ingresses or webhook
+// configurations gets facts "not known" (nil), and an error from none of
+// the reads.
 func TestTrafficForbiddenIsNotKnown(t *testing.T) {
 	client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})
-	for _, res := range []string{"namespaces", "ingressclasses", "ingresses"} {
+	for _, res := range []string{"namespaces", "ingressclasses", "ingresses", "mutatingwebhookconfigurations"} {
 		client.PrependReactor("list", res, func(a k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: res}, "", nil)
 		})
@@ -117,7 +120,7 @@ func TestTrafficForbiddenIsNotKnown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cluster.Traffic.Namespaces != nil || cluster.Traffic.IngressClasses != nil {
+	if cluster.Traffic.Namespaces != nil || cluster.Traffic.IngressClasses != nil || cluster.Traffic.APIServerCalls != nil {
 		t.Errorf("forbidden facts are known: %+v", cluster.Traffic)
 	}
 	s, err := r.Snapshot(context.Background(), cluster, webDeployment(t))
@@ -167,8 +170,14 @@ func gatewayServer(t *testing.T) *httptest.Server {
 	dep := webDeployment(t).Deployment.DeepCopy()
 	dep.TypeMeta = metav1.TypeMeta{}
 	bodies := map[string]string{
-		"/api":  `{"kind":"APIVersions","versions":["v1"]}`,
-		"/apis": `{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"gateway.networking.k8s.io","versions":[{"groupVersion":"gateway.networking.k8s.io/v1alpha2","version":"v1alpha2"},{"groupVersion":"gateway.networking.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"gateway.networking.k8s.io/v1","version":"v1"}}]}`,
+		"/api": `{"kind":"APIVersions","versions":["v1"]}`,
+		"/apis": `{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"gateway.networking.k8s.io","versions":[{"groupVersion":"gateway.networking.k8s.io/v1alpha2","version":"v1alpha2"},{"groupVersion":"gateway.networking.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"gateway.networking.k8s.io/v1","version":"v1"}},
+			{"name":"monitoring.coreos.com","versions":[{"groupVersion":"monitoring.coreos.com/v1","version":"v1"}],"preferredVersion":{"groupVersion":"monitoring.coreos.com/v1","version":"v1"}}]}`,
+		"/apis/monitoring.coreos.com/v1/servicemonitors": `{"apiVersion":"monitoring.coreos.com/v1","kind":"ServiceMonitorList","metadata":{},"items":[
+			{"metadata":{"name":"shop","namespace":"monitoring"},"spec":{"namespaceSelector":{"matchNames":["shop"]},"selector":{"matchLabels":{"app":"web"}},
+			"endpoints":[{"port":"http"},{"targetPort":9102}]}}]}`,
+		"/apis/monitoring.coreos.com/v1/podmonitors": `{"apiVersion":"monitoring.coreos.com/v1","kind":"PodMonitorList","metadata":{},"items":[
+			{"metadata":{"name":"all","namespace":"shop"},"spec":{"namespaceSelector":{"any":true},"podMetricsEndpoints":[{"portNumber":9090},{"port":"admin"}]}}]}`,
 		"/apis/gateway.networking.k8s.io/v1": `{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"gateway.networking.k8s.io/v1","resources":[
 			{"name":"httproutes","namespaced":true,"kind":"HTTPRoute","verbs":["list"]},{"name":"httproutes/status","namespaced":true,"kind":"HTTPRoute","verbs":["get"]},
 			{"name":"gateways","namespaced":true,"kind":"Gateway","verbs":["list"]},{"name":"gatewayclasses","namespaced":false,"kind":"GatewayClass","verbs":["list"]}]}`,
@@ -186,6 +195,13 @@ func gatewayServer(t *testing.T) *httptest.Server {
 		"/api/v1/services":                 list(obj(service("web", map[string]string{"app": "web"}))),
 		"/api/v1/namespaces/shop/services": list(obj(service("web", map[string]string{"app": "web"}))),
 		"/apis/apps/v1/deployments":        list(obj(dep)),
+		// metrics-server's APIService, and one the API server serves itself.
+		"/apis/apiregistration.k8s.io/v1/apiservices": `{"apiVersion":"apiregistration.k8s.io/v1","kind":"APIServiceList","metadata":{},"items":[
+			{"metadata":{"name":"v1beta1.metrics.k8s.io"},"spec":{"service":{"namespace":"kube-system","name":"metrics-server","port":8443}}},
+			{"metadata":{"name":"v1.apps"},"spec":{}}]}`,
+		"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations": `{"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfigurationList","metadata":{},"items":[
+			{"metadata":{"name":"gatekeeper"},"webhooks":[{"name":"validation.gatekeeper.sh","clientConfig":{"service":{"namespace":"gatekeeper-system","name":"gatekeeper-webhook-service","path":"/v1/admit"}}},
+			{"name":"outside.example.com","clientConfig":{"url":"https://hooks.example.com/"}}]}]}`,
 	}
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -228,6 +244,21 @@ func TestGatewayAPIRoutes(t *testing.T) {
 		{"TLSRoute", "gateway.networking.k8s.io/v1alpha2", "tlsroutes"}, {"TCPRoute", "gateway.networking.k8s.io/v1alpha2", "tcproutes"}}
 	if !slices.Equal(tr.Routes, wantKinds) || tr.GatewayClasses["eg"] != "gateway.envoyproxy.io/gatewayclass-controller" || tr.Gateways["infra/public"] != "eg" {
 		t.Errorf("gateway API facts %+v", tr)
+	}
+	monitors := []Monitor{
+		{Kind: "ServiceMonitor", Namespace: "monitoring", Name: "shop", Namespaces: []string{"shop"},
+			Selector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Ports:    []MonitorPort{{ServicePort: "http"}, {Pod: intstr.FromInt32(9102)}}},
+		{Kind: "PodMonitor", Namespace: "shop", Name: "all", AnyNamespace: true,
+			Ports: []MonitorPort{{Pod: intstr.FromInt32(9090)}, {Pod: intstr.FromString("admin")}}},
+	}
+	if !reflect.DeepEqual(tr.Monitors, monitors) || !tr.Monitors[0].Watches("shop") || tr.Monitors[0].Watches("monitoring") || !tr.Monitors[1].Watches("any") {
+		t.Errorf("monitors %+v, want %+v", tr.Monitors, monitors)
+	}
+	calls := []APIServerCall{{Caller: "ValidatingWebhookConfiguration gatekeeper", Namespace: "gatekeeper-system", Service: "gatekeeper-webhook-service", Port: 443},
+		{Caller: "APIService v1beta1.metrics.k8s.io", Namespace: "kube-system", Service: "metrics-server", Port: 8443}}
+	if !slices.Equal(tr.APIServerCalls, calls) {
+		t.Errorf("the Services the API server calls: %+v, want %+v", tr.APIServerCalls, calls)
 	}
 	want := []Route{{Kind: "HTTPRoute", Name: "web", Parents: []string{"Gateway infra/public"}, Backends: []Backend{{Service: "web", Port: 80}}}}
 	s, err := r.Snapshot(context.Background(), cluster, webDeployment(t))

@@ -1,13 +1,16 @@
 // Package networkpolicy gives pods that no NetworkPolicy selects one that
 // admits the traffic the app has, and only it: its Services' clients (from
 // outside the cluster for NodePort, LoadBalancer and externalIPs
-// Services), its Ingress and Gateway API controllers, its peers on the
-// ports no Service names, and its metrics scrapers.
+// Services), its Ingress and Gateway API controllers, the API server when
+// it calls them (admission webhooks, aggregated APIs), its peers on the
+// ports no Service names, and its metrics scrapers (annotations,
+// ServiceMonitors, PodMonitors).
 package networkpolicy
 
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -29,10 +32,13 @@ func (Rule) Meta() rules.Meta {
 			"port: one compromised pod anywhere can reach them, admin and debug ports included.",
 		Remediation: "Create a NetworkPolicy selecting the pods that admits each flow the app has: the ports " +
 			"of NodePort, LoadBalancer and externalIPs Services from anywhere; other Services' target ports " +
-			"from the namespace (and namespaces you name); the ports of Services behind an Ingress or a " +
-			"Gateway API route from the controller's namespace (anywhere when it is not known); declared " +
+			"from the namespace (and namespaces you name; from every namespace in kube-system and *-system " +
+			"namespaces, whose shared services — DNS, meshes, operators — the whole cluster calls); the ports of Services behind an Ingress or a " +
+			"Gateway API route from the controller's namespace (anywhere when it is not known); the ports of " +
+			"Services the API server calls (admission webhooks, APIServices) from anywhere; declared " +
 			"containerPorts no Service targets from the pods themselves (gossip, replication); metrics ports " +
-			"(named *metrics*, prometheus.io/port) from the monitoring namespace. Egress stays open unless " +
+			"(named *metrics*, prometheus.io/port; every declared port under prometheus.io/scrape alone; the ports " +
+			"ServiceMonitors and PodMonitors scrape) from the monitoring namespace. Egress stays open unless " +
 			"asked; a restricted egress always keeps DNS to kube-dns open. Pods on the host network are " +
 			"left to a human: most network plugins do not enforce policies on them.",
 		Fixable: true,
@@ -80,6 +86,7 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 	t.warnings = append(t.warnings, rules.NeighbourWarnings(s)...)
 	ingress, said := t.rules(sel)
 	t.warnOtherNamespaces()
+	t.warnShared()
 	name := s.Workload.Name()
 	for slices.Contains(s.NamespaceNetworkPolicyNames, name) {
 		name += "-harden"
@@ -105,6 +112,16 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 		Changes: []rules.Change{{Object: obj, Create: true}}, Warnings: t.warnings}, nil
 }
 
+// sharedServices reports whether a namespace holds services the whole
+// cluster calls, by the convention platform components follow: kube-system
+// (cluster DNS, metrics-server) and the *-system namespaces of operators
+// and meshes (istio-system's istiod serves every sidecar, gatekeeper-system,
+// cert-manager's…). A ClusterIP Service there admitted from its own
+// namespace only would cut the cluster off from it.
+func sharedServices(namespace string) bool {
+	return namespace == "kube-system" || strings.HasSuffix(namespace, "-system")
+}
+
 // admitted is the pods' traffic, from the whole picture: the Services
 // selecting them (from anywhere when reachable from outside the cluster,
 // else from the namespace and allow-from), the Ingresses and Gateway API
@@ -121,14 +138,23 @@ func admitted(s *inspect.Snapshot, p rules.Params) (*traffic, error) {
 	t := &traffic{}
 	declared := containerPorts(s)
 	inNamespace := source{origin: fromNamespace, namespaces: names(p["allow-from"])}
+	if ns := s.Workload.Namespace(); len(inNamespace.namespaces) == 0 && sharedServices(ns) {
+		inNamespace, t.shared = source{origin: fromEveryNamespace}, ns
+	}
 	targeted := t.fromServices(s, declared, inNamespace)
 	if err := t.fromParam(p["ports"], inNamespace); err != nil {
 		return nil, err
 	}
 	t.fromRoutes(s, declared, p)
+	t.fromAPIServer(s, declared)
 	t.fromHostPorts(declared)
-	metrics := metricsPorts(s, declared)
-	t.fromMonitoring(s, metrics, p)
+	metrics, scraped := metricsPorts(s, declared)
+	t.fromMonitoring(s, slices.Concat(scrapes(metrics, "metrics"), scrapes(scraped, "metrics"), t.monitorScrapes(s, declared)), p)
 	t.fromPeers(declared, targeted, metrics)
+	if len(t.admissions) == 0 {
+		// A policy admitting nothing would cut every client off.
+		return nil, rules.Human("Service %s is headless and lists no ports, and the containers declare none: say which ports to admit with --set %s.ports=8080,9090",
+			s.Services[0].Name, id)
+	}
 	return t, nil
 }

@@ -37,6 +37,14 @@ func TestFixtures(t *testing.T) {
 			Findings: []string{"no NetworkPolicy"}},
 		{Name: "metrics ports, no monitoring namespace: from every namespace", Failure: "testdata/failure-metrics-unmonitored.yaml",
 			Fixed: "testdata/fixed-metrics-unmonitored.yaml", Findings: []string{"no NetworkPolicy"}},
+		{Name: "headless Service without ports: the declared ports from the namespace", Failure: "testdata/failure-headless-portless.yaml",
+			Fixed: "testdata/fixed-headless-portless.yaml", Findings: []string{"no NetworkPolicy"}},
+		{Name: "headless Service without ports, no declared port: a human names the ports", Failure: "testdata/failure-headless-undeclared.yaml",
+			Findings: []string{"no NetworkPolicy"}, Manual: []string{"Service worker is headless and lists no ports, and the containers declare none: say which ports to admit with --set network-policy.ports="}},
+		{Name: "admission webhook: the API server's calls from anywhere", Failure: "testdata/failure-webhook.yaml",
+			Fixed: "testdata/fixed-webhook.yaml", Findings: []string{"no NetworkPolicy"}},
+		{Name: "ServiceMonitor and PodMonitor ports from the monitoring namespace", Failure: "testdata/failure-servicemonitor.yaml",
+			Fixed: "testdata/fixed-servicemonitor.yaml", Findings: []string{"no NetworkPolicy"}},
 		{Name: "hostNetwork: report only", Failure: "testdata/failure-hostnetwork.yaml",
 			Findings: []string{"the pods use hostNetwork"}, Manual: []string{"most network plugins do not enforce NetworkPolicies on host-network pods"}},
 	})
@@ -76,6 +84,30 @@ func TestFixSaysWhatItAdmits(t *testing.T) {
 				"clients in other namespaces"}},
 		{name: "metrics, named", failure: "testdata/failure-metrics-unmonitored.yaml", params: rules.Params{"monitoring": "telemetry"},
 			description: []string{"TCP 9090, 9102 from namespace telemetry (metrics)"}, warnings: []string{"clients in other namespaces"}},
+		{name: "headless, no ports", failure: "testdata/failure-headless-portless.yaml",
+			description: []string{"TCP 5432 (pg) from this namespace (Service pg is headless with no ports: its clients connect to the pods' declared ports)"},
+			warnings:    []string{"metrics port 9187 is admitted from every namespace", "clients in other namespaces"}},
+		{name: "named targetPort nobody declares", failure: "testdata/failure-named-undeclared.yaml",
+			description: []string{"TCP http from this namespace (Service web); TCP 8080 from its own pods"},
+			warnings: []string{"Service web targets port http, which no container of the pods declares: the Service sends them nothing on it",
+				"clients in other namespaces"}},
+		{name: "admission webhook", failure: "testdata/failure-webhook.yaml",
+			description: []string{"TCP 8443 (webhook-server) from anywhere (ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration: the API server calls Service gatekeeper-webhook-service)",
+				"TCP 8888 from namespace monitoring (metrics)", "TCP 9090 from its own pods"},
+			warnings: []string{"the API server calls Service gatekeeper-webhook-service (ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration), from an address no policy peer names: its port is admitted from anywhere"}},
+		{name: "scrape annotation without a port: every declared TCP port", failure: "testdata/failure-scrape-all-ports.yaml",
+			description: []string{"TCP 8080 (http) from this namespace (Service api); TCP 8080 from namespace monitoring (metrics)"},
+			warnings:    []string{"clients in other namespaces"}},
+		{name: "ServiceMonitor and PodMonitor", failure: "testdata/failure-servicemonitor.yaml",
+			description: []string{"TCP 8080 (http) from this namespace (Service api)",
+				"TCP 8080 (http) from namespace monitoring (ServiceMonitor monitoring/shop-apis); TCP 9901 (admin) from namespace monitoring (PodMonitor shop/proxies)"},
+			warnings: []string{"clients in other namespaces"}},
+		{name: "cluster DNS in kube-system: from every namespace", failure: "testdata/failure-cluster-dns.yaml",
+			description: []string{"create NetworkPolicy coredns admitting UDP 53, TCP 53, 9153 from every namespace (Service kube-dns)"},
+			warnings: []string{"namespace kube-system holds the cluster's shared services (DNS, metrics, webhooks): their clients are in every namespace, " +
+				"so the Services' ports are admitted from every namespace; narrow it with --set network-policy.allow-from=NAMESPACE"}},
+		{name: "cluster DNS, clients named", failure: "testdata/failure-cluster-dns.yaml", params: rules.Params{"allow-from": "shop"},
+			description: []string{"UDP 53, TCP 53, 9153 from this namespace and namespace shop (Service kube-dns)"}},
 		{name: "allow-from, egress", failure: "testdata/failure-peers.yaml", params: rules.Params{"allow-from": "app1,app2", "egress": "dns-only"},
 			description: []string{"TCP 9042 from this namespace and namespaces app1, app2 (Service cassandra)"},
 			warnings:    []string{"egress is restricted to DNS"}},
@@ -125,5 +157,33 @@ func TestUnknownClusterAdmitsMore(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(fix.Warnings, "\n"), "Ingresses could not be listed (forbidden)") {
 		t.Errorf("warnings %q do not say Ingresses could not be listed", fix.Warnings)
+	}
+	s.Cluster.Traffic.APIServerCalls, s.Cluster.Traffic.Monitors = nil, nil
+	if fix, err = (Rule{}).Fix(s, rules.Finding{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"admission webhook configurations and APIServices could not be listed (forbidden)",
+		"ServiceMonitors and PodMonitors could not be listed (forbidden)"} {
+		if !strings.Contains(strings.Join(fix.Warnings, "\n"), want) {
+			t.Errorf("warnings %q do not say %q", fix.Warnings, want)
+		}
+	}
+}
+
+// Pods scraped on every port (prometheus.io/scrape without a port) keep
+// their peer ports open to each other: Cassandra's gossip is scraped too,
+// not only scraped.
+func TestScrapedPeersStayPeers(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-peers.yaml")
+	s.Workload.PodTemplate().Annotations = map[string]string{"prometheus.io/scrape": "true"}
+	s.Cluster.Traffic.Namespaces = []string{"db", "monitoring"}
+	fix, err := Rule{}.Fix(s, rules.Finding{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"TCP 7000, 7001, 7199 from its own pods", "TCP 7000, 7001, 7199, 9042 from namespace monitoring (metrics)"} {
+		if !strings.Contains(fix.Description, want) {
+			t.Errorf("description %q does not say %q", fix.Description, want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
@@ -149,6 +151,9 @@ type traffic struct {
 	// port), set by rules.
 	kept     []admission
 	warnings []string
+	// shared is the namespace when it holds the cluster's shared services
+	// (sharedServices): Service ports are admitted from every namespace.
+	shared string
 }
 
 func (t *traffic) admit(src source, p port, why string) {
@@ -233,7 +238,12 @@ func exposure(svc *corev1.Service) string {
 
 // fromServices admits every Service's target ports: from anywhere for a
 // Service reachable from outside the cluster, else from the namespace and
-// the allow-from namespaces. It returns the ports some Service targets.
+// the allow-from namespaces. A headless Service that lists no ports is
+// only a DNS name for the pods: its clients connect to any port, so every
+// declared containerPort is admitted from the namespace. A named
+// targetPort no container declares is admitted by its name, with a
+// warning: the Service sends these pods nothing on it. It returns the
+// ports some Service targets.
 func (t *traffic) fromServices(s *inspect.Snapshot, declared []corev1.ContainerPort, inNamespace source) map[string]bool {
 	targeted := map[string]bool{}
 	for i := range s.Services {
@@ -242,7 +252,21 @@ func (t *traffic) fromServices(s *inspect.Snapshot, declared []corev1.ContainerP
 		if e := exposure(svc); e != "" {
 			src, why = source{origin: fromAnywhere}, why+" "+e
 		}
+		if len(svc.Spec.Ports) == 0 && svc.Spec.ClusterIP == corev1.ClusterIPNone {
+			for _, cp := range declared {
+				p := port{protocol: cp.Protocol, value: intstr.FromInt32(cp.ContainerPort), number: cp.ContainerPort}
+				if cp.Name != "" {
+					p.value = intstr.FromString(cp.Name)
+				}
+				targeted[p.key()] = true
+				t.admit(src, p, "Service "+svc.Name+" is headless with no ports: its clients connect to the pods' declared ports")
+			}
+			continue
+		}
 		for _, p := range servicePorts(declared, svc, inspect.Backend{}) {
+			if p.value.Type == intstr.String && p.number == 0 {
+				t.warn("Service %s targets port %s, which no container of the pods declares: the Service sends them nothing on it", svc.Name, p.value.StrVal)
+			}
 			targeted[p.key()] = true
 			t.admit(src, p, why)
 		}
@@ -256,6 +280,18 @@ func (t *traffic) warnOtherNamespaces() {
 	for _, a := range t.kept {
 		if a.source.origin == fromNamespace && len(a.source.namespaces) == 0 && strings.HasPrefix(a.why, "Service ") {
 			t.warn("clients in other namespaces cannot be seen from the workload: if pods of another namespace call its Services, name their namespaces with --set %s.allow-from=NAMESPACE", id)
+			return
+		}
+	}
+}
+
+// warnShared says, when Service ports are kept from every namespace
+// because the namespace holds shared services, why and how to narrow it.
+func (t *traffic) warnShared() {
+	for _, a := range t.kept {
+		if t.shared != "" && a.source.origin == fromEveryNamespace && strings.HasPrefix(a.why, "Service ") {
+			t.warn("namespace %s holds the cluster's shared services (DNS, metrics, webhooks): their clients are in every namespace, "+
+				"so the Services' ports are admitted from every namespace; narrow it with --set %s.allow-from=NAMESPACE", t.shared, id)
 			return
 		}
 	}
@@ -295,6 +331,37 @@ func (t *traffic) fromRoutes(s *inspect.Snapshot, declared []corev1.ContainerPor
 	}
 }
 
+// fromAPIServer admits from anywhere the ports of the pods' Services that
+// the API server itself calls: admission webhooks and aggregated APIs
+// (APIServices). The API server is no pod: it calls from a control-plane
+// address (or through a managed cluster's tunnel) that no pod or namespace
+// selector names, and a webhook it cannot reach fails the admission
+// requests it sees (failurePolicy Fail), an APIService its whole API.
+// When the calls could not be listed, a warning says so.
+func (t *traffic) fromAPIServer(s *inspect.Snapshot, declared []corev1.ContainerPort) {
+	calls := s.Cluster.Traffic.APIServerCalls
+	if calls == nil {
+		t.warn("admission webhook configurations and APIServices could not be listed (forbidden): if the API server calls a Service " +
+			"of these pods (an admission webhook, an aggregated API), the policy cuts it off; an admin can tell with kubectl get " +
+			"validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices")
+		return
+	}
+	for _, c := range calls {
+		if c.Namespace != s.Workload.Namespace() {
+			continue
+		}
+		for i := range s.Services {
+			if s.Services[i].Name != c.Service {
+				continue
+			}
+			for _, p := range servicePorts(declared, &s.Services[i], inspect.Backend{Port: c.Port}) {
+				t.admit(source{origin: fromAnywhere}, p, c.Caller+": the API server calls Service "+c.Service)
+			}
+			t.warn("the API server calls Service %s (%s), from an address no policy peer names: its port is admitted from anywhere", c.Service, c.Caller)
+		}
+	}
+}
+
 // plural names a kind's objects: Ingresses, HTTPRoutes.
 func plural(kind string) string {
 	if strings.HasSuffix(kind, "s") {
@@ -317,13 +384,18 @@ func (t *traffic) fromHostPorts(declared []corev1.ContainerPort) {
 // metricsPorts are the ports Prometheus scrapes: containerPorts named
 // *metrics*, and the prometheus.io/port annotation of the pod template or
 // of a Service selecting the pods (its endpoints are scraped on the pod).
-func metricsPorts(s *inspect.Snapshot, declared []corev1.ContainerPort) []port {
-	var out []port
+// prometheus.io/scrape: "true" without a port makes Prometheus's usual
+// jobs (kubernetes-pods, kubernetes-service-endpoints of its Helm chart)
+// scrape every declared TCP port of the pods, or every target port of the
+// Service: those are the second result, ports that may serve other
+// clients too (peers: they stay admitted from the pods themselves).
+func metricsPorts(s *inspect.Snapshot, declared []corev1.ContainerPort) (metrics, scraped []port) {
 	seen := map[string]bool{}
+	out := &metrics
 	add := func(p port) {
 		if !seen[p.key()] {
 			seen[p.key()] = true
-			out = append(out, p)
+			*out = append(*out, p)
 		}
 	}
 	for _, cp := range declared {
@@ -340,14 +412,51 @@ func metricsPorts(s *inspect.Snapshot, declared []corev1.ContainerPort) []port {
 			add(port{protocol: corev1.ProtocolTCP, value: intstr.FromInt32(int32(n)), number: int32(n)})
 		}
 	}
+	out = &scraped
+	scrapedWhole := func(a map[string]string) bool {
+		return a["prometheus.io/scrape"] == "true" && a["prometheus.io/port"] == ""
+	}
+	if scrapedWhole(s.Workload.PodTemplate().Annotations) {
+		for _, cp := range declared {
+			if cp.Protocol == corev1.ProtocolTCP {
+				add(port{protocol: cp.Protocol, value: intstr.FromInt32(cp.ContainerPort), number: cp.ContainerPort})
+			}
+		}
+	}
+	for i := range s.Services {
+		if scrapedWhole(s.Services[i].Annotations) {
+			for _, p := range servicePorts(declared, &s.Services[i], inspect.Backend{}) {
+				if p.protocol == corev1.ProtocolTCP {
+					add(p)
+				}
+			}
+		}
+	}
+	return metrics, scraped
+}
+
+// scrape is a port Prometheus scrapes, and why: "metrics" (a name, an
+// annotation) or the monitor naming it, e.g. "ServiceMonitor
+// monitoring/shop".
+type scrape struct {
+	port port
+	why  string
+}
+
+// scrapes pairs ports with one reason.
+func scrapes(ports []port, why string) []scrape {
+	out := make([]scrape, len(ports))
+	for i, p := range ports {
+		out[i] = scrape{p, why}
+	}
 	return out
 }
 
-// fromMonitoring admits the metrics ports from the monitoring namespaces:
+// fromMonitoring admits the scraped ports from the monitoring namespaces:
 // those named by the monitoring parameter, else those detected; when none
 // is, from every namespace, and says so.
-func (t *traffic) fromMonitoring(s *inspect.Snapshot, metrics []port, p rules.Params) {
-	if len(metrics) == 0 {
+func (t *traffic) fromMonitoring(s *inspect.Snapshot, scraped []scrape, p rules.Params) {
+	if len(scraped) == 0 {
 		return
 	}
 	nss, how := names(p["monitoring"]), ""
@@ -358,15 +467,71 @@ func (t *traffic) fromMonitoring(s *inspect.Snapshot, metrics []port, p rules.Pa
 	if len(nss) == 0 {
 		src = source{origin: fromEveryNamespace}
 		var list []string
-		for _, m := range metrics {
-			list = append(list, m.text())
+		for _, sc := range scraped {
+			if !slices.Contains(list, sc.port.text()) {
+				list = append(list, sc.port.text())
+			}
 		}
 		t.warn("%s, so metrics port %s is admitted from every namespace; name the namespace Prometheus runs in with --set %s.monitoring=NAMESPACE",
 			how, strings.Join(list, ", "), id)
 	}
-	for _, m := range metrics {
-		t.admit(src, m, "metrics")
+	for _, sc := range scraped {
+		t.admit(src, sc.port, sc.why)
 	}
+}
+
+// monitorScrapes are the pod ports the Prometheus Operator scrapes: those
+// of the ServiceMonitors watching the namespace that select one of the
+// pods' Services (by the Service's labels; a Service port by name, or a
+// pod port), and of the PodMonitors selecting the pods. When the monitors
+// could not be listed, a warning says so.
+func (t *traffic) monitorScrapes(s *inspect.Snapshot, declared []corev1.ContainerPort) []scrape {
+	monitors := s.Cluster.Traffic.Monitors
+	if monitors == nil {
+		t.warn("ServiceMonitors and PodMonitors could not be listed (forbidden): ports the Prometheus Operator scrapes are admitted " +
+			"only as the rest of this policy admits them; name them with --set " + id + ".ports and the monitoring namespace")
+		return nil
+	}
+	var out []scrape
+	podPort := func(v intstr.IntOrString) port {
+		p := port{protocol: corev1.ProtocolTCP, value: v, number: v.IntVal}
+		for _, cp := range declared {
+			if v.Type == intstr.String && cp.Name == v.StrVal {
+				p.number, p.protocol = cp.ContainerPort, cp.Protocol
+			}
+		}
+		return p
+	}
+	for _, m := range monitors {
+		sel, err := metav1.LabelSelectorAsSelector(&m.Selector)
+		if err != nil || !m.Watches(s.Workload.Namespace()) {
+			continue
+		}
+		why := m.Kind + " " + m.Namespace + "/" + m.Name
+		if m.Kind == "PodMonitor" {
+			if sel.Matches(labels.Set(s.Workload.PodTemplate().Labels)) {
+				for _, mp := range m.Ports {
+					out = append(out, scrape{podPort(mp.Pod), why})
+				}
+			}
+			continue
+		}
+		for i := range s.Services {
+			if !sel.Matches(labels.Set(s.Services[i].Labels)) {
+				continue
+			}
+			for _, mp := range m.Ports {
+				if mp.ServicePort == "" {
+					out = append(out, scrape{podPort(mp.Pod), why})
+					continue
+				}
+				for _, p := range servicePorts(declared, &s.Services[i], inspect.Backend{PortName: mp.ServicePort}) {
+					out = append(out, scrape{p, why})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // fromPeers admits from the workload's own pods the containerPorts no

@@ -192,11 +192,11 @@ func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.
 	if err != nil {
 		return nil, err
 	}
+	// A name no budget of the namespace has: applied over a taken one,
+	// the budget would rewrite it.
 	name := s.Workload.Name()
-	for _, existing := range s.NamespacePDBs {
-		if existing.Name == name {
-			name += "-pdb"
-		}
+	for slices.ContainsFunc(s.NamespacePDBs, func(p policyv1.PodDisruptionBudget) bool { return p.Name == name }) {
+		name += "-pdb"
 	}
 	obj := rules.Identity("policy/v1", "PodDisruptionBudget", s.Workload.Namespace(), name)
 	rules.Set(obj, map[string]any{"app.kubernetes.io/managed-by": "kubectl-harden"}, "metadata", "labels")

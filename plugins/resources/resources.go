@@ -178,15 +178,24 @@ func userValues(p rules.Params) (map[string]resource.Quantity, error) {
 type usage struct {
 	served      bool  // metrics.k8s.io answered for the workload
 	pods        int   // pods with a sample of this container
+	empty       int   // pods whose sample shows 0 bytes of memory: left out
 	cpuMilli    int64 // highest CPU sample, millicores
 	memoryBytes int64 // highest working-set sample, bytes
 }
 
-// observe reads the container's samples from the snapshot.
+// observe reads the container's samples from the snapshot. A sample of 0
+// bytes of memory is left out: no running process uses none, so the
+// metrics pipeline had nothing to read (a container just started, a
+// runtime whose cgroup statistics it cannot read), and sizing from it
+// would write the smallest sizes for an app of any size.
 func observe(s *inspect.Snapshot, container string) usage {
 	u := usage{served: s.Usage != nil}
 	for _, pod := range s.Usage {
 		if cu, ok := pod[container]; ok {
+			if cu.MemoryBytes <= 0 {
+				u.empty++
+				continue
+			}
 			u.pods++
 			u.cpuMilli, u.memoryBytes = max(u.cpuMilli, cu.CPUMilli), max(u.memoryBytes, cu.MemoryBytes)
 		}
@@ -199,6 +208,10 @@ func observe(s *inspect.Snapshot, container string) usage {
 func (u usage) noData(container string) string {
 	if !u.served {
 		return "no usage data (metrics.k8s.io not served)"
+	}
+	if u.empty > 0 {
+		return fmt.Sprintf("no usage data (metrics.k8s.io reports 0 bytes of memory for container %s in %d pod%s: no process runs in 0 bytes, the sample is missing)",
+			container, u.empty, plural(u.empty))
 	}
 	return fmt.Sprintf("no usage data (metrics.k8s.io has no sample of container %s yet)", container)
 }
@@ -305,6 +318,11 @@ func (e evidence) fixRequests() (*rules.Fix, error) {
 		if lim, ok := e.c.Resources.Limits[r]; ok && v.q.Cmp(lim) > 0 {
 			return nil, rules.Human("container %s: %s %s (%s) would exceed its limits.%s %s: raise the limit first", e.c.Name, name, v.q.String(), v.source, r, lim.String())
 		}
+		if lim, ok := e.podLimit(r); ok {
+			if why := e.ratioRefused(r, v.q, lim.q); why != "" {
+				return nil, rules.Human("container %s: %s %s (%s) with limits.%s %s (%s) %s", e.c.Name, name, v.q.String(), v.source, r, lim.q.String(), lim.source, why)
+			}
+		}
 		requests[string(r)] = v.q.String()
 		parts = append(parts, fmt.Sprintf("%s %s (%s)", name, v.q.String(), v.source))
 	}
@@ -351,6 +369,9 @@ func (e evidence) fixLimit() (*rules.Fix, error) {
 	if hasReq && v.q.Cmp(req) < 0 {
 		return nil, rules.Human("container %s: limits.memory %s (%s) is below its requests.memory %s: the API server refuses it",
 			e.c.Name, v.q.String(), v.source, req.String())
+	}
+	if why := e.ratioRefused(corev1.ResourceMemory, req, v.q); hasReq && why != "" {
+		return nil, rules.Human("container %s: limits.memory %s (%s) with requests.memory %s %s", e.c.Name, v.q.String(), v.source, req.String(), why)
 	}
 	if why := e.outOfRange(corev1.ResourceMemory, v.q); why != "" {
 		return nil, rules.Human("container %s: limits.memory %s (%s) %s", e.c.Name, v.q.String(), v.source, why)
@@ -417,6 +438,41 @@ func (e evidence) outOfRange(r corev1.ResourceName, q resource.Quantity) string 
 			}
 			if mn, ok := item.Min[r]; ok && q.Cmp(mn) < 0 {
 				return fmt.Sprintf("is below LimitRange %s min %s: its admission would refuse the pods", lr.Name, mn.String())
+			}
+		}
+	}
+	return ""
+}
+
+// podLimit is the limit the container's pods get for a resource: its own,
+// else the LimitRange's default that its admission gives them.
+func (e evidence) podLimit(r corev1.ResourceName) (sized, bool) {
+	if q, ok := e.c.Resources.Limits[r]; ok {
+		return sized{q, "its own"}, true
+	}
+	for _, lr := range e.s.LimitRanges {
+		for _, item := range containerItems(lr) {
+			if q, ok := item.Default[r]; ok {
+				return sized{q, "LimitRange " + lr.Name + " default"}, true
+			}
+		}
+	}
+	return sized{}, false
+}
+
+// ratioRefused says why the LimitRanger admission would refuse the pods
+// with this request and limit of a resource — limit / request above a
+// Container maxLimitRequestRatio — or "".
+func (e evidence) ratioRefused(r corev1.ResourceName, request, limit resource.Quantity) string {
+	if request.Sign() <= 0 {
+		return ""
+	}
+	for _, lr := range e.s.LimitRanges {
+		for _, item := range containerItems(lr) {
+			ratio, ok := item.MaxLimitRequestRatio[r]
+			// As the LimitRanger compares them: a float64 ratio.
+			if ok && limit.AsApproximateFloat64()/request.AsApproximateFloat64() > ratio.AsApproximateFloat64() {
+				return fmt.Sprintf("is a ratio above LimitRange %s maxLimitRequestRatio %s: its admission would refuse the pods", lr.Name, ratio.String())
 			}
 		}
 	}

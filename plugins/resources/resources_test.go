@@ -103,7 +103,7 @@ func TestSizedFromUsage(t *testing.T) {
 // Whatever the peak, the written memory limit is at least twice it, at
 // least it + 128Mi, and never below the request written beside it.
 func TestLimitNeverNearThePeak(t *testing.T) {
-	for _, peak := range []int64{0, 1 << 20, 50 << 20, 100<<20 + 1, 1 << 30, 7 << 30} {
+	for _, peak := range []int64{1 << 20, 50 << 20, 100<<20 + 1, 1 << 30, 7 << 30} {
 		s := rulestest.Load(t, "testdata/failure-limitrange.yaml")
 		s.LimitRanges = nil
 		s.Usage = usageOf([2]int64{5, peak}, [2]int64{3, peak / 2})
@@ -160,6 +160,8 @@ func TestUnsafeSizesNeedAHuman(t *testing.T) {
 			want: "limits.memory 600Mi (observed: peak 300Mi over 1 pod, max(2× peak, peak + 128Mi)) is above LimitRange defaults max 512Mi: its admission would refuse the pods"},
 		{name: "user values, not every one", params: rules.Params{"memory": "256Mi"},
 			want: "no usage data (metrics.k8s.io not served) and no LimitRange default for container web's requests.cpu"},
+		{name: "a sample of 0 bytes is no sample", usage: usageOf([2]int64{0, 0}, [2]int64{0, 0}),
+			want: "no usage data (metrics.k8s.io reports 0 bytes of memory for container web in 2 pods: no process runs in 0 bytes, the sample is missing): harden guesses no memory limit"},
 		{name: "served, but the container not sampled", usage: map[string]map[string]inspect.ContainerUsage{"web-1": {"sidecar": {CPUMilli: 1}}},
 			want: "no usage data (metrics.k8s.io has no sample of container web yet): harden guesses no memory limit"},
 	}
@@ -249,5 +251,34 @@ func TestNeverBelowTheLiveLimit(t *testing.T) {
 	}
 	if limits != 1 {
 		t.Errorf("%d limit findings, want 1", limits)
+	}
+}
+
+// A LimitRange's maxLimitRequestRatio bounds limit / request: sizes from
+// one sample (request peak ×1.2, limit at least peak + 128Mi) may exceed
+// it, and its admission would refuse every new pod. Such a size goes to a
+// human, for the requests (the pods would get the LimitRange's default
+// limit) and for the limit.
+func TestLimitRequestRatio(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-limitrange.yaml")
+	item := &s.LimitRanges[0].Spec.Limits[0]
+	item.DefaultRequest = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi"), corev1.ResourceCPU: resource.MustParse("100m")}
+	item.Default = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}
+	item.MaxLimitRequestRatio = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2")}
+	s.Usage = usageOf([2]int64{20, 50 << 20})
+	var reasons []string
+	for _, r := range evaluate(t, s, nil) {
+		if r.Status != rules.StatusManual {
+			t.Errorf("%s planned: %s\n%s", r.Field, r.Fix.Description, written(r))
+		}
+		reasons = append(reasons, r.Reason)
+	}
+	for _, want := range []string{
+		"container web: requests.memory 60Mi (observed: peak 50Mi over 1 pod ×1.2) with limits.memory 256Mi (LimitRange defaults default) is a ratio above LimitRange defaults maxLimitRequestRatio 2: its admission would refuse the pods",
+		"container web: limits.memory 178Mi (observed: peak 50Mi over 1 pod, max(2× peak, peak + 128Mi)) with requests.memory 60Mi is a ratio above LimitRange defaults maxLimitRequestRatio 2",
+	} {
+		if !strings.Contains(strings.Join(reasons, "\n"), want) {
+			t.Errorf("reasons\n%s\nlack %q", strings.Join(reasons, "\n"), want)
+		}
 	}
 }

@@ -17,26 +17,44 @@ type user struct{ uid, gid int64 }
 // liveUsers maps container names (init and regular) to the user the
 // kubelet reports they run as (status.containerStatuses[].user.linux,
 // from kubelets with the SupplementalGroupsPolicy feature), when every pod
-// reporting that container agrees. A container no pod reports, or pods
-// disagree on, is absent: its user is unknown.
-func liveUsers(s *inspect.Snapshot) map[string]user {
-	out, conflicting := map[string]user{}, map[string]bool{}
+// reporting that container agrees. A container no pod reports is absent:
+// its user is unknown. A container the pods disagree on is absent too, and
+// in the second map, with what they report, e.g. "UID 0 in pod web-1, UID
+// 1000 in pod web-2" (the first pod of each user, in pod order).
+func liveUsers(s *inspect.Snapshot) (map[string]user, map[string]string) {
+	type report struct {
+		u   user
+		pod string
+	}
+	reports := map[string][]report{} // per container, each user once, first pod first
 	for _, p := range s.Pods {
 		for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
 			if cs.User == nil || cs.User.Linux == nil {
 				continue
 			}
 			u := user{cs.User.Linux.UID, cs.User.Linux.GID}
-			if seen, ok := out[cs.Name]; ok && seen != u {
-				conflicting[cs.Name] = true
+			if !slices.ContainsFunc(reports[cs.Name], func(r report) bool { return r.u == u }) {
+				reports[cs.Name] = append(reports[cs.Name], report{u, p.Name})
 			}
-			out[cs.Name] = u
 		}
 	}
-	for name := range conflicting {
-		delete(out, name)
+	out, mixed := map[string]user{}, map[string]string{}
+	for name, rs := range reports {
+		if len(rs) == 1 {
+			out[name] = rs[0].u
+			continue
+		}
+		var said []string
+		for _, r := range rs {
+			who := fmt.Sprintf("UID %d", r.u.uid)
+			if slices.ContainsFunc(rs, func(o report) bool { return o.u.uid == r.u.uid && o.u.gid != r.u.gid }) {
+				who += fmt.Sprintf(" GID %d", r.u.gid)
+			}
+			said = append(said, who+" in pod "+r.pod)
+		}
+		mixed[name] = strings.Join(said, ", ")
 	}
-	return out
+	return out, mixed
 }
 
 // identity is what the fix must set so that every container runs as
@@ -47,6 +65,9 @@ type identity struct {
 	// podUser and podGroup are the pod's runAsUser and runAsGroup to set,
 	// fsGroup its fsGroup; 0 leaves the field as it is.
 	podUser, podGroup, fsGroup int64
+	// uid is the UID the containers whose user changes run as after the
+	// fix: the pod's, kept or set, else DefaultUID.
+	uid int64
 	// containers maps a container's name to the securityContext fields it
 	// needs beyond the pod's: its own reported user when containers
 	// disagree, or a non-root UID where it asks for root itself.
@@ -57,13 +78,19 @@ type identity struct {
 	// guessed lists the containers whose user is unknown (the image's
 	// USER, not reported) and get podUser, a guess.
 	guessed []string
+	// mixed lists the containers whose pods report different users, and
+	// mixedUsers what they report: whichever UID they get, some pods
+	// change users.
+	mixed      []string
+	mixedUsers map[string]string
 	// details say where each UID comes from, for the fix's description.
 	details []string
 }
 
 // changed lists the containers whose user the fix changes: those running
-// as root today and those whose user is unknown.
-func (id identity) changed() []string { return slices.Concat(id.root, id.guessed) }
+// as root today, those whose pods disagree, and those whose user is
+// unknown.
+func (id identity) changed() []string { return slices.Concat(id.root, id.mixed, id.guessed) }
 
 // decide works out the identity for the workload's pod template. uid is
 // the user's --set run-as-non-root.uid (0 when not given): it becomes the
@@ -76,7 +103,8 @@ func decide(s *inspect.Snapshot, uid int64) identity {
 		podSC = &corev1.PodSecurityContext{}
 	}
 	id := identity{containers: map[string]map[string]any{}}
-	live := liveUsers(s)
+	live, mixed := liveUsers(s)
+	id.mixedUsers = mixed
 	podRoot := podSC.RunAsUser != nil && *podSC.RunAsUser == 0
 	// inherit: the containers that take the pod's runAsUser; askRoot: those
 	// whose own runAsUser is 0.
@@ -91,9 +119,13 @@ func decide(s *inspect.Snapshot, uid int64) identity {
 		case podSC.RunAsUser != nil && !podRoot: // an explicit non-root UID: kept
 		default:
 			inherit = append(inherit, c.Name)
-			if u, known := live[c.Name]; podRoot || known && u.uid == 0 {
+			u, known := live[c.Name]
+			switch {
+			case podRoot || known && u.uid == 0:
 				id.root = append(id.root, c.Name)
-			} else if !known {
+			case mixed[c.Name] != "":
+				id.mixed = append(id.mixed, c.Name)
+			case !known:
 				id.guessed = append(id.guessed, c.Name)
 			}
 		}
@@ -101,7 +133,7 @@ func decide(s *inspect.Snapshot, uid int64) identity {
 	target := int64(DefaultUID)
 	switch {
 	case uid > 0:
-		target, id.podUser, id.podGroup, id.guessed = uid, uid, uid, nil
+		target, id.podUser, id.podGroup, id.guessed, id.mixed = uid, uid, uid, nil, nil
 		if needsFSGroup(s) {
 			id.fsGroup = uid
 		}
@@ -116,6 +148,7 @@ func decide(s *inspect.Snapshot, uid int64) identity {
 	if podSC.RunAsUser != nil && !podRoot && uid == 0 {
 		id.details = append(id.details, fmt.Sprintf("runAsUser %d kept", *podSC.RunAsUser))
 	}
+	id.uid = target
 	for _, name := range askRoot {
 		id.containers[name] = map[string]any{"runAsUser": target}
 	}

@@ -5,8 +5,11 @@ package runasnonroot
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -65,11 +68,26 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		msg += fmt.Sprintf("; the containers run as UID %d today", uid)
 	}
 	f := rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Message: msg, Field: "securityContext.runAsNonRoot"}
-	if root := decide(s, 0).root; len(root) > 0 {
-		f.OptIn = rootRisk(root)
-		f.Message += fmt.Sprintf("; %s: fixed only when named (--fix=%s)", rootToday(root), id)
+	who := decide(s, 0)
+	if len(who.root) > 0 {
+		f.OptIn = rootRisk(who.root)
+		f.Message += fmt.Sprintf("; %s: fixed only when named (--fix=%s)", rootToday(who.root), id)
+	}
+	for _, name := range who.mixed {
+		if f.OptIn != "" {
+			f.OptIn += "; "
+		}
+		f.OptIn += mixedRisk(name, who.mixedUsers[name], "another user")
+		f.Message += fmt.Sprintf("; the pods report different users for container %s (%s): fixed only when named (--fix=%s)", name, who.mixedUsers[name], id)
 	}
 	return []rules.Finding{f}
+}
+
+// mixedRisk is why moving a container its pods report different users for
+// to another user (e.g. "UID 65532") is a choice to make knowingly.
+func mixedRisk(container, users, to string) string {
+	return fmt.Sprintf("the pods report different users for container %s (%s): as %s it may fail to start, or start and then "+
+		"fail to read or write files its user owned (the rollout watch only catches a failed start)", container, users, to)
 }
 
 // rootToday says which containers run as root, e.g. "container web runs
@@ -152,25 +170,54 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 // guessed UID, and ports below 1024 a new non-root user must bind.
 func warnings(s *inspect.Snapshot, who identity) []string {
 	var out []string
-	uid := who.podUser
+	uid := who.uid
 	if uid == 0 {
 		uid = DefaultUID
 	}
 	if len(who.root) > 0 {
 		out = append(out, rootRisk(who.root)+fmt.Sprintf("; check the image runs as UID %d, or give the UID it needs with --set %s.uid=N", uid, id))
 	}
+	for _, name := range who.mixed {
+		out = append(out, mixedRisk(name, who.mixedUsers[name], fmt.Sprintf("UID %d", uid))+
+			fmt.Sprintf("; give the UID it needs with --set %s.uid=N", id))
+	}
 	if len(who.guessed) > 0 {
 		out = append(out, fmt.Sprintf("the image's user is unknown (the kubelet reports none): UID %d is a guess; an image that needs root fails to start and the rollout watch rolls back", uid))
 	}
 	low := pss.LowPorts(s)
-	for _, name := range who.changed() {
-		if ports := low[name]; len(ports) > 0 {
-			out = append(out, fmt.Sprintf("container %s binds port %d < %d: as a non-root user it needs NET_BIND_SERVICE (the capabilities fix adds it) "+
-				"granted by the image's file capabilities, else an image built to listen on a high port (nginxinc/nginx-unprivileged: 8080)",
-				name, ports[0], pss.UnprivilegedPortStart))
+	for _, c := range pss.Containers(s) {
+		ports := low[c.Name]
+		if len(ports) == 0 || !slices.Contains(who.changed(), c.Name) {
+			continue
 		}
+		if dropsAllWithoutBind(c) {
+			// The capabilities fix has nothing to do here: it adds nothing.
+			out = append(out, fmt.Sprintf("container %s binds port %d < %d and drops ALL capabilities without adding NET_BIND_SERVICE: "+
+				"it binds the port today only if the pod's net.ipv4.ip_unprivileged_port_start lets every user do so, and as a non-root "+
+				"user it needs that too; else add NET_BIND_SERVICE granted by the image's file capabilities, or use an image built to "+
+				"listen on a high port (nginxinc/nginx-unprivileged: 8080)", c.Name, ports[0], pss.UnprivilegedPortStart))
+			continue
+		}
+		out = append(out, fmt.Sprintf("container %s binds port %d < %d: as a non-root user it needs NET_BIND_SERVICE (the capabilities fix adds it) "+
+			"granted by the image's file capabilities, else an image built to listen on a high port (nginxinc/nginx-unprivileged: 8080)",
+			c.Name, ports[0], pss.UnprivilegedPortStart))
 	}
 	return out
+}
+
+// dropsAllWithoutBind reports whether a container drops ALL capabilities
+// and does not add NET_BIND_SERVICE back: the capabilities rule then has
+// no finding, and adds nothing.
+func dropsAllWithoutBind(c pss.Container) bool {
+	sc := c.SecurityContext
+	if sc == nil || sc.Capabilities == nil {
+		return false
+	}
+	all := slices.ContainsFunc(sc.Capabilities.Drop, func(d corev1.Capability) bool { return strings.EqualFold(string(d), "ALL") })
+	bind := slices.ContainsFunc(sc.Capabilities.Add, func(a corev1.Capability) bool {
+		return strings.TrimPrefix(strings.ToUpper(string(a)), "CAP_") == "NET_BIND_SERVICE"
+	})
+	return all && !bind
 }
 
 // needsFSGroup: volumes whose files must be reachable by a new user.

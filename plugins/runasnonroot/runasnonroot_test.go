@@ -41,6 +41,13 @@ func TestDescriptionsAndWarnings(t *testing.T) {
 		"testdata/failure-unknown-user.yaml": {"run as non-root (UID 65532; UID 65532 instead of root in helper)",
 			[]string{"container helper runs as root (UID 0) today: as another user the app may fail to start, or start and then fail to read or write files root owns",
 				"the image's user is unknown (the kubelet reports none): UID 65532 is a guess"}},
+		"testdata/failure-live-disagree.yaml": {"run as non-root (UID 65532)",
+			[]string{"the pods report different users for container web (UID 0 in pod web-1, UID 1000 in pod web-2): as UID 65532 it may fail to start, or start and then fail to read or write files its user owned"}},
+		"testdata/failure-port80-dropped.yaml": {"run as non-root (UID 65532)",
+			[]string{"the image's user is unknown", "container web binds port 80 < 1024 and drops ALL capabilities without adding NET_BIND_SERVICE: " +
+				"it binds the port today only if the pod's net.ipv4.ip_unprivileged_port_start lets every user do so, and as a non-root user it needs that too"}},
+		"testdata/failure-root-container-pod-uid.yaml": {"run as non-root (runAsUser 1000 kept; UID 1000 instead of root in web)",
+			[]string{"container web runs as root (UID 0) today: as another user the app may fail to start, or start and then fail to read or write files root owns (the rollout watch only catches a failed start); check the image runs as UID 1000, or give"}},
 		"testdata/failure-root-port80.yaml": {"run as non-root (UID 65532)",
 			[]string{"container web runs as root (UID 0) today", "container web binds port 80 < 1024: as a non-root user it needs NET_BIND_SERVICE"}},
 	} {
@@ -78,6 +85,8 @@ func TestRootIsOptIn(t *testing.T) {
 		{"testdata/failure-unknown-user.yaml", []string{"all"}, rules.StatusSkipped},
 		{"testdata/failure-root-port80.yaml", []string{"all", id}, rules.StatusPlanned},
 		{"testdata/failure-root-port80.yaml", []string{id}, rules.StatusPlanned},
+		{"testdata/failure-live-disagree.yaml", []string{"all"}, rules.StatusSkipped},
+		{"testdata/failure-live-disagree.yaml", []string{id}, rules.StatusPlanned},
 		{"testdata/failure-explicit-uid.yaml", []string{"all"}, rules.StatusPlanned},
 		{"testdata/failure-live-uid.yaml", []string{"all"}, rules.StatusPlanned},
 	} {

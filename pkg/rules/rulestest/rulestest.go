@@ -178,7 +178,9 @@ func Load(t *testing.T, files ...string) *inspect.Snapshot {
 // namespace rules read, aside).
 func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot, []corev1.ResourceQuota) {
 	t.Helper()
-	s := &inspect.Snapshot{Cluster: &inspect.Cluster{Context: "fixture"}}
+	// No webhook, APIService or monitor unless the fixture has one: known, none.
+	s := &inspect.Snapshot{Cluster: &inspect.Cluster{Context: "fixture",
+		Traffic: inspect.TrafficSources{APIServerCalls: []inspect.APIServerCall{}, Monitors: []inspect.Monitor{}}}}
 	var quotas []corev1.ResourceQuota
 	for _, u := range objs {
 		var err error

@@ -1,6 +1,7 @@
 package rulestest
 
 import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -11,6 +12,9 @@ import (
 // from (network-policy) into the Snapshot, as pkg/inspect reads them:
 //   - a NamespaceList: the cluster's namespaces (Cluster.Traffic.Namespaces);
 //   - IngressClass, GatewayClass, Gateway: the cluster's classes and Gateways;
+//   - ValidatingWebhookConfiguration, MutatingWebhookConfiguration,
+//     APIService: the Services the API server calls;
+//   - ServiceMonitor, PodMonitor: what the Prometheus Operator scrapes;
 //   - Ingress and Gateway API routes (HTTPRoute, GRPCRoute, TLSRoute,
 //     TCPRoute): the namespace's routes, kept by KeepRelated when they send
 //     to a Service selecting the pods.
@@ -50,6 +54,31 @@ func decodeTraffic(s *inspect.Snapshot, u *unstructured.Unstructured) (bool, err
 			tr.Gateways = map[string]string{}
 		}
 		tr.Gateways[u.GetNamespace()+"/"+u.GetName()], _, _ = unstructured.NestedString(u.Object, "spec", "gatewayClassName")
+	case "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
+		var cfg admissionregistrationv1.ValidatingWebhookConfiguration // the same clientConfig in both
+		if err := convert(u, &cfg); err != nil {
+			return true, err
+		}
+		for _, wh := range cfg.Webhooks {
+			if svc := wh.ClientConfig.Service; svc != nil {
+				port := int32(443)
+				if svc.Port != nil {
+					port = *svc.Port
+				}
+				tr.APIServerCalls = append(tr.APIServerCalls, inspect.APIServerCall{Caller: u.GetKind() + " " + u.GetName(),
+					Namespace: svc.Namespace, Service: svc.Name, Port: port})
+			}
+		}
+	case "APIService":
+		ns, _, _ := unstructured.NestedString(u.Object, "spec", "service", "namespace")
+		name, _, _ := unstructured.NestedString(u.Object, "spec", "service", "name")
+		port, found, _ := unstructured.NestedInt64(u.Object, "spec", "service", "port")
+		if !found {
+			port = 443
+		}
+		tr.APIServerCalls = append(tr.APIServerCalls, inspect.APIServerCall{Caller: "APIService " + u.GetName(), Namespace: ns, Service: name, Port: int32(port)})
+	case "ServiceMonitor", "PodMonitor":
+		tr.Monitors = append(tr.Monitors, inspect.Monitors(u.GetKind(), []unstructured.Unstructured{*u})...)
 	case "Ingress":
 		var ing networkingv1.Ingress
 		if err := convert(u, &ing); err != nil {
