@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
@@ -114,4 +115,45 @@ func TestOverlap(t *testing.T) {
 
 func objectRef(name string) corev1.ObjectReference {
 	return corev1.ObjectReference{Kind: "Job", Name: name}
+}
+
+// Runs are grouped by Job; a run whose pods all ended without a container
+// saying when (evicted before it started) is neither measured nor taken to
+// overlap the next one; pods of no Job are left out.
+func TestRuns(t *testing.T) {
+	at := func(h int) *metav1.Time {
+		v := metav1.NewTime(time.Date(2026, 11, 28, h, 0, 0, 0, time.UTC))
+		return &v
+	}
+	pod := func(job string, phase corev1.PodPhase, start *metav1.Time, end *metav1.Time) corev1.Pod {
+		p := corev1.Pod{Status: corev1.PodStatus{Phase: phase, StartTime: start}}
+		if job != "" {
+			p.Labels = map[string]string{"batch.kubernetes.io/job-name": job}
+		}
+		if end != nil {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{FinishedAt: *end}}}}
+		}
+		return p
+	}
+	s := rulestest.Load(t, "testdata/pass.yaml")
+	s.Pods = []corev1.Pod{
+		pod("a", corev1.PodFailed, at(1), nil), // evicted: no end known
+		pod("b", corev1.PodSucceeded, at(2), at(3)),
+		pod("c", corev1.PodRunning, at(5), nil),
+		pod("", corev1.PodRunning, at(2), nil), // no Job's
+	}
+	rs := runs(s)
+	if len(rs) != 3 || rs[0].Job != "a" || rs[0].Measured() || !rs[1].Measured() || rs[2].Finished {
+		t.Fatalf("runs %+v", rs)
+	}
+	if long, ok := longest(rs); !ok || long.Job != "b" || long.Duration() != time.Hour {
+		t.Errorf("longest %+v %v", long, ok)
+	}
+	if a, b, ok := overlapping(rs); ok {
+		t.Errorf("%s and %s overlap", a.Job, b.Job)
+	}
+	s.Pods = append(s.Pods, pod("d", corev1.PodRunning, at(4), nil))
+	if a, b, ok := overlapping(runs(s)); !ok || a.Job != "d" || b.Job != "c" {
+		t.Errorf("two runs going: %s %s %v", a.Job, b.Job, ok)
+	}
 }

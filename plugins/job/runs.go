@@ -21,10 +21,9 @@ type run struct {
 	// has started.
 	Start time.Time
 	// End is the latest finishedAt of the pods' terminated containers;
-	// meaningful only when Finished.
+	// zero when none reports one.
 	End time.Time
-	// Finished: every pod of the Job ended (phase Succeeded or Failed) and
-	// one of its containers reports when.
+	// Finished: every pod of the Job ended (phase Succeeded or Failed).
 	Finished bool
 	// Failures counts what the Job controller counts against backoffLimit:
 	// failed pods, and container restarts (restartPolicy OnFailure).
@@ -35,10 +34,15 @@ type run struct {
 // its last container's end: the span activeDeadlineSeconds bounds.
 func (r run) Duration() time.Duration { return r.End.Sub(r.Start) }
 
+// Measured reports whether the run finished with a known start and end.
+func (r run) Measured() bool { return r.Finished && !r.Start.IsZero() && !r.End.IsZero() }
+
 // overlaps reports whether two runs were active at the same time; a run
-// still going has no end yet.
+// still going has no end yet. A run whose start, or end once finished, is
+// unknown overlaps nothing.
 func (r run) overlaps(o run) bool {
-	if r.Start.IsZero() || o.Start.IsZero() {
+	known := func(x run) bool { return !x.Start.IsZero() && (!x.Finished || !x.End.IsZero()) }
+	if !known(r) || !known(o) {
 		return false
 	}
 	return (!o.Finished || r.Start.Before(o.End)) && (!r.Finished || o.Start.Before(r.End))
@@ -48,7 +52,6 @@ func (r run) overlaps(o run) bool {
 // see inspect.Reader) by the Job that owns them, in start order.
 func runs(s *inspect.Snapshot) []run {
 	byJob := map[string]*run{}
-	ended := map[string]bool{}
 	for i := range s.Pods {
 		p := &s.Pods[i]
 		name := jobOf(p)
@@ -73,13 +76,12 @@ func runs(s *inspect.Snapshot) []run {
 				r.Failures += cs.RestartCount
 			}
 			if t := cs.State.Terminated; t != nil && t.FinishedAt.After(r.End) {
-				r.End, ended[name] = t.FinishedAt.Time, true
+				r.End = t.FinishedAt.Time
 			}
 		}
 	}
 	out := make([]run, 0, len(byJob))
-	for name, r := range byJob {
-		r.Finished = r.Finished && ended[name] && !r.Start.IsZero()
+	for _, r := range byJob {
 		out = append(out, *r)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -104,12 +106,12 @@ func jobOf(p *corev1.Pod) string {
 	return p.Labels["job-name"]
 }
 
-// longest is the longest finished run; ok is false when no run finished.
+// longest is the longest measured run; ok is false when none is.
 func longest(rs []run) (run, bool) {
 	var best run
 	ok := false
 	for _, r := range rs {
-		if r.Finished && (!ok || r.Duration() > best.Duration()) {
+		if r.Measured() && (!ok || r.Duration() > best.Duration()) {
 			best, ok = r, true
 		}
 	}
