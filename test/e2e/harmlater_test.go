@@ -147,7 +147,8 @@ func TestHarmLaterRolloutClaims(t *testing.T) {
 		t.Errorf("uploads: strategy %+v, minReadySeconds %d; want 1/0 kept, 10", d.Spec.Strategy.RollingUpdate, d.Spec.MinReadySeconds)
 	}
 
-	doc, r = hardenReport(t, "deploy/shared", "-n", ns, "--fix=rollout", "--yes")
+	// The manifest sets the strategy: taking it is --force-conflicts.
+	doc, r = hardenReport(t, "deploy/shared", "-n", ns, "--fix=rollout", "--yes", "--force-conflicts")
 	if s := byField(t, doc, "rollout", "spec.strategy.rollingUpdate"); s.Status != rules.StatusFixed {
 		t.Errorf("shared (ReadWriteMany): strategy %s (%q), want fixed\n%s", s.Status, s.Reason, r)
 	}
@@ -190,8 +191,9 @@ func TestHarmLaterOptInFixes(t *testing.T) {
 		t.Error("--fix=all made app's root read-only")
 	}
 
-	// Named, they are applied.
-	doc, r = hardenReport(t, "deploy/gateway", "-n", ns, "--fix=all,privileged,read-only-root-fs", "--yes")
+	// Named, they are applied (privileged: true is the manifest's: taken
+	// with --force-conflicts).
+	doc, r = hardenReport(t, "deploy/gateway", "-n", ns, "--fix=all,privileged,read-only-root-fs", "--yes", "--force-conflicts")
 	for _, rule := range []string{"privileged", "read-only-root-fs", "privilege-escalation"} {
 		if f := oneFinding(t, doc, rule); f.Status != rules.StatusFixed {
 			t.Errorf("%s named: %s (%q)\n%s", rule, f.Status, f.Reason, r)
