@@ -1,15 +1,65 @@
 package privileged
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
 )
 
 func TestFixtures(t *testing.T) {
 	rulestest.Run(t, Rule{}, []rulestest.Case{
-		{Name: "privileged init and app containers", Failure: "testdata/failure-privileged.yaml", Fixed: "testdata/fixed-privileged.yaml",
-			Findings: []string{`privileged (containers "init", "web" must not set securityContext.privileged=true)`}},
+		{Name: "privileged init and app containers, named", Failure: "testdata/failure-privileged.yaml", Fixed: "testdata/fixed-privileged.yaml",
+			Findings: []string{`privileged (containers "init", "web" must not set securityContext.privileged=true); containers init, web run privileged today: fixed only when named (--fix=privileged)`}},
+		{Name: "iptables and a device, named", Failure: "testdata/failure-iptables.yaml", Fixed: "testdata/fixed-iptables.yaml",
+			Findings: []string{"containers net-init, agent run privileged today"}},
 		{Name: "unprivileged passes", Failure: "testdata/pass.yaml"},
 	})
+}
+
+// Dropping privilege is a warned choice: --fix=all and --fix=security
+// leave it skipped with what to grant instead; naming the rule plans it.
+func TestOptIn(t *testing.T) {
+	const generic = "containers init, web run privileged today: without it, what needs privilege (host devices, kernel modules, " +
+		"iptables, mounts) fails when first used, at runtime — the rollout watch only catches a failed start; grant the one " +
+		"capability it needs instead (e.g. NET_ADMIN for iptables, SYS_MODULE for kernel modules, SYS_ADMIN for mounts); " +
+		"name it to apply: --fix=privileged"
+	const seen = "containers net-init, agent run privileged today: without it, what needs privilege (host devices, kernel modules, " +
+		"iptables, mounts) fails when first used, at runtime — the rollout watch only catches a failed start; container net-init " +
+		"uses iptables and network setup: grant capabilities.add [NET_ADMIN, NET_RAW]; container agent uses host device /dev/ttyUSB0: " +
+		"grant the device through a device plugin (resources.limits), or a CDI device; name it to apply: --fix=privileged"
+	for _, tc := range []struct {
+		file   string
+		fix    []string
+		status rules.Status
+		reason string
+	}{
+		{"testdata/failure-privileged.yaml", []string{"all"}, rules.StatusSkipped, generic},
+		{"testdata/failure-privileged.yaml", []string{"security"}, rules.StatusSkipped, generic},
+		{"testdata/failure-iptables.yaml", []string{"all"}, rules.StatusSkipped, seen},
+		{"testdata/failure-privileged.yaml", []string{"all", id}, rules.StatusPlanned, ""},
+		{"testdata/failure-iptables.yaml", []string{id}, rules.StatusPlanned, ""},
+	} {
+		results, err := rules.Evaluate(rulestest.Load(t, tc.file), rules.Selection{Fix: tc.fix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range results {
+			if r.Rule != id {
+				continue
+			}
+			n++
+			if r.Status != tc.status || r.Reason != tc.reason {
+				t.Errorf("%s --fix=%s: %s (%q), want %s (%q)", tc.file, strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status, tc.reason)
+			}
+			if tc.status == rules.StatusPlanned && !strings.Contains(strings.Join(r.Fix.Warnings, ""), "fails when first used, at runtime") {
+				t.Errorf("%s: the fix does not warn: %q", tc.file, r.Fix.Warnings)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d privileged results, want 1", tc.file, n)
+		}
+	}
 }

@@ -28,8 +28,9 @@ func (Rule) Meta() rules.Meta {
 		Why: "A writable root filesystem lets an attacker drop tools and binaries into the container and " +
 			"modify the app itself; it also hides state that is lost on restart.",
 		Remediation: "Set securityContext.readOnlyRootFilesystem: true, with an emptyDir mounted at /tmp for " +
-			"scratch files. Apps that write elsewhere need more emptyDir mounts; the rollout watch rolls back " +
-			"if the app fails.",
+			"scratch files. Apps that write elsewhere (caches, uploads, PID and lock files) need more emptyDir " +
+			"mounts: such a write fails only when the app makes it, hours after the rollout watch, so the fix is " +
+			"planned only when the rule is named (--fix=read-only-root-fs), never by --fix=all or --fix=security.",
 		Fixable: true,
 		OptOuts: []rules.OptOut{{Annotation: "polaris.fairwinds.com/notReadOnlyRootFilesystem-exempt"}, {Annotation: "ignore-check.kube-linter.io/no-read-only-root-fs"},
 			{Annotation: "kube-score/ignore", Value: "container-security-context-readonlyrootfilesystem"}},
@@ -46,7 +47,16 @@ func writable(s *inspect.Snapshot) []pss.Container {
 	return out
 }
 
-// Check reports containers with a writable root filesystem.
+// OptIn is why the fix is planned only when the rule is named: nothing
+// in a spec or a pod's status proves where an app writes, and a write to
+// the read-only root fails only when the app makes it, hours after the
+// rollout watch.
+const OptIn = "fixed only when named: a write outside /tmp and the container's volumes (caches, uploads, PID and lock files) " +
+	"fails at runtime, after the rollout watch; name it once you know where the app writes (mount an emptyDir at each such path)"
+
+// Check reports containers with a writable root filesystem. The finding is
+// opt-in (rules.Finding.OptIn): --fix=all leaves it skipped with OptIn as
+// the reason.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var names []string
 	for _, c := range writable(s) {
@@ -56,7 +66,8 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		return nil
 	}
 	return []rules.Finding{{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "securityContext.readOnlyRootFilesystem",
-		Message: "containers " + strings.Join(names, ", ") + " can write to their root filesystem"}}
+		Message: "containers " + strings.Join(names, ", ") + " can write to their root filesystem; fixed only when named (--fix=" + id + ")",
+		OptIn:   OptIn}}
 }
 
 // Fix makes the root filesystems read-only and mounts an emptyDir at /tmp
@@ -87,6 +98,7 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, _ rules.Params) (*rules.Fi
 	return &rules.Fix{
 		Description: "read-only root filesystem for " + strings.Join(names, ", ") + ", with an emptyDir at /tmp",
 		Changes:     []rules.Change{{Object: obj}},
-		Warnings:    []string{"an app that writes outside /tmp fails with a read-only root; the rollout watch rolls back if it does"},
+		Warnings: []string{"a write outside /tmp and the containers' volumes fails when the app makes it, at runtime: the rollout " +
+			"watch only catches a failed start; mount an emptyDir at each other path the app writes to"},
 	}, nil
 }

@@ -4,12 +4,14 @@ package rollout
 
 import (
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/plugins/internal/claims"
 )
 
 func init() { rules.Register(Rule{}) }
@@ -34,8 +36,10 @@ func (Rule) Meta() rules.Meta {
 		Why: "An update that takes down several pods at once, counts a pod available the instant it is ready, " +
 			"or keeps no old revision turns every release into a risk: capacity drops during the rollout, a " +
 			"crash seconds after start goes unnoticed, and `kubectl rollout undo` has nothing to return to.",
-		Remediation: "Deployments: RollingUpdate with maxUnavailable 0 and maxSurge 1 when few replicas, " +
-			"minReadySeconds ≈ 10, a progressDeadlineSeconds that reports stuck rollouts within 30 minutes, " +
+		Remediation: "Deployments: RollingUpdate with maxUnavailable 0 and maxSurge 1 when few replicas — but not " +
+			"while the pods mount a PersistentVolumeClaim that is not ReadWriteMany or ReadOnlyMany (or whose access " +
+			"mode is unknown): the surge pod cannot attach it and the next rollout hangs, so that needs a human; " +
+			"minReadySeconds ≈ 10 (each rollout then takes about 10 s longer per pod), a progressDeadlineSeconds that reports stuck rollouts within 30 minutes, " +
 			"revisionHistoryLimit ≥ 2. StatefulSets and DaemonSets: RollingUpdate rather than OnDelete, and " +
 			"minReadySeconds.",
 		Fixable: true,
@@ -64,7 +68,8 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		} else if ru := spec.Strategy.RollingUpdate; ru != nil && ru.MaxUnavailable != nil && replicas > 0 {
 			n, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, int(replicas), false)
 			if err == nil && n > 0 && (replicas <= 3 || n*2 >= int(replicas)) {
-				add(rules.Medium, "spec.strategy.rollingUpdate", fmt.Sprintf("maxUnavailable %s lets a rollout take down %d of %d pods at once", ru.MaxUnavailable.String(), n, replicas), "")
+				add(rules.Medium, "spec.strategy.rollingUpdate", fmt.Sprintf("maxUnavailable %s lets a rollout take down %d of %d pods at once", ru.MaxUnavailable.String(), n, replicas),
+					surgeHangs(s))
 			}
 		}
 		if d := spec.ProgressDeadlineSeconds; d != nil && *d > maxProgressDeadline {
@@ -94,6 +99,26 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	return out
 }
 
+// surgeHangs is why maxUnavailable 0, maxSurge 1 cannot be written for
+// this Deployment: its pods mount a claim that only one node can attach
+// (see claims.Unshareable), so the surge pod, scheduled on another node,
+// never starts, no old pod is stopped for it, and the next release's
+// rollout hangs. "" when every claim is shareable.
+func surgeHangs(s *inspect.Snapshot) string {
+	cs := claims.Unshareable(s)
+	if len(cs) == 0 {
+		return ""
+	}
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Describe())
+	}
+	return "the pods mount " + strings.Join(names, ", ") + ": with maxUnavailable 0 and maxSurge 1 the new pod waits for a " +
+		"volume the old pods hold (one node attaches a ReadWriteOnce claim, one pod a ReadWriteOncePod one) while no old " +
+		"pod stops, and the next rollout hangs; keep maxSurge 0 (or Recreate) " +
+		"while the pods share a ReadWriteOnce claim, or give each pod its own claim (a StatefulSet with volumeClaimTemplates)"
+}
+
 // Fix sets the one field group the finding is about.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fix, error) {
 	obj := rules.WorkloadChange(s.Workload)
@@ -107,7 +132,8 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 		desc = "set progressDeadlineSeconds to 600"
 	case "spec.minReadySeconds":
 		rules.Set(obj, int64(minReadySeconds), "spec", "minReadySeconds")
-		desc = fmt.Sprintf("set minReadySeconds to %d", minReadySeconds)
+		desc = fmt.Sprintf("set minReadySeconds to %d (a new pod counts as available %d s after it is ready: each rollout "+
+			"takes about %d s longer per pod)", minReadySeconds, minReadySeconds, minReadySeconds)
 	case "spec.revisionHistoryLimit":
 		rules.Set(obj, int64(revisionHistoryLimit), "spec", "revisionHistoryLimit")
 		desc = fmt.Sprintf("keep %d revisions", revisionHistoryLimit)

@@ -324,10 +324,11 @@ func TestOutputFormatsAndDryRun(t *testing.T) {
 	}
 }
 
-// The demo shop, fixed with --fix=all --yes: every Deployment ends with ≥2
-// ready replicas over several zones, a PDB and probes, and a second run
-// changes nothing. The StatefulSet keeps its single replica (a human's
-// call) but gets probes.
+// The demo shop, fixed with --fix=all --yes — naming the opt-in
+// privileged and read-only-root-fs, whose harm would show only at runtime:
+// every Deployment ends with ≥2 ready replicas over several zones, a PDB
+// and probes, and a second run changes nothing. The StatefulSet keeps its
+// single replica (a human's call) but gets probes.
 func TestDemoShopFixAll(t *testing.T) {
 	ns := newNamespace(t)
 	applyDemoShop(t, ns)
@@ -336,7 +337,7 @@ func TestDemoShopFixAll(t *testing.T) {
 		waitRollout(t, ns, "deploy/"+d)
 	}
 	for _, d := range deployments {
-		doc, r := hardenReport(t, "deploy/"+d, "-n", ns, "--fix=all", "--yes", "--force-conflicts")
+		doc, r := hardenReport(t, "deploy/"+d, "-n", ns, "--fix=all,privileged,read-only-root-fs", "--yes", "--force-conflicts")
 		if !doc.Workloads[0].Applied || doc.Workloads[0].Rollout != "complete" {
 			t.Fatalf("%s not applied: %s", d, r)
 		}

@@ -198,6 +198,9 @@ func TestRolloutPausedDeployment(t *testing.T) {
 func TestRolloutLiveJob(t *testing.T) {
 	ns := newNamespace(t)
 	applyFile(t, ns, "testdata/e2e/job.yaml")
+	// The deadline is learned from a finished run (kwok completes the pod
+	// at once): 3 × its length, at least 3600 s.
+	kubectl(t, "wait", "-n", ns, "--for=condition=complete", "job/migrate", "--timeout=90s")
 
 	doc, r := hardenReport(t, "job/migrate", "-n", ns, "--fix=all", "--yes")
 	noInternalText(t, r)
