@@ -297,6 +297,10 @@ func (t *traffic) warnShared() {
 	}
 }
 
+// hostNetworkCaveat is said of every namespace a proxy's traffic is
+// admitted from.
+const hostNetworkCaveat = "a controller whose pods use hostNetwork sends from node addresses instead, which only an ipBlock admits"
+
 // fromRoutes admits the ports of the Services that Ingresses and Gateway
 // API routes send to: from their controllers' namespaces when known, else
 // from anywhere.
@@ -313,8 +317,12 @@ func (t *traffic) fromRoutes(s *inspect.Snapshot, declared []corev1.ContainerPor
 			} else {
 				src.namespaces = nss
 				via += " (" + how + ")"
-				t.warn("%s: traffic is admitted from %s; a controller whose pods use hostNetwork sends from node addresses instead, which only an ipBlock admits", via, namespaceList(nss))
+				// The namespace is the controller's usual one, found by
+				// name: harden cannot list other namespaces' pods cheaply.
+				t.warn("%s: traffic is admitted from %s, the usual namespace of its controller (found by name, not by its pods): if the proxies run elsewhere, name their namespace with --set %s.ingress-from=NAMESPACE; %s", via, namespaceList(nss), id, hostNetworkCaveat)
 			}
+		} else {
+			t.warn("%s: traffic is admitted from %s (ingress-from); %s", via, namespaceList(override), hostNetworkCaveat)
 		}
 		for _, b := range rt.Backends {
 			for i := range s.Services {
