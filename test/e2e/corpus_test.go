@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -100,25 +97,7 @@ func TestCorpusGuestbook(t *testing.T) {
 func TestCorpusCassandra(t *testing.T) {
 	ns := newNamespace(t)
 	ctx := context.Background()
-	// No provisioner runs here: the claims bind to PersistentVolumes made
-	// for them.
-	for i := range 3 {
-		pv := &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", ns, i)},
-			Spec: corev1.PersistentVolumeSpec{
-				StorageClassName: "fast", AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
-				PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/" + ns}},
-				ClaimRef:               &corev1.ObjectReference{Namespace: ns, Name: fmt.Sprintf("cassandra-data-cassandra-%d", i)},
-			},
-		}
-		if _, err := env.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = env.client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
-		})
-	}
+	claimVolumes(t, ns, "cassandra-data-cassandra", 3)
 	kubectl(t, "apply", "-n", ns, "-f", corpus(t, "cassandra/cassandra-service.yaml"), "-f", corpus(t, "cassandra/cassandra-statefulset.yaml"))
 	waitRollout(t, ns, "sts/cassandra")
 	doc, r := hardenReport(t, "sts/cassandra", "-n", ns, "--fix=all", "--yes", "--force-conflicts", "--timeout=3m")
