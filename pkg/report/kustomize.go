@@ -61,8 +61,8 @@ func WriteKustomize(dir string, plans []*plan.Plan) ([]string, error) {
 		names      = fileNames{}
 		baseFiles  = map[string]string{}         // object key → file under base/
 		companions = map[string]map[string]any{} // file → the merged companion
-		notes      = map[string][]plan.Note{}     // file → the fixes it holds
-		explained  []explainedFile                // README order
+		notes      = map[string][]plan.Note{}    // file → the fixes it holds
+		explained  []explainedFile               // README order
 		order      []string
 		patched    = map[string]int{} // object key → patches written for it
 	)
