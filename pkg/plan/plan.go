@@ -49,6 +49,11 @@ type Object struct {
 	Taken []owners.Taken `json:"-"`
 	// Rules are the IDs of the fixes that touch the object.
 	Rules []string `json:"rules"`
+	// Fixes are what each fix that touches the object does and its
+	// warnings, in rule order: exports (-o patch, -o kustomize) carry
+	// them, so a reviewer of the written fixes sees where their numbers
+	// come from.
+	Fixes []Note `json:"-"`
 	// Apply is the apply configuration sent: the fields harden already
 	// owns on the object plus the new fixes — never more.
 	Apply map[string]any `json:"apply"`
@@ -64,6 +69,26 @@ type Object struct {
 	// Prior is what the positions Set touches held before, list items
 	// with only their keys included: what existed.
 	Prior map[string]any `json:"-"`
+}
+
+// Note is one planned fix as its rule describes it (rules.Fix):
+// {rule: "replicas", description: "set spec.replicas to 2 …", warnings: […]}.
+type Note struct {
+	Rule        string   `json:"rule"`
+	Description string   `json:"description,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+}
+
+// addNote records a fix on the object once: a fix whose changes touch
+// the object twice, or the same companion planned by two workloads, is
+// one note.
+func (o *Object) addNote(n Note) {
+	for _, have := range o.Fixes {
+		if have.Rule == n.Rule && have.Description == n.Description && slices.Equal(have.Warnings, n.Warnings) {
+			return
+		}
+	}
+	o.Fixes = append(o.Fixes, n)
 }
 
 // Ref names the object like kubectl, e.g. deployment.apps/web.
@@ -123,6 +148,7 @@ func Build(s *inspect.Snapshot, results []rules.Result, fieldManager string) (*P
 			if !slices.Contains(o.Rules, r.Rule) {
 				o.Rules = append(o.Rules, r.Rule)
 			}
+			o.addNote(Note{Rule: r.Rule, Description: r.Fix.Description, Warnings: slices.Clone(r.Fix.Warnings)})
 		}
 	}
 	for _, key := range order {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
 )
 
 // The overlay's layout under DIR. base/ is what the patches apply to when
@@ -44,6 +45,11 @@ const kustomizationHeader = `# Written by kubectl harden: the fixes as patches, 
 //	DIR/patches/KIND-NAME.yaml    a strategic-merge patch: only the fields the fixes set
 //	DIR/KIND-NAME.yaml            each companion to create
 //
+// Each patch and companion file opens with comment lines, one per fix
+// line ("# RULE: fix: …", "# RULE: warning: …"), and README.md lists them
+// too: a reviewer of the pull request sees what each fix does, where its
+// numbers come from and what to watch for.
+//
 // Each patch names its target (group, version, kind, name, namespace), so
 // it also applies to a base other than base/. Files of an earlier run in
 // dir are overwritten. It returns the files written; an error when no
@@ -55,6 +61,8 @@ func WriteKustomize(dir string, plans []*plan.Plan) ([]string, error) {
 		names      = fileNames{}
 		baseFiles  = map[string]string{}         // object key → file under base/
 		companions = map[string]map[string]any{} // file → the merged companion
+		notes      = map[string][]plan.Note{}    // file → the fixes it holds
+		explained  []explainedFile               // README order
 		order      []string
 		patched    = map[string]int{} // object key → patches written for it
 	)
@@ -72,6 +80,10 @@ func WriteKustomize(dir string, plans []*plan.Plan) ([]string, error) {
 					top.Resources = append(top.Resources, name)
 				}
 				companions[name] = objmerge.Merge(companions[name], plan.Clean(o.After))
+				if _, ok := notes[name]; !ok {
+					explained = append(explained, explainedFile{file: name, object: o})
+				}
+				notes[name] = mergeNotes(notes[name], o.Fixes)
 				continue
 			}
 			name, ok := baseFiles[key]
@@ -87,7 +99,9 @@ func WriteKustomize(dir string, plans []*plan.Plan) ([]string, error) {
 			if patched[key]++; patched[key] > 1 { // the same object in two plans
 				patchFile = strings.TrimSuffix(patchFile, ".yaml") + fmt.Sprintf("-%d.yaml", patched[key])
 			}
-			if err := writeYAML(filepath.Join(dir, patchFile), patchOf(o), &files); err != nil {
+			notes[patchFile] = o.Fixes
+			explained = append(explained, explainedFile{file: patchFile, object: o})
+			if err := writeCommentedYAML(filepath.Join(dir, patchFile), fixComments(o.Fixes), patchOf(o), &files); err != nil {
 				return nil, err
 			}
 			top.Patches = append(top.Patches, types.Patch{Path: patchFile, Target: target(o)})
@@ -97,7 +111,7 @@ func WriteKustomize(dir string, plans []*plan.Plan) ([]string, error) {
 		return nil, fmt.Errorf("nothing to write: no fix is planned")
 	}
 	for _, name := range order {
-		if err := writeYAML(filepath.Join(dir, name), companions[name], &files); err != nil {
+		if err := writeCommentedYAML(filepath.Join(dir, name), fixComments(notes[name]), companions[name], &files); err != nil {
 			return nil, err
 		}
 	}
@@ -114,7 +128,7 @@ func WriteKustomize(dir string, plans []*plan.Plan) ([]string, error) {
 	if err := writeFile(filepath.Join(dir, kustomizationFile), append([]byte(kustomizationHeader), b...), &files); err != nil {
 		return nil, err
 	}
-	if err := writeFile(filepath.Join(dir, "README.md"), []byte(overlayReadme(top.Patches)), &files); err != nil {
+	if err := writeFile(filepath.Join(dir, "README.md"), []byte(overlayReadme(top.Patches, explained, notes)), &files); err != nil {
 		return nil, err
 	}
 	return files, nil
@@ -176,11 +190,67 @@ func (f fileNames) get(key string, o *plan.Object) string {
 }
 
 func writeYAML(path string, obj any, files *[]string) error {
+	return writeCommentedYAML(path, "", obj, files)
+}
+
+// writeCommentedYAML writes obj as YAML after header (comment lines, each
+// ending in a newline; "" for none).
+func writeCommentedYAML(path, header string, obj any, files *[]string) error {
 	b, err := yaml.Marshal(obj)
 	if err != nil {
 		return err
 	}
-	return writeFile(path, b, files)
+	return writeFile(path, append([]byte(header), b...), files)
+}
+
+// explainedFile is a patch or companion file of the overlay and the
+// object it is for, for README.md's list of fixes.
+type explainedFile struct {
+	file   string
+	object *plan.Object
+}
+
+// mergeNotes adds to have the notes of add it lacks: a companion two
+// workloads plan is one file with both workloads' fixes.
+func mergeNotes(have, add []plan.Note) []plan.Note {
+	for _, n := range add {
+		if !slices.ContainsFunc(have, func(h plan.Note) bool {
+			return h.Rule == n.Rule && h.Description == n.Description && slices.Equal(h.Warnings, n.Warnings)
+		}) {
+			have = append(have, n)
+		}
+	}
+	return have
+}
+
+// noteLines are a fix's lines as the text report prints them, "RULE: fix:
+// DESCRIPTION" then one "RULE: warning: …" per warning, each one line
+// with control characters escaped (the text comes from the cluster).
+func noteLines(n plan.Note) []string {
+	var out []string
+	one := func(kind, s string) {
+		s = strings.Join(strings.Fields(s), " ") // a YAML comment ends at a newline
+		out = append(out, n.Rule+": "+kind+": "+termsafe.String(s))
+	}
+	if n.Description != "" {
+		one("fix", n.Description)
+	}
+	for _, w := range n.Warnings {
+		one("warning", w)
+	}
+	return out
+}
+
+// fixComments are YAML comment lines, "# RULE: fix: …" and "# RULE:
+// warning: …", for the fixes in a file; "" when there are none.
+func fixComments(notes []plan.Note) string {
+	var b strings.Builder
+	for _, n := range notes {
+		for _, l := range noteLines(n) {
+			b.WriteString("# " + l + "\n")
+		}
+	}
+	return b.String()
 }
 
 func writeFile(path string, b []byte, files *[]string) error {
@@ -198,7 +268,7 @@ func writeFile(path string, b []byte, files *[]string) error {
 
 // overlayReadme is DIR/README.md: what the overlay holds and how to use
 // its patches against a repository's own base.
-func overlayReadme(patches []types.Patch) string {
+func overlayReadme(patches []types.Patch, explained []explainedFile, notes map[string][]plan.Note) string {
 	var b strings.Builder
 	b.WriteString(`# Hardening fixes written by kubectl harden
 
@@ -244,6 +314,34 @@ sets it), drop ` + "`namespace:`" + ` from the targets. Keep the companions list
 			gv = t.Group + "/" + t.Version
 		}
 		fmt.Fprintf(&b, "| `%s` | %s %s `%s/%s` |\n", p.Path, gv, t.Kind, t.Namespace, t.Name)
+	}
+	b.WriteString(`
+## What each fix does
+
+Per file: what each fix sets, where its numbers come from, and what to
+watch for once it is live. Each patch and companion file opens with the
+same lines as comments.
+`)
+	for _, e := range explained {
+		o := e.object
+		fmt.Fprintf(&b, "\n### `%s` — `%s -n %s`", e.file, o.Ref(), o.Namespace)
+		if o.Create {
+			b.WriteString(" (created)")
+		}
+		b.WriteString("\n\n")
+		if len(notes[e.file]) == 0 {
+			b.WriteString("- no description\n")
+		}
+		for _, n := range notes[e.file] {
+			if n.Description != "" {
+				fmt.Fprintf(&b, "- **%s**: %s\n", n.Rule, md(n.Description))
+			} else {
+				fmt.Fprintf(&b, "- **%s**\n", n.Rule)
+			}
+			for _, w := range n.Warnings {
+				fmt.Fprintf(&b, "  - warning: %s\n", md(w))
+			}
+		}
 	}
 	return b.String()
 }

@@ -21,6 +21,11 @@ type PatchEntry struct {
 	// Action is "update" (Patch is set) or "create" (Object is set).
 	Action string   `json:"action"`
 	Rules  []string `json:"rules"`
+	// Fixes say, per fix, what it does to the object and where its
+	// numbers come from, and what to watch for: the text report's "fix:"
+	// and "warning:" lines, e.g. [{rule: replicas, description: "set
+	// spec.replicas to 2 (…)", warnings: […]}].
+	Fixes []plan.Note `json:"fixes"`
 	// Patch turns the live object, as read, into the hardened one.
 	Patch []plan.Operation `json:"patch,omitempty"`
 	// Object is the companion to create.
@@ -39,7 +44,10 @@ func Patches(plans []*plan.Plan) ([]PatchEntry, error) {
 		}
 		for _, o := range p.Objects {
 			e := PatchEntry{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
-				Resource: o.Ref(), Action: "update", Rules: o.Rules}
+				Resource: o.Ref(), Action: "update", Rules: o.Rules, Fixes: o.Fixes}
+			if e.Fixes == nil {
+				e.Fixes = []plan.Note{}
+			}
 			if o.Create {
 				e.Action, e.Object = "create", plan.Clean(o.After)
 			} else {

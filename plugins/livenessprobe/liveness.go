@@ -95,15 +95,15 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 		return nil, err
 	}
 	timeout, timeoutWhy := probe.TimeoutAtLeast(c, livenessTimeout)
-	// A check starts only after the previous one timed out.
-	period := max(livenessPeriod, timeout)
+	period, periodWhy := probe.Period(livenessPeriod, timeout)
 	lp := map[string]any{"periodSeconds": period, "timeoutSeconds": timeout, "failureThreshold": int64(livenessFailures)}
 	for k, v := range rules.ToMap(h) {
 		lp[k] = v
 	}
 	fields := map[string]any{"livenessProbe": lp}
-	desc := fmt.Sprintf("add a livenessProbe to container %s: %s, tolerance %d s (%d × %d s), timeoutSeconds %d (%s)",
-		c.Name, where, period*livenessFailures, livenessFailures, period, timeout, timeoutWhy)
+	desc := fmt.Sprintf("add a livenessProbe to container %s: %s, tolerance %d s: failureThreshold %d (%s) × periodSeconds %d (%s), timeoutSeconds %d (%s)",
+		c.Name, where, period*livenessFailures, livenessFailures, probe.DefaultSource(livenessFailures, probe.KubeFailureThreshold),
+		period, periodWhy, timeout, timeoutWhy)
 	// A container that may take longer to start than the new probe
 	// tolerates would be restarted while starting: a startupProbe with the
 	// same check holds the liveness checks back until it answers.
@@ -133,8 +133,9 @@ func relax(s *inspect.Snapshot, c *corev1.Container) *rules.Fix {
 	raise("timeoutSeconds", probe.Timeout(lp), livenessTimeout)
 	raise("failureThreshold", orDefault(lp.FailureThreshold, 3), 3)
 	return &rules.Fix{
-		Description: fmt.Sprintf("relax the livenessProbe thresholds of container %s: %s", c.Name, strings.Join(what, ", ")),
-		Changes:     []rules.Change{probe.Change(s, c.Name, "livenessProbe", relaxed)},
+		Description: fmt.Sprintf("relax the livenessProbe thresholds of container %s: %s (harden's minimums: periodSeconds %d, timeoutSeconds %d, failureThreshold 3; unset fields read as Kubernetes' defaults %d, %d, %d)",
+			c.Name, strings.Join(what, ", "), livenessPeriod, livenessTimeout, probe.KubePeriod, probe.KubeTimeout, probe.KubeFailureThreshold),
+		Changes: []rules.Change{probe.Change(s, c.Name, "livenessProbe", relaxed)},
 	}
 }
 

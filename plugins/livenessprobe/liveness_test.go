@@ -32,10 +32,10 @@ func TestFixtures(t *testing.T) {
 // source, and the start-up budget when a startupProbe comes with it.
 func TestDescriptionSaysWhereNumbersComeFrom(t *testing.T) {
 	for file, want := range map[string]string{
-		"testdata/failure-target-named.yaml": "add a livenessProbe to container web: tcpSocket on port http (targeted by Service web, port 80 → targetPort http), tolerance 60 s (6 × 10 s), timeoutSeconds 5 (default)",
-		"testdata/failure-slow-start.yaml": "add a livenessProbe to container search: tcpSocket on port http (the only TCP port container search declares), tolerance 60 s (6 × 10 s), timeoutSeconds 8 (the readinessProbe's); " +
-			"and a startupProbe with the same check, start-up budget 184 s (23 × 8 s) ≥ 2 × slowest observed start 1m30s, ≥ minimum 30 s",
-		"testdata/failure-tight-slow.yaml": "relax the livenessProbe thresholds of container api: timeoutSeconds 1 → 5, failureThreshold 1 → 3",
+		"testdata/failure-target-named.yaml": "add a livenessProbe to container web: tcpSocket on port http (targeted by Service web, port 80 → targetPort http), tolerance 60 s: failureThreshold 6 (harden's default; Kubernetes' is 3) × periodSeconds 10 (Kubernetes' default), timeoutSeconds 5 (harden's default; Kubernetes' is 1)",
+		"testdata/failure-slow-start.yaml": "add a livenessProbe to container search: tcpSocket on port http (the only TCP port container search declares), tolerance 60 s: failureThreshold 6 (harden's default; Kubernetes' is 3) × periodSeconds 10 (Kubernetes' default), timeoutSeconds 8 (the readinessProbe's); " +
+			"and a startupProbe with the same check, start-up budget 184 s (failureThreshold 23 × periodSeconds 8 s) ≥ 2 × slowest observed start 1m30s, ≥ minimum 30 s, so that",
+		"testdata/failure-tight-slow.yaml": "relax the livenessProbe thresholds of container api: timeoutSeconds 1 → 5, failureThreshold 1 → 3 (harden's minimums: periodSeconds 10, timeoutSeconds 5, failureThreshold 3; unset fields read as Kubernetes' defaults 10, 1, 3)",
 	} {
 		s := rulestest.Load(t, file)
 		f, err := Rule{}.Fix(s, Rule{}.Check(s)[0], nil)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	policyv1 "k8s.io/api/policy/v1"
@@ -179,8 +178,9 @@ func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.
 	if n := desired(s); n < 2 {
 		return nil, rules.Human("the workload runs %d replica: a budget protects nothing until it runs 2 (fix replicas first: --fix=replicas,pdb)", n)
 	}
-	mu := intstr.FromInt32(1)
+	mu, source := intstr.FromInt32(1), "the rule's default, --set pdb.max-unavailable=N or N%"
 	if v, ok := p["max-unavailable"]; ok {
+		source = "from --set pdb.max-unavailable"
 		mu = intstr.Parse(v)
 		if n, err := intstr.GetScaledValueFromIntOrPercent(&mu, int(desired(s)), true); err != nil || n < 1 {
 			return nil, fmt.Errorf("max-unavailable must allow at least one eviction, got %q", v)
@@ -207,7 +207,7 @@ func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.
 	rules.Set(obj, sel, "spec", "selector")
 	rules.Set(obj, string(policyv1.AlwaysAllow), "spec", "unhealthyPodEvictionPolicy")
 	return &rules.Fix{
-		Description: fmt.Sprintf("create PodDisruptionBudget %s with maxUnavailable: %s", name, strconv.Quote(mu.String())),
+		Description: fmt.Sprintf("create PodDisruptionBudget %s with maxUnavailable %s (%s)", name, mu.String(), source),
 		Changes:     []rules.Change{{Object: obj, Create: true}},
 		Warnings:    rules.NeighbourWarnings(s),
 	}, nil

@@ -70,6 +70,15 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	return out
 }
 
+// harden's readiness probe: checked every readinessPeriod seconds, out of
+// rotation after readinessFailures failed checks, each given
+// readinessTimeout seconds (Kubernetes' defaults: 10 s, 3, 1 s).
+const (
+	readinessPeriod   = 5
+	readinessFailures = 3
+	readinessTimeout  = 2
+)
+
 // Fix adds a readiness probe on the port the Service targets: every 5 s,
 // ready again after 1 success, unready after 3 failures, with a 2 s
 // timeout — unless the container's probes already need more, then that
@@ -83,14 +92,16 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	if err != nil {
 		return nil, err
 	}
-	timeout, timeoutWhy := probe.TimeoutAtLeast(c, 2)
-	// A check starts only after the previous one timed out.
-	pr := map[string]any{"periodSeconds": max(5, timeout), "timeoutSeconds": timeout, "failureThreshold": int64(3)}
+	timeout, timeoutWhy := probe.TimeoutAtLeast(c, readinessTimeout)
+	period, periodWhy := probe.Period(readinessPeriod, timeout)
+	pr := map[string]any{"periodSeconds": period, "timeoutSeconds": timeout, "failureThreshold": int64(readinessFailures)}
 	for k, v := range rules.ToMap(h) {
 		pr[k] = v
 	}
 	return &rules.Fix{
-		Description: fmt.Sprintf("add a readinessProbe to container %s: %s, timeoutSeconds %d (%s)", c.Name, where, timeout, timeoutWhy),
-		Changes:     []rules.Change{probe.Change(s, c.Name, "readinessProbe", pr)},
+		Description: fmt.Sprintf("add a readinessProbe to container %s: %s, periodSeconds %d (%s), failureThreshold %d (%s): out of rotation after %d s of failed checks, timeoutSeconds %d (%s)",
+			c.Name, where, period, periodWhy, readinessFailures, probe.DefaultSource(readinessFailures, probe.KubeFailureThreshold),
+			period*readinessFailures, timeout, timeoutWhy),
+		Changes: []rules.Change{probe.Change(s, c.Name, "readinessProbe", pr)},
 	}, nil
 }

@@ -47,10 +47,10 @@ func TestSeverityFollowsServices(t *testing.T) {
 // The description names the port, why that port, and the timeout's source.
 func TestDescriptionSaysWhereNumbersComeFrom(t *testing.T) {
 	for file, want := range map[string]string{
-		"testdata/failure-target-named.yaml":   "add a readinessProbe to container web: tcpSocket on port http (targeted by Service web, port 80 → targetPort http), timeoutSeconds 2 (default)",
+		"testdata/failure-target-named.yaml":   "add a readinessProbe to container web: tcpSocket on port http (targeted by Service web, port 80 → targetPort http), periodSeconds 5 (harden's default; Kubernetes' is 10), failureThreshold 3 (Kubernetes' default): out of rotation after 15 s of failed checks, timeoutSeconds 2 (harden's default; Kubernetes' is 1)",
 		"testdata/failure-target-numeric.yaml": "tcpSocket on port 8080 (targeted by Service web, port 80 → targetPort 8080)",
 		"testdata/failure-liveness-only.yaml":  "tcpSocket on port 8080 (the only TCP port container api declares)",
-		"testdata/failure-timeout.yaml":        "tcpSocket on port cql (targeted by Service db, port 9042 → targetPort 9042), timeoutSeconds 5 (the livenessProbe's)",
+		"testdata/failure-timeout.yaml":        "tcpSocket on port cql (targeted by Service db, port 9042 → targetPort 9042), periodSeconds 5 (harden's default; Kubernetes' is 10), failureThreshold 3 (Kubernetes' default): out of rotation after 15 s of failed checks, timeoutSeconds 5 (the livenessProbe's)",
 	} {
 		s := rulestest.Load(t, file)
 		f, err := Rule{}.Fix(s, Rule{}.Check(s)[0], nil)
@@ -75,7 +75,7 @@ func TestTimeoutFollowsLiveProbesOnly(t *testing.T) {
 			got[r.Rule] = r.Fix.Description
 		}
 	}
-	for rule, want := range map[string]string{"readiness-probe": "timeoutSeconds 2 (default)", "liveness-probe": "timeoutSeconds 5 (default)"} {
+	for rule, want := range map[string]string{"readiness-probe": "timeoutSeconds 2 (harden's default; Kubernetes' is 1)", "liveness-probe": "timeoutSeconds 5 (harden's default; Kubernetes' is 1)"} {
 		if !strings.Contains(got[rule], want) {
 			t.Errorf("%s: %q lacks %q", rule, got[rule], want)
 		}

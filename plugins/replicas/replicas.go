@@ -102,13 +102,13 @@ func shorts(risks []risk) string {
 // description and warnings. Errors: count not a number ≥ 2, singleton not
 // "ok".
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
-	count := int64(2)
+	count, source := int64(2), "the rule's default, --set replicas.count=N"
 	if v, ok := p["count"]; ok {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil || n < 2 {
 			return nil, fmt.Errorf("count must be a number ≥ 2, got %q", v)
 		}
-		count = n
+		count, source = n, "from --set replicas.count"
 	}
 	v, declared := p["singleton"]
 	if declared && v != "ok" {
@@ -123,18 +123,19 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 		h := s.HPAs[0]
 		obj := rules.Identity("autoscaling/v2", "HorizontalPodAutoscaler", h.Namespace, h.Name)
 		rules.Set(obj, count, "spec", "minReplicas")
-		fix = &rules.Fix{Description: fmt.Sprintf("set minReplicas of HorizontalPodAutoscaler %s to %d", h.Name, count)}
+		fix = &rules.Fix{Description: fmt.Sprintf("set minReplicas of HorizontalPodAutoscaler %s to %d (%s)", h.Name, count, source)}
 		if int64(h.Spec.MaxReplicas) < count {
 			rules.Set(obj, count, "spec", "maxReplicas")
+			fix.Description += fmt.Sprintf(", and maxReplicas %d → %d (never below minReplicas)", h.Spec.MaxReplicas, count)
 		}
 		fix.Changes = []rules.Change{{Object: obj}}
 	} else {
 		obj := rules.WorkloadChange(s.Workload)
 		rules.Set(obj, count, "spec", "replicas")
-		fix = &rules.Fix{Description: fmt.Sprintf("set spec.replicas to %d", count), Changes: []rules.Change{{Object: obj}}}
+		fix = &rules.Fix{Description: fmt.Sprintf("set spec.replicas to %d (%s)", count, source), Changes: []rules.Change{{Object: obj}}}
 	}
 	if len(risks) > 0 {
-		fix.Description += " (more copies declared safe with --set replicas.singleton=ok despite: " + shorts(risks) + ")"
+		fix.Description += "; more copies declared safe with --set replicas.singleton=ok despite: " + shorts(risks)
 		for _, r := range risks {
 			fix.Warnings = append(fix.Warnings, "declared safe with --set replicas.singleton=ok: "+r.Why)
 		}

@@ -101,8 +101,8 @@ func TestSingletonOKKeepsTheReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(fix.Description, `set spec.replicas to 2 (more copies declared safe with --set replicas.singleton=ok despite: `+
-		`image docker.io/library/redis:7 (container leader) says "redis", name redis-leader says "leader")`) {
+	if !strings.Contains(fix.Description, `set spec.replicas to 2 (the rule's default, --set replicas.count=N); more copies declared safe with --set replicas.singleton=ok despite: `+
+		`image docker.io/library/redis:7 (container leader) says "redis", name redis-leader says "leader"`) {
 		t.Errorf("description %q", fix.Description)
 	}
 	if len(fix.Warnings) != 2 || !strings.Contains(fix.Warnings[0], `says "redis", a data store`) ||

@@ -96,7 +96,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	why := probe.ExplainBudget(allowed, period, bounds)
 	var warnings []string
 	if given {
-		why = fmt.Sprintf("start-up budget %d s (%d × %d s) from --set %s.budget", allowed, allowed/period, period, id)
+		why = fmt.Sprintf("%s from --set %s.budget (%s)", probe.BudgetSplit(allowed, period), id, probe.ObservedStart(s))
 		if b := probe.Binding(bounds); allowed < b.Seconds {
 			warnings = append(warnings, fmt.Sprintf("container %s: the start-up budget %d s is below the %s: a start that took longer than %d s is now restarted by the kubelet",
 				c.Name, allowed, b.What, allowed))

@@ -58,15 +58,15 @@ func TestDescriptionSaysWhereNumbersComeFrom(t *testing.T) {
 		warn   string
 	}{
 		{file: "testdata/failure-tolerance.yaml", want: []string{
-			"start-up budget 65 s (13 × 5 s) ≥ liveness tolerance 65 s (initialDelaySeconds 20 + 3 × 15 s), ≥ 2 × livenessProbe initialDelaySeconds 20, ≥ minimum 30 s",
-			"the livenessProbe's handler, timeoutSeconds 1 (default)"}},
+			"start-up budget 65 s (failureThreshold 13 × periodSeconds 5 s) ≥ liveness tolerance 65 s (initialDelaySeconds 20 + 3 × 15 s), ≥ 2 × livenessProbe initialDelaySeconds 20, ≥ minimum 30 s (no start observed)",
+			"the livenessProbe's handler, timeoutSeconds 1 (Kubernetes' default)"}},
 		{file: "testdata/failure-slow.yaml", want: []string{
-			"start-up budget 180 s (36 × 5 s) ≥ 2 × slowest observed start 1m30s, ≥ liveness tolerance 30 s (3 × 10 s), ≥ minimum 30 s"}},
+			"start-up budget 180 s (failureThreshold 36 × periodSeconds 5 s) ≥ 2 × slowest observed start 1m30s, ≥ liveness tolerance 30 s (3 × 10 s), ≥ minimum 30 s;"}},
 		{file: "testdata/failure-timeout.yaml", want: []string{"timeoutSeconds 10 (the livenessProbe's)",
 			"≥ liveness tolerance 100 s (initialDelaySeconds 10 + 3 × 30 s)"}},
-		{file: "testdata/failure-cassandra.yaml", want: []string{"start-up budget 45 s (9 × 5 s) ≥ liveness tolerance 45 s", "timeoutSeconds 5 (the livenessProbe's)"}},
+		{file: "testdata/failure-cassandra.yaml", want: []string{"start-up budget 45 s (failureThreshold 9 × periodSeconds 5 s) ≥ liveness tolerance 45 s", "timeoutSeconds 5 (the livenessProbe's)"}},
 		{file: "testdata/failure-tolerance.yaml", params: rules.Params{"budget": "30"},
-			want: []string{"start-up budget 30 s (6 × 5 s) from --set startup-probe.budget"},
+			want: []string{"start-up budget 30 s (failureThreshold 6 × periodSeconds 5 s) from --set startup-probe.budget (no start observed)"},
 			warn: "container api: the start-up budget 30 s is below the liveness tolerance 65 s (initialDelaySeconds 20 + 3 × 15 s)"},
 		{file: "testdata/failure-tolerance.yaml", params: rules.Params{"port": "http"},
 			want: []string{"tcpSocket on port http (given by --set startup-probe.port)"}},

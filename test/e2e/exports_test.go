@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,8 +91,55 @@ func TestExportsKustomize(t *testing.T) {
 	if out := kubectl(t, "kustomize", dir); !strings.Contains(out, "readinessProbe") || !strings.Contains(out, "kind: PodDisruptionBudget") {
 		t.Errorf("kubectl kustomize %s:\n%s", dir, out)
 	}
+	checkOverlayNotes(t, dir, p)
 	kubectl(t, "apply", "-k", dir)
 	checkHardened(t, a, p)
+}
+
+// checkOverlayNotes requires, for each object of the plan, its file of the
+// overlay to open with each fix's "# RULE: fix: …" and "# RULE: warning:
+// …" lines and README.md to list them: a reviewer of the pull request
+// sees where the numbers come from (the replicas count and the PDB's
+// maxUnavailable are the rules' defaults).
+func checkOverlayNotes(t *testing.T, dir string, p *plan.Plan) {
+	t.Helper()
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	readme := read("README.md")
+	for _, o := range p.Objects {
+		name := strings.ToLower(o.Kind) + "-" + o.Name + ".yaml"
+		if !o.Create {
+			name = "patches/" + name
+		}
+		text := read(name)
+		if len(o.Fixes) == 0 {
+			t.Errorf("%s: the plan has no fix notes", o.Ref())
+		}
+		for _, n := range o.Fixes {
+			if !strings.Contains(text, "# "+n.Rule+": fix: "+n.Description+"\n") {
+				t.Errorf("%s lacks %s's fix %q:\n%s", name, n.Rule, n.Description, text)
+			}
+			for _, w := range n.Warnings {
+				if !strings.Contains(text, "# "+n.Rule+": warning: "+w+"\n") {
+					t.Errorf("%s lacks %s's warning %q", name, n.Rule, w)
+				}
+			}
+			if !strings.Contains(readme, "**"+n.Rule+"**: ") {
+				t.Errorf("README.md lacks %s's fix", n.Rule)
+			}
+		}
+	}
+	for _, want := range []string{"# replicas: fix: set spec.replicas to 2 (the rule's default, --set replicas.count=N)",
+		"# pdb: fix: create PodDisruptionBudget x with maxUnavailable 1 (the rule's default"} {
+		if !strings.Contains(read("patches/deployment-x.yaml")+read("poddisruptionbudget-x.yaml"), want) {
+			t.Errorf("the overlay lacks %q", want)
+		}
+	}
 }
 
 // -o patch prints RFC 6902 operations that kubectl patch --type=json takes
@@ -103,6 +151,19 @@ func TestExportsPatch(t *testing.T) {
 	var entries []report.PatchEntry
 	if err := json.Unmarshal([]byte(r.stdout), &entries); err != nil || r.code > 1 || len(entries) != len(p.Objects) {
 		t.Fatalf("-o patch: %v\n%s", err, r)
+	}
+	// Each entry says what its fixes do and where their numbers come from.
+	for i, e := range entries {
+		if !slices.EqualFunc(e.Fixes, p.Objects[i].Fixes, func(a, b plan.Note) bool {
+			return a.Rule == b.Rule && a.Description == b.Description && slices.Equal(a.Warnings, b.Warnings)
+		}) || len(e.Fixes) == 0 {
+			t.Errorf("%s: fixes %+v, want %+v", e.Resource, e.Fixes, p.Objects[i].Fixes)
+		}
+		for _, f := range e.Fixes {
+			if f.Rule == "replicas" && !strings.Contains(f.Description, "2 (the rule's default, --set replicas.count=N)") {
+				t.Errorf("replicas: %q gives no source for its count", f.Description)
+			}
+		}
 	}
 	dir := t.TempDir()
 	for _, e := range entries {
@@ -138,9 +199,14 @@ func TestExportsPatch(t *testing.T) {
 kubectl harden deploy/x -n "$NS" --fix=all -o patch > "$FIXES" || [ $? -eq 1 ]
 jq -r '.[] | select(.action == "update") | "kubectl patch \(.resource) -n \(.namespace) --type=json -p \(.patch | tojson | @sh)"' "$FIXES" | sh
 jq '.[] | select(.action == "create") | .object' "$FIXES" | kubectl apply -f -
+jq -r '.[] | .resource as $r | .fixes[] | "\($r): \(.rule): \(.description)", (.warnings // [] | .[] | "  warning: \(.)")' "$FIXES"
 `
-	if r := runCmd(t, []string{"NS=" + ns, "FIXES=" + fixes}, "sh", "-c", script); r.code != 0 {
+	r = runCmd(t, []string{"NS=" + ns, "FIXES=" + fixes}, "sh", "-c", script)
+	if r.code != 0 {
 		t.Fatalf("the README's lines: %s", r)
+	}
+	if want := "deployment.apps/x: replicas: set spec.replicas to 2 (the rule's default"; !strings.Contains(r.stdout, want) {
+		t.Errorf("the README's jq line for the review prints no %q:\n%s", want, r.stdout)
 	}
 	checkHardened(t, a, p)
 }

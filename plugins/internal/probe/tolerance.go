@@ -80,9 +80,9 @@ func existing(c *corev1.Container) []named {
 // raised to the largest timeoutSeconds of c's existing probes — the app is
 // known to need that long to answer, so a new probe must not give up
 // sooner. why says where the number comes from, e.g. "the livenessProbe's"
-// or "default".
+// or, for def, DefaultSource ("harden's default; Kubernetes' is 1").
 func TimeoutAtLeast(c *corev1.Container, def int32) (seconds int64, why string) {
-	seconds, why = int64(def), "default"
+	seconds, why = int64(def), DefaultSource(int64(def), KubeTimeout)
 	for _, e := range existing(c) {
 		if t := int64(Timeout(e.p)); t > seconds {
 			seconds, why = t, "the "+e.field+"'s"
@@ -101,7 +101,8 @@ type Bound struct {
 // whose liveness probe is lp (nil: none yet), each in seconds:
 //   - StartupMinimum;
 //   - twice the slowest observed start (a pod's start to Ready,
-//     s.Stats().SlowestStart), when pods were seen starting;
+//     s.Stats().SlowestStart), when pods were seen starting; else a
+//     0-second bound "no start observed", which only ExplainBudget shows;
 //   - twice the longest initialDelaySeconds of c's probes: its author's
 //     estimate of the start-up time;
 //   - the liveness tolerance, Budget(lp): the time the app had before the
@@ -115,7 +116,10 @@ func StartupBounds(s *inspect.Snapshot, c *corev1.Container, lp *corev1.Probe) [
 	}
 	if slowest := s.Stats().SlowestStart; slowest > 0 {
 		sec := int64((slowest + time.Second - 1) / time.Second)
-		out = append(out, Bound{2 * sec, fmt.Sprintf("2 × slowest observed start %s", slowest.Round(time.Second))})
+		out = append(out, Bound{2 * sec, "2 × " + ObservedStart(s)})
+	} else {
+		// Not a bound: says that none came from observation.
+		out = append(out, Bound{0, ObservedStart(s)})
 	}
 	var delay int32
 	field := ""
@@ -131,6 +135,16 @@ func StartupBounds(s *inspect.Snapshot, c *corev1.Container, lp *corev1.Probe) [
 		out = append(out, Bound{2 * int64(delay), fmt.Sprintf("2 × %s initialDelaySeconds %d", field, delay)})
 	}
 	return append(out, Bound{StartupMinimum, fmt.Sprintf("minimum %d s", StartupMinimum)})
+}
+
+// ObservedStart names the slowest start of the workload's pods seen (a
+// pod's start to Ready, s.Stats().SlowestStart), e.g. "slowest observed
+// start 1m40s", or "no start observed" when no pod was seen starting.
+func ObservedStart(s *inspect.Snapshot) string {
+	if slowest := s.Stats().SlowestStart; slowest > 0 {
+		return "slowest observed start " + slowest.Round(time.Second).String()
+	}
+	return "no start observed"
 }
 
 // Binding is the largest bound: the one that sets the budget.
@@ -161,15 +175,30 @@ func Startup(handler map[string]any, budget, timeout int64) (probe map[string]an
 }
 
 // ExplainBudget says where a start-up budget comes from, e.g. "start-up
-// budget 65 s (13 × 5 s) ≥ liveness tolerance 65 s (initialDelaySeconds 20
-// + 3 × 15 s), ≥ minimum 30 s".
+// budget 65 s (failureThreshold 13 × periodSeconds 5 s) ≥ liveness
+// tolerance 65 s (initialDelaySeconds 20 + 3 × 15 s), ≥ minimum 30 s (no
+// start observed)": 0-second bounds are notes, in parentheses at the end.
 func ExplainBudget(allowed, period int64, bounds []Bound) string {
 	// The binding bound first: it is the number that matters.
 	sorted := slices.Clone(bounds)
 	slices.SortStableFunc(sorted, func(a, b Bound) int { return cmp.Compare(b.Seconds, a.Seconds) })
-	parts := make([]string, len(sorted))
-	for i, b := range sorted {
-		parts[i] = "≥ " + b.What
+	var parts, notes []string
+	for _, b := range sorted {
+		if b.Seconds == 0 {
+			notes = append(notes, b.What)
+			continue
+		}
+		parts = append(parts, "≥ "+b.What)
 	}
-	return fmt.Sprintf("start-up budget %d s (%d × %d s) %s", allowed, allowed/period, period, strings.Join(parts, ", "))
+	out := fmt.Sprintf("%s %s", BudgetSplit(allowed, period), strings.Join(parts, ", "))
+	if len(notes) > 0 {
+		out += " (" + strings.Join(notes, "; ") + ")"
+	}
+	return out
+}
+
+// BudgetSplit is a start-up budget as the probe writes it: "start-up
+// budget 65 s (failureThreshold 13 × periodSeconds 5 s)".
+func BudgetSplit(allowed, period int64) string {
+	return fmt.Sprintf("start-up budget %d s (failureThreshold %d × periodSeconds %d s)", allowed, allowed/period, period)
 }

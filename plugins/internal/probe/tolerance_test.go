@@ -21,7 +21,7 @@ func TestStartupBudgetKeepsTheLivenessTolerance(t *testing.T) {
 		t.Errorf("budget %d s every %d s (%v), timeout %d (%s)", allowed, period, sp, timeout, why)
 	}
 	if got, want := ExplainBudget(allowed, period, bounds),
-		"start-up budget 65 s (13 × 5 s) ≥ liveness tolerance 65 s (initialDelaySeconds 20 + 3 × 15 s), ≥ 2 × livenessProbe initialDelaySeconds 20, ≥ minimum 30 s"; got != want {
+		"start-up budget 65 s (failureThreshold 13 × periodSeconds 5 s) ≥ liveness tolerance 65 s (initialDelaySeconds 20 + 3 × 15 s), ≥ 2 × livenessProbe initialDelaySeconds 20, ≥ minimum 30 s (no start observed)"; got != want {
 		t.Errorf("%s\nwant %s", got, want)
 	}
 }
