@@ -120,20 +120,42 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 func (a *Applier) rollback(ctx context.Context, p *plan.Plan, w *inspect.Workload, entry *Entry, c Commit, cause error, record func()) error {
 	// The rollout may have failed because ctx ended; the rollback still runs.
 	ctx = context.WithoutCancel(ctx)
+	// The revision the failed pods were made from, read before the
+	// template is restored: a StatefulSet leaves them stuck.
+	failed := map[string]string{}
+	for _, ch := range entry.Objects {
+		if obj := ch.Object(); Rolls(obj) {
+			failed[obj.Ref()] = a.failedRevision(ctx, obj)
+		}
+	}
 	done, err := a.Undo(ctx, entry, false, record)
 	rb := &Entry{ID: entry.ID + "/rollback", Time: time.Now().UTC().Truncate(time.Second), Action: "rollback", Rules: entry.Rules, Objects: entry.Objects}
 	_ = c.Journal.Append(c.Cluster, w.Namespace(), w.Kind(), w.Name(), rb)
 	if err != nil {
 		return fmt.Errorf("%v; rolling back failed too (%s): run kubectl harden undo %s once the cluster answers", cause, Brief(err), undoRef(w))
 	}
+	rolled := &RolledBackError{Cause: cause, Workload: w.Ref(), Namespace: w.Namespace(), Whole: done.Whole, Left: done.Left}
 	// The old pods come back within their own bound, not a second
-	// --timeout.
+	// --timeout; a StatefulSet's stuck pods are replaced first.
+	wait := RollbackWait(c.Timeout)
+	deadline := time.Now().Add(wait)
 	for _, ch := range entry.Objects {
-		if obj := ch.Object(); Rolls(obj) {
-			_ = a.WaitRollout(ctx, obj, RollbackWait(c.Timeout), c.Progress, nil)
+		obj := ch.Object()
+		if !Rolls(obj) {
+			continue
+		}
+		if rev := failed[obj.Ref()]; rev != "" {
+			r := a.replaceStuck(ctx, obj, rev, deadline)
+			rolled.Replaced = append(rolled.Replaced, r.Deleted...)
+			rolled.Pending = append(rolled.Pending, r.Left...)
+			if len(r.Left) > 0 {
+				continue // not coming back by itself: no wait
+			}
+		}
+		if err := a.WaitRollout(ctx, obj, max(time.Until(deadline), time.Second), c.Progress, nil); err != nil {
+			rolled.Pending = append(rolled.Pending, notBack(obj, wait, err))
 		}
 	}
-	rolled := &RolledBackError{Cause: cause, Workload: w.Ref(), Namespace: w.Namespace(), Whole: done.Whole, Left: done.Left}
 	// What is not as before: compared with the object read before the
 	// run, whoever changed it (harden's own fields are back by now).
 	for _, o := range p.Objects {
@@ -169,6 +191,24 @@ const MaxRollbackWait = 2 * time.Minute
 // min(timeout, MaxRollbackWait).
 func RollbackWait(timeout time.Duration) time.Duration { return min(timeout, MaxRollbackWait) }
 
+// notBack says that the pods of obj did not come back on the previous
+// revision within wait, what the rollout waited for, and how to follow it.
+func notBack(obj *plan.Object, wait time.Duration, err error) string {
+	return fmt.Sprintf("the pods of %s are not back within %s (%s); follow with kubectl rollout status %s -n %s",
+		obj.Ref(), wait, rolloutDetail(err), obj.Ref(), obj.Namespace)
+}
+
+// rolloutDetail is the end of a watch's error: what the rollout waited
+// for, without the "rollout of X did not complete within D:" its caller
+// already says.
+func rolloutDetail(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "rollout of ") && i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
+}
+
 // undoRef is how the undo command names a workload: deployment/web -n shop.
 func undoRef(w *inspect.Workload) string { return w.Ref() + " -n " + w.Namespace() }
 
@@ -184,6 +224,13 @@ type RolledBackError struct {
 	// Whole are the objects put back as a whole over another manager's
 	// change inside them; Left the companions not deleted and why.
 	Whole, Left []string
+	// Replaced are the pods of a StatefulSet deleted because they were
+	// stuck on the failed revision (a forced rollback).
+	Replaced []string
+	// Pending says what is not back on the previous revision, one line
+	// each with the command to finish or check it; while any is, the
+	// workload is not said to be as it was before.
+	Pending []string
 }
 
 func (e *RolledBackError) Error() string {
@@ -198,9 +245,19 @@ func (e *RolledBackError) State() string {
 	if e.Namespace != "" {
 		w += " -n " + e.Namespace
 	}
-	s := w + " is as it was before"
-	if len(e.Except) > 0 {
+	var s string
+	switch {
+	case len(e.Except) > 0 && len(e.Pending) > 0:
+		s = w + " is as before except " + strings.Join(e.Except, ", ") + ", and its pods are not back: " + strings.Join(e.Pending, "; ")
+	case len(e.Except) > 0:
 		s = w + " is as before except " + strings.Join(e.Except, ", ")
+	case len(e.Pending) > 0:
+		s = w + " has its spec back, but its pods are not: " + strings.Join(e.Pending, "; ")
+	default:
+		s = w + " is as it was before"
+	}
+	if note := replacedNote(e.Replaced); note != "" {
+		s += "; " + note
 	}
 	if len(e.Whole) > 0 {
 		s += "; " + strings.Join(e.Whole, "; ")

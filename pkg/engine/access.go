@@ -62,14 +62,19 @@ const (
 	forCreate   = "could not be created"
 	forRollback = "a failed rollout could not be rolled back"
 	forWatch    = "the rollout could not be watched"
+	// A StatefulSet keeps a pod that never became Ready on the failed
+	// revision after its template is restored.
+	forStuckPods = "a failed rollout could not be rolled back (a StatefulSet's pods stuck on the failed revision are deleted to be recreated)"
 )
 
 // Rights lists what writing p, watching its rollout (when the engine
 // watches) and rolling it back need, most essential first: patch on each
 // object harden changes (server-side apply writes, and a rollback writes
 // again, with a PATCH); create and patch on each companion it creates, and
-// get and delete to remove it on a rollback; get on what rolls and list on
-// its pods, which the rollout watch reads.
+// get and delete to remove it on a rollback; delete on the pods of a
+// StatefulSet, whose rollback deletes the pods stuck on the failed
+// revision; get on what rolls and list on its pods, which the rollout
+// watch reads.
 func (e *Engine) Rights(p *plan.Plan) ([]Right, error) {
 	var out []Right
 	seen := map[Right]bool{}
@@ -97,6 +102,11 @@ func (e *Engine) Rights(p *plan.Plan) ([]Right, error) {
 			if e.Commit.Watch && apply.Rolls(o) {
 				watches = append(watches, with(r, "get", o.Name, forWatch),
 					Right{Verb: "list", Resource: "pods", Namespace: ns, For: forWatch})
+			}
+			if o.Kind == "StatefulSet" && apply.Rolls(o) {
+				// Its rollback deletes the pods stuck on the failed
+				// revision: the controller does not replace them.
+				rollbacks = append(rollbacks, Right{Verb: "delete", Resource: "pods", Namespace: ns, For: forStuckPods})
 			}
 			continue
 		}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 
@@ -25,6 +26,7 @@ func accessEngine(watch bool, deny map[string]bool) (*Engine, *[]string) {
 		plural string
 	}{
 		{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, "deployments"},
+		{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"}, "statefulsets"},
 		{schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"}, "poddisruptionbudgets"},
 		{schema.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}, "networkpolicies"},
 		{schema.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"}, "horizontalpodautoscalers"},
@@ -107,5 +109,37 @@ func TestMissingDeleteRefuses(t *testing.T) {
 	if err := e.CheckAccess(context.Background(), accessPlan()); err == nil ||
 		err.Error() != "cannot create networkpolicies in namespace shop: networkpolicy.networking.k8s.io/web could not be created; nothing was changed" {
 		t.Errorf("missing create: %v", err)
+	}
+}
+
+// A StatefulSet's rollback deletes its pods stuck on the failed revision:
+// the run asks for delete on pods, and refuses without it.
+func TestStatefulSetRollbackNeedsDeletePods(t *testing.T) {
+	sts := &plan.Plan{Objects: []*plan.Object{{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: "shop", Name: "ledger"}}}
+	e, asked := accessEngine(true, nil)
+	if err := e.CheckAccess(context.Background(), sts); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"patch statefulsets shop/ledger", "delete pods shop/", "get statefulsets shop/ledger", "list pods shop/"}
+	got := append([]string(nil), *asked...)
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("asked %v, want %v", *asked, want)
+	}
+	e, _ = accessEngine(true, map[string]bool{"delete pods": true})
+	err := e.CheckAccess(context.Background(), sts)
+	if err == nil || err.Error() != "cannot delete pods in namespace shop: "+forStuckPods+"; nothing was changed" {
+		t.Errorf("missing delete pods: %v", err)
+	}
+	// A Deployment's rollback deletes no pod.
+	e, asked = accessEngine(true, nil)
+	if err := e.CheckAccess(context.Background(), accessPlan()); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range *asked {
+		if strings.HasPrefix(a, "delete pods") {
+			t.Error("delete pods asked for a Deployment")
+		}
 	}
 }
