@@ -46,9 +46,9 @@ func TestDescriptionsAndWarnings(t *testing.T) {
 		description string
 		warnings    []string
 	}{
-		"testdata/failure-explicit-uid.yaml": {"run as non-root (runAsUser 1000 kept)", nil},
-		"testdata/failure-live-uid.yaml":     {"run as non-root (UID 101, the user the containers run as today)", nil},
-		"testdata/failure-live-mixed.yaml":   {"run as non-root (each container's UID as it runs today)", nil},
+		"testdata/failure-explicit-uid.yaml":  {"run as non-root (runAsUser 1000 kept)", nil},
+		"testdata/failure-live-uid.yaml":      {"run as non-root (UID 101, the user the containers run as today)", nil},
+		"testdata/failure-live-mixed.yaml":    {"run as non-root (each container's UID as it runs today)", nil},
 		"testdata/failure-container-uid.yaml": {"run as non-root (runAsNonRoot only: each container's runAsUser kept)", nil},
 		"testdata/failure-unknown-user.yaml": {"run as non-root (UID 65532; UID 65532 instead of root in helper)",
 			[]string{"container helper runs as root (UID 0) today: as another user the app may fail to start, or start and then fail to read or write files root owns",
