@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/plugins/internal/pss"
@@ -31,10 +33,15 @@ func (Rule) Meta() rules.Meta {
 			"below 1024 (a declared containerPort, or a Service's targetPort) keeps NET_BIND_SERVICE in capabilities.add: " +
 			"without it the process cannot bind the port; as a non-root user it also needs the image to grant it (file " +
 			"capabilities), else an image built to run unprivileged on a high port. Capabilities a container " +
-			"adds are reported for a human: only the app's owner knows which one it really needs.",
-		Fixable:  true,
-		OptOuts:  []rules.OptOut{{Annotation: "polaris.fairwinds.com/dangerousCapabilities-exempt"}, {Annotation: "polaris.fairwinds.com/insecureCapabilities-exempt"}},
-		FixOrder: -4,
+			"adds are reported for a human: only the app's owner knows which one it really needs. A container that still runs " +
+			"as root after the plan (runAsNonRoot not set and runAsUser 0 or unset, unless the kubelet reports a non-root UID) " +
+			"is left for a human: its entrypoint may need SETUID, SETGID or CHOWN to switch user (the official nginx, redis and " +
+			"postgres images do), so drop ALL once it runs non-root (--fix=run-as-non-root).",
+		Fixable: true,
+		OptOuts: []rules.OptOut{{Annotation: "polaris.fairwinds.com/dangerousCapabilities-exempt"}, {Annotation: "polaris.fairwinds.com/insecureCapabilities-exempt"}},
+		// After run-as-non-root (0): whether a container stays root is read
+		// from the spec that fix projects.
+		FixOrder: 1,
 	}
 }
 
@@ -94,8 +101,21 @@ func undropped(s *inspect.Snapshot) []string {
 // adds (capabilities.add is an atomic list: setting it replaces it whole).
 // The warning says when that capability is not enough: a non-root process
 // only holds it if the image grants it.
+//
+// A container that still runs as root in s (the snapshot with the fixes
+// before this one projected, run-as-non-root's among them) makes the fix a
+// NeedsHuman error: dropping ALL takes from a root entrypoint the
+// SETUID/SETGID/CHOWN it needs to switch user, and it fails to start.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fix, error) {
 	todo := undropped(s)
+	if root := staysRoot(s, todo); len(root) > 0 {
+		what := "container " + root[0] + " runs"
+		if len(root) > 1 {
+			what = "containers " + strings.Join(root, ", ") + " run"
+		}
+		return nil, rules.Human("%s as root: its entrypoint may need SETUID/SETGID/CHOWN to switch user (nginx, redis and postgres "+
+			"images do); drop ALL once it runs non-root (--fix=run-as-non-root), or drop ALL and add back what it needs", what)
+	}
 	low := pss.LowPorts(s)
 	var kept []string
 	change, names, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
@@ -158,4 +178,59 @@ func bindReason(ports []int32) string {
 		what = "ports " + strings.Join(ps, ", ")
 	}
 	return fmt.Sprintf("%s < %d: a non-root process needs NET_BIND_SERVICE to bind it", what, pss.UnprivilegedPortStart)
+}
+
+// staysRoot lists the named containers that run as root in the snapshot's
+// spec: runAsNonRoot is not true (container, else pod) and runAsUser
+// (container, else pod) is 0, or unset while no pod reports the container
+// running as a non-root UID (containerStatuses[].user; an image whose USER
+// is non-root is reported so by recent kubelets).
+func staysRoot(s *inspect.Snapshot, names []string) []string {
+	podSC := s.Workload.PodTemplate().Spec.SecurityContext
+	if podSC == nil {
+		podSC = &corev1.PodSecurityContext{}
+	}
+	var out []string
+	for _, c := range pss.Containers(s) {
+		if !slices.Contains(names, c.Name) {
+			continue
+		}
+		nonRoot, uid := podSC.RunAsNonRoot, podSC.RunAsUser
+		if sc := c.SecurityContext; sc != nil {
+			if sc.RunAsNonRoot != nil {
+				nonRoot = sc.RunAsNonRoot
+			}
+			if sc.RunAsUser != nil {
+				uid = sc.RunAsUser
+			}
+		}
+		switch {
+		case nonRoot != nil && *nonRoot:
+		case uid != nil:
+			if *uid == 0 {
+				out = append(out, c.Name)
+			}
+		case !reportsNonRoot(s, c.Name):
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// reportsNonRoot reports whether some pod reports the container running
+// as a non-root UID and none reports it as root.
+func reportsNonRoot(s *inspect.Snapshot, name string) bool {
+	seen := false
+	for _, p := range s.Pods {
+		for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
+			if cs.Name != name || cs.User == nil || cs.User.Linux == nil {
+				continue
+			}
+			if cs.User.Linux.UID == 0 {
+				return false
+			}
+			seen = true
+		}
+	}
+	return seen
 }

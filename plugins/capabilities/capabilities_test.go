@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	_ "github.com/kubectl-harden/kubectl-harden/plugins/runasnonroot"
 )
 
 func TestFixtures(t *testing.T) {
@@ -19,6 +21,15 @@ func TestFixtures(t *testing.T) {
 			Manual:   []string{"remove the capabilities the app does not need"}},
 		{Name: "a Service's port 443", Failure: "testdata/failure-service-port.yaml", Fixed: "testdata/fixed-service-port.yaml",
 			Findings: []string{"containers web keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE (port 443 < 1024"}},
+		{Name: "root container needs a human", Failure: "testdata/failure-root.yaml",
+			Findings: []string{"containers web keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE"},
+			Manual: []string{"container web runs as root: its entrypoint may need SETUID/SETGID/CHOWN to switch user (nginx, redis and postgres images do); " +
+				"drop ALL once it runs non-root (--fix=run-as-non-root), or drop ALL and add back what it needs"}},
+		{Name: "runAsUser 0 and a reported UID 0 need a human", Failure: "testdata/failure-root-reported.yaml",
+			Findings: []string{"containers redis, sidecar keep the default capabilities: drop ALL"},
+			Manual:   []string{"containers redis, sidecar run as root: its entrypoint may need SETUID/SETGID/CHOWN"}},
+		{Name: "a reported non-root UID drops ALL", Failure: "testdata/failure-live-nonroot.yaml", Fixed: "testdata/fixed-live-nonroot.yaml",
+			Findings: []string{"containers web keep the default capabilities: drop ALL"}},
 		{Name: "drop ALL passes", Failure: "testdata/pass.yaml"},
 	})
 }
@@ -48,5 +59,44 @@ func TestBindServiceExplained(t *testing.T) {
 	s = rulestest.Load(t, "testdata/failure-default.yaml")
 	if fix, err = (Rule{}).Fix(s, Rule{}.Check(s)[0], nil); err != nil || len(fix.Warnings) != 0 || strings.Contains(fix.Description, "NET_BIND_SERVICE") {
 		t.Errorf("no low port: %v %+v", err, fix)
+	}
+}
+
+// capabilities fixes after run-as-non-root, on the spec it projects: under
+// --fix=all a container with no known user gets runAsNonRoot first and
+// then drops ALL; a data store whose run-as-non-root is opt-in (skipped)
+// stays root, and capabilities asks a human instead of breaking its
+// entrypoint; naming run-as-non-root with the UID drops ALL too.
+func TestAfterRunAsNonRoot(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		fix    []string
+		params map[string]rules.Params
+		status rules.Status
+	}{
+		{"testdata/plain-root.yaml", []string{"all"}, nil, rules.StatusPlanned},
+		{"testdata/redis-root.yaml", []string{"all"}, nil, rules.StatusManual},
+		{"testdata/redis-root.yaml", []string{"all", "run-as-non-root"}, map[string]rules.Params{"run-as-non-root": {"uid": "999"}}, rules.StatusPlanned},
+	} {
+		results, err := rules.Evaluate(rulestest.Load(t, tc.file), rules.Selection{Fix: tc.fix, Params: tc.params})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range results {
+			if r.Rule != id {
+				continue
+			}
+			n++
+			if r.Status != tc.status {
+				t.Errorf("%s --fix=%s: %s (%s), want %s", tc.file, strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status)
+			}
+			if r.Status == rules.StatusManual && !strings.Contains(r.Reason, "container redis runs as root") {
+				t.Errorf("%s: reason %q", tc.file, r.Reason)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d capabilities findings, want 1", tc.file, n)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/plugins/internal/images"
 )
 
 // risk is one reason why a second copy of the workload may not be safe.
@@ -18,23 +19,6 @@ type risk struct {
 	Short string
 	// Why is the whole reason, with what a human can do about it.
 	Why string
-}
-
-// storeWords are image or name words of data stores and brokers whose
-// copies do not share their data by themselves: a second pod is a second,
-// independent server behind the same Service (two Redis masters, two
-// PostgreSQL primaries). Whole words only: "redistributor" is not redis.
-var storeWords = []string{
-	"redis", "valkey", "keydb", "postgres", "postgresql", "postgis", "mysql", "mariadb", "percona",
-	"mongo", "mongodb", "etcd", "zookeeper", "rabbitmq", "elasticsearch", "opensearch", "kafka",
-	"cassandra", "influxdb", "couchdb", "neo4j", "consul", "minio", "nats",
-}
-
-// toolWords, next to a data store's word in the same name, say it is a
-// stateless tool around the store, not the store: postgres-exporter,
-// redis-commander, mongo-express…
-var toolWords = []string{
-	"exporter", "operator", "commander", "express", "admin", "ui", "dashboard", "client", "cli", "proxy", "backup",
 }
 
 // leaderWords are name words that say one copy is meant to lead or write.
@@ -159,7 +143,7 @@ func subjects(s *inspect.Snapshot) []subject {
 	// Init containers are left out: one that waits for a database often
 	// runs the database's image as a client (pg_isready, redis-cli).
 	for _, c := range t.Spec.Containers {
-		out = append(out, subject{fmt.Sprintf("image %s (container %s)", c.Image, c.Name), imageName(c.Image)})
+		out = append(out, subject{fmt.Sprintf("image %s (container %s)", c.Image, c.Name), images.Name(c.Image)})
 	}
 	out = append(out, subject{"name " + s.Workload.Name(), s.Workload.Name()})
 	for _, c := range t.Spec.Containers {
@@ -178,41 +162,19 @@ func subjects(s *inspect.Snapshot) []subject {
 	return out
 }
 
-// imageName is the last path component of an image's repository, without
-// registry, tag or digest: "docker.io/library/redis:7" → "redis".
-func imageName(image string) string {
-	if i := strings.Index(image, "@"); i >= 0 {
-		image = image[:i]
-	}
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		image = image[:i]
-	}
-	return image[strings.LastIndex(image, "/")+1:]
-}
-
-// words splits a name into its lower-case words: "redis-leader" → redis,
-// leader.
-func words(name string) []string {
-	return strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
-		return (r < 'a' || r > 'z') && (r < '0' || r > '9')
-	})
-}
-
 // wordRisks reports the first subject that names a data store and the
 // first that names a leader, saying which word matched.
 func wordRisks(s *inspect.Snapshot) []risk {
 	var store, leader *risk
 	for _, sub := range subjects(s) {
-		ws := words(sub.words)
-		tool := slices.ContainsFunc(ws, func(w string) bool { return slices.Contains(toolWords, w) })
-		for _, w := range ws {
-			switch {
-			case store == nil && !tool && slices.Contains(storeWords, w):
-				store = &risk{Short: fmt.Sprintf("%s says %q", sub.what, w),
-					Why: fmt.Sprintf("%s says %q, a data store whose copies do not share their data by themselves: a "+
-						"second pod is a second, independent server behind the same Service; run it replicated as its "+
-						"documentation says (a StatefulSet or an operator with replication)", sub.what, w)}
-			case leader == nil && slices.Contains(leaderWords, w):
+		if w := images.StoreWord(sub.words); store == nil && w != "" {
+			store = &risk{Short: fmt.Sprintf("%s says %q", sub.what, w),
+				Why: fmt.Sprintf("%s says %q, a data store whose copies do not share their data by themselves: a "+
+					"second pod is a second, independent server behind the same Service; run it replicated as its "+
+					"documentation says (a StatefulSet or an operator with replication)", sub.what, w)}
+		}
+		for _, w := range images.Words(sub.words) {
+			if leader == nil && slices.Contains(leaderWords, w) {
 				leader = &risk{Short: fmt.Sprintf("%s says %q", sub.what, w),
 					Why: fmt.Sprintf("%s says %q: one copy is meant to lead or write, and a second copy would do so too; "+
 						"scale its followers instead, or make it a replicated set with one elected %s", sub.what, w, w)}

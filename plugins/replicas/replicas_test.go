@@ -135,22 +135,6 @@ func TestUnreadLists(t *testing.T) {
 	}
 }
 
-func TestImageName(t *testing.T) {
-	for image, want := range map[string]string{
-		"docker.io/library/redis:7":    "redis",
-		"redis":                        "redis",
-		"redis:alpine":                 "redis",
-		"localhost:5000/team/postgres": "postgres",
-		"localhost:5000/team/postgres:16@sha256:abc": "postgres",
-		"registry.k8s.io/redis:e2e":                  "redis",
-		"gcr.io/google_samples/gb-redisslave:v1":     "gb-redisslave",
-	} {
-		if got := imageName(image); got != want {
-			t.Errorf("imageName(%q) = %q, want %q", image, got, want)
-		}
-	}
-}
-
 func TestHeldBy(t *testing.T) {
 	for _, tc := range []struct {
 		holder, pod string

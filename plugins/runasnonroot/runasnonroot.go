@@ -38,8 +38,13 @@ func (Rule) Meta() rules.Meta {
 		Remediation: "Set runAsNonRoot: true, and a UID only where none is known: an explicit non-root " +
 			"runAsUser/runAsGroup/fsGroup (pod or container) is kept as it is, a container the kubelet reports " +
 			"running as a non-root UID (status.containerStatuses[].user) keeps that UID and GID, and the others get " +
-			"65532 (with fsGroup when a volume's files must follow the new user); an image that only works as root " +
-			"then fails to start, and the rollout watch rolls back. Containers running as root today (runAsUser 0, or " +
+			"65532 (with fsGroup when a volume's files must follow the new user: the kubelet then changes the group, not the " +
+			"owner, of every file on the volume, which no rollback undoes); an image that only works as root then fails to " +
+			"start, and the rollout watch rolls back. A guess is not made where it breaks the app later: when the user is " +
+			"unknown and the image is a data store (postgres, redis, mysql…: its files belong to its own user, 999 for most " +
+			"official images), an image that starts as root and switches user itself (nginx, httpd, php *apache*), or the pod " +
+			"mounts a persistent volume (its files belong to the image's user), the fix is planned only when named, with the " +
+			"UID to give (--set run-as-non-root.uid=N) or the unprivileged image to use (nginxinc/nginx-unprivileged). Containers running as root today (runAsUser 0, or " +
 			"UID 0 reported) may also lose access to files root owns, which no rollout shows: that fix is planned " +
 			"only when the rule is named (--fix=run-as-non-root), never by --fix=all or --fix=security. " +
 			"On OpenShift the SCC assigns the UID, so only runAsNonRoot is set.",
@@ -53,6 +58,8 @@ func (Rule) Meta() rules.Meta {
 // Check reports the violations as Pod Security Standards word them, with
 // the UID the containers run as today when known. When some containers
 // run as root today (their runAsUser is 0, or the kubelet reports UID 0),
+// or their user is unknown and a guessed UID would break a data store, a
+// root-starting image or a persistent volume's files (guessRisks),
 // running them as another user may break them: the finding is opt-in
 // (rules.Finding.OptIn), fixed only when the rule is named.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
@@ -79,6 +86,13 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		}
 		f.OptIn += mixedRisk(name, who.mixedUsers[name], "another user")
 		f.Message += fmt.Sprintf("; the pods report different users for container %s (%s): fixed only when named (--fix=%s)", name, who.mixedUsers[name], id)
+	}
+	for _, r := range guessRisks(s, who) {
+		if f.OptIn != "" {
+			f.OptIn += "; "
+		}
+		f.OptIn += r.why
+		f.Message += fmt.Sprintf("; %s: fixed only when named (--fix=%s)", r.short, id)
 	}
 	return []rules.Finding{f}
 }
@@ -146,8 +160,10 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 	}
 	obj := rules.WorkloadChange(s.Workload)
 	rules.Set(obj, podSC, append(rules.PodSpecPath(s.Workload), "securityContext")...)
-	fix := &rules.Fix{Description: "run as non-root (" + strings.Join(who.details, "; ") + ")", Changes: []rules.Change{{Object: obj}},
-		Warnings: warnings(s, who)}
+	fix := &rules.Fix{Description: description(who), Changes: []rules.Change{{Object: obj}}, Warnings: warnings(s, who)}
+	if who.fsGroup > 0 {
+		fix.Warnings = append(fix.Warnings, fsGroupWarning(s, who.fsGroup))
+	}
 	// Containers that ask for root themselves, or keep their own user,
 	// override the pod.
 	if change, _, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
@@ -164,6 +180,16 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 		fix.Changes[0].Object = rules.Merge(fix.Changes[0].Object, change.Object)
 	}
 	return fix, nil
+}
+
+// description says where each UID comes from, e.g. "run as non-root (UID
+// 101, the user the containers run as today)". With no UID to set (every
+// container has its own non-root runAsUser) only runAsNonRoot is added.
+func description(who identity) string {
+	if len(who.details) == 0 {
+		return "run as non-root (runAsNonRoot only: each container's runAsUser kept)"
+	}
+	return "run as non-root (" + strings.Join(who.details, "; ") + ")"
 }
 
 // warnings say what may break: root containers moved to another user, a

@@ -1,6 +1,7 @@
 package runasnonroot
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -25,6 +26,16 @@ func TestFixtures(t *testing.T) {
 			Findings: []string{"runAsNonRoot != true"}},
 		{Name: "root today, named", Failure: "testdata/failure-root-port80.yaml", Fixed: "testdata/fixed-root-port80.yaml",
 			Findings: []string{"(pod or container \"web\" must set securityContext.runAsNonRoot=true); container web runs as root (UID 0) today: fixed only when named (--fix=run-as-non-root)"}},
+		{Name: "postgres with a claim, its UID given", Failure: "testdata/failure-postgres.yaml", Fixed: "testdata/fixed-postgres-uid.yaml",
+			Findings: []string{"image postgres:16 (container postgres) is a data store: fixed only when named (--fix=run-as-non-root)"}, Params: rules.Params{"uid": "999"}},
+		{Name: "postgres with its user given", Failure: "testdata/failure-postgres-explicit.yaml", Fixed: "testdata/fixed-postgres-explicit.yaml",
+			Findings: []string{`runAsNonRoot != true (pod or container "postgres" must set securityContext.runAsNonRoot=true)`}},
+		{Name: "redis, its UID given", Failure: "testdata/failure-redis.yaml", Fixed: "testdata/fixed-redis-uid.yaml",
+			Findings: []string{"image redis:7 (container redis) is a data store"}, Params: rules.Params{"uid": "999"}},
+		{Name: "nginx-unprivileged, a guess the rollout checks", Failure: "testdata/failure-nginx-unprivileged.yaml", Fixed: "testdata/fixed-nginx-unprivileged.yaml",
+			Findings: []string{`runAsNonRoot != true (pod or container "web" must set securityContext.runAsNonRoot=true)`}},
+		{Name: "plain app, a guess the rollout checks", Failure: "testdata/failure-plain.yaml", Fixed: "testdata/fixed-plain.yaml",
+			Findings: []string{`runAsNonRoot != true (pod or container "api" must set securityContext.runAsNonRoot=true)`}},
 		{Name: "non-root passes", Failure: "testdata/pass.yaml"},
 	})
 }
@@ -35,12 +46,14 @@ func TestDescriptionsAndWarnings(t *testing.T) {
 		description string
 		warnings    []string
 	}{
-		"testdata/failure-explicit-uid.yaml": {"run as non-root (runAsUser 1000 kept)", nil},
-		"testdata/failure-live-uid.yaml":     {"run as non-root (UID 101, the user the containers run as today)", nil},
-		"testdata/failure-live-mixed.yaml":   {"run as non-root (each container's UID as it runs today)", nil},
+		"testdata/failure-explicit-uid.yaml":  {"run as non-root (runAsUser 1000 kept)", nil},
+		"testdata/failure-live-uid.yaml":      {"run as non-root (UID 101, the user the containers run as today)", nil},
+		"testdata/failure-live-mixed.yaml":    {"run as non-root (each container's UID as it runs today)", nil},
+		"testdata/failure-container-uid.yaml": {"run as non-root (runAsNonRoot only: each container's runAsUser kept)", nil},
 		"testdata/failure-unknown-user.yaml": {"run as non-root (UID 65532; UID 65532 instead of root in helper)",
 			[]string{"container helper runs as root (UID 0) today: as another user the app may fail to start, or start and then fail to read or write files root owns",
-				"the image's user is unknown (the kubelet reports none): UID 65532 is a guess"}},
+				"the image's user is unknown (the kubelet reports none): UID 65532 is a guess",
+				"fsGroup 65532: the kubelet changes the group (not the owner) of every file on volume data (PersistentVolumeClaim web-data) to 65532"}},
 		"testdata/failure-live-disagree.yaml": {"run as non-root (UID 65532)",
 			[]string{"the pods report different users for container web (UID 0 in pod web-1, UID 1000 in pod web-2): as UID 65532 it may fail to start, or start and then fail to read or write files its user owned"}},
 		"testdata/failure-port80-dropped.yaml": {"run as non-root (UID 65532)",
@@ -49,7 +62,8 @@ func TestDescriptionsAndWarnings(t *testing.T) {
 		"testdata/failure-root-container-pod-uid.yaml": {"run as non-root (runAsUser 1000 kept; UID 1000 instead of root in web)",
 			[]string{"container web runs as root (UID 0) today: as another user the app may fail to start, or start and then fail to read or write files root owns (the rollout watch only catches a failed start); check the image runs as UID 1000, or give"}},
 		"testdata/failure-root-port80.yaml": {"run as non-root (UID 65532)",
-			[]string{"container web runs as root (UID 0) today", "container web binds port 80 < 1024: as a non-root user it needs NET_BIND_SERVICE"}},
+			[]string{"container web runs as root (UID 0) today", "container web binds port 80 < 1024: as a non-root user it needs NET_BIND_SERVICE",
+				"fsGroup 65532: the kubelet changes the group (not the owner) of every file on volume html"}},
 	} {
 		s := rulestest.Load(t, file)
 		fix, err := Rule{}.Fix(s, Rule{}.Check(s)[0], nil)
@@ -101,7 +115,8 @@ func TestRootIsOptIn(t *testing.T) {
 			if r.Status != tc.status {
 				t.Errorf("%s --fix=%s: %s (%s), want %s", tc.file, strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status)
 			}
-			if r.Status == rules.StatusSkipped && !strings.HasSuffix(r.Reason, "(the rollout watch only catches a failed start); name it to apply: --fix=run-as-non-root") {
+			if r.Status == rules.StatusSkipped && (!strings.Contains(r.Reason, "(the rollout watch only catches a failed start)") ||
+				!strings.HasSuffix(r.Reason, "; name it to apply: --fix=run-as-non-root")) {
 				t.Errorf("%s: reason %q", tc.file, r.Reason)
 			}
 		}
@@ -115,5 +130,74 @@ func TestOpenShift(t *testing.T) {
 	fix, err := Rule{}.Fix(s, Rule{}.Check(s)[0], nil)
 	if err != nil || strings.Contains(rulestest.YAML(fix.Changes[0].Object), "runAsUser") || strings.Contains(rulestest.YAML(fix.Changes[0].Object), "fsGroup") {
 		t.Errorf("OpenShift must leave runAsUser to the SCC: %v\n%s", err, rulestest.YAML(fix.Changes[0].Object))
+	}
+}
+
+// A guessed UID is not planned by --fix=all where it breaks the app later
+// than any rollout watch: a data store whose files belong to its own user,
+// an image that starts as root and switches user, a persistent volume. The
+// reason says what to do instead; naming the rule with the UID plans it.
+// A plain app, nginx-unprivileged and an explicit non-root user are
+// planned under all.
+func TestGuessIsOptIn(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		fix    []string
+		params rules.Params
+		status rules.Status
+		reason []string // substrings of the skip reason
+		uid    string   // runAsUser written when planned
+	}{
+		{"testdata/failure-postgres.yaml", []string{"all"}, nil, rules.StatusSkipped, []string{
+			"image postgres:16 (container postgres) runs as root and switches to its own user (999 for the official image); its data files (volume data (volumeClaimTemplates)) belong to that user: set runAsUser to it (--set run-as-non-root.uid=999) rather than a guess (UID 65532)"}, ""},
+		{"testdata/failure-postgres.yaml", []string{"all", id}, rules.Params{"uid": "999"}, rules.StatusPlanned, nil, "999"},
+		{"testdata/failure-redis.yaml", []string{"all"}, nil, rules.StatusSkipped, []string{
+			"image redis:7 (container redis) runs as root and switches to its own user (999 for the official image); its data files belong to that user: set runAsUser to it (--set run-as-non-root.uid=999)"}, ""},
+		{"testdata/failure-redis.yaml", []string{"security"}, nil, rules.StatusSkipped, []string{"(--set run-as-non-root.uid=999)"}, ""},
+		{"testdata/failure-redis-replica.yaml", []string{"all"}, nil, rules.StatusSkipped, []string{
+			`name redis-replica (image gcr.io/google_samples/gb-redisslave:v1) says "redis" is a data store: its data files belong to the image's user, which the kubelet does not report: set runAsUser to it (--set run-as-non-root.uid=N)`}, ""},
+		{"testdata/failure-nginx.yaml", []string{"all"}, nil, rules.StatusSkipped, []string{
+			"image nginx:1.27 (container web) starts as root and switches to user nginx (101) itself", "as UID 65532 it fails to start; use nginxinc/nginx-unprivileged (UID 101, port 8080)"}, ""},
+		{"testdata/failure-claim.yaml", []string{"all"}, nil, rules.StatusSkipped, []string{
+			"volume uploads (PersistentVolumeClaim api-uploads) holds files that belong to the image's user, which the kubelet does not report",
+			"fsGroup 65532 would change the group of every file on it (not the owner)"}, ""},
+		{"testdata/failure-nginx-unprivileged.yaml", []string{"all"}, nil, rules.StatusPlanned, nil, "65532"},
+		{"testdata/failure-plain.yaml", []string{"all"}, nil, rules.StatusPlanned, nil, "65532"},
+		{"testdata/failure-postgres-explicit.yaml", []string{"all"}, nil, rules.StatusPlanned, nil, "999"},
+	} {
+		s := rulestest.Load(t, tc.file)
+		results, err := rules.Evaluate(s, rules.Selection{Fix: tc.fix, Params: map[string]rules.Params{id: tc.params}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, r := range results {
+			if r.Rule != id {
+				continue
+			}
+			found = true
+			if r.Status != tc.status {
+				t.Errorf("%s --fix=%s: %s (%s), want %s", tc.file, strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status)
+				continue
+			}
+			for _, part := range tc.reason {
+				if !strings.Contains(r.Reason, part) || !strings.HasSuffix(r.Reason, "; name it to apply: --fix=run-as-non-root") {
+					t.Errorf("%s: reason %q lacks %q", tc.file, r.Reason, part)
+				}
+			}
+			if tc.status != rules.StatusPlanned {
+				continue
+			}
+			if s, err = rules.Project(s, r.Fix); err != nil {
+				t.Fatal(err)
+			}
+			sc := s.Workload.PodTemplate().Spec.SecurityContext
+			if sc == nil || sc.RunAsUser == nil || strconv.FormatInt(*sc.RunAsUser, 10) != tc.uid || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+				t.Errorf("%s --fix=%s: pod securityContext %+v, want runAsNonRoot and runAsUser %s", tc.file, strings.Join(tc.fix, ","), sc, tc.uid)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s finding", tc.file, id)
+		}
 	}
 }

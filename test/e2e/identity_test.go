@@ -79,7 +79,8 @@ func TestIdentityKeptAndPort80(t *testing.T) {
 // The user the containers report (status.containerStatuses[].user, filled
 // by the kwok Stage from the label harden-e2e/uid): UID 1001 is kept under
 // --fix=all; UID 0 makes the non-root fix a warned choice — skipped by
-// --fix=all with the reason, applied when the rule is named.
+// --fix=all with the reason (and capabilities left to a human: the root
+// entrypoint switches user), applied when the rule is named.
 func TestIdentityLiveUID(t *testing.T) {
 	ns := newNamespace(t)
 	applyFile(t, ns, "testdata/e2e/identity-live.yaml")
@@ -119,14 +120,26 @@ func TestIdentityLiveUID(t *testing.T) {
 		before != nil && (before.RunAsUser != nil || before.RunAsNonRoot != nil) {
 		t.Errorf("rooted: --fix=all changed the identity: %+v", sc)
 	}
-	if !bindsLowPorts(spec.Containers[0]) { // root needs it too once ALL is dropped
-		t.Errorf("rooted: container web securityContext %+v, want drop ALL, add NET_BIND_SERVICE", spec.Containers[0].SecurityContext)
+	// Still root: dropping ALL would take the SETUID/SETGID nginx's
+	// entrypoint needs to switch user; a human decides.
+	if f := finding(t, doc, "capabilities"); f.Status != rules.StatusManual || !strings.Contains(f.Reason, "container web runs as root: its entrypoint may need SETUID/SETGID/CHOWN") {
+		t.Errorf("rooted under --fix=all: capabilities %s (%s), want needs-human", f.Status, f.Reason)
+	}
+	if sc := spec.Containers[0].SecurityContext; sc != nil && sc.Capabilities != nil {
+		t.Errorf("rooted: --fix=all changed the capabilities of a root container: %+v", sc.Capabilities)
 	}
 
-	// Named, it is applied.
-	doc, r = hardenReport(t, "deploy/rooted", "-n", ns, "--fix=run-as-non-root", "--yes")
+	// Named, it is applied, and ALL is dropped (NET_BIND_SERVICE kept for
+	// port 80) once the container runs as non-root.
+	doc, r = hardenReport(t, "deploy/rooted", "-n", ns, "--fix=run-as-non-root,capabilities", "--yes")
 	if f := finding(t, doc, "run-as-non-root"); f.Status != rules.StatusFixed || !doc.Workloads[0].Applied {
 		t.Fatalf("rooted named: %s (%s)\n%s", f.Status, f.Reason, r)
+	}
+	if f := finding(t, doc, "capabilities"); f.Status != rules.StatusFixed {
+		t.Errorf("rooted named: capabilities %s (%s), want fixed", f.Status, f.Reason)
+	}
+	if c := deployment(t, ns, "rooted").Spec.Template.Spec.Containers[0]; !bindsLowPorts(c) {
+		t.Errorf("rooted named: container web securityContext %+v, want drop ALL, add NET_BIND_SERVICE", c.SecurityContext)
 	}
 	sc = deployment(t, ns, "rooted").Spec.Template.Spec.SecurityContext
 	if sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 65532 || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {

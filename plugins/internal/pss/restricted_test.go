@@ -17,17 +17,19 @@ import (
 // NET_BIND_SERVICE added back for port 80, and the rest — passes Pod
 // Security Standards restricted as the API server's own evaluator decides
 // it, keeps the explicit UID, GID and fsGroup, and keeps the port bindable.
-// A container running as root passes only once the rule is named.
+// A container running as root passes only once run-as-non-root is named:
+// before, it stays root and keeps its capabilities (a human decides), as
+// its entrypoint may need them to switch user.
 func TestSecurityFixesPassRestricted(t *testing.T) {
 	for _, tc := range []struct {
 		file                 string
 		fix                  []string
-		restricted           bool
+		restricted, dropped  bool
 		user, group, fsGroup int64
 	}{
-		{"testdata/restricted-explicit-uid.yaml", []string{"all"}, true, 1000, 3000, 2000},
-		{"testdata/restricted-root.yaml", []string{"all"}, false, 0, 0, 0},
-		{"testdata/restricted-root.yaml", []string{"all", "run-as-non-root"}, true, 65532, 65532, 0},
+		{"testdata/restricted-explicit-uid.yaml", []string{"all"}, true, true, 1000, 3000, 2000},
+		{"testdata/restricted-root.yaml", []string{"all"}, false, false, 0, 0, 0},
+		{"testdata/restricted-root.yaml", []string{"all", "run-as-non-root"}, true, true, 65532, 65532, 0},
 	} {
 		s := rulestest.Load(t, tc.file)
 		results, err := rules.Evaluate(s, rules.Selection{Fix: tc.fix})
@@ -46,6 +48,12 @@ func TestSecurityFixesPassRestricted(t *testing.T) {
 			t.Errorf("%s --fix=%v: restricted %v, want %v: %+v", tc.file, tc.fix, got, tc.restricted, pss.Evaluate(s))
 		}
 		c := tpl.Spec.Containers[0].SecurityContext
+		if !tc.dropped {
+			if c != nil && c.Capabilities != nil {
+				t.Errorf("%s --fix=%v: capabilities %+v on a root container, want them left to a human", tc.file, tc.fix, c.Capabilities)
+			}
+			continue
+		}
 		if c == nil || c.Capabilities == nil || !slices.Equal(c.Capabilities.Add, []corev1.Capability{"NET_BIND_SERVICE"}) ||
 			!slices.Equal(c.Capabilities.Drop, []corev1.Capability{"ALL"}) {
 			t.Errorf("%s: capabilities %+v, want drop ALL, add NET_BIND_SERVICE", tc.file, c)
