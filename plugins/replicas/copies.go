@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/plugins/internal/claims"
 	"github.com/kubectl-harden/kubectl-harden/plugins/internal/images"
 )
 
@@ -100,36 +101,23 @@ func singleAttachDisk(v corev1.Volume) string {
 // ReadWriteOnce claim read-only does not help: the volume still attaches to
 // one node.
 func claimRisk(s *inspect.Snapshot, volume string, src *corev1.PersistentVolumeClaimVolumeSource) (risk, bool) {
-	short := "PersistentVolumeClaim " + src.ClaimName
-	fix := "give each pod its own claim (a StatefulSet with volumeClaimTemplates) or use a ReadWriteMany claim"
-	i := slices.IndexFunc(s.PersistentVolumeClaims, func(c corev1.PersistentVolumeClaim) bool { return c.Name == src.ClaimName })
-	if i < 0 {
-		known := "it is not in the namespace"
-		if s.ClaimsUnread != "" {
-			known = "the claims could not be listed (" + s.ClaimsUnread + ")"
-		}
-		return risk{Short: short + " (access mode unknown)",
-			Why: fmt.Sprintf("volume %s mounts PersistentVolumeClaim %s, whose access mode is unknown (%s): a pod on "+
-				"another node may not be able to attach it; %s", volume, src.ClaimName, known, fix)}, true
-	}
-	c := s.PersistentVolumeClaims[i]
-	modes := c.Status.AccessModes
-	if len(modes) == 0 {
-		modes = c.Spec.AccessModes
-	}
-	if slices.Contains(modes, corev1.ReadWriteMany) || slices.Contains(modes, corev1.ReadOnlyMany) {
+	c, shared := claims.Lookup(s, volume, src.ClaimName)
+	if shared {
 		return risk{}, false
 	}
-	mode := "no access mode"
-	if len(modes) > 0 {
-		mode = string(modes[0])
+	short := "PersistentVolumeClaim " + src.ClaimName
+	fix := "give each pod its own claim (a StatefulSet with volumeClaimTemplates) or use a ReadWriteMany claim"
+	if c.Unknown != "" {
+		return risk{Short: short + " (access mode unknown)",
+			Why: fmt.Sprintf("volume %s mounts PersistentVolumeClaim %s, whose access mode is unknown (%s): a pod on "+
+				"another node may not be able to attach it; %s", volume, src.ClaimName, c.Unknown, fix)}, true
 	}
 	who := "a pod on another node cannot attach it"
-	if slices.Contains(modes, corev1.ReadWriteOncePod) {
+	if c.Mode == string(corev1.ReadWriteOncePod) {
 		who = "no second pod may mount it, even on the same node"
 	}
-	return risk{Short: fmt.Sprintf("%s (%s)", short, mode),
-		Why: fmt.Sprintf("volume %s mounts PersistentVolumeClaim %s (%s): %s; %s", volume, src.ClaimName, mode, who, fix)}, true
+	return risk{Short: fmt.Sprintf("%s (%s)", short, c.Mode),
+		Why: fmt.Sprintf("volume %s mounts PersistentVolumeClaim %s (%s): %s; %s", volume, src.ClaimName, c.Mode, who, fix)}, true
 }
 
 // subject is a name harden reads words from: its images' repository names

@@ -48,28 +48,38 @@ func Unshareable(s *inspect.Snapshot) []Claim {
 		if v.PersistentVolumeClaim == nil {
 			continue
 		}
-		c := Claim{Volume: v.Name, Name: v.PersistentVolumeClaim.ClaimName}
-		i := slices.IndexFunc(s.PersistentVolumeClaims, func(p corev1.PersistentVolumeClaim) bool { return p.Name == c.Name })
-		if i < 0 {
-			c.Mode, c.Unknown = "unknown", "it is not in the namespace"
-			if s.ClaimsUnread != "" {
-				c.Unknown = "the claims could not be listed (" + s.ClaimsUnread + ")"
-			}
+		if c, shared := Lookup(s, v.Name, v.PersistentVolumeClaim.ClaimName); !shared {
 			out = append(out, c)
-			continue
 		}
-		modes := s.PersistentVolumeClaims[i].Status.AccessModes
-		if len(modes) == 0 {
-			modes = s.PersistentVolumeClaims[i].Spec.AccessModes
-		}
-		if slices.Contains(modes, corev1.ReadWriteMany) || slices.Contains(modes, corev1.ReadOnlyMany) {
-			continue
-		}
-		c.Mode = "no access mode"
-		if len(modes) > 0 {
-			c.Mode = string(modes[0])
-		}
-		out = append(out, c)
 	}
 	return out
+}
+
+// Lookup finds the claim a volume mounts among the namespace's and says
+// whether pods on several nodes can share it (ReadWriteMany or
+// ReadOnlyMany, by the bound volume's status.accessModes, else the
+// requested spec.accessModes). A claim not found is not shareable, with
+// Unknown saying why.
+func Lookup(s *inspect.Snapshot, volume, claim string) (c Claim, shared bool) {
+	c = Claim{Volume: volume, Name: claim}
+	i := slices.IndexFunc(s.PersistentVolumeClaims, func(p corev1.PersistentVolumeClaim) bool { return p.Name == claim })
+	if i < 0 {
+		c.Mode, c.Unknown = "unknown", "it is not in the namespace"
+		if s.ClaimsUnread != "" {
+			c.Unknown = "the claims could not be listed (" + s.ClaimsUnread + ")"
+		}
+		return c, false
+	}
+	modes := s.PersistentVolumeClaims[i].Status.AccessModes
+	if len(modes) == 0 {
+		modes = s.PersistentVolumeClaims[i].Spec.AccessModes
+	}
+	if slices.Contains(modes, corev1.ReadWriteMany) || slices.Contains(modes, corev1.ReadOnlyMany) {
+		return c, true
+	}
+	c.Mode = "no access mode"
+	if len(modes) > 0 {
+		c.Mode = string(modes[0])
+	}
+	return c, false
 }
