@@ -14,13 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -202,56 +196,32 @@ func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot,
 			s.Namespace = &corev1.Namespace{}
 			err = convert(u, s.Namespace)
 		case "Pod":
-			var p corev1.Pod
-			err = convert(u, &p)
-			s.Pods = append(s.Pods, p)
+			err = appendAs(u, &s.Pods)
 		case "Service":
-			var svc corev1.Service
-			err = convert(u, &svc)
-			s.Services = append(s.Services, svc)
+			err = appendAs(u, &s.Services)
 		case "PodDisruptionBudget":
-			var pdb policyv1.PodDisruptionBudget
-			err = convert(u, &pdb)
-			s.PDBs = append(s.PDBs, pdb)
+			err = appendAs(u, &s.PDBs)
 		case "HorizontalPodAutoscaler":
-			var h autoscalingv2.HorizontalPodAutoscaler
-			err = convert(u, &h)
-			s.HPAs = append(s.HPAs, h)
+			err = appendAs(u, &s.HPAs)
 		case "NetworkPolicy":
-			var np networkingv1.NetworkPolicy
-			err = convert(u, &np)
-			s.NetworkPolicies = append(s.NetworkPolicies, np)
+			err = appendAs(u, &s.NetworkPolicies)
 		case "PriorityClass":
-			var pc schedulingv1.PriorityClass
-			err = convert(u, &pc)
-			s.Cluster.PriorityClasses = append(s.Cluster.PriorityClasses, pc)
+			err = appendAs(u, &s.Cluster.PriorityClasses)
 		case "LimitRange":
-			var lr corev1.LimitRange
-			err = convert(u, &lr)
-			s.LimitRanges = append(s.LimitRanges, lr)
+			err = appendAs(u, &s.LimitRanges)
 		case "ServiceAccount":
 			s.ServiceAccount = &corev1.ServiceAccount{}
 			err = convert(u, s.ServiceAccount)
 		case "RoleBinding":
-			var rb rbacv1.RoleBinding
-			err = convert(u, &rb)
-			s.RoleBindings = append(s.RoleBindings, rb)
+			err = appendAs(u, &s.RoleBindings)
 		case "ClusterRoleBinding":
-			var crb rbacv1.ClusterRoleBinding
-			err = convert(u, &crb)
-			s.Cluster.ClusterRoleBindings = append(s.Cluster.ClusterRoleBindings, crb)
+			err = appendAs(u, &s.Cluster.ClusterRoleBindings)
 		case "ResourceQuota":
-			var q corev1.ResourceQuota
-			err = convert(u, &q)
-			quotas = append(quotas, q)
+			err = appendAs(u, &quotas)
 		case "Lease":
-			var l coordinationv1.Lease
-			err = convert(u, &l)
-			s.Leases = append(s.Leases, l)
+			err = appendAs(u, &s.Leases)
 		case "PersistentVolumeClaim":
-			var pvc corev1.PersistentVolumeClaim
-			err = convert(u, &pvc)
-			s.PersistentVolumeClaims = append(s.PersistentVolumeClaims, pvc)
+			err = appendAs(u, &s.PersistentVolumeClaims)
 		case "Node":
 			s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
 		default:
@@ -350,4 +320,12 @@ func RunNamespace(t *testing.T, rule rules.NamespaceRule, cases []NamespaceCase)
 			}
 		})
 	}
+}
+
+// appendAs converts a fixture object to T and appends it to list.
+func appendAs[T any](u *unstructured.Unstructured, list *[]T) error {
+	var v T
+	err := convert(u, &v)
+	*list = append(*list, v)
+	return err
 }
