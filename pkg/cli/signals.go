@@ -179,6 +179,10 @@ func interruptedState(ref string, p *plan.Plan, applied, wrote bool, err error) 
 		return fmt.Sprintf("%s is hardened (the rollout had completed); kubectl harden undo %s restores it", ref, ref)
 	case errors.As(err, &rolled):
 		msg := fmt.Sprintf("%s rolled back, as it was before", ref)
+		if len(rolled.Pending) > 0 || len(rolled.Except) > 0 {
+			// Not as before: a field someone else changed, or pods not back.
+			msg = fmt.Sprintf("%s rolled back: %s", ref, termsafe.String(rolled.State()))
+		}
 		if deleted := companions(p); deleted != "" {
 			msg += "; " + deleted + " deleted"
 		}

@@ -89,6 +89,9 @@ func TestInterruptedState(t *testing.T) {
 		want           string
 	}{
 		{false, true, rolled, "deployment/web -n shop rolled back, as it was before; poddisruptionbudget.policy/web deleted"},
+		{false, true, &apply.RolledBackError{Cause: rolled.Cause, Workload: "statefulset.apps/db", Namespace: "shop",
+			Pending: []string{"pod db-0 not back within 1m0s; follow with kubectl rollout status statefulset/db -n shop"}},
+			"deployment/web -n shop rolled back: statefulset.apps/db -n shop has its spec back, but its pods are not: pod db-0 not back within 1m0s; follow with kubectl rollout status statefulset/db -n shop; poddisruptionbudget.policy/web deleted"},
 		{false, false, fmt.Errorf("%w before anything was written; nothing was changed", ErrInterrupted), "nothing was changed"},
 		{false, false, context.Canceled, "nothing was changed"},
 		{true, true, nil, "deployment/web -n shop is hardened (the rollout had completed); kubectl harden undo deployment/web -n shop restores it"},

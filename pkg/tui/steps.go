@@ -428,7 +428,7 @@ func (s *steps) progressView(st styles, width int) []string {
 		}
 	case errors.As(s.err, &rolled) && s.cancelled:
 		out = append(out, st.warn.Render("■ stopped: the rollout was interrupted and rolled back"),
-			st.ok.Render("✓ ")+q(rolled.Workload)+" is as it was before")
+			st.ok.Render("✓ ")+q(rolled.State()))
 	case errors.As(s.err, &rolled):
 		out = append(out, st.bad.Render("✗ the rollout failed and was rolled back automatically"), "  "+q(rolled.Cause.Error()),
 			st.ok.Render("✓ ")+q(rolled.State()))
