@@ -767,7 +767,14 @@ func TestOwnershipAcceptance(t *testing.T) {
 			}
 			warnings := restrictedWarnings(t, ns)
 			for _, d := range deployments {
-				if v := violating(warnings, d+"-"); len(v) > 0 {
+				v := violating(warnings, d+"-")
+				// The guestbook's images run as root (php-apache, redis):
+				// non-root and drop ALL are left to a human, never guessed.
+				if !app.held && len(v) > 0 && strings.Contains(r.stdout, "capabilities: needs a human: container") &&
+					strings.Contains(strings.Join(v, ""), "unrestricted capabilities, runAsNonRoot != true") {
+					continue
+				}
+				if len(v) > 0 {
 					t.Errorf("%s violates restricted after audit --fix=all: %q", d, v)
 				}
 			}

@@ -53,9 +53,16 @@ func TestDemoShopPassesRestricted(t *testing.T) {
 		t.Fatalf("the fragile shop should violate restricted: %q", before)
 	}
 	// web runs privileged: dropping it is opt-in (what it used privilege
-	// for would fail at runtime), so it is named here.
+	// for would fail at runtime), so it is named here. So is non-root for
+	// the images that start as root and switch user, with their user:
+	// nginx's 101, postgres's 999 (a guess would break them).
+	uids := map[string]string{"deploy/web": "101", "sts/db": "999"}
 	for ref := range workloads {
-		doc, r := hardenReport(t, ref, "-n", ns, "--fix=all,privileged", "--yes", "--force-conflicts")
+		args := []string{ref, "-n", ns, "--fix=all,privileged,run-as-non-root", "--yes", "--force-conflicts"}
+		if uid := uids[ref]; uid != "" {
+			args = append(args, "--set", "run-as-non-root.uid="+uid)
+		}
+		doc, r := hardenReport(t, args...)
 		if !doc.Workloads[0].Applied || doc.Workloads[0].Rollout != "complete" {
 			t.Fatalf("%s: %s", ref, r)
 		}
