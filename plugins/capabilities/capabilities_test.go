@@ -78,25 +78,12 @@ func TestAfterRunAsNonRoot(t *testing.T) {
 		{"testdata/redis-root.yaml", []string{"all"}, nil, rules.StatusManual},
 		{"testdata/redis-root.yaml", []string{"all", "run-as-non-root"}, map[string]rules.Params{"run-as-non-root": {"uid": "999"}}, rules.StatusPlanned},
 	} {
-		results, err := rules.Evaluate(rulestest.Load(t, tc.file), rules.Selection{Fix: tc.fix, Params: tc.params})
-		if err != nil {
-			t.Fatal(err)
+		r := rulestest.Result(t, rules.Selection{Fix: tc.fix, Params: tc.params}, id, tc.file)
+		if r.Status != tc.status {
+			t.Errorf("%s --fix=%s: %s (%s), want %s", tc.file, strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status)
 		}
-		n := 0
-		for _, r := range results {
-			if r.Rule != id {
-				continue
-			}
-			n++
-			if r.Status != tc.status {
-				t.Errorf("%s --fix=%s: %s (%s), want %s", tc.file, strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status)
-			}
-			if r.Status == rules.StatusManual && !strings.Contains(r.Reason, "container redis runs as root") {
-				t.Errorf("%s: reason %q", tc.file, r.Reason)
-			}
-		}
-		if n != 1 {
-			t.Errorf("%s: %d capabilities findings, want 1", tc.file, n)
+		if r.Status == rules.StatusManual && !strings.Contains(r.Reason, "container redis runs as root") {
+			t.Errorf("%s: reason %q", tc.file, r.Reason)
 		}
 	}
 }

@@ -29,30 +29,17 @@ func TestOptIn(t *testing.T) {
 		{[]string{"all", id}, rules.StatusPlanned},
 		{[]string{id}, rules.StatusPlanned},
 	} {
-		results, err := rules.Evaluate(rulestest.Load(t, "testdata/failure-writable.yaml"), rules.Selection{Fix: tc.fix})
-		if err != nil {
-			t.Fatal(err)
+		r := rulestest.Result(t, rules.Selection{Fix: tc.fix}, id, "testdata/failure-writable.yaml")
+		if r.Status != tc.status {
+			t.Errorf("--fix=%s: %s (%s), want %s", strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status)
 		}
-		n := 0
-		for _, r := range results {
-			if r.Rule != id {
-				continue
-			}
-			n++
-			if r.Status != tc.status {
-				t.Errorf("--fix=%s: %s (%s), want %s", strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status)
-			}
-			want := "fixed only when named: a write outside /tmp and the container's volumes (caches, uploads, PID and lock files) fails at runtime, " +
-				"after the rollout watch; name it once you know where the app writes (mount an emptyDir at each such path); name it to apply: --fix=read-only-root-fs"
-			if r.Status == rules.StatusSkipped && r.Reason != want {
-				t.Errorf("--fix=%s: reason %q", strings.Join(tc.fix, ","), r.Reason)
-			}
-			if r.Status == rules.StatusPlanned && !strings.Contains(strings.Join(r.Fix.Warnings, ""), "at runtime: the rollout watch only catches a failed start") {
-				t.Errorf("the fix does not warn: %q", r.Fix.Warnings)
-			}
+		want := "fixed only when named: a write outside /tmp and the container's volumes (caches, uploads, PID and lock files) fails at runtime, " +
+			"after the rollout watch; name it once you know where the app writes (mount an emptyDir at each such path); name it to apply: --fix=read-only-root-fs"
+		if r.Status == rules.StatusSkipped && r.Reason != want {
+			t.Errorf("--fix=%s: reason %q", strings.Join(tc.fix, ","), r.Reason)
 		}
-		if n != 1 {
-			t.Errorf("--fix=%s: %d results, want 1", strings.Join(tc.fix, ","), n)
+		if r.Status == rules.StatusPlanned && !strings.Contains(strings.Join(r.Fix.Warnings, ""), "at runtime: the rollout watch only catches a failed start") {
+			t.Errorf("the fix does not warn: %q", r.Fix.Warnings)
 		}
 	}
 }

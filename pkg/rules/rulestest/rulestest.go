@@ -329,3 +329,23 @@ func appendAs[T any](u *unstructured.Unstructured, list *[]T) error {
 	*list = append(*list, v)
 	return err
 }
+
+// Result evaluates the fixture files with the selection and returns the
+// one result of rule id; the test fails unless there is exactly one.
+func Result(t *testing.T, sel rules.Selection, id string, files ...string) rules.Result {
+	t.Helper()
+	results, err := rules.Evaluate(Load(t, files...), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []rules.Result
+	for _, r := range results {
+		if r.Rule == id {
+			out = append(out, r)
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("%v --fix=%s: %d %s results, want 1", files, strings.Join(sel.Fix, ","), len(out), id)
+	}
+	return out[0]
+}
