@@ -75,12 +75,39 @@ func newItems(results []rules.Result) []item {
 		if rank(a.meta.Category) != rank(b.meta.Category) {
 			return rank(a.meta.Category) < rank(b.meta.Category)
 		}
-		if a.meta.Severity != b.meta.Severity {
-			return a.meta.Severity > b.meta.Severity
+		if a.severity() != b.severity() {
+			return a.severity() > b.severity()
 		}
 		return a.meta.ID < b.meta.ID
 	})
 	return items
+}
+
+// severity is the highest severity of the rule's findings on this
+// workload, as the text report gives each finding (a rule's findings may
+// be less severe than its Meta: service-account-token's "uses the default
+// ServiceAccount" is low, its Meta medium). The badge, the order and the
+// default pre-selection all use it.
+func (it item) severity() rules.Severity {
+	if len(it.findings) == 0 {
+		return it.meta.Severity
+	}
+	sev := it.findings[0].Severity
+	for _, r := range it.findings[1:] {
+		sev = max(sev, r.Severity)
+	}
+	return sev
+}
+
+// headline is the finding the list shows for the rule: the first of the
+// highest severity, so the message goes with the badge.
+func (it item) headline() rules.Result {
+	for _, r := range it.findings {
+		if r.Severity == it.severity() {
+			return r
+		}
+	}
+	return it.findings[0]
 }
 
 // optIn reports whether the rule's fix is a warned choice that must be
@@ -228,7 +255,7 @@ func (l *findingsList) view(st styles, width, height int, focused bool) string {
 		case l.selected[it.meta.ID]:
 			box = "[" + st.check.Render("x") + "]"
 		}
-		msg := termsafe.String(it.findings[0].Message)
+		msg := termsafe.String(it.headline().Message)
 		if len(it.findings) > 1 {
 			msg = fmt.Sprintf("(%d) %s", len(it.findings), msg)
 		}
@@ -240,7 +267,7 @@ func (l *findingsList) view(st styles, width, height int, focused bool) string {
 				msg = st.owner(o).Render(b) + " " + msg
 			}
 		}
-		line := fmt.Sprintf("%s %s %-22s %s", box, st.badge(it.meta.Severity), it.meta.ID, msg)
+		line := fmt.Sprintf("%s %s %-22s %s", box, st.badge(it.severity()), it.meta.ID, msg)
 		if n == l.cursor {
 			cursorRow = len(rows)
 		}

@@ -65,8 +65,8 @@ type Model struct {
 }
 
 // New builds the fix view. preselect names the rules whose fixes start
-// selected (the --fix flag); nil selects every fixable rule of medium
-// severity or worse.
+// selected (the --fix flag); nil selects every fixable rule whose findings
+// here are of medium severity or worse (item.severity).
 func New(ctx context.Context, eng Engine, w Workload, preselect []string, params map[string]rules.Params) (*Model, error) {
 	if params == nil {
 		params = map[string]rules.Params{}
@@ -95,7 +95,7 @@ func New(ctx context.Context, eng Engine, w Workload, preselect []string, params
 		case preselect != nil:
 			m.list.selected[it.meta.ID] = rules.Selection{Fix: preselect}.Chooses(it.meta)
 		default:
-			m.list.selected[it.meta.ID] = it.meta.Severity >= rules.Medium
+			m.list.selected[it.meta.ID] = it.severity() >= rules.Medium
 		}
 	}
 	m.filter = textinput.New()

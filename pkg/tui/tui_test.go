@@ -409,9 +409,14 @@ func TestSelection(t *testing.T) {
 	eng := newEngine(t)
 	m := newModel(t, eng)
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
-	all := len(m.list.chosen())
-	if all == 0 || m.plan.Empty() {
+	if len(m.list.chosen()) == 0 || m.plan.Empty() {
 		t.Fatalf("nothing preselected: %v", m.list.chosen())
+	}
+	all := 0 // what a chooses: every fixable rule but the opt-in ones
+	for _, it := range m.list.items {
+		if it.fixable && !it.optIn() {
+			all++
+		}
 	}
 	key := func(k string) { m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
 	key("n")
@@ -959,5 +964,40 @@ func TestOptInFix(t *testing.T) {
 		if err != nil || named.list.selected[id] != want {
 			t.Errorf("--fix=%s: %s preselected %v, want %v (%v)", preselect, id, named.list.selected[id], want, err)
 		}
+	}
+}
+
+// A rule's row carries the severity of its findings on this workload, as
+// the text report prints them, not the rule's Meta severity: rollout's
+// "minReadySeconds 0" is low here (its Meta says medium), so it shows
+// LOW, is not preselected and sorts after the medium rules of its
+// category; readiness-probe is high (a Service sends the pods traffic).
+func TestSeverityFromFindings(t *testing.T) {
+	m := newModel(t, newEngine(t))
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+	want := map[string]rules.Severity{"rollout": rules.Low, "readiness-probe": rules.High, "liveness-probe": rules.Medium}
+	for _, it := range m.list.items {
+		highest := rules.Severity(0)
+		for _, r := range it.findings {
+			highest = max(highest, r.Severity)
+		}
+		if it.severity() != highest {
+			t.Errorf("%s: row severity %s, its findings' highest %s", it.meta.ID, it.severity(), highest)
+		}
+		if sev, ok := want[it.meta.ID]; ok && it.severity() != sev {
+			t.Errorf("%s: severity %s, want %s (Meta %s)", it.meta.ID, it.severity(), sev, it.meta.Severity)
+		}
+		if it.fixable && !it.optIn() && m.list.selected[it.meta.ID] != (it.severity() >= rules.Medium) {
+			t.Errorf("%s (%s): preselected %v", it.meta.ID, it.severity(), m.list.selected[it.meta.ID])
+		}
+	}
+	screen := ansi.Strip(m.Render())
+	for _, row := range []string{"[ ] LOW  rollout", "[x] HIGH readiness-probe"} {
+		if !strings.Contains(screen, row) {
+			t.Errorf("no row %q:\n%s", row, screen)
+		}
+	}
+	if strings.Index(screen, "HIGH readiness-probe") > strings.Index(screen, "MED  liveness-probe") {
+		t.Errorf("readiness-probe (high here) sorts after liveness-probe (medium):\n%s", screen)
 	}
 }
