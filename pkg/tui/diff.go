@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/viewport"
@@ -31,9 +32,10 @@ type diffPane struct {
 	vp   viewport.Model
 	mode diffMode
 	// combined and focused are the unified diffs; highlight holds the
-	// changed lines of the focused rule's fix.
+	// indices of the combined diff's lines that are the focused rule's
+	// changes (see highlights).
 	combined, focused string
-	highlight         map[string]bool
+	highlight         map[int]bool
 }
 
 func newDiffPane() diffPane {
@@ -62,27 +64,97 @@ func (d *diffPane) set(combined, focused string, st styles) {
 		keep = 0 // another fix: from its notes, at the top
 	}
 	d.combined, d.focused = combined, focused
-	d.highlight = map[string]bool{}
-	for _, l := range strings.Split(focused, "\n") {
-		if changed(l) {
-			d.highlight[l] = true
-		}
-	}
+	d.highlight = highlights(combined, focused)
 	d.render(st)
 	d.vp.SetYOffset(keep)
 	// Bring the focused fix's first changed line into view.
 	if d.mode == diffCombined && len(d.highlight) > 0 {
 		row := 0 // on screen: a note may take several rows
-		for _, l := range strings.Split(combined, "\n") {
-			if d.highlight[l] {
+		for i, l := range strings.Split(combined, "\n") {
+			if d.highlight[i] {
 				if row < d.vp.YOffset() || row >= d.vp.YOffset()+d.vp.Height() {
 					d.vp.SetYOffset(max(row-2, 0))
 				}
 				break
 			}
-			row += len(d.rows(l, st))
+			row += len(d.rows(l, false, st))
 		}
 	}
+}
+
+// highlights finds the focused fix's changed lines in the combined diff
+// and returns their line indices there. Both are unified diffs of whole
+// objects (plan.Object.Diff); lines are matched object by object (the
+// "+++ hardened/NS/KIND/NAME" header) and in order, each run of
+// consecutive changed lines where it appears whole, so a line that several
+// fixes share ("+            port: http" of two probes) is marked only
+// where the focused fix's run has it. A run another fix's lines interleave
+// with (fields of one securityContext) is matched line by line, still in
+// order.
+func highlights(combined, focused string) map[int]bool {
+	out := map[int]bool{}
+	runs := map[string][][]string{} // object header → runs of changed lines
+	header := ""
+	var run []string
+	flush := func() {
+		if len(run) > 0 {
+			runs[header] = append(runs[header], run)
+			run = nil
+		}
+	}
+	for _, l := range strings.Split(focused, "\n") {
+		switch {
+		case strings.HasPrefix(l, "+++ "):
+			flush()
+			header = l
+		case changed(l):
+			run = append(run, l)
+		default:
+			flush()
+		}
+	}
+	flush()
+	lines := strings.Split(combined, "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "+++ ") || len(runs[lines[i]]) == 0 {
+			continue
+		}
+		end := i + 1 // the object's section: up to the next object's "--- "
+		for end < len(lines) && !strings.HasPrefix(lines[end], "--- ") {
+			end++
+		}
+		from := i + 1
+		for _, r := range runs[lines[i]] {
+			from = mark(lines[:end], from, r, out)
+		}
+		i = end - 1
+	}
+	return out
+}
+
+// mark marks run in lines from index from on: where it appears whole,
+// else each line at its next occurrence. It returns where the next run's
+// search starts.
+func mark(lines []string, from int, run []string, out map[int]bool) int {
+	for i := from; i+len(run) <= len(lines); i++ {
+		if slices.Equal(lines[i:i+len(run)], run) {
+			for j := range run {
+				out[i+j] = true
+			}
+			return i + len(run)
+		}
+	}
+	next := from
+	for _, l := range run {
+		for i := next; i < len(lines); i++ {
+			if lines[i] == l {
+				out[i] = true
+				next = i + 1
+				break
+			}
+		}
+	}
+	return next
 }
 
 // resize sets the inner size.
@@ -116,8 +188,8 @@ func (d *diffPane) render(st styles) {
 	if d.mode == diffSideBySide {
 		lines = sideBySide(src, d.vp.Width(), st)
 	} else {
-		for _, l := range strings.Split(strings.TrimRight(src, "\n"), "\n") {
-			lines = append(lines, d.rows(l, st)...)
+		for i, l := range strings.Split(strings.TrimRight(src, "\n"), "\n") {
+			lines = append(lines, d.rows(l, d.mode == diffCombined && d.highlight[i], st)...)
 		}
 	}
 	d.vp.SetContentLines(lines)
@@ -130,10 +202,10 @@ func changed(l string) bool {
 
 // rows are the screen rows of one line: a fix's note wraps to the pane's
 // width (its sources must all show), continued under "#   "; a diff line is
-// one row, cut by the pane.
-func (d *diffPane) rows(l string, st styles) []string {
+// one row, cut by the pane. hl marks the focused fix's line.
+func (d *diffPane) rows(l string, hl bool, st styles) []string {
 	if !strings.HasPrefix(l, "#") || d.vp.Width() < 20 {
-		return []string{d.style(l, st)}
+		return []string{d.style(l, hl, st)}
 	}
 	style := st.subtle
 	if strings.Contains(l, ": warning: ") {
@@ -151,13 +223,13 @@ func (d *diffPane) rows(l string, st styles) []string {
 }
 
 // style escapes one diff line and colours it; the focused rule's changed
-// lines stand out in the combined view.
-func (d *diffPane) style(l string, st styles) string {
+// lines (hl) stand out in the combined view.
+func (d *diffPane) style(l string, hl bool, st styles) string {
 	body := termsafe.String(l)
 	switch {
 	case strings.HasPrefix(l, "#"):
 		return note(body, st)
-	case d.mode == diffCombined && d.highlight[l]:
+	case hl:
 		return st.focusLine.Render(body)
 	case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
 		return st.header.Render(body)

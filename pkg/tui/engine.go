@@ -52,8 +52,12 @@ type Workload struct {
 
 // Outcome is how the TUI ended.
 type Outcome struct {
-	// Aborted is true when the user quit without changing anything.
+	// Aborted is true when ctrl+c ended the view before anything was
+	// applied or written: nothing was changed (exit 130).
 	Aborted bool
+	// Quit is true when q or esc ended the view without applying or
+	// writing: nothing was changed; Pending counts what is left.
+	Quit bool
 	// Applied is set when fixes were applied (and their rollout completed,
 	// when watched).
 	Applied *apply.Outcome
@@ -63,8 +67,11 @@ type Outcome struct {
 	Written string
 	// Err is the apply or rollout failure, after any automatic rollback.
 	Err error
-	// Pending counts the findings left after an apply: not applied (held
-	// back as conflict, not chosen, needing a human), nor exempted.
+	// Pending counts the findings the view ends with that the command
+	// line counts for its exit code 1: neither fixed nor exempted (not
+	// chosen, held back as conflict, needing a human). After an apply,
+	// those it did not fix; after a quit or a write, every one (nothing
+	// changed on the cluster).
 	Pending int
 	// Interrupted is set when ctrl+c during the rollout, or SIGINT or
 	// SIGTERM, stopped the view; Plan is what was being applied.

@@ -177,6 +177,23 @@ func (l *findingsList) focused() (item, bool) {
 	return l.items[vis[l.cursor]], true
 }
 
+// setFilter shows the rules matching filter, keeping the focus on the
+// rule it was on when that one still shows (else on the first): clearing
+// the filter must not move the focus, and the diff follows the focus.
+func (l *findingsList) setFilter(filter string) {
+	it, had := l.focused()
+	l.filter, l.cursor = filter, 0
+	if !had {
+		return
+	}
+	for n, i := range l.visible() {
+		if l.items[i].meta.ID == it.meta.ID {
+			l.cursor = n
+			return
+		}
+	}
+}
+
 func (l *findingsList) move(delta int) {
 	n := len(l.visible())
 	if n == 0 {

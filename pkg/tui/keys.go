@@ -8,7 +8,7 @@ type keyMap struct {
 	Toggle, Force, All, None   key.Binding
 	Tab, Filter, Edit          key.Binding
 	DiffMode, Write, Apply     key.Binding
-	Help, Quit, Back           key.Binding
+	Help, Quit, Abort, Back    key.Binding
 	// owned is set when another manager owns fields of some fix: the
 	// short help then offers f in the place of tab.
 	owned bool
@@ -32,8 +32,11 @@ func newKeyMap() keyMap {
 		Write:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write overlay…")),
 		Apply:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "apply…")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back/quit")),
+		// q and esc quit (exit 1 while findings are left, else 0); ctrl+c
+		// aborts (exit 130). Either asks first when edits would be dropped.
+		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Abort: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "abort")),
+		Back:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter/quit")),
 	}
 }
 
@@ -47,11 +50,11 @@ func (k keyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the `?` screen, by column.
 func (k keyMap) FullHelp() [][]key.Binding {
+	// Three columns: all of it fits 80 cells.
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown},
-		{k.Toggle, k.Force, k.All, k.None, k.Filter},
-		{k.Edit, k.Tab, k.DiffMode, k.Write},
-		{k.Apply, k.Help, k.Back, k.Quit},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Tab, k.DiffMode},
+		{k.Toggle, k.Force, k.All, k.None, k.Filter, k.Edit},
+		{k.Write, k.Apply, k.Help, k.Back, k.Quit, k.Abort},
 	}
 }
 

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -42,6 +43,14 @@ type Model struct {
 	writing bool
 
 	params map[string]rules.Params
+	// initial is the selection and parameters the view opened with: what
+	// quitting would drop is counted against it.
+	initial struct {
+		selected map[string]bool
+		params   map[string]rules.Params
+	}
+	// quitting is the "quit and drop N edits? y/n" question, when asked.
+	quitting *quitPrompt
 	// force and forceAll are the fixes whose fields are taken from their
 	// other managers anyway (f), like --force-conflicts for those rules.
 	force    map[string]bool
@@ -106,6 +115,11 @@ func New(ctx context.Context, eng Engine, w Workload, preselect []string, params
 	m.dest.Placeholder = m.defaultDest()
 	m.dest.SetValue(m.defaultDest())
 	m.help.Styles = m.st.help
+	m.initial.selected = maps.Clone(m.list.selected)
+	m.initial.params = map[string]rules.Params{}
+	for id, p := range params {
+		m.initial.params[id] = maps.Clone(p)
+	}
 	m.replan()
 	return m, nil
 }
@@ -212,9 +226,7 @@ func (m *Model) refocus() {
 		id := it.meta.ID
 		diff, cached := m.focused[id]
 		if !cached {
-			if _, p, err := m.eng.Plan(m.selection([]string{id})); err == nil {
-				diff = p.Diff()
-			}
+			diff = m.ownDiff(id)
 			m.focused[id] = diff
 		}
 		if diff != "" {
@@ -226,6 +238,29 @@ func (m *Model) refocus() {
 		combined = fixNotes(m.results, "") + combined
 	}
 	m.diff.set(combined, focused, m.st)
+}
+
+// ownDiff is rule id's own part of the plan, as unified diffs: its
+// changes to the objects that exist (the workload, its HPA), planned with
+// id alone so no other fix's lines mix in, then the companions the
+// combined plan creates for it (a PodDisruptionBudget, a NetworkPolicy).
+// A companion is taken from the combined plan because, alone, a rule may
+// plan none: the pdb fix waits for the replicas fix on a single replica.
+func (m *Model) ownDiff(id string) string {
+	var b strings.Builder
+	if _, p, err := m.eng.Plan(m.selection([]string{id})); err == nil {
+		for _, o := range p.Objects {
+			if !o.Create {
+				b.WriteString(o.Diff())
+			}
+		}
+	}
+	for _, o := range m.plan.Objects {
+		if o.Create && slices.Contains(o.Rules, id) {
+			b.WriteString(o.Diff())
+		}
+	}
+	return b.String()
 }
 
 // fixNotes are the diff pane's comment lines for the planned fixes of rule
@@ -301,6 +336,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch {
+	case m.quitting != nil:
+		return m.quitKey(msg)
 	case m.steps != nil:
 		return m.stepKey(msg)
 	case m.form != nil:
@@ -312,8 +349,10 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	k := m.keys
 	switch {
+	case key.Matches(msg, k.Back) && m.list.filter != "":
+		m.clearFilter() // esc undoes the filter first
 	case key.Matches(msg, k.Quit, k.Back):
-		return m.quit(Outcome{Aborted: true})
+		return m.askQuit(msg.String() == "ctrl+c")
 	case key.Matches(msg, k.Help):
 		m.help.ShowAll = !m.help.ShowAll
 		m.layout()
@@ -447,25 +486,39 @@ func (m *Model) formKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// filterKey edits the `/` prompt: enter keeps the filter, esc clears it
+// (the view stays), ↑/↓ move the focus through what it shows, and the
+// diff follows the focus as without a filter.
 func (m *Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch msg.String() {
 	case "enter":
 		m.filtering = false
 		m.filter.Blur()
 	case "esc":
-		m.filtering = false
-		m.filter.Blur()
-		m.filter.SetValue("")
-		m.list.filter = ""
+		m.clearFilter()
+	case "up":
+		m.list.move(-1)
+	case "down":
+		m.list.move(1)
 	default:
 		var cmd tea.Cmd
 		m.filter, cmd = m.filter.Update(msg)
-		m.list.filter, m.list.cursor = m.filter.Value(), 0
+		m.list.setFilter(m.filter.Value())
 		m.refocus()
 		return m, cmd
 	}
 	m.refocus()
 	return m, nil
+}
+
+// clearFilter ends the `/` prompt and shows every rule again, the focus
+// staying on its rule.
+func (m *Model) clearFilter() {
+	m.filtering = false
+	m.filter.Blur()
+	m.filter.SetValue("")
+	m.list.setFilter("")
+	m.refocus()
 }
 
 func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -482,8 +535,7 @@ func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		o.Pending = m.pendingAfter()
 		return m.quit(o)
 	case key.Matches(msg, k.Quit):
-		s.cancel()
-		return m.quit(Outcome{Aborted: true})
+		return m.askQuit(msg.String() == "ctrl+c")
 	case key.Matches(msg, k.Back):
 		s.cancel()
 		m.steps = nil
@@ -541,11 +593,90 @@ func (m *Model) writeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.status = "cannot write " + dir + ": " + err.Error()
 			return m, nil
 		}
-		return m.quit(Outcome{Written: written, Rules: m.list.chosen()})
+		return m.quit(Outcome{Written: written, Rules: m.list.chosen(), Pending: m.pendingNow()})
 	}
 	var cmd tea.Cmd
 	m.dest, cmd = m.dest.Update(msg)
 	return m, cmd
+}
+
+// quitPrompt is the question asked before quitting drops edits: abort
+// says ctrl+c asked (its answer ends with exit 130).
+type quitPrompt struct {
+	abort bool
+	edits int
+}
+
+func (q quitPrompt) String() string {
+	return fmt.Sprintf("quit and drop %d edit%s? y/n", q.edits, plural(q.edits, "s"))
+}
+
+// askQuit ends the view without applying: at once when nothing was
+// edited, else after "quit and drop N edits? y/n". abort is ctrl+c.
+func (m *Model) askQuit(abort bool) (tea.Model, tea.Cmd) {
+	if n := m.edits(); n > 0 {
+		m.quitting = &quitPrompt{abort: abort, edits: n}
+		return m, nil
+	}
+	return m.leave(abort)
+}
+
+// quitKey answers the quit question: y quits, ctrl+c (asked twice)
+// aborts, n or esc stays; any other key leaves the question up.
+func (m *Model) quitKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	q := m.quitting
+	switch msg.String() {
+	case "y", "Y":
+		m.quitting = nil
+		return m.leave(q.abort)
+	case "ctrl+c":
+		m.quitting = nil
+		return m.leave(true)
+	case "n", "N", "esc":
+		m.quitting = nil
+	}
+	return m, nil
+}
+
+// leave ends the view with nothing applied: aborted (ctrl+c, exit 130) or
+// quit with every finding still pending.
+func (m *Model) leave(abort bool) (tea.Model, tea.Cmd) {
+	if m.steps != nil && m.steps.cancel != nil {
+		m.steps.cancel() // a dry-run in flight
+	}
+	if abort {
+		return m.quit(Outcome{Aborted: true})
+	}
+	return m.quit(Outcome{Quit: true, Pending: m.pendingNow()})
+}
+
+// edits counts the fixable rules whose choice the user changed since the
+// view opened: selected or not, parameters, fields taken (f). Quitting
+// drops them.
+func (m *Model) edits() int {
+	n := 0
+	for _, it := range m.list.items {
+		id := it.meta.ID
+		if !it.fixable {
+			continue
+		}
+		if m.list.selected[id] != m.initial.selected[id] || !maps.Equal(m.params[id], m.initial.params[id]) || m.forced(id) {
+			n++
+		}
+	}
+	return n
+}
+
+// pendingNow counts the findings pending as the workload is: all but the
+// exempted, since nothing was applied.
+func (m *Model) pendingNow() int {
+	n := 0
+	for _, r := range m.results {
+		if r.Pending() {
+			n++
+		}
+	}
+	return n
 }
 
 // pendingAfter counts the findings an apply of the plan leaves: every
@@ -639,11 +770,16 @@ func (m *Model) Render() string {
 		parts = append(parts, m.st.box(m.steps.title(), m.steps.view(m.st, m.w, m.width-2, m.bodyHeight()-2), m.width-2, m.bodyHeight()-2, true))
 		m.help.SetWidth(m.width)
 		parts = append(parts, "", m.help.View(m.steps.keys()))
+		if m.quitting != nil {
+			parts[len(parts)-1] = m.quitLine()
+		}
 		return strings.Join(parts, "\n")
 	}
 	parts = append(parts, m.body(), m.statusLine())
 	m.help.SetWidth(m.width)
 	switch {
+	case m.quitting != nil:
+		parts = append(parts, m.quitLine())
 	case m.writing:
 		parts = append(parts, m.help.View(newPromptKeys()))
 	case m.form != nil:
@@ -693,6 +829,15 @@ func (m *Model) header() string {
 		live += " · " + m.st.bad.Render(strings.Join(problems, " "))
 	}
 	return line1 + "\n" + ansi.Truncate(m.st.subtle.Render(live), m.width, "…")
+}
+
+// quitLine asks the quit question in the help line's place.
+func (m *Model) quitLine() string {
+	line := m.st.warn.Render(m.quitting.String())
+	if m.quitting.abort {
+		line += m.st.subtle.Render(" · ctrl+c again aborts")
+	}
+	return ansi.Truncate(line, m.width, "…")
 }
 
 func orDash(s string) string {

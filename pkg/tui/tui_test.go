@@ -326,6 +326,22 @@ func TestGoldenScreens(t *testing.T) {
 			press(tm, "/", "r", "e", "s", "o", "u", "r", "c", "e", "s", "enter", "d")
 			waitFor(t, tm, "# resources: fix: set requests.cpu 144m")
 		}},
+		// The focus moved under a kept filter: the diff scrolls to the
+		// focused fix (liveness-probe) as without a filter.
+		{"filter", nil, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "/", "p", "r", "o", "b", "e", "enter", "j")
+			waitFor(t, tm, "fix: add a livenessProbe")
+		}},
+		// The full help: every key, in three columns that fit 80 cells.
+		{"help", nil, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "?")
+			waitFor(t, tm, "clear filter/quit")
+		}},
+		// A toggled fix would be dropped: q asks first.
+		{"quit-prompt", nil, func(t *testing.T, tm *teatest.TestModel) {
+			press(tm, "space", "q")
+			waitFor(t, tm, "quit and drop 1 edit? y/n")
+		}},
 		{"diff-side-by-side", nil, func(t *testing.T, tm *teatest.TestModel) {
 			press(tm, "d", "d")
 			waitFor(t, tm, "side by side")
@@ -675,8 +691,13 @@ func TestQuitAndInterrupt(t *testing.T) {
 	eng := newEngine(t)
 	tm := start(t, newModel(t, eng), 80, 24)
 	press(tm, "q")
-	if out := tm.FinalModel(t).(*Model).Outcome(); !out.Aborted {
-		t.Errorf("q: outcome %+v, want aborted", out)
+	if out := tm.FinalModel(t).(*Model).Outcome(); !out.Quit || out.Aborted || out.Pending == 0 {
+		t.Errorf("q: outcome %+v, want quit with the findings pending", out)
+	}
+	tm = start(t, newModel(t, newEngine(t)), 80, 24)
+	press(tm, "ctrl+c")
+	if out := tm.FinalModel(t).(*Model).Outcome(); !out.Aborted || out.Quit {
+		t.Errorf("ctrl+c: outcome %+v, want aborted", out)
 	}
 
 	eng = newEngine(t)
@@ -999,5 +1020,205 @@ func TestSeverityFromFindings(t *testing.T) {
 	}
 	if strings.Index(screen, "HIGH readiness-probe") > strings.Index(screen, "MED  liveness-probe") {
 		t.Errorf("readiness-probe (high here) sorts after liveness-probe (medium):\n%s", screen)
+	}
+}
+
+// focusOn moves the cursor to rule id and replans its focus, as j/k do.
+func focusOn(t *testing.T, m *Model, id string) {
+	t.Helper()
+	for n, i := range m.list.visible() {
+		if m.list.items[i].meta.ID == id {
+			m.list.cursor = n
+			m.refocus()
+			return
+		}
+	}
+	t.Fatalf("%s is not in the list", id)
+}
+
+// highlighted is the combined diff's lines the pane marks as the focused
+// fix's.
+func highlighted(m *Model) []string {
+	var out []string
+	for i, l := range strings.Split(m.diff.combined, "\n") {
+		if m.diff.highlight[i] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// A fix whose change is a companion object has that object's creation as
+// its focused diff, and its lines are the ones marked in the combined
+// diff: pdb alone plans nothing on a single replica (it waits for
+// replicas), yet the combined plan creates the budget.
+func TestFocusedCompanion(t *testing.T) {
+	m := newModel(t, newEngine(t))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	for id, kind := range map[string]string{"pdb": "PodDisruptionBudget", "network-policy": "NetworkPolicy"} {
+		focusOn(t, m, id)
+		if !strings.Contains(m.diff.focused, "+kind: "+kind) || !strings.Contains(m.diff.focused, "--- /dev/null") {
+			t.Errorf("%s: the focused diff does not create the %s:\n%s", id, kind, m.diff.focused)
+		}
+		hl := highlighted(m)
+		if !slices.Contains(hl, "+kind: "+kind) {
+			t.Errorf("%s: the combined diff does not mark the %s: %q", id, kind, hl)
+		}
+		for _, other := range []string{"+kind: PodDisruptionBudget", "+kind: NetworkPolicy", "+  replicas: 2"} {
+			if other != "+kind: "+kind && slices.Contains(hl, other) {
+				t.Errorf("%s: the combined diff marks another fix's %q", id, other)
+			}
+		}
+		// The marked lines are brought into view.
+		m.diff.mode = diffCombined
+		m.refocus()
+		if view := ansi.Strip(m.diff.vp.View()); !strings.Contains(view, "+kind: "+kind) && !strings.Contains(view, "+apiVersion: ") {
+			t.Errorf("%s: the combined diff is not scrolled to the %s:\n%s", id, kind, view)
+		}
+	}
+}
+
+// A line two fixes share ("+            port: http" of both probes) is
+// marked only where the focused fix's own run of lines is, and the pane
+// scrolls to that run: here readiness-probe's, below liveness-probe's.
+func TestHighlightFollowsTheRun(t *testing.T) {
+	m := newModel(t, newEngine(t))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	focusOn(t, m, "liveness-probe")
+	focusOn(t, m, "readiness-probe")
+	lines := strings.Split(m.diff.combined, "\n")
+	live := slices.Index(lines, "+        livenessProbe:")
+	ready := slices.Index(lines, "+        readinessProbe:")
+	if live < 0 || ready < 0 {
+		t.Fatalf("the combined diff lacks a probe:\n%s", m.diff.combined)
+	}
+	for i := range m.diff.highlight {
+		if i < ready {
+			t.Errorf("line %d %q, before readiness-probe's run, is marked", i, lines[i])
+		}
+	}
+	if !m.diff.highlight[ready] {
+		t.Errorf("readinessProbe: is not marked")
+	}
+	if view := ansi.Strip(m.diff.vp.View()); !strings.Contains(view, "readinessProbe:") {
+		t.Errorf("the pane is not scrolled to readiness-probe:\n%s", view)
+	}
+}
+
+// With a filter typed, or kept with enter, moving the focus moves the
+// diff as without one; clearing the filter keeps the focus on its rule.
+func TestFilterFollowsFocus(t *testing.T) {
+	m := newModel(t, newEngine(t))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	key := func(k string) { m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
+	key("/")
+	for _, r := range "probe" {
+		key(string(r))
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyDown}) // ↓ while typing moves the focus
+	if it, _ := m.list.focused(); it.meta.ID != "liveness-probe" {
+		t.Fatalf("↓ in the filter prompt focused %s", it.meta.ID)
+	}
+	if view := ansi.Strip(m.diff.vp.View()); !strings.Contains(view, "livenessProbe:") {
+		t.Errorf("the diff did not follow ↓ under the filter:\n%s", view)
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	key("k")
+	if view := ansi.Strip(m.diff.vp.View()); !strings.Contains(view, "readinessProbe:") {
+		t.Errorf("the diff did not follow k under the filter:\n%s", view)
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
+	if m.done || m.list.filter != "" {
+		t.Fatalf("esc with a filter: done %v, filter %q", m.done, m.list.filter)
+	}
+	if it, _ := m.list.focused(); it.meta.ID != "readiness-probe" {
+		t.Errorf("clearing the filter moved the focus to %s", it.meta.ID)
+	}
+	if view := ansi.Strip(m.diff.vp.View()); !strings.Contains(view, "readinessProbe:") {
+		t.Errorf("clearing the filter lost the diff's focus:\n%s", view)
+	}
+}
+
+// Quitting with edits asks "quit and drop N edits? y/n": n stays, y
+// quits, ctrl+c asked twice aborts; with nothing edited (or edits undone)
+// q quits at once. Esc with a filter, typed or kept, clears it and stays.
+func TestQuitAsksBeforeDroppingEdits(t *testing.T) {
+	m := newModel(t, newEngine(t))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	key := func(k string) {
+		switch k {
+		case "esc":
+			m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
+		case "enter":
+			m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+		case "ctrl+c":
+			m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+		case "space":
+			m.Update(tea.KeyPressMsg{Code: tea.KeySpace, Text: " "})
+		default:
+			m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k})
+		}
+	}
+	prompt := func() string {
+		lines := strings.Split(ansi.Strip(m.Render()), "\n")
+		return lines[len(lines)-1]
+	}
+	for _, keys := range [][]string{{"/", "x", "esc"}, {"/", "x", "enter", "esc"}} {
+		for _, k := range keys {
+			key(k)
+		}
+		if m.done || m.list.filter != "" || m.filtering {
+			t.Errorf("%v: done %v, filter %q, typing %v", keys, m.done, m.list.filter, m.filtering)
+		}
+	}
+	key("space") // replicas off
+	focusOn(t, m, "pdb")
+	key("e")
+	for _, r := range "50%" {
+		key(string(r))
+	}
+	key("enter")
+	if m.form != nil {
+		t.Fatalf("the pdb form did not save: %s", m.form.err)
+	}
+	key("q")
+	if m.done || prompt() != "quit and drop 2 edits? y/n" {
+		t.Fatalf("q with two edits: done %v, bottom line %q", m.done, prompt())
+	}
+	key("x") // not an answer
+	key("n")
+	if m.done || m.quitting != nil {
+		t.Fatalf("n: done %v, still asking %v", m.done, m.quitting != nil)
+	}
+	key("ctrl+c")
+	if !strings.HasPrefix(prompt(), "quit and drop 2 edits? y/n · ctrl+c again aborts") {
+		t.Errorf("ctrl+c with edits: bottom line %q", prompt())
+	}
+	key("esc")
+	if m.done || m.quitting != nil {
+		t.Fatalf("esc on the question: done %v", m.done)
+	}
+	key("ctrl+c")
+	key("ctrl+c")
+	if !m.done || !m.outcome.Aborted {
+		t.Fatalf("ctrl+c twice: done %v, outcome %+v", m.done, m.outcome)
+	}
+
+	m = newModel(t, newEngine(t))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	key("space")
+	key("space") // back as it opened: nothing to drop
+	key("q")
+	if !m.done || !m.outcome.Quit || m.outcome.Pending == 0 {
+		t.Fatalf("q with no edit left: done %v, outcome %+v", m.done, m.outcome)
+	}
+
+	m = newModel(t, newEngine(t))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	key("n") // every fix off
+	key("esc")
+	key("y")
+	if !m.done || !m.outcome.Quit || m.outcome.Aborted {
+		t.Fatalf("esc, y: done %v, outcome %+v", m.done, m.outcome)
 	}
 }
