@@ -14,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/report"
@@ -57,6 +58,11 @@ type Model struct {
 	forceAll bool
 	results  []rules.Result
 	plan     *plan.Plan
+	// applied is set once the plan was applied: the score shown is the
+	// one with its fixes in.
+	applied bool
+	// desired0 is the workload's replicas when the view opened.
+	desired0 int32
 	status   string
 	// focused caches each rule's own diff, by rule ID, between replans: the
 	// cursor moves far more often than the plan changes.
@@ -115,6 +121,7 @@ func New(ctx context.Context, eng Engine, w Workload, preselect []string, params
 	m.dest.Placeholder = m.defaultDest()
 	m.dest.SetValue(m.defaultDest())
 	m.help.Styles = m.st.help
+	m.desired0 = w.Desired
 	m.initial.selected = maps.Clone(m.list.selected)
 	m.initial.params = map[string]rules.Params{}
 	for id, p := range params {
@@ -289,6 +296,9 @@ func (m *Model) scores() (now, after int) {
 			projected[i].Status = rules.StatusFixed
 		}
 	}
+	if m.applied {
+		return rules.Score(projected), rules.Score(projected)
+	}
 	return rules.Score(m.results), rules.Score(projected)
 }
 
@@ -311,6 +321,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	if m.steps != nil {
 		cmd := m.steps.update(m.ctx, m.eng, msg)
+		m.follow(msg)
 		if m.interrupted && m.steps.phase == phaseDone {
 			return m.quit(m.steps.outcome())
 		}
@@ -598,6 +609,61 @@ func (m *Model) writeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.dest, cmd = m.dest.Update(msg)
 	return m, cmd
+}
+
+// follow keeps the header live through the apply: the pods as the
+// engine reads them again (Engine.Pods, during the rollout and once after
+// it), and, once the apply succeeded, the replicas the plan set and the
+// score with the fixes in.
+func (m *Model) follow(msg tea.Msg) {
+	s := m.steps
+	switch msg := msg.(type) {
+	case podsMsg:
+		if s.podsRead {
+			m.w.Stats = s.pods
+			// The rollout is under way: the pods count against the
+			// replicas it rolls out to.
+			if n, ok := replicasSet(s.plan, m.w); ok && !m.applied && s.phase == phaseApplying {
+				m.w.Desired = n
+			}
+		}
+	case commitMsg:
+		m.w.Desired = m.desired0 // rolled back: as it was
+		if msg.err == nil && s.phase == phaseDone {
+			m.applied = true
+			if n, ok := replicasSet(s.plan, m.w); ok {
+				m.w.Desired = n
+			}
+		}
+	}
+}
+
+// replicasSet is the spec.replicas the plan gives the workload w, if it
+// sets one.
+func replicasSet(p *plan.Plan, w Workload) (int32, bool) {
+	if p == nil {
+		return 0, false
+	}
+	for _, o := range p.Objects {
+		if o.Create || o.Kind != w.Kind || o.Name != w.Name {
+			continue
+		}
+		v, found, err := unstructured.NestedFieldNoCopy(o.After, "spec", "replicas")
+		if !found || err != nil {
+			return 0, false
+		}
+		switch n := v.(type) {
+		case int64:
+			return int32(n), true
+		case int32:
+			return n, true
+		case int:
+			return int32(n), true
+		case float64:
+			return int32(n), true
+		}
+	}
+	return 0, false
 }
 
 // quitPrompt is the question asked before quitting drops edits: abort

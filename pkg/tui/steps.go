@@ -46,6 +46,9 @@ type (
 	podsMsg struct {
 		stats inspect.PodStats
 		err   error
+		// final is the read after the commit returned: once done, only
+		// it counts (a read still in flight from the rollout is older).
+		final bool
 	}
 	podsTickMsg struct{}
 )
@@ -53,20 +56,22 @@ type (
 // steps is the confirm → dry-run → apply → rollout → result flow of one
 // plan. All API work runs in tea.Cmds under a context the user can cancel.
 type steps struct {
-	phase   phase
-	plan    *plan.Plan
-	rules   []string
-	dry     DryRun
-	err     error
-	lines   []string // rollout status lines, newest last
-	ready   float64  // 0–1, from the rollout status
-	pods    inspect.PodStats
-	out     *apply.Outcome
-	spin    spinner.Model
-	bar     progress.Model
-	cancel  context.CancelFunc
-	started time.Time
-	elapsed time.Duration // frozen when the commit returns
+	phase phase
+	plan  *plan.Plan
+	rules []string
+	dry   DryRun
+	err   error
+	lines []string // rollout status lines, newest last
+	ready float64  // 0–1, from the rollout status
+	pods  inspect.PodStats
+	// podsRead is set once pods holds a read: the header shows it.
+	podsRead bool
+	out      *apply.Outcome
+	spin     spinner.Model
+	bar      progress.Model
+	cancel   context.CancelFunc
+	started  time.Time
+	elapsed  time.Duration // frozen when the commit returns
 	// cancelled is set when the user interrupted the apply.
 	cancelled bool
 	// force takes fields other managers own, once the user chose to.
@@ -142,7 +147,7 @@ func (s *steps) startCommit(ctx context.Context, eng Engine) tea.Cmd {
 		done <- commitMsg{out, err}
 		close(lines)
 	}()
-	return tea.Batch(s.spin.Tick, listen(lines, done), pollPods(ctx, eng, 0))
+	return tea.Batch(s.spin.Tick, listen(lines, done), pollPods(ctx, eng, 0, false))
 }
 
 // listen delivers the next rollout line, or the result once the commit
@@ -162,14 +167,15 @@ type linesMsg struct {
 	next tea.Cmd
 }
 
-// pollPods reads the pods again after a delay, for ready pods per zone.
-func pollPods(ctx context.Context, eng Engine, after time.Duration) tea.Cmd {
+// pollPods reads the pods again after a delay, for ready pods per zone;
+// final marks the read after the commit.
+func pollPods(ctx context.Context, eng Engine, after time.Duration, final bool) tea.Cmd {
 	return tea.Tick(after, func(time.Time) tea.Msg {
 		if ctx.Err() != nil {
 			return nil
 		}
 		stats, err := eng.Pods(ctx)
-		return podsMsg{stats, err}
+		return podsMsg{stats, err, final}
 	})
 }
 
@@ -201,13 +207,13 @@ func (s *steps) update(ctx context.Context, eng Engine, msg tea.Msg) tea.Cmd {
 		if s.cancel != nil {
 			s.cancel()
 		}
-		return pollPods(context.Background(), eng, 0)
+		return pollPods(context.Background(), eng, 0, true)
 	case podsMsg:
-		if msg.err == nil {
-			s.pods = msg.stats
+		if msg.err == nil && (s.phase != phaseDone || msg.final) {
+			s.pods, s.podsRead = msg.stats, true
 		}
 		if s.phase == phaseApplying {
-			return pollPods(ctx, eng, time.Second)
+			return pollPods(ctx, eng, time.Second, false)
 		}
 	case spinner.TickMsg:
 		if s.phase == phaseDryRun || s.phase == phaseApplying {

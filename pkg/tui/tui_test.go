@@ -385,6 +385,13 @@ func TestGoldenScreens(t *testing.T) {
 			confirmAndApply(t, tm)
 			waitFor(t, tm, "zone-b 1")
 		}},
+		// After the apply the header is the workload as the engine reads
+		// it again: 2 pods over two zones, 2 desired, the new score.
+		{"applied", nil, func(t *testing.T, tm *teatest.TestModel) {
+			confirmAndApply(t, tm)
+			waitFor(t, tm, "the rollout completed")
+			waitFor(t, tm, "pods 2/2 ready · 0 restarts · zones zone-a:1 zone-b:1")
+		}},
 		{"rollback", func(e *scripted) {
 			e.lines = []string{`Waiting for deployment "web" rollout to finish: 0 of 2 updated replicas are available...`}
 			e.commitErr = &apply.RolledBackError{
