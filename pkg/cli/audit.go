@@ -262,21 +262,26 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	failed := false
-	switch {
-	case o.failOn != 0 || o.MinScore >= 0:
-		failed = (o.failOn != 0 && rep.Pending.AtLeast(o.failOn) > 0) || (o.MinScore >= 0 && rep.Score < o.MinScore)
-	default:
-		failed = rep.Pending.AtLeast(rules.Low) > 0
-	}
-	if failed {
+	if o.fails(rep) {
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
 }
 
+// fails is the audit's gate for exit code 1: a pending finding at least as
+// severe as --fail-on or a score under --min-score; without either, any
+// pending finding. The printed report and the browser both end by it.
+func (o *AuditOptions) fails(rep *audit.Report) bool {
+	if o.failOn != 0 || o.MinScore >= 0 {
+		return (o.failOn != 0 && rep.Pending.AtLeast(o.failOn) > 0) || (o.MinScore >= 0 && rep.Score < o.MinScore)
+	}
+	return rep.Pending.AtLeast(rules.Low) > 0
+}
+
 // browse opens the audit browser: the workloads worst first, each opening
-// the same fix view as kubectl harden TYPE/NAME.
+// the same fix view as kubectl harden TYPE/NAME. It ends like the printed
+// audit, by the gate (fails) on the report as last audited — after fixes
+// were applied, audited again — or with 130 when ctrl+c aborted it.
 func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, rep *audit.Report) error {
 	eng := o.engine(o.Watch, o.Timeout)
 	open := func(ctx context.Context, ns, kind, name string) (tui.Engine, tui.Workload, error) {
@@ -306,6 +311,12 @@ func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, sco
 	}
 	if in.interrupted() {
 		return &InterruptedError{State: "no fix was being applied"}
+	}
+	if b.Aborted() {
+		return ExitCodeError(ExitAborted)
+	}
+	if o.fails(b.Report()) {
+		return ExitCodeError(ExitFindings)
 	}
 	return nil
 }

@@ -56,21 +56,28 @@ func (o *HardenOptions) runTUI(ctx context.Context, cluster *inspect.Cluster, w 
 	return o.afterTUI(m.Outcome(), w, in.wrote())
 }
 
-// afterTUI prints one line on the normal screen saying what happened.
-// ctrl+c during the rollout, SIGINT or SIGTERM end it with exit 130 and
-// one line saying what the objects are left as.
+// afterTUI prints one line on the normal screen saying what happened, and
+// ends with the command line's exit code for the same state: 1 while
+// findings are left (out.Pending: not fixed, needing a human, held back as
+// conflict, not chosen — also after q or w, which change nothing), 0 when
+// none is. ctrl+c before any apply aborts with 130; ctrl+c during the
+// rollout, SIGINT or SIGTERM end it with 130 and one line saying what the
+// objects are left as.
 func (o *HardenOptions) afterTUI(out tui.Outcome, w *inspect.Workload, wrote bool) error {
 	ref := termsafe.String(w.Ref())
 	switch {
 	case out.Interrupted:
 		return &InterruptedError{State: interruptedState(workloadRef(w), out.Plan, out.Err == nil && out.Applied != nil, wrote, out.Err)}
 	case out.Aborted:
-		fmt.Fprintf(o.ErrOut, "%s: nothing was changed\n", ref)
+		fmt.Fprintf(o.ErrOut, "%s: aborted, nothing was changed\n", ref)
 		return ExitCodeError(ExitAborted)
+	case out.Quit:
+		fmt.Fprintf(o.ErrOut, "%s: nothing was changed\n", ref)
+		return o.left(out.Pending, w)
 	case out.Written != "":
 		fmt.Fprintf(o.Out, "wrote %s (fixes %s): commit it where your GitOps tool syncs from, or kubectl apply -k %s\n",
 			filepath.Join(out.Written, "kustomization.yaml"), strings.Join(out.Rules, ","), out.Written)
-		return nil
+		return o.left(out.Pending, w)
 	case out.Err != nil:
 		return out.Err
 	}
@@ -84,10 +91,16 @@ func (o *HardenOptions) afterTUI(out tui.Outcome, w *inspect.Workload, wrote boo
 			fmt.Fprintf(o.ErrOut, "warning: %s\n", termsafe.String(wn))
 		}
 	}
-	if out.Pending > 0 {
-		fmt.Fprintf(o.Out, "%d finding(s) left (not chosen, held back as conflict or needing a human): kubectl harden %s -n %s -o text says which\n",
-			out.Pending, ref, termsafe.String(w.Namespace()))
-		return ExitCodeError(ExitFindings)
+	return o.left(out.Pending, w)
+}
+
+// left says how many findings the workload is left with, and gives the
+// exit code 1 when there are any, as the command line does.
+func (o *HardenOptions) left(pending int, w *inspect.Workload) error {
+	if pending == 0 {
+		return nil
 	}
-	return nil
+	fmt.Fprintf(o.Out, "%d finding(s) left (not fixed, not chosen, held back as conflict or needing a human): kubectl harden %s -n %s -o text says which\n",
+		pending, termsafe.String(w.Ref()), termsafe.String(w.Namespace()))
+	return ExitCodeError(ExitFindings)
 }

@@ -55,7 +55,20 @@ type Browser struct {
 	// stopped the browser there, and interruptedW its workload.
 	interrupted  *Outcome
 	interruptedW Workload
+	// aborted is set when ctrl+c ended the browser; quitting is set when
+	// q came during a re-audit: the browser ends once it is in, so the
+	// caller's exit code reads the report as it is now.
+	aborted, quitting bool
+	// auditing is set while the audit is read again.
+	auditing bool
 }
+
+// Report is the audit as last read: after fixes were applied, the audit
+// done again.
+func (b *Browser) Report() *audit.Report { return b.rep }
+
+// Aborted reports whether ctrl+c ended the browser (exit 130).
+func (b *Browser) Aborted() bool { return b.aborted }
 
 // Interrupted returns how the fix view open when SIGINT or SIGTERM
 // arrived ended, and its workload; nil when none was open.
@@ -158,13 +171,16 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		b.child.Update(tea.WindowSizeMsg{Width: b.width, Height: b.height})
 		return b, nil
 	case refreshedMsg:
-		b.busy = ""
+		b.busy, b.auditing = "", false
 		if msg.err != nil {
 			b.status = "cannot re-audit: " + msg.err.Error()
-			return b, nil
+		} else {
+			b.setReport(msg.rep)
+			b.status = "audited again"
 		}
-		b.setReport(msg.rep)
-		b.status = "audited again"
+		if b.quitting {
+			return b, tea.Quit
+		}
 		return b, nil
 	}
 	if _, ok := msg.(interruptMsg); ok && b.child == nil {
@@ -215,7 +231,16 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	n := len(b.visible())
 	switch {
+	case k.String() == "esc" && b.filter.Value() != "":
+		b.filter.SetValue("") // esc undoes the filter first
+		b.cursor = 0
 	case key.Matches(k, b.keys.Quit):
+		b.aborted = k.String() == "ctrl+c"
+		if b.auditing && !b.aborted {
+			b.quitting = true // the exit code needs the audit as it is now
+			b.busy = "auditing again, then quitting…"
+			return b, nil
+		}
 		return b, tea.Quit
 	case key.Matches(k, b.keys.Up):
 		b.cursor = max(b.cursor-1, 0)
@@ -243,7 +268,7 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (b *Browser) reaudit() tea.Cmd {
-	b.busy = "auditing again…"
+	b.busy, b.auditing = "auditing again…", true
 	ctx := b.ctx
 	return func() tea.Msg {
 		rep, err := b.refresh(ctx)

@@ -323,7 +323,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd := m.steps.update(m.ctx, m.eng, msg)
 		m.follow(msg)
 		if m.interrupted && m.steps.phase == phaseDone {
-			return m.quit(m.steps.outcome())
+			return m.quit(m.applyOutcome())
 		}
 		return m, cmd
 	}
@@ -542,9 +542,7 @@ func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			s.cancel() // the engine rolls back, then reports
 		}
 	case s.phase == phaseDone && key.Matches(msg, k.Quit):
-		o := s.outcome()
-		o.Pending = m.pendingAfter()
-		return m.quit(o)
+		return m.quit(m.applyOutcome())
 	case key.Matches(msg, k.Quit):
 		return m.askQuit(msg.String() == "ctrl+c")
 	case key.Matches(msg, k.Back):
@@ -745,6 +743,17 @@ func (m *Model) pendingNow() int {
 	return n
 }
 
+// applyOutcome is how the apply flow ended, with the findings it leaves
+// (however the view is left: q, or a signal on the result screen).
+func (m *Model) applyOutcome() Outcome {
+	o := m.steps.outcome()
+	o.Pending = m.pendingAfter()
+	if o.Err != nil {
+		o.Pending = m.pendingNow() // rolled back: nothing was fixed
+	}
+	return o
+}
+
 // pendingAfter counts the findings an apply of the plan leaves: every
 // one but those it fixes (planned) and the exempted.
 func (m *Model) pendingAfter() int {
@@ -768,7 +777,7 @@ func (m *Model) interrupt() (tea.Model, tea.Cmd) {
 		s.cancelled = true
 		return m, nil
 	case s != nil && s.phase == phaseDone:
-		return m.quit(s.outcome())
+		return m.quit(m.applyOutcome())
 	case s != nil && s.cancel != nil:
 		s.cancel()
 	}

@@ -1229,3 +1229,95 @@ func TestQuitAsksBeforeDroppingEdits(t *testing.T) {
 		t.Fatalf("esc, y: done %v, outcome %+v", m.done, m.outcome)
 	}
 }
+
+// Every way the view ends carries the findings left, as the command line
+// counts them for its exit code: after an apply, those it did not fix
+// (resources needs a human here; the opt-in and low fixes were not
+// chosen) — also when a signal ends the result screen; after q or w,
+// every finding.
+func TestOutcomePending(t *testing.T) {
+	m := newModel(t, newEngine(t))
+	var left, all int
+	manual := false
+	for _, r := range m.results {
+		if r.Pending() {
+			all++
+		}
+		if r.Pending() && r.Status != rules.StatusPlanned {
+			left++
+			manual = manual || r.Status == rules.StatusManual
+		}
+	}
+	if left == 0 || !manual || all <= left {
+		t.Fatalf("the fixture leaves %d findings (needs-human among them: %v) of %d", left, manual, all)
+	}
+
+	tm := start(t, m, 80, 24)
+	confirmAndApply(t, tm)
+	waitFor(t, tm, "the rollout completed")
+	press(tm, "q")
+	if out := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model).Outcome(); out.Applied == nil || out.Pending != left {
+		t.Errorf("q after the apply: outcome %+v, want %d pending", out, left)
+	}
+
+	tm = start(t, newModel(t, newEngine(t)), 80, 24)
+	confirmAndApply(t, tm)
+	waitFor(t, tm, "the rollout completed")
+	tm.Send(interruptMsg{})
+	if out := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model).Outcome(); out.Applied == nil || out.Pending != left {
+		t.Errorf("a signal on the result screen: outcome %+v, want %d pending", out, left)
+	}
+
+	tm = start(t, newModel(t, newEngine(t)), 80, 24)
+	press(tm, "w")
+	waitFor(t, tm, "write the kustomize overlay to:")
+	press(tm, "enter")
+	if out := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model).Outcome(); out.Written == "" || out.Pending != all {
+		t.Errorf("w: outcome %+v, want all %d pending (nothing changed live)", out, all)
+	}
+}
+
+// The audit browser: esc clears a kept filter and stays; q while the
+// audit is read again ends once it is in (the exit code reads it), and
+// Report is that audit; ctrl+c aborts.
+func TestAuditBrowserEnds(t *testing.T) {
+	eng := newEngine(t)
+	a := audit.New(rules.Selection{})
+	if _, err := a.Add(context.Background(), []*inspect.Snapshot{eng.snap}); err != nil {
+		t.Fatal(err)
+	}
+	rep := a.Report()
+	again := &audit.Report{}
+	release := make(chan struct{})
+	refresh := func(context.Context) (*audit.Report, error) {
+		<-release
+		return again, nil
+	}
+	open := func(_ context.Context, ns, kind, name string) (Engine, Workload, error) {
+		return eng, Workload{Kind: kind, Name: name, Namespace: ns, Desired: 1, Stats: eng.snap.Stats()}, nil
+	}
+	b := NewBrowser(context.Background(), rep, "harden-local", open, refresh)
+	tm := teatest.NewTestModel(t, b, teatest.WithInitialTermSize(80, 24),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(browserProbe)))
+	waitForScreen(t, tm, "worst first")
+	press(tm, "/", "z", "z", "enter")
+	waitForScreen(t, tm, "no workload matches")
+	press(tm, "esc")
+	waitForScreen(t, tm, "deployment/web")
+	press(tm, "r", "q")
+	waitForScreen(t, tm, "auditing again, then quitting")
+	close(release)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Browser)
+	if final.Report() != again || final.Aborted() {
+		t.Errorf("q during the re-audit: report %p (want the new one %p), aborted %v", final.Report(), again, final.Aborted())
+	}
+
+	b = NewBrowser(context.Background(), rep, "harden-local", open, refresh)
+	tm = teatest.NewTestModel(t, b, teatest.WithInitialTermSize(80, 24),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(browserProbe)))
+	waitForScreen(t, tm, "worst first")
+	press(tm, "ctrl+c")
+	if !tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Browser).Aborted() {
+		t.Error("ctrl+c did not abort the browser")
+	}
+}
