@@ -73,11 +73,12 @@ func (o *HardenOptions) afterTUI(out tui.Outcome, w *inspect.Workload, wrote boo
 		return ExitCodeError(ExitAborted)
 	case out.Quit:
 		fmt.Fprintf(o.ErrOut, "%s: nothing was changed\n", ref)
-		return o.left(out.Pending, w)
+		return o.left(out.Pending, w, "not fixed")
 	case out.Written != "":
 		fmt.Fprintf(o.Out, "wrote %s (fixes %s): commit it where your GitOps tool syncs from, or kubectl apply -k %s\n",
 			filepath.Join(out.Written, "kustomization.yaml"), strings.Join(out.Rules, ","), out.Written)
-		return o.left(out.Pending, w)
+		// As -o kustomize=DIR: the findings stay until the overlay is applied.
+		return o.left(out.Pending, w, "until the overlay is applied")
 	case out.Err != nil:
 		return out.Err
 	}
@@ -91,16 +92,16 @@ func (o *HardenOptions) afterTUI(out tui.Outcome, w *inspect.Workload, wrote boo
 			fmt.Fprintf(o.ErrOut, "warning: %s\n", termsafe.String(wn))
 		}
 	}
-	return o.left(out.Pending, w)
+	return o.left(out.Pending, w, "not chosen, held back as conflict or needing a human")
 }
 
-// left says how many findings the workload is left with, and gives the
-// exit code 1 when there are any, as the command line does.
-func (o *HardenOptions) left(pending int, w *inspect.Workload) error {
+// left says how many findings the workload is left with and why, and
+// gives the exit code 1 when there are any, as the command line does.
+func (o *HardenOptions) left(pending int, w *inspect.Workload, why string) error {
 	if pending == 0 {
 		return nil
 	}
-	fmt.Fprintf(o.Out, "%d finding(s) left (not fixed, not chosen, held back as conflict or needing a human): kubectl harden %s -n %s -o text says which\n",
-		pending, termsafe.String(w.Ref()), termsafe.String(w.Namespace()))
+	fmt.Fprintf(o.Out, "%d finding(s) left (%s): kubectl harden %s -n %s -o text says which\n",
+		pending, why, termsafe.String(w.Ref()), termsafe.String(w.Namespace()))
 	return ExitCodeError(ExitFindings)
 }

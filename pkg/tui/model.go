@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/report"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -715,8 +716,10 @@ func (m *Model) leave(abort bool) (tea.Model, tea.Cmd) {
 }
 
 // edits counts the fixable rules whose choice the user changed since the
-// view opened: selected or not, parameters, fields taken (f). Quitting
-// drops them.
+// view opened: selected or not, parameters, fields taken from another
+// manager (f; only fields a plan would not take anyway count: a one-off
+// edit's are taken without it).
+// Quitting drops them.
 func (m *Model) edits() int {
 	n := 0
 	for _, it := range m.list.items {
@@ -724,7 +727,8 @@ func (m *Model) edits() int {
 		if !it.fixable {
 			continue
 		}
-		if m.list.selected[id] != m.initial.selected[id] || !maps.Equal(m.params[id], m.initial.params[id]) || m.forced(id) {
+		taken := m.forced(id) && (m.w.Managed != "" || slices.ContainsFunc(it.owners, func(c owners.Conflict) bool { return !c.Class.Takes() }))
+		if m.list.selected[id] != m.initial.selected[id] || !maps.Equal(m.params[id], m.initial.params[id]) || taken {
 			n++
 		}
 	}

@@ -1321,3 +1321,19 @@ func TestAuditBrowserEnds(t *testing.T) {
 		t.Error("ctrl+c did not abort the browser")
 	}
 }
+
+// f on the confirm screen takes every held fix's fields: one edit per
+// rule whose fields another manager owns (here replicas), not one per
+// rule.
+func TestForceAllIsOneEditPerOwnedRule(t *testing.T) {
+	eng := newEngine(t)
+	kubectlApplied(eng)
+	m := newModel(t, eng)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.forceAll = true
+	// replicas is held for its manifest's owner; liveness-probe's field,
+	// a one-off edit's, is taken without f.
+	if got := m.edits(); got != 1 {
+		t.Errorf("forcing every fix counts %d edits, want 1 (replicas)", got)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +124,12 @@ func TestTUIHardensWithKeyboard(t *testing.T) {
 	}
 	term.keys("y")
 	term.waitFor("the rollout completed", 2*time.Minute)
+	// The header is the workload after the apply, as read again: two
+	// ready pods of two desired, in the zones the cluster has them in.
+	s = term.waitFor("pods 2/2 ready", 30*time.Second)
+	if got, want := headerZones(t, s), zonesOf(t, ns, "app=web"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the header's zones after the apply are %v, the cluster's %v:\n%s", got, want, s)
+	}
 	term.keys("q")
 	// Only two fixes were chosen: the others are left, exit 1 as --yes.
 	if code := term.exitCode(); code != "1" {
@@ -167,16 +175,21 @@ func TestTUIOwnerBadge(t *testing.T) {
 	if !strings.Contains(term.waitFor("dry-run passed", 30*time.Second), "create "+ns+"/poddisruptionbudget.policy/redis-master") {
 		t.Errorf("forcing replicas did not plan the PDB that waited for it:\n%s", term.screen())
 	}
+	// Taking the held fields is an edit: q asks before dropping it; y
+	// quits with nothing changed and the findings left (exit 1).
 	term.keys("q")
-	if code := term.exitCode(); code != "130" {
-		t.Fatalf("q: exit %s, want 130; the terminal shows:\n%s", code, term.screen())
+	term.waitFor("quit and drop 1 edit? y/n", 10*time.Second)
+	term.keys("y")
+	if code := term.exitCode(); code != "1" {
+		t.Fatalf("q, y: exit %s, want 1; the terminal shows:\n%s", code, term.screen())
 	}
 	if got := kubectl(t, "get", "deploy/redis-master", "-n", ns, "-o", "jsonpath={.spec.replicas}"); got != "1" {
 		t.Errorf("spec.replicas = %s after quitting, want 1", got)
 	}
 }
 
-// Quitting changes nothing and exits 130; with no terminal there is no TUI.
+// Quitting changes nothing and exits 1 like the report, findings being
+// left; with no terminal there is no TUI.
 func TestTUIQuitChangesNothing(t *testing.T) {
 	ns := newNamespace(t)
 	applyDemoShop(t, ns)
@@ -184,13 +197,13 @@ func TestTUIQuitChangesNothing(t *testing.T) {
 
 	term := newTerminal(t, "NO_COLOR=1 kubectl harden deploy/web -n "+ns)
 	term.waitFor("findings", 30*time.Second)
-	term.keys("a", "?")
+	term.keys("?")
 	term.waitFor("write overlay", 5*time.Second)
 	term.keys("q")
-	if code := term.exitCode(); code != "130" {
-		t.Fatalf("q: exit %s, want 130; the terminal shows:\n%s", code, term.screen())
+	if code := term.exitCode(); code != "1" {
+		t.Fatalf("q: exit %s, want 1 (findings left); the terminal shows:\n%s", code, term.screen())
 	}
-	if s := term.screen(); !strings.Contains(s, "nothing was changed") {
+	if s := term.screen(); !strings.Contains(s, "nothing was changed") || !strings.Contains(s, "finding(s) left") {
 		t.Errorf("no word after quitting:\n%s", s)
 	}
 	if after := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}"); after != before {
@@ -227,8 +240,75 @@ func TestTUIAuditBrowser(t *testing.T) {
 	}
 	term.keys("q")
 	term.waitFor("worst first", 10*time.Second)
+	// A kept filter: esc clears it and the browser stays.
+	term.keys("Escape")
+	term.waitFor("deployment/api", 10*time.Second)
 	term.keys("q")
-	if code := term.exitCode(); code != "0" {
-		t.Fatalf("exit %s; the terminal shows:\n%s", code, term.screen())
+	// As kubectl harden audit: findings are pending, exit 1.
+	if code := term.exitCode(); code != "1" {
+		t.Fatalf("exit %s, want 1; the terminal shows:\n%s", code, term.screen())
 	}
+}
+
+// Esc clears a filter, typed or kept, and the view stays; quitting with
+// an edit asks "quit and drop N edits? y/n": n stays, ctrl+c twice aborts
+// with exit 130 and nothing changed.
+func TestTUIEscAndQuitPrompt(t *testing.T) {
+	ns := newNamespace(t)
+	applyDemoShop(t, ns)
+	before := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}")
+
+	term := newTerminal(t, "NO_COLOR=1 kubectl harden deploy/web -n "+ns)
+	term.waitFor("space toggle fix", 30*time.Second)
+	term.keys("/", "p", "r", "o", "b", "e")
+	term.waitFor("filter probe", 5*time.Second)
+	term.keys("Escape") // typed: cleared
+	s := term.waitFor("findings · ", 5*time.Second)
+	if strings.Contains(s, "filter probe") || !strings.Contains(s, "replicas") {
+		t.Fatalf("esc did not clear the typed filter:\n%s", s)
+	}
+	term.keys("/", "p", "r", "o", "b", "e", "Enter")
+	term.waitFor("filter probe", 5*time.Second)
+	term.keys("Escape") // kept: cleared, still open
+	term.waitFor("replicas", 5*time.Second)
+	if s := term.screen(); strings.Contains(s, "filter probe") || !strings.Contains(s, "space toggle fix") {
+		t.Fatalf("esc did not clear the kept filter:\n%s", s)
+	}
+	term.keys("Space") // replicas off: one edit
+	term.keys("Escape")
+	term.waitFor("quit and drop 1 edit? y/n", 5*time.Second)
+	term.keys("n")
+	term.waitFor("space toggle fix", 5*time.Second)
+	term.keys("C-c")
+	term.waitFor("ctrl+c again aborts", 5*time.Second)
+	term.keys("C-c")
+	if code := term.exitCode(); code != "130" {
+		t.Fatalf("ctrl+c twice: exit %s, want 130; the terminal shows:\n%s", code, term.screen())
+	}
+	if s := term.screen(); !strings.Contains(s, "aborted, nothing was changed") {
+		t.Errorf("no word after aborting:\n%s", s)
+	}
+	if after := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}"); after != before {
+		t.Errorf("resourceVersion %s → %s: aborting changed the Deployment", before, after)
+	}
+}
+
+// headerZones reads the ready pods per zone from the header ("zones
+// zone-a:1 zone-b:1 · …").
+func headerZones(t *testing.T, screen string) map[string]int {
+	t.Helper()
+	m := regexp.MustCompile(`zones ((?:\S+:\d+ ?)+)`).FindStringSubmatch(screen)
+	if m == nil {
+		t.Fatalf("no zones in the header:\n%s", screen)
+	}
+	out := map[string]int{}
+	for _, z := range strings.Fields(m[1]) {
+		i := strings.LastIndex(z, ":")
+		n, err := strconv.Atoi(z[i+1:])
+		if err != nil {
+			t.Fatalf("zone %q: %v", z, err)
+		}
+		out[z[:i]] = n
+	}
+	return out
 }
