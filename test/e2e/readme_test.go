@@ -90,18 +90,25 @@ func readmeSection(heading string) bool {
 	return false
 }
 
-// readmeCommands are the command lines of the ```sh blocks, trailing
-// comments removed, in README order.
-func readmeCommands(blocks []mdBlock) []string {
-	var cmds []string
+// readmeCommand is one command line of a ```sh block.
+type readmeCommand struct {
+	line    string // without its comment
+	comment string // the trailing `# …`, if any
+}
+
+// readmeCommands are the command lines of the ```sh blocks, in README
+// order.
+func readmeCommands(blocks []mdBlock) []readmeCommand {
+	var cmds []readmeCommand
 	for _, b := range blocks {
 		if b.lang != "sh" {
 			continue
 		}
 		for _, l := range b.lines {
-			l = strings.TrimSpace(stripShellComment(l))
-			if l != "" {
-				cmds = append(cmds, l)
+			line := stripShellComment(l)
+			c := readmeCommand{line: strings.TrimSpace(line), comment: strings.TrimSpace(l[len(line):])}
+			if c.line != "" {
+				cmds = append(cmds, c)
 			}
 		}
 	}
@@ -238,7 +245,8 @@ func TestREADMECommands(t *testing.T) {
 	ns := newNamespace(t)
 	dir := t.TempDir()
 	readmeDemoShop(t, dir, ns)
-	for _, cmd := range cmds {
+	for _, c := range cmds {
+		cmd := c.line
 		line := pasteable(cmd, ns)
 		if strings.Contains(line, " -n demo") || strings.Contains(line, "-n=demo") {
 			t.Errorf("%q: namespace demo left in the pasted line", cmd)
@@ -256,6 +264,11 @@ func TestREADMECommands(t *testing.T) {
 			t.Errorf("README command %q exits %d, want %v (%s):\n%s", cmd, r.code, want, why, r)
 		} else if strings.Contains(r.stderr, "error:") || strings.Contains(r.stderr, "Error from server") {
 			t.Errorf("README command %q exits %d but reports an error:\n%s", cmd, r.code, r)
+		}
+		// The UI's line, run here without a terminal, prints the text
+		// report as its comment says.
+		if strings.Contains(c.comment, "interactive UI") && (!strings.Contains(c.comment, "piped: the text report") || !strings.Contains(r.stdout, "score ")) {
+			t.Errorf("%q (%s): without a terminal it prints %q; the comment should say what a pipe gets", cmd, c.comment, r.stdout)
 		}
 	}
 	// What the exports wrote is what they say: the review line names each
