@@ -20,7 +20,7 @@ import (
 // command of its Usage, Exports, Audit and "Fixing from the audit" sections
 // into a shell, in README order, against a freshly deployed demo shop, and
 // TestREADMEOutputs compares each output the README shows (the
-// abridged `kubectl harden deploy/web -n demo`, the audit table and the
+// abridged `kubectl harden deploy/web -n demo -o text`, the audit table and the
 // terminal UI capture) with a real run on another fresh shop.
 //
 // When the output changes on purpose, regenerate the README's blocks:
@@ -28,8 +28,10 @@ import (
 //	HARDEN_README_UPDATE=1 HARDEN_E2E_KEEP_CLUSTER=1 go test -count=1 -run 'TestREADMEOutputs' ./test/e2e/
 //
 // The update keeps the README's `...` elisions where the lines around them
-// are unchanged, and writes the volatile parts (pod name suffixes, nodes,
-// zones, digests, ages) as the stable values of readmeMasks.
+// are unchanged (so keep an unchanged line on each side of a `...`, such as
+// the report's `metrics` line and the blank line after it), and writes the
+// volatile parts (pod name suffixes, nodes, zones, digests, ages) as the
+// stable values of readmeMasks.
 
 // readmeUpdate is the switch that rewrites the README's shown outputs
 // from the real ones instead of failing on a difference.
