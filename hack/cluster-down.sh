@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops the local cluster started by cluster-up.sh, by the PIDs it recorded
 # (never by process name, so other clusters on the machine are left alone).
+# Its objects are not kept: the next cluster-up.sh starts an empty cluster.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${CLUSTER_DIR:-$root/.cluster}
@@ -17,3 +18,7 @@ for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
 	rm -f "$pidfile"
 done
 rm -f "$dir/apiserver.url"
+# The data stays on disk until the next start, which deletes it: say so.
+if [[ -d $dir/etcd-data ]]; then
+	echo "cluster: stopped; make cluster starts a new, empty one (its objects, the demo shop included, are not kept)" >&2
+fi

@@ -25,6 +25,13 @@ fi
 
 "$root/hack/cluster-build.sh"
 "$root/hack/cluster-down.sh" >/dev/null 2>&1 || true
+# Every start is a new, empty cluster, like `kind create cluster` after
+# `kind delete cluster`: the certificates and tokens are new, and the tests
+# want no namespace an interrupted run left behind. Say so, since a user who
+# stopped the cluster may expect to find the demo again.
+if [[ -d $dir/etcd-data ]]; then
+	log "starting a new, empty cluster: the objects of the last one ($dir/etcd-data) are deleted; make demo deploys the demo shop again"
+fi
 rm -rf "$dir/etcd-data" "$dir/certs" "$dir"/*.log "$dir"/*.pid
 mkdir -p "$dir/certs"
 

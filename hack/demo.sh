@@ -37,6 +37,8 @@ run kubectl harden deploy/web -n demo --fix=privileged,privilege-escalation --ye
 run kubectl get pods -n demo -l app=web -o wide
 run kubectl harden deploy/web -n demo -o text
 
+printf '\nThe shop stays in namespace demo: every command of the README'"'"'s Usage section works on it\n(deploy/web is hardened now; api, worker, db and report are as deployed).\n'
+
 # On a terminal, end in the interactive UI on another workload of the shop.
 if [[ -t 0 && -t 1 ]]; then
 	printf '\n\033[1mNext, the interactive UI on deploy/api: space picks fixes, y applies, ? helps, q quits.\033[0m\n'

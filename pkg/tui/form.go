@@ -11,7 +11,7 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 )
 
-// form edits one rule's fix parameters (probe port/path/type, PDB
+// form edits one rule's fix parameters, those of --set (probe port and path, PDB
 // maxUnavailable, runAsUser, requests…). Empty means the rule's default,
 // derived from live data.
 type form struct {

@@ -30,7 +30,7 @@ func (o ownership) why() string {
 	if i := strings.Index(r, cliWays); i >= 0 {
 		r = r[:i]
 	}
-	return r + "; f takes it anyway, w writes patches for the source"
+	return r + "; f takes it anyway, w writes a kustomize overlay"
 }
 
 // managers are the distinct managers, those the plan does not take

@@ -309,7 +309,7 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 		}
 		add(s.ownedView(st)...)
 		if w.Managed != "" {
-			add(st.warn.Render("! "+q(w.Managed)+" manages this workload: it will revert a live change (w writes patches instead)"), "")
+			add(st.warn.Render("! "+q(w.Managed)+" manages this workload: it will revert a live change (esc, then w writes a kustomize overlay instead)"), "")
 		}
 	}
 	switch s.phase {
@@ -367,7 +367,7 @@ func (s *steps) ownedView(st styles) []string {
 	}
 	var out []string
 	if len(held) > 0 {
-		out = append(out, st.bad.Render("not applied")+": another manager owns what these fixes change (f takes their fields like --force-conflicts; w writes patches for the source)")
+		out = append(out, st.bad.Render("not applied")+": another manager owns what these fixes change (f takes their fields like --force-conflicts; esc, then w writes a kustomize overlay for the source)")
 		out = append(out, held...)
 		out = append(out, "")
 	}
