@@ -17,6 +17,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
 	"github.com/kubectl-harden/kubectl-harden/pkg/engine"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
@@ -286,7 +287,7 @@ func outcomeOf(res *engine.Result, err error) (outcome, string) {
 		}
 		return outcomeFixed, line
 	}
-	return outcomePlanned, fmt.Sprintf("%s in %d object(s)", findingsOf(res.Results, rules.StatusPlanned), len(res.Plan.Objects))
+	return outcomePlanned, fmt.Sprintf("%s in %s", findingsOf(res.Results, rules.StatusPlanned), report.Count(len(res.Plan.Objects), "object", "objects"))
 }
 
 // hardened is one workload's outcome, with its plan and the engine's
@@ -393,20 +394,7 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 
 // hint says what to type next.
 func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
-	// Opt-in fixes are left out of --fix=all on purpose: the hint names
-	// them apart, so that "--fix=all" is never offered for them.
-	var fixable, named []string
-	for _, f := range wl.Findings {
-		if f.Status != rules.StatusSkipped || f.Reason == "skipped by --skip" {
-			continue
-		}
-		switch {
-		case f.OptIn != "" && !slices.Contains(named, f.Rule):
-			named = append(named, f.Rule)
-		case f.OptIn == "" && !slices.Contains(fixable, f.Rule):
-			fixable = append(fixable, f.Rule)
-		}
-	}
+	fixable, named := suggestions(wl.Findings)
 	held := 0
 	for _, f := range wl.Findings {
 		if f.Status == rules.StatusConflict {
@@ -414,19 +402,56 @@ func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
 		}
 	}
 	if held > 0 {
-		fmt.Fprintf(o.Out, "  conflict: %d fix(es) left to the field managers that own their fields: --force-conflicts takes them live, or -o kustomize=DIR / -o patch writes them for the source\n", held)
+		fmt.Fprintf(o.Out, "  conflict: %s left to the field managers that own their fields: --force-conflicts takes them live, or -o kustomize=DIR / -o patch writes them for the source\n", report.Count(held, "fix", "fixes"))
 	}
 	switch {
-	case !p.Empty() && !wl.Applied && !o.Yes:
-		fmt.Fprintln(o.Out, "  to apply: add --yes (review first with -o diff)")
+	case !p.Empty() && !wl.Applied && o.DryRun == "none" && !o.Yes:
+		fmt.Fprintf(o.Out, "  %s (review first with -o diff)\n", applyHint(o.DryRun, o.Yes))
 	case !p.Empty() && !wl.Applied:
-		fmt.Fprintf(o.Out, "  --dry-run=%s: nothing was applied\n", o.DryRun)
+		fmt.Fprintf(o.Out, "  %s\n", applyHint(o.DryRun, o.Yes))
 	case len(fixable) > 0:
 		fmt.Fprintf(o.Out, "  to fix: --fix=%s (or --fix=all)\n", strings.Join(fixable, ","))
 	}
 	if len(named) > 0 {
 		fmt.Fprintf(o.Out, "  fixed only when named, once you have read why above: --fix=%s\n", strings.Join(named, ","))
 	}
+}
+
+// suggestions are the rules worth naming next, each once, in the
+// findings' order: fixable, the rules of not-selected findings that
+// --fix=all would plan (a finding that needs a human whatever is chosen
+// is needs-human, never not-selected, so it is never offered); named,
+// the opt-in rules left unplanned, which --fix=all never fixes: they are
+// offered apart, to be named.
+func suggestions(findings []rules.Result) (fixable, named []string) {
+	for _, f := range findings {
+		optInLeft := f.OptIn != "" && (f.Status == rules.StatusNotSelected ||
+			f.Status == rules.StatusSkipped && f.Reason != audit.SkippedByFlag)
+		switch {
+		case optInLeft && !slices.Contains(named, f.Rule):
+			named = append(named, f.Rule)
+		case f.OptIn == "" && f.Status == rules.StatusNotSelected && !slices.Contains(fixable, f.Rule):
+			fixable = append(fixable, f.Rule)
+		}
+	}
+	return fixable, named
+}
+
+// applyHint is what a run that planned fixes without applying them says
+// happened, and how to apply them. --yes applies only with
+// --dry-run=none; --dry-run=server has the API server check the plan (a
+// server-side dry-run, conflicts included) and --dry-run=client plans
+// offline.
+func applyHint(dryRun string, yes bool) string {
+	switch {
+	case dryRun == "server":
+		return "--dry-run=server: the API server accepted the plan; nothing was applied"
+	case dryRun == "client":
+		return "--dry-run=client: planned without asking the API server; nothing was applied"
+	case !yes:
+		return "to apply: add --yes"
+	}
+	return "nothing was applied"
 }
 
 // PrintSnapshot writes a human-readable summary of what was inspected.
