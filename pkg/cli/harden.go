@@ -239,6 +239,13 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	if len(workloads) > 1 {
 		o.printOutcomes(outcomes)
 	}
+	if o.saysNothing(plans) {
+		var all []rules.Result
+		for _, wl := range doc.Workloads {
+			all = append(all, wl.Findings...)
+		}
+		fmt.Fprintln(o.ErrOut, nothingToChange(o.selection, all))
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d workloads failed: %s (each outcome above)", len(failed), len(workloads), strings.Join(failed, ", "))
 	}
@@ -246,6 +253,17 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
+}
+
+// saysNothing reports whether the run planned nothing where the user
+// expects a change: -o diff and -o patch (which would print nothing at
+// all) and any --fix. Without --fix, the text report and its hint say
+// it already.
+func (o *HardenOptions) saysNothing(plans []*plan.Plan) bool {
+	if len(plans) == 0 || len(o.Fix) == 0 && o.Output != "diff" && o.Output != "patch" {
+		return false
+	}
+	return !slices.ContainsFunc(plans, func(p *plan.Plan) bool { return !p.Empty() })
 }
 
 // printOutcomes tells what the run did to each workload: after the text
