@@ -84,14 +84,6 @@ func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
 }
 
-func ruleCompletion(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	ids := []string{"all"}
-	for _, r := range rules.All() {
-		ids = append(ids, r.Meta().ID)
-	}
-	return ids, cobra.ShellCompDirectiveNoFileComp
-}
-
 // Complete builds clients, targets and the rule selection.
 func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
 	var err error
