@@ -34,7 +34,13 @@ const (
 // Result is a finding with its status and, when planned, its fix.
 type Result struct {
 	Finding
+	// Status is planned, fixed, skipped, not-selected, exempted,
+	// needs-human or conflict (the JSON and YAML reports' "status").
 	Status Status `json:"status"`
+	// Reason says why, for every status but planned and fixed: the
+	// annotation that exempts, "skipped by --skip", an opt-in fix's risk,
+	// "not selected for fixing …" with the --fix that fixes it, what a
+	// human must decide, or the field manager that holds a fix back.
 	Reason string `json:"reason,omitempty"`
 	// Owners are the fields the fix changes that another field manager
 	// owns (see package owners): taken when the fix is applied, the reason
