@@ -217,12 +217,14 @@ func (a *Auditor) Report() *Report {
 }
 
 // FixableRules lists, once each, the rules of a workload's pending
-// findings that `kubectl harden --fix` can fix: left unselected by the
-// audit, not needing a human, not left out by --skip.
+// findings that `kubectl harden --fix=…` with them all fixes: the
+// not-selected ones (never those needing a human whatever is chosen, nor
+// those --skip left out), except opt-in findings, which are fixed only
+// once someone has read why and named the rule.
 func FixableRules(w Workload) []string {
 	var ids []string
 	for _, f := range w.Findings {
-		if f.Status != rules.StatusSkipped || f.Reason == SkippedByFlag || slices.Contains(ids, f.Rule) {
+		if f.Status != rules.StatusNotSelected || f.OptIn != "" || slices.Contains(ids, f.Rule) {
 			continue
 		}
 		if r, ok := rules.Get(f.Rule); ok && r.Meta().Fixable {

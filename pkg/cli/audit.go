@@ -488,19 +488,15 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	fmt.Fprintf(o.Out, "\n%s fixed %d, rolled back %d, failed %d, unchanged %d", o.styles.Title("summary:"),
 		counts[outcomeFixed], counts[outcomeRolledBack], counts[outcomeFailed], counts[outcomeUnchanged])
 	if heldFixes > 0 {
-		fmt.Fprintf(o.Out, ", %d fix(es) left to their owners (conflict: --force-conflicts takes them live, or kubectl harden W --fix=… -o kustomize=DIR changes the source)", heldFixes)
+		fmt.Fprintf(o.Out, ", %s left to their owners (conflict: --force-conflicts takes them live, or kubectl harden W --fix=… -o kustomize=DIR changes the source)", report.Count(heldFixes, "fix", "fixes"))
 	}
 	if n := counts[outcomePlanned]; n > 0 {
-		hint := "add --yes to apply"
-		if o.Yes {
-			hint = "--dry-run=" + o.DryRun + ": nothing applied"
-		}
-		fmt.Fprintf(o.Out, ", %d would change (%s)", n, hint)
+		fmt.Fprintf(o.Out, ", %d would change (%s)", n, applyHint(o.DryRun, o.Yes))
 	}
 	if n := pendingOf(after, o.Fix); n > 0 {
-		fmt.Fprintf(o.Out, "; %d finding(s) of --fix=%s still pending (kubectl harden audit says why)", n, strings.Join(o.Fix, ","))
+		fmt.Fprintf(o.Out, "; %s of --fix=%s still pending (kubectl harden audit says why)", report.Count(n, "finding", "findings"), strings.Join(o.Fix, ","))
 	}
-	fmt.Fprintf(o.Out, "\nscore %d → %d over %d workloads\n", before.Score, after.Score, after.Workloads)
+	fmt.Fprintf(o.Out, "\nscore %d → %d over %s\n", before.Score, after.Score, report.Count(after.Workloads, "workload", "workloads"))
 	for _, n := range after.Namespaces {
 		was := n.Score
 		for _, b := range before.Namespaces {
@@ -550,11 +546,7 @@ func findingsOf(results []rules.Result, st rules.Status) string {
 			}
 		}
 	}
-	noun := "findings"
-	if n == 1 {
-		noun = "finding"
-	}
-	return fmt.Sprintf("%d %s (%s)", n, noun, strings.Join(ids, ", "))
+	return fmt.Sprintf("%s (%s)", report.Count(n, "finding", "findings"), strings.Join(ids, ", "))
 }
 
 // progress shows --fix's progress on stderr: a bar redrawn in place on a

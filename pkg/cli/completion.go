@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +15,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 )
 
 // NewCompletionCommand builds `kubectl harden completion SHELL`.
@@ -124,4 +127,68 @@ func registerNamespaceCompletion(cmd *cobra.Command, f cmdutil.Factory) {
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
+}
+
+// ruleWords are the words --fix and --skip take, with what each selects:
+// "all", then every category, rule ID and alias, sorted within each group.
+func ruleWords() []cobra.Completion {
+	var ids, cats, aliases []string
+	byCat := map[string][]string{}
+	byAlias := map[string][]string{}
+	for _, r := range rules.All() {
+		m := r.Meta()
+		ids = append(ids, cobra.CompletionWithDesc(m.ID, m.Title))
+		c := string(m.Category)
+		if len(byCat[c]) == 0 {
+			cats = append(cats, c)
+		}
+		byCat[c] = append(byCat[c], m.ID)
+		for _, a := range m.Aliases {
+			if len(byAlias[a]) == 0 {
+				aliases = append(aliases, a)
+			}
+			byAlias[a] = append(byAlias[a], m.ID)
+		}
+	}
+	sort.Strings(ids)
+	sort.Strings(cats)
+	sort.Strings(aliases)
+	out := []cobra.Completion{cobra.CompletionWithDesc("all", "every rule (opt-in fixes only when named)")}
+	for _, c := range cats {
+		out = append(out, cobra.CompletionWithDesc(c, "category: "+strings.Join(byCat[c], ", ")))
+	}
+	out = append(out, ids...)
+	for _, a := range aliases {
+		out = append(out, cobra.CompletionWithDesc(a, "alias: "+strings.Join(byAlias[a], ", ")))
+	}
+	// A rule named as its category (resources, rollout) is offered once,
+	// as the category, which selects it.
+	seen := map[string]bool{}
+	return slices.DeleteFunc(out, func(c cobra.Completion) bool {
+		word, _, _ := strings.Cut(c, "\t")
+		dup := seen[word]
+		seen[word] = true
+		return dup
+	})
+}
+
+// ruleCompletion completes --fix and --skip, a comma-separated list: the
+// last word from ruleWords, after the words already typed (offered again
+// as a prefix, the way shells complete a comma list; the words already in
+// the list are not offered), with no space after it, so that another
+// comma can follow: --fix=pdb,pro<TAB> gives pdb,probes.
+func ruleCompletion(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	typed, last := "", toComplete
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		typed, last = toComplete[:i+1], toComplete[i+1:]
+	}
+	done := strings.Split(strings.ToLower(typed), ",")
+	var out []cobra.Completion
+	for _, c := range ruleWords() {
+		word, _, _ := strings.Cut(c, "\t")
+		if strings.HasPrefix(word, strings.ToLower(last)) && !slices.Contains(done, word) {
+			out = append(out, typed+c)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }

@@ -17,6 +17,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
 	"github.com/kubectl-harden/kubectl-harden/pkg/engine"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
@@ -81,14 +82,6 @@ func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
 	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
-}
-
-func ruleCompletion(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	ids := []string{"all"}
-	for _, r := range rules.All() {
-		ids = append(ids, r.Meta().ID)
-	}
-	return ids, cobra.ShellCompDirectiveNoFileComp
 }
 
 // Complete builds clients, targets and the rule selection.
@@ -238,6 +231,13 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	if len(workloads) > 1 {
 		o.printOutcomes(outcomes)
 	}
+	if o.saysNothing(plans) {
+		var all []rules.Result
+		for _, wl := range doc.Workloads {
+			all = append(all, wl.Findings...)
+		}
+		fmt.Fprintln(o.ErrOut, nothingToChange(o.selection, all))
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d workloads failed: %s (each outcome above)", len(failed), len(workloads), strings.Join(failed, ", "))
 	}
@@ -245,6 +245,17 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
+}
+
+// saysNothing reports whether the run planned nothing where the user
+// expects a change: -o diff and -o patch (which would print nothing at
+// all) and any --fix. Without --fix, the text report and its hint say
+// it already.
+func (o *HardenOptions) saysNothing(plans []*plan.Plan) bool {
+	if len(plans) == 0 || len(o.Fix) == 0 && o.Output != "diff" && o.Output != "patch" {
+		return false
+	}
+	return !slices.ContainsFunc(plans, func(p *plan.Plan) bool { return !p.Empty() })
 }
 
 // printOutcomes tells what the run did to each workload: after the text
@@ -286,7 +297,7 @@ func outcomeOf(res *engine.Result, err error) (outcome, string) {
 		}
 		return outcomeFixed, line
 	}
-	return outcomePlanned, fmt.Sprintf("%s in %d object(s)", findingsOf(res.Results, rules.StatusPlanned), len(res.Plan.Objects))
+	return outcomePlanned, fmt.Sprintf("%s in %s", findingsOf(res.Results, rules.StatusPlanned), report.Count(len(res.Plan.Objects), "object", "objects"))
 }
 
 // hardened is one workload's outcome, with its plan and the engine's
@@ -393,20 +404,7 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 
 // hint says what to type next.
 func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
-	// Opt-in fixes are left out of --fix=all on purpose: the hint names
-	// them apart, so that "--fix=all" is never offered for them.
-	var fixable, named []string
-	for _, f := range wl.Findings {
-		if f.Status != rules.StatusSkipped || f.Reason == "skipped by --skip" {
-			continue
-		}
-		switch {
-		case f.OptIn != "" && !slices.Contains(named, f.Rule):
-			named = append(named, f.Rule)
-		case f.OptIn == "" && !slices.Contains(fixable, f.Rule):
-			fixable = append(fixable, f.Rule)
-		}
-	}
+	fixable, named := suggestions(wl.Findings)
 	held := 0
 	for _, f := range wl.Findings {
 		if f.Status == rules.StatusConflict {
@@ -414,19 +412,56 @@ func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
 		}
 	}
 	if held > 0 {
-		fmt.Fprintf(o.Out, "  conflict: %d fix(es) left to the field managers that own their fields: --force-conflicts takes them live, or -o kustomize=DIR / -o patch writes them for the source\n", held)
+		fmt.Fprintf(o.Out, "  conflict: %s left to the field managers that own their fields: --force-conflicts takes them live, or -o kustomize=DIR / -o patch writes them for the source\n", report.Count(held, "fix", "fixes"))
 	}
 	switch {
-	case !p.Empty() && !wl.Applied && !o.Yes:
-		fmt.Fprintln(o.Out, "  to apply: add --yes (review first with -o diff)")
+	case !p.Empty() && !wl.Applied && o.DryRun == "none" && !o.Yes:
+		fmt.Fprintf(o.Out, "  %s (review first with -o diff)\n", applyHint(o.DryRun, o.Yes))
 	case !p.Empty() && !wl.Applied:
-		fmt.Fprintf(o.Out, "  --dry-run=%s: nothing was applied\n", o.DryRun)
+		fmt.Fprintf(o.Out, "  %s\n", applyHint(o.DryRun, o.Yes))
 	case len(fixable) > 0:
 		fmt.Fprintf(o.Out, "  to fix: --fix=%s (or --fix=all)\n", strings.Join(fixable, ","))
 	}
 	if len(named) > 0 {
 		fmt.Fprintf(o.Out, "  fixed only when named, once you have read why above: --fix=%s\n", strings.Join(named, ","))
 	}
+}
+
+// suggestions are the rules worth naming next, each once, in the
+// findings' order: fixable, the rules of not-selected findings that
+// --fix=all would plan (a finding that needs a human whatever is chosen
+// is needs-human, never not-selected, so it is never offered); named,
+// the opt-in rules left unplanned, which --fix=all never fixes: they are
+// offered apart, to be named.
+func suggestions(findings []rules.Result) (fixable, named []string) {
+	for _, f := range findings {
+		optInLeft := f.OptIn != "" && (f.Status == rules.StatusNotSelected ||
+			f.Status == rules.StatusSkipped && f.Reason != audit.SkippedByFlag)
+		switch {
+		case optInLeft && !slices.Contains(named, f.Rule):
+			named = append(named, f.Rule)
+		case f.OptIn == "" && f.Status == rules.StatusNotSelected && !slices.Contains(fixable, f.Rule):
+			fixable = append(fixable, f.Rule)
+		}
+	}
+	return fixable, named
+}
+
+// applyHint is what a run that planned fixes without applying them says
+// happened, and how to apply them. --yes applies only with
+// --dry-run=none; --dry-run=server has the API server check the plan (a
+// server-side dry-run, conflicts included) and --dry-run=client plans
+// offline.
+func applyHint(dryRun string, yes bool) string {
+	switch {
+	case dryRun == "server":
+		return "--dry-run=server: the API server accepted the plan; nothing was applied"
+	case dryRun == "client":
+		return "--dry-run=client: planned without asking the API server; nothing was applied"
+	case !yes:
+		return "to apply: add --yes"
+	}
+	return "nothing was applied"
 }
 
 // PrintSnapshot writes a human-readable summary of what was inspected.

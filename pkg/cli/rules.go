@@ -67,13 +67,13 @@ func (o *RulesOptions) Run() error {
 		return WriteRulesMarkdown(o.Out, metas)
 	}
 	tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCATEGORY\tSEVERITY\tFIX\tTITLE")
+	fmt.Fprintln(tw, "ID\tALIASES\tCATEGORY\tSEVERITY\tFIX\tTITLE")
 	for _, m := range metas {
 		fix := "report"
 		if m.Fixable {
 			fix = "auto"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, m.Category, m.Severity, fix, m.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, orDash(strings.Join(m.Aliases, ",")), m.Category, m.Severity, fix, m.Title)
 	}
 	return tw.Flush()
 }
@@ -86,13 +86,13 @@ func WriteRulesMarkdown(w io.Writer, metas []rules.Meta) error {
 	b.WriteString("`--set ID.PARAM=VALUE`, and opt a workload or namespace out with the annotation\n")
 	b.WriteString("`" + rules.SkipAnnotation + ": \"ID,ID\"`. Rules that apply to a Namespace are\n")
 	b.WriteString("evaluated by `kubectl harden audit`.\n\n")
-	b.WriteString("| ID | Category | Severity | Fix | Title |\n|---|---|---|---|---|\n")
+	b.WriteString("| ID | Aliases | Category | Severity | Fix | Title |\n|---|---|---|---|---|---|\n")
 	for _, m := range metas {
 		fix := "report only"
 		if m.Fixable {
 			fix = "automatic"
 		}
-		fmt.Fprintf(&b, "| [%s](#%s) | %s | %s | %s | %s |\n", m.ID, m.ID, m.Category, m.Severity, fix, m.Title)
+		fmt.Fprintf(&b, "| [%s](#%s) | %s | %s | %s | %s | %s |\n", m.ID, m.ID, orDash(strings.Join(m.Aliases, ", ")), m.Category, m.Severity, fix, m.Title)
 	}
 	for _, m := range metas {
 		fmt.Fprintf(&b, "\n## %s\n\n**%s** — %s, %s severity. Applies to: %s.", m.ID, m.Title, m.Category, m.Severity, strings.Join(m.Kinds, ", "))
@@ -119,4 +119,12 @@ func WriteRulesMarkdown(w io.Writer, metas []rules.Meta) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// orDash is s, or "-" for an empty cell.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

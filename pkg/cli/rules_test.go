@@ -33,6 +33,20 @@ func TestRulesTable(t *testing.T) {
 			t.Errorf("rules table lacks %s", id)
 		}
 	}
+	// Aliases, in their own column: probes selects the three probe rules.
+	lines := strings.Split(out.String(), "\n")
+	if !strings.HasPrefix(lines[0], "ID") || !strings.Contains(lines[0], "ALIASES") {
+		t.Errorf("header: %q", lines[0])
+	}
+	probes := 0
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) > 1 && strings.HasSuffix(f[0], "-probe") && f[1] == "probes" {
+			probes++
+		}
+	}
+	if probes != 3 {
+		t.Errorf("%d probe rules list the alias probes:\n%s", probes, out)
+	}
 }
 
 func TestParseSelection(t *testing.T) {

@@ -166,17 +166,25 @@ func (o *HistoryOptions) Run() error {
 		fmt.Fprintf(o.Out, "%s in namespace %s\n", termsafe.String(w.Ref()), termsafe.String(w.Namespace()))
 		tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  TIME\tACTION\tRULES\tOBJECTS")
+		// RULES gets what the line leaves beside the time (RFC 3339, 20
+		// columns), the action (at most "rollback"), the first object
+		// and the padding; a longer list ends in " + N more...".
 		for _, e := range entries {
 			var objs []string
 			for _, c := range e.Objects {
 				objs = append(objs, c.Object().Ref())
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Action, strings.Join(e.Rules, ","), termsafe.String(strings.Join(objs, ", ")))
+			first := ""
+			if len(objs) > 0 {
+				first = objs[0]
+			}
+			ruleW := cellWidth(o.Out, 2+20+2+len("rollback")+2+2+len(first))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Action, fitList(e.Rules, ruleW), termsafe.String(strings.Join(objs, ", ")))
 		}
 		_ = tw.Flush()
 		switch {
 		case onObject != nil:
-			fmt.Fprintf(o.Out, "  undo record on the object: the run of %s (%s)\n", onObject.Time.Format(time.RFC3339), strings.Join(onObject.Rules, ","))
+			fmt.Fprintf(o.Out, "  undo record on the object: the run of %s (%s)\n", onObject.Time.Format(time.RFC3339), fitList(onObject.Rules, cellWidth(o.Out, len("  undo record on the object: the run of 2006-01-02T15:04:05Z ()"))))
 		case len(entries) == 0:
 			fmt.Fprintln(o.Out, "  no kubectl harden run recorded")
 		}

@@ -40,8 +40,9 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 			fmt.Fprintln(w, l)
 		}
 	}
-	_, err := fmt.Fprintf(w, "\n%s %d/100 over %d workloads in %d namespaces: %d critical, %d high, %d medium, %d low pending\n",
-		st.Title("score"), rep.Score, rep.Workloads, len(rep.Namespaces), rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
+	_, err := fmt.Fprintf(w, "\n%s %d/100 over %s in %s: %d critical, %d high, %d medium, %d low pending\n",
+		st.Title("score"), rep.Score, Count(rep.Workloads, "workload", "workloads"), Count(len(rep.Namespaces), "namespace", "namespaces"),
+		rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
 	return err
 }
 

@@ -150,11 +150,14 @@ func failureText(m rules.Meta, f rules.Result, fix string) string {
 		"category: " + string(f.Category),
 		"message: " + f.Message,
 	}
-	if f.Reason != "" && f.Status == rules.StatusManual {
-		lines = append(lines, "needs a human: "+f.Reason)
+	switch n := Note(f); {
+	case n != "" && f.Status == rules.StatusManual:
+		lines = append(lines, "needs a human: "+n)
+	case n != "":
+		lines = append(lines, string(f.Status)+": "+n)
 	}
 	lines = append(lines, "why: "+m.Why, "remediation: "+m.Remediation)
-	if m.Fixable && f.Status != rules.StatusManual && fix != "" {
+	if m.Fixable && f.Status == rules.StatusNotSelected && fix != "" {
 		lines = append(lines, "fix: "+fix)
 	}
 	return strings.Join(lines, "\n")

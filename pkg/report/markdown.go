@@ -65,8 +65,12 @@ func findingLines(findings []rules.Result) []string {
 			explained[f.Rule] = true
 			line += fmt.Sprintf("  - why: %s\n  - remediation: %s\n", md(m.Why), md(m.Remediation))
 		}
-		if f.Status == rules.StatusManual && f.Reason != "" && f.Reason != f.Message {
-			line += "  - needs a human: " + md(f.Reason) + "\n"
+		switch n := Note(f); {
+		case n == "" || n == f.Message:
+		case f.Status == rules.StatusManual:
+			line += "  - needs a human: " + md(n) + "\n"
+		default:
+			line += "  - " + string(f.Status) + ": " + md(n) + "\n"
 		}
 		out = append(out, line)
 	}

@@ -170,6 +170,9 @@ func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 			Locations: []sarifLocation{location(ns, kind, name)},
 			Properties: map[string]any{"severity": f.Severity.String(), "category": string(f.Category),
 				"status": string(f.Status)}}
+		if f.Reason != "" {
+			res.Properties["reason"] = f.Reason
+		}
 		if f.Fix != nil {
 			// What the planned fix does, with the source of its numbers.
 			res.Properties["fix"] = map[string]any{"description": f.Fix.Description, "warnings": append([]string{}, f.Fix.Warnings...)}
@@ -255,10 +258,16 @@ func sarifMessage(ns, kind, name string, f rules.Result) string {
 		msg += " (needs a human: " + f.Reason + ")"
 	case f.Status == rules.StatusPlanned && f.Fix != nil && f.Fix.Description != "":
 		msg += ". Planned fix: " + f.Fix.Description
-	case kind != "Namespace" && f.Status == rules.StatusSkipped && f.Reason != audit.SkippedByFlag:
+	case kind != "Namespace" && f.Status == rules.StatusNotSelected && Note(f) == "":
 		if r, ok := rules.Get(f.Rule); ok && r.Meta().Fixable {
 			msg += ". Fix: " + FixCommand(ns, kind, name, []string{f.Rule})
 		}
+	case f.Status == rules.StatusNotSelected:
+		// Opt-in, or fixable only with the fixes --fix=all adds: the
+		// reason says how.
+		msg += " (" + f.Reason + ")"
+	case f.Status == rules.StatusSkipped && f.Reason != audit.SkippedByFlag:
+		msg += " (skipped: " + f.Reason + ")"
 	}
 	return msg
 }

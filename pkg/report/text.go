@@ -30,8 +30,8 @@ func WriteText(w io.Writer, wl Workload, p *plan.Plan, st Styles) {
 		sev := fmt.Sprintf("%-8s", f.Severity)
 		status := fmt.Sprintf("%-*s", statusW, f.Status)
 		line := fmt.Sprintf("  %s  %-*s  %s  %s", st.Severity(f.Severity, sev), ruleW, f.Rule, st.Status(f.Status, status), q(f.Message))
-		if f.Reason != "" && f.Status != rules.StatusSkipped {
-			line += " — " + q(f.Reason)
+		if n := Note(f); n != "" {
+			line += " — " + q(n)
 		}
 		if f.Status == rules.StatusPlanned || f.Status == rules.StatusFixed {
 			for _, c := range f.Owners {
@@ -67,6 +67,23 @@ func WriteText(w io.Writer, wl Workload, p *plan.Plan, st Styles) {
 	}
 }
 
+// Note is the part of a finding's reason worth showing beside its status
+// in text, Markdown and JUnit (JSON, YAML and SARIF keep the whole
+// reason): the reason, except that a not-selected finding drops the
+// "not selected for fixing" its status already says, and says nothing
+// when only "(--fix=ID)" is left (the closing hint or the fix command
+// names the rule).
+func Note(f rules.Result) string {
+	if f.Status != rules.StatusNotSelected {
+		return f.Reason
+	}
+	rest := strings.TrimPrefix(f.Reason, rules.NotSelected)
+	if rest == " (--fix="+f.Rule+")" {
+		return ""
+	}
+	return strings.TrimPrefix(rest, ": ")
+}
+
 // FixLines are what a planned or applied fix does and what to watch for,
 // escaped for a terminal: "fix: DESCRIPTION" then one "warning: …" per
 // warning; none for a result without a fix.
@@ -82,6 +99,15 @@ func FixLines(f rules.Result) []string {
 		out = append(out, "warning: "+termsafe.String(w))
 	}
 	return out
+}
+
+// Count is n with its noun, singular or plural: "1 finding", "0
+// findings", "3 fixes".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func plural(n int) string {

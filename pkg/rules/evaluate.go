@@ -17,9 +17,14 @@ type Status string
 const (
 	StatusPlanned  Status = "planned"     // a fix is in the plan
 	StatusFixed    Status = "fixed"       // the fix was applied
-	StatusSkipped  Status = "skipped"     // not chosen (--fix / --skip)
+	StatusSkipped  Status = "skipped"     // a choice not to fix: --skip, or an opt-in fix "all" or a category passed over
 	StatusExempted Status = "exempted"    // an opt-out annotation
 	StatusManual   Status = "needs-human" // no safe automatic fix; Reason says why
+	// StatusNotSelected is a finding whose rule --fix did not choose (by
+	// ID, alias, category or "all"): nobody decided either way. Reason
+	// says how to choose it. A finding whose fix would need a human
+	// whatever the selection is needs-human instead.
+	StatusNotSelected Status = "not-selected"
 	// StatusConflict is a fix left out because another field manager owns
 	// what it changes (a manifest applier, GitOps, an autoscaler): Reason
 	// names the manager, the field and the ways on; Owners lists them.
@@ -29,7 +34,13 @@ const (
 // Result is a finding with its status and, when planned, its fix.
 type Result struct {
 	Finding
+	// Status is planned, fixed, skipped, not-selected, exempted,
+	// needs-human or conflict (the JSON and YAML reports' "status").
 	Status Status `json:"status"`
+	// Reason says why, for every status but planned and fixed: the
+	// annotation that exempts, "skipped by --skip", an opt-in fix's risk,
+	// "not selected for fixing …" with the --fix that fixes it, what a
+	// human must decide, or the field manager that holds a fix back.
 	Reason string `json:"reason,omitempty"`
 	// Owners are the fields the fix changes that another field manager
 	// owns (see package owners): taken when the fix is applied, the reason
@@ -116,55 +127,42 @@ func (e *NeedsHuman) Error() string { return e.Reason }
 // Human returns a NeedsHuman error.
 func Human(format string, a ...any) error { return &NeedsHuman{Reason: fmt.Sprintf(format, a...)} }
 
+// NotSelected is the start of every not-selected finding's reason.
+const NotSelected = "not selected for fixing"
+
 // Evaluate runs every rule that applies to the workload and settles each
 // finding's status. Fixes run in FixOrder on a projected snapshot, so each
 // sees what the fixes before it will change.
+//
+// A finding the selection leaves out is judged too, so that whether it
+// needs a human never depends on what was chosen: its fix is tried on the
+// snapshot the chosen fixes project ("alone": what naming its rule too
+// would do) and on the one every fix --fix=all (plus the rules named)
+// would plan projects ("with all"). It needs a human only when both
+// attempts do; otherwise it is not-selected, and the reason says when
+// its rule alone is not enough. capabilities is the case in point: it
+// drops ALL only from a container that runs non-root after the plan, so
+// with run-as-non-root unchosen it would need a human alone, yet
+// --fix=all (which plans run-as-non-root unless that one is opt-in)
+// fixes it. Calling it needs-human would be false (no human is needed,
+// only a wider --fix), so it stays not-selected, naming the way.
 func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
-	projected := s
-	var results []Result
-	for _, r := range inFixOrder() {
-		m := r.Meta()
-		if !m.AppliesTo(s.Workload.Kind()) {
-			continue
+	results, alone, err := evaluate(s, sel)
+	if err != nil {
+		return nil, err
+	}
+	if slices.ContainsFunc(results, func(r Result) bool { return r.Status == StatusNotSelected }) {
+		withAll, _, err := evaluate(s, sel.withAll())
+		if err != nil {
+			return nil, err
 		}
-		findings := r.Check(s)
-		exemptBy, exempt := Exempted(s, m)
-		for _, f := range findings {
-			res := Result{Finding: f}
-			switch {
-			case exempt:
-				res.Status, res.Reason = StatusExempted, exemptBy
-			case sel.selects(sel.Skip, m):
-				res.Status, res.Reason = StatusSkipped, "skipped by --skip"
-			case f.Manual != "":
-				res.Status, res.Reason = StatusManual, f.Manual
-			case !sel.selects(sel.Fix, m):
-				res.Status, res.Reason = StatusSkipped, "not selected for fixing (--fix="+m.ID+")"
-			case f.OptIn != "" && !sel.Names(m):
-				res.Status, res.Reason = StatusSkipped, OptInReason(f, m)
-			case sel.Hold[HoldKey(f)].Reason != "":
-				h := sel.Hold[HoldKey(f)]
-				res.Status, res.Reason, res.Owners = StatusConflict, h.Reason, h.Owners
-			default:
-				fix, err := r.Fix(projected, f, sel.Params[m.ID])
-				var human *NeedsHuman
-				switch {
-				case errors.As(err, &human):
-					res.Status, res.Reason = StatusManual, human.Reason
-				case err != nil:
-					return nil, fmt.Errorf("%s: %w", m.ID, err)
-				case fix == nil || len(fix.Changes) == 0:
-					res.Status, res.Reason = StatusManual, "no automatic fix"
-				case ImmutableTemplate(s.Workload, fix) != "":
-					res.Status, res.Reason = StatusManual, ImmutableTemplate(s.Workload, fix)
-				default:
-					if projected, err = Project(projected, fix); err != nil {
-						return nil, fmt.Errorf("%s: %w", m.ID, err)
-					}
-					res.Status, res.Fix = StatusPlanned, fix
-				}
+		if len(withAll) != len(results) {
+			return nil, fmt.Errorf("rules reported %d findings, then %d on the same snapshot", len(results), len(withAll))
+		}
+		for i := range results {
+			if results[i].Status == StatusNotSelected {
+				results[i].Status, results[i].Reason = settle(results[i].Finding, alone[i], withAll[i])
 			}
-			results = append(results, res)
 		}
 	}
 	sort.SliceStable(results, func(i, j int) bool {
@@ -174,6 +172,115 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 		return results[i].Rule < results[j].Rule
 	})
 	return results, nil
+}
+
+// withAll is the selection with "all" added to its fix list: what
+// --fix=all plans, plus the opt-in rules it names, minus what it skips.
+func (sel Selection) withAll() Selection {
+	sel.Fix = append(slices.Clone(sel.Fix), "all")
+	return sel
+}
+
+// settle is the status and reason of a not-selected finding, from its
+// fix's verdict alone (human: why it would need a human, "" when
+// fixable) and its result under the selection with "all" added.
+func settle(f Finding, human string, withAll Result) (Status, string) {
+	m := Meta{ID: f.Rule}
+	if r, ok := Get(f.Rule); ok {
+		m = r.Meta()
+	}
+	fixableWithAll := withAll.Status != StatusManual
+	switch {
+	case human == "" && f.OptIn != "":
+		return StatusNotSelected, NotSelected + ": " + OptInReason(f, m)
+	case human == "":
+		return StatusNotSelected, NotSelected + " (--fix=" + m.ID + ")"
+	case !fixableWithAll:
+		return StatusManual, withAll.Reason
+	case f.OptIn != "":
+		return StatusNotSelected, NotSelected + ": " + OptInReason(f, m) + ", with --fix=all (alone it needs a human: " + human + ")"
+	}
+	return StatusNotSelected, NotSelected + ": --fix=all fixes it; --fix=" + m.ID + " alone needs a human: " + human
+}
+
+// evaluate settles each finding under the selection, in fix order. A
+// not-selected finding keeps StatusNotSelected with no reason (Evaluate
+// settles it); alone[i] is then why its fix, tried on the projected
+// snapshot, needs a human, or "" when it would be planned.
+func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []string, err error) {
+	projected := s
+	for _, r := range inFixOrder() {
+		m := r.Meta()
+		if !m.AppliesTo(s.Workload.Kind()) {
+			continue
+		}
+		findings := r.Check(s)
+		exemptBy, exempt := Exempted(s, m)
+		for _, f := range findings {
+			res, human := Result{Finding: f}, ""
+			switch {
+			case exempt:
+				res.Status, res.Reason = StatusExempted, exemptBy
+			case sel.selects(sel.Skip, m):
+				res.Status, res.Reason = StatusSkipped, "skipped by --skip"
+			case f.Manual != "":
+				res.Status, res.Reason = StatusManual, f.Manual
+			case !sel.selects(sel.Fix, m):
+				res.Status = StatusNotSelected
+				if _, human, err = verdict(r, projected, s, f, sel.Params[m.ID]); err != nil {
+					return nil, nil, err
+				}
+			case f.OptIn != "" && !sel.Names(m):
+				// Passed over on purpose; but a fix that would need a
+				// human even when named is needs-human, not a choice.
+				res.Status, res.Reason = StatusSkipped, OptInReason(f, m)
+				if _, why, err := verdict(r, projected, s, f, sel.Params[m.ID]); err != nil {
+					return nil, nil, err
+				} else if why != "" {
+					res.Status, res.Reason = StatusManual, why
+				}
+			case sel.Hold[HoldKey(f)].Reason != "":
+				h := sel.Hold[HoldKey(f)]
+				res.Status, res.Reason, res.Owners = StatusConflict, h.Reason, h.Owners
+			default:
+				fix, why, err := verdict(r, projected, s, f, sel.Params[m.ID])
+				switch {
+				case err != nil:
+					return nil, nil, err
+				case why != "":
+					res.Status, res.Reason = StatusManual, why
+				default:
+					if projected, err = Project(projected, fix); err != nil {
+						return nil, nil, fmt.Errorf("%s: %w", m.ID, err)
+					}
+					res.Status, res.Fix = StatusPlanned, fix
+				}
+			}
+			results = append(results, res)
+			alone = append(alone, human)
+		}
+	}
+	return results, alone, nil
+}
+
+// verdict tries the rule's fix on the projected snapshot (s is the live
+// one, for the Job template check): the fix, or why it needs a human
+// ("no automatic fix" for a fix that changes nothing). The projection is
+// left to the caller. An error is a rule's failure, prefixed by its ID.
+func verdict(r Rule, projected, s *inspect.Snapshot, f Finding, p Params) (*Fix, string, error) {
+	fix, err := r.Fix(projected, f, p)
+	var human *NeedsHuman
+	switch {
+	case errors.As(err, &human):
+		return nil, human.Reason, nil
+	case err != nil:
+		return nil, "", fmt.Errorf("%s: %w", r.Meta().ID, err)
+	case fix == nil || len(fix.Changes) == 0:
+		return nil, "no automatic fix", nil
+	case ImmutableTemplate(s.Workload, fix) != "":
+		return nil, ImmutableTemplate(s.Workload, fix), nil
+	}
+	return fix, "", nil
 }
 
 // ImmutableTemplate says why a fix cannot be applied to a live Job — it

@@ -49,7 +49,7 @@ func TestStatuses(t *testing.T) {
 		}
 	}
 	got = statuses(t, "testdata/annotated.yaml", rules.Selection{Fix: []string{"availability"}})
-	if got["replicas"].Status != rules.StatusPlanned || got["rollout"].Status != rules.StatusSkipped {
+	if got["replicas"].Status != rules.StatusPlanned || got["rollout"].Status != rules.StatusNotSelected {
 		t.Errorf("--fix=availability: replicas %s, rollout %s", got["replicas"].Status, got["rollout"].Status)
 	}
 }

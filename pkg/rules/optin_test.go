@@ -57,7 +57,7 @@ func TestOptIn(t *testing.T) {
 		{"by ID", rules.Selection{Fix: []string{"all", optInID}}, rules.StatusPlanned, rules.StatusPlanned, ""},
 		{"by alias, any case", rules.Selection{Fix: []string{" OptIn "}}, rules.StatusPlanned, rules.StatusPlanned, ""},
 		{"named but skipped", rules.Selection{Fix: []string{optInID}, Skip: []string{"security"}}, rules.StatusSkipped, rules.StatusSkipped, "skipped by --skip"},
-		{"not selected", rules.Selection{Fix: []string{"pdb"}}, rules.StatusSkipped, rules.StatusSkipped, "not selected for fixing"},
+		{"not selected", rules.Selection{Fix: []string{"pdb"}}, rules.StatusNotSelected, rules.StatusNotSelected, "not selected for fixing: container a runs as root today; name it to apply: --fix=opt-in-test"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			results, err := rules.Evaluate(rulestest.Load(t, "testdata/opt-in.yaml"), tc.sel)

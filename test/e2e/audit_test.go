@@ -314,12 +314,12 @@ func TestAuditFixDemoShop(t *testing.T) {
 	gen := deployment(t, ns, "web").Generation
 	r := harden(t, append(fix, "-o", "diff")...)
 	if r.code != 1 || !strings.Contains(r.stdout, "would change deployment/web -n "+ns+": ") ||
-		!strings.Contains(r.stdout, "+++ hardened/"+ns+"/poddisruptionbudget.policy/web") || !strings.Contains(r.stdout, "(add --yes to apply)") {
+		!strings.Contains(r.stdout, "+++ hardened/"+ns+"/poddisruptionbudget.policy/web") || !strings.Contains(r.stdout, "(to apply: add --yes)") {
 		t.Fatalf("preview: %s", r)
 	}
 	// So does --yes with --dry-run=server: the API server's dry-run only.
 	r = harden(t, append(fix, "--yes", "--dry-run=server")...)
-	if r.code != 1 || !strings.Contains(r.stdout, "would change (--dry-run=server: nothing applied)") {
+	if r.code != 1 || !strings.Contains(r.stdout, "would change (--dry-run=server: the API server accepted the plan; nothing was applied)") {
 		t.Errorf("--dry-run=server: %s", r)
 	}
 	if deployment(t, ns, "web").Generation != gen {

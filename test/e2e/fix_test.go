@@ -135,7 +135,7 @@ func TestFixEachRule(t *testing.T) {
 			before, _ := hardenReport(t, tc.ref, "-n", ns)
 			want := 0
 			for _, f := range before.Workloads[0].Findings {
-				if f.Status == rules.StatusSkipped && (tc.rule == "all" || strings.Contains(","+tc.rule+",", ","+f.Rule+",") ||
+				if f.Status == rules.StatusNotSelected && (tc.rule == "all" || strings.Contains(","+tc.rule+",", ","+f.Rule+",") ||
 					(tc.rule == "probes" && strings.HasSuffix(f.Rule, "-probe"))) {
 					want++
 				}

@@ -425,7 +425,7 @@ func TestOwnershipOutputs(t *testing.T) {
 	if r.code != 1 || !row.MatchString(r.stdout) {
 		t.Errorf("text: want exit 1 and a replicas row with STATUS conflict naming kubectl-client-side-apply:\n%s", r)
 	}
-	if !strings.Contains(r.stdout, "conflict: 1 fix(es) left to the field managers") {
+	if !strings.Contains(r.stdout, "conflict: 1 fix left to the field managers") {
 		t.Errorf("text: no hint about the held fix:\n%s", r.stdout)
 	}
 

@@ -28,8 +28,8 @@ func TestResourcesSizedFromEvidence(t *testing.T) {
 			t.Errorf("exit %d, want 1 (findings left to a human)\n%s", r.code, r)
 		}
 		for _, want := range []string{
-			"needs-human  container app has no requests.cpu, requests.memory — no usage data (metrics.k8s.io not served) and no LimitRange default for container app's requests.cpu, requests.memory: set requests from observed usage, e.g. start at cpu 100m, memory 128Mi and watch kubectl top (--set resources.cpu=100m --set resources.memory=128Mi); harden guesses no memory limit",
-			"needs-human  container app has no limits.memory — no usage data (metrics.k8s.io not served): harden guesses no memory limit",
+			"needs-human   container app has no requests.cpu, requests.memory — no usage data (metrics.k8s.io not served) and no LimitRange default for container app's requests.cpu, requests.memory: set requests from observed usage, e.g. start at cpu 100m, memory 128Mi and watch kubectl top (--set resources.cpu=100m --set resources.memory=128Mi); harden guesses no memory limit",
+			"needs-human   container app has no limits.memory — no usage data (metrics.k8s.io not served): harden guesses no memory limit",
 			"metrics          not served",
 		} {
 			if !strings.Contains(r.stdout, want) {

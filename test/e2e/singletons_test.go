@@ -70,7 +70,7 @@ func TestSingletonsCorpus(t *testing.T) {
 	// container "master") must stay one; redis-replica (2) and frontend (3)
 	// already run several and are left as published.
 	r := harden(t, "audit", "-n", guestbook, "--fix=replicas", "--yes", "--timeout=2m")
-	if r.code != 1 || !strings.Contains(r.stdout, "fixed 0,") || !strings.Contains(r.stdout, "1 finding(s) of --fix=replicas still pending") {
+	if r.code != 1 || !strings.Contains(r.stdout, "fixed 0,") || !strings.Contains(r.stdout, "1 finding of --fix=replicas still pending") {
 		t.Errorf("guestbook audit --fix=replicas: %s", r)
 	}
 	for name, want := range map[string]int32{"redis-master": 1, "redis-replica": 2, "frontend": 3} {
