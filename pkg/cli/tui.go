@@ -9,6 +9,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/report"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
 	"github.com/kubectl-harden/kubectl-harden/pkg/tui"
 )
@@ -101,7 +102,7 @@ func (o *HardenOptions) left(pending int, w *inspect.Workload, why string) error
 	if pending == 0 {
 		return nil
 	}
-	fmt.Fprintf(o.Out, "%d finding(s) left (%s): kubectl harden %s -n %s -o text says which\n",
-		pending, why, termsafe.String(w.Ref()), termsafe.String(w.Namespace()))
+	fmt.Fprintf(o.Out, "%s left (%s): kubectl harden %s -n %s -o text says which\n",
+		report.Count(pending, "finding", "findings"), why, termsafe.String(w.Ref()), termsafe.String(w.Namespace()))
 	return ExitCodeError(ExitFindings)
 }

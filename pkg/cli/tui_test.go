@@ -23,11 +23,11 @@ func TestAfterTUIExitCodes(t *testing.T) {
 		says string
 	}{
 		{"ctrl+c", tui.Outcome{Aborted: true}, ExitAborted, "aborted, nothing was changed"},
-		{"q, findings left", tui.Outcome{Quit: true, Pending: 3}, ExitFindings, "3 finding(s) left"},
+		{"q, findings left", tui.Outcome{Quit: true, Pending: 3}, ExitFindings, "3 findings left"},
 		{"q, nothing left", tui.Outcome{Quit: true}, 0, "nothing was changed"},
-		{"applied, needs-human left", tui.Outcome{Applied: applied, Rules: []string{"pdb"}, Pending: 1}, ExitFindings, "1 finding(s) left"},
+		{"applied, needs-human left", tui.Outcome{Applied: applied, Rules: []string{"pdb"}, Pending: 1}, ExitFindings, "1 finding left"},
 		{"applied, nothing left", tui.Outcome{Applied: applied, Rules: []string{"pdb"}}, 0, "applied pdb"},
-		{"written, findings left", tui.Outcome{Written: "dir", Rules: []string{"pdb"}, Pending: 2}, ExitFindings, "2 finding(s) left"},
+		{"written, findings left", tui.Outcome{Written: "dir", Rules: []string{"pdb"}, Pending: 2}, ExitFindings, "2 findings left"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			streams, _, out, errOut := genericiooptions.NewTestIOStreams()

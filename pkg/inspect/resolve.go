@@ -83,7 +83,7 @@ func Resolve(b *resource.Builder, t Targets) ([]*Workload, error) {
 		out = append(out, w)
 	}
 	if len(skipped) > 0 && t.Note != nil {
-		t.Note(fmt.Sprintf("skipped %d object(s) that are not workloads: %s", len(skipped), strings.Join(skipped, ", ")))
+		t.Note(fmt.Sprintf("skipped %s: %s", notWorkloads(len(skipped)), strings.Join(skipped, ", ")))
 	}
 	if len(out) == 0 {
 		if t.Selector != "" {
@@ -92,4 +92,13 @@ func Resolve(b *resource.Builder, t Targets) ([]*Workload, error) {
 		return nil, fmt.Errorf("no workloads found")
 	}
 	return out, nil
+}
+
+// notWorkloads says "1 object that is not a workload" or "N objects that
+// are not workloads".
+func notWorkloads(n int) string {
+	if n == 1 {
+		return "1 object that is not a workload"
+	}
+	return fmt.Sprintf("%d objects that are not workloads", n)
 }

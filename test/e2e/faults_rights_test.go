@@ -184,7 +184,7 @@ func fileSkipsNonWorkloads(t *testing.T) {
 	if r.code > 1 {
 		t.Fatalf("want exit 0 or 1: %s", r)
 	}
-	if !strings.Contains(r.stderr, "skipped 2 object(s) that are not workloads: service/pair, configmap/never-applied") {
+	if !strings.Contains(r.stderr, "skipped 2 objects that are not workloads: service/pair, configmap/never-applied") {
 		t.Errorf("no note on the skipped objects:\n%s", r)
 	}
 	if _, err := env.client.PolicyV1().PodDisruptionBudgets(ns).Get(context.Background(), "pair", metav1.GetOptions{}); err != nil {

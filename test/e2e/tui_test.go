@@ -135,7 +135,7 @@ func TestTUIHardensWithKeyboard(t *testing.T) {
 	if code := term.exitCode(); code != "1" {
 		t.Fatalf("exit %s; the terminal shows:\n%s", code, term.screen())
 	}
-	if s := term.screen(); !strings.Contains(s, "applied replicas,pdb") || !strings.Contains(s, "finding(s) left") {
+	if s := term.screen(); !strings.Contains(s, "applied replicas,pdb") || !strings.Contains(s, " left (") {
 		t.Errorf("no summary after the TUI:\n%s", s)
 	}
 	if got := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.spec.replicas}"); got != "2" {
@@ -203,7 +203,7 @@ func TestTUIQuitChangesNothing(t *testing.T) {
 	if code := term.exitCode(); code != "1" {
 		t.Fatalf("q: exit %s, want 1 (findings left); the terminal shows:\n%s", code, term.screen())
 	}
-	if s := term.screen(); !strings.Contains(s, "nothing was changed") || !strings.Contains(s, "finding(s) left") {
+	if s := term.screen(); !strings.Contains(s, "nothing was changed") || !strings.Contains(s, " left (") {
 		t.Errorf("no word after quitting:\n%s", s)
 	}
 	if after := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}"); after != before {
