@@ -47,7 +47,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	for _, v := range pss.Find(s, "privileged") {
 		names := privileged(s)
 		out = append(out, rules.Finding{Rule: id, Severity: rules.Critical, Category: rules.Security,
-			Message: "Pod Security Standards (baseline): " + v.Message() + "; " + today(names) + ": fixed only when named (--fix=" + id + ")",
+			Message: "Pod Security Standards (baseline): " + v.Message() + "; " + today(names),
 			Field:   "securityContext.privileged", OptIn: risk(s, names)})
 	}
 	return out

@@ -11,7 +11,7 @@ import (
 func TestFixtures(t *testing.T) {
 	rulestest.Run(t, Rule{}, []rulestest.Case{
 		{Name: "privileged init and app containers, named", Failure: "testdata/failure-privileged.yaml", Fixed: "testdata/fixed-privileged.yaml",
-			Findings: []string{`privileged (containers "init", "web" must not set securityContext.privileged=true); containers init, web run privileged today: fixed only when named (--fix=privileged)`}},
+			Findings: []string{`privileged (containers "init", "web" must not set securityContext.privileged=true); containers init, web run privileged today`}},
 		{Name: "iptables and a device, named", Failure: "testdata/failure-iptables.yaml", Fixed: "testdata/fixed-iptables.yaml",
 			Findings: []string{"containers net-init, agent run privileged today"}},
 		{Name: "unprivileged passes", Failure: "testdata/pass.yaml"},

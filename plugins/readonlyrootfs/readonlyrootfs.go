@@ -66,7 +66,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		return nil
 	}
 	return []rules.Finding{{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "securityContext.readOnlyRootFilesystem",
-		Message: "containers " + strings.Join(names, ", ") + " can write to their root filesystem; fixed only when named (--fix=" + id + ")",
+		Message: "containers " + strings.Join(names, ", ") + " can write to their root filesystem",
 		OptIn:   OptIn}}
 }
 

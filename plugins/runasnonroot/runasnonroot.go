@@ -78,21 +78,21 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	who := decide(s, 0)
 	if len(who.root) > 0 {
 		f.OptIn = rootRisk(who.root)
-		f.Message += fmt.Sprintf("; %s: fixed only when named (--fix=%s)", rootToday(who.root), id)
+		f.Message += "; " + rootToday(who.root)
 	}
 	for _, name := range who.mixed {
 		if f.OptIn != "" {
 			f.OptIn += "; "
 		}
 		f.OptIn += mixedRisk(name, who.mixedUsers[name], "another user")
-		f.Message += fmt.Sprintf("; the pods report different users for container %s (%s): fixed only when named (--fix=%s)", name, who.mixedUsers[name], id)
+		f.Message += fmt.Sprintf("; the pods report different users for container %s (%s)", name, who.mixedUsers[name])
 	}
 	for _, r := range guessRisks(s, who) {
 		if f.OptIn != "" {
 			f.OptIn += "; "
 		}
 		f.OptIn += r.why
-		f.Message += fmt.Sprintf("; %s: fixed only when named (--fix=%s)", r.short, id)
+		f.Message += "; " + r.short
 	}
 	return []rules.Finding{f}
 }

@@ -13,7 +13,7 @@ import (
 func TestFixtures(t *testing.T) {
 	rulestest.Run(t, Rule{}, []rulestest.Case{
 		{Name: "unknown user, a container asking for root, a volume", Failure: "testdata/failure-unknown-user.yaml", Fixed: "testdata/fixed-unknown-user.yaml",
-			Findings: []string{`runAsNonRoot != true (pod or containers "web", "helper" must set securityContext.runAsNonRoot=true); runAsUser=0 (container "helper" must not set runAsUser=0); container helper runs as root (UID 0) today: fixed only when named (--fix=run-as-non-root)`}},
+			Findings: []string{`runAsNonRoot != true (pod or containers "web", "helper" must set securityContext.runAsNonRoot=true); runAsUser=0 (container "helper" must not set runAsUser=0); container helper runs as root (UID 0) today`}},
 		{Name: "keeps the UID the kubelet reports", Failure: "testdata/failure-live-uid.yaml", Fixed: "testdata/fixed-live-uid.yaml",
 			Findings: []string{"the containers run as UID 101 today"}},
 		{Name: "uid parameter", Failure: "testdata/failure-live-uid.yaml", Fixed: "testdata/fixed-uid-param.yaml",
@@ -25,9 +25,9 @@ func TestFixtures(t *testing.T) {
 		{Name: "containers running as different users keep theirs", Failure: "testdata/failure-live-mixed.yaml", Fixed: "testdata/fixed-live-mixed.yaml",
 			Findings: []string{"runAsNonRoot != true"}},
 		{Name: "root today, named", Failure: "testdata/failure-root-port80.yaml", Fixed: "testdata/fixed-root-port80.yaml",
-			Findings: []string{"(pod or container \"web\" must set securityContext.runAsNonRoot=true); container web runs as root (UID 0) today: fixed only when named (--fix=run-as-non-root)"}},
+			Findings: []string{"(pod or container \"web\" must set securityContext.runAsNonRoot=true); container web runs as root (UID 0) today"}},
 		{Name: "postgres with a claim, its UID given", Failure: "testdata/failure-postgres.yaml", Fixed: "testdata/fixed-postgres-uid.yaml",
-			Findings: []string{"image postgres:16 (container postgres) is a data store: fixed only when named (--fix=run-as-non-root)"}, Params: rules.Params{"uid": "999"}},
+			Findings: []string{"image postgres:16 (container postgres) is a data store"}, Params: rules.Params{"uid": "999"}},
 		{Name: "postgres with its user given", Failure: "testdata/failure-postgres-explicit.yaml", Fixed: "testdata/fixed-postgres-explicit.yaml",
 			Findings: []string{`runAsNonRoot != true (pod or container "postgres" must set securityContext.runAsNonRoot=true)`}},
 		{Name: "redis, its UID given", Failure: "testdata/failure-redis.yaml", Fixed: "testdata/fixed-redis-uid.yaml",
