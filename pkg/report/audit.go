@@ -40,6 +40,7 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 			fmt.Fprintln(w, l)
 		}
 	}
+	writeUnread(w, rep.Unread, st)
 	_, err := fmt.Fprintf(w, "\n%s %d/100 over %d workloads in %d namespaces: %d critical, %d high, %d medium, %d low pending\n",
 		st.Title("score"), rep.Score, rep.Workloads, len(rep.Namespaces), rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
 	return err

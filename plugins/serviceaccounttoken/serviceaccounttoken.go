@@ -4,6 +4,7 @@ package serviceaccounttoken
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -45,8 +46,16 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		mounted = *s.ServiceAccount.AutomountServiceAccountToken
 	}
 	if mounted && !s.ServiceAccountBound() {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "automountServiceAccountToken",
-			Message: fmt.Sprintf("pods mount an API token for ServiceAccount %s, which no RoleBinding or ClusterRoleBinding names", sa)})
+		f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "automountServiceAccountToken",
+			Message: fmt.Sprintf("pods mount an API token for ServiceAccount %s, which no RoleBinding or ClusterRoleBinding names", sa)}
+		if unknown := unreadEvidence(s); unknown != "" {
+			// Not seeing a binding is no proof there is none: taking the
+			// token away could break an app that uses its rights.
+			f.Message = fmt.Sprintf("pods mount an API token for ServiceAccount %s; whether a binding grants it rights is unknown (%s)", sa, unknown)
+			f.Manual = fmt.Sprintf("check its rights (kubectl auth can-i --list --as=system:serviceaccount:%s:%s) as a user who may, "+
+				"then set automountServiceAccountToken: false if it has none", s.Workload.Namespace(), sa)
+		}
+		out = append(out, f)
 	}
 	if sa == "default" {
 		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Security, Field: "serviceAccountName",
@@ -54,6 +63,23 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			Manual:  "create a ServiceAccount for this workload and set serviceAccountName"})
 	}
 	return out
+}
+
+// unreadEvidence names the reads the decision lacks — the RBAC bindings,
+// and the ServiceAccount when the template does not say whether the token
+// is mounted — e.g. "RoleBindings (RBAC) unknown: rolebindings forbidden;
+// …"; "" when every one was read.
+func unreadEvidence(s *inspect.Snapshot) string {
+	var out []string
+	for _, res := range []string{inspect.ResRoleBindings, inspect.ResClusterRoleBindings, inspect.ResServiceAccounts} {
+		if res == inspect.ResServiceAccounts && s.Workload.PodTemplate().Spec.AutomountServiceAccountToken != nil {
+			continue
+		}
+		if u, ok := s.Unknown(res); ok {
+			out = append(out, u.Short())
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // Fix stops mounting the token.
