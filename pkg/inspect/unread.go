@@ -91,6 +91,9 @@ var unknownWithout = map[string]string{
 
 // Unknown is what cannot be known without it, e.g. "zones".
 func (u Unread) Unknown() string {
+	if u.Resource == ResNamespaces && u.Verb == "get" {
+		return "the namespace's labels and annotations (Pod Security, skips)"
+	}
 	if s, ok := unknownWithout[u.Resource]; ok {
 		return s
 	}
