@@ -238,8 +238,12 @@ type ClusterWideError struct {
 }
 
 func (e *ClusterWideError) Error() string {
-	return fmt.Sprintf("listing %s in every namespace is forbidden (audit -A needs list %s cluster-wide): "+
-		"audit a namespace you may read with -n NAMESPACE, or bind the ClusterRole of docs/rbac/harden-audit.yaml", e.Resource, e.Resource)
+	where := " in every namespace"
+	if e.Resource == ResNamespaces {
+		where = ""
+	}
+	return fmt.Sprintf("listing %s%s is forbidden (audit -A needs list %s cluster-wide): "+
+		"audit a namespace you may read with -n NAMESPACE, or bind the ClusterRole of docs/rbac/harden-audit.yaml", e.Resource, where, e.Resource)
 }
 
 func (e *ClusterWideError) Unwrap() error { return e.Err }

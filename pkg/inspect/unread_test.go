@@ -191,7 +191,7 @@ func TestAuditAllNamespacesNeedsClusterRights(t *testing.T) {
 		func(*Inventory) error { return nil })
 	var cw *ClusterWideError
 	if !errors.As(err, &cw) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "-n NAMESPACE") ||
-		!strings.Contains(err.Error(), "in every namespace is forbidden") || !apierrors.IsForbidden(err) {
+		!strings.Contains(err.Error(), "is forbidden (audit -A needs list ") || !apierrors.IsForbidden(err) {
 		t.Errorf("audit -A: %v", err)
 	}
 	r := &Reader{Client: namespaceOnly()}
