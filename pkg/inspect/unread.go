@@ -61,8 +61,8 @@ type Unread struct {
 var unknownWithout = map[string]string{
 	ResNodes:                          "zones",
 	ResPriorityClasses:                "PriorityClasses",
-	ResClusterRoleBindings:            "ClusterRoleBindings (RBAC)",
-	ResRoleBindings:                   "RoleBindings (RBAC)",
+	ResClusterRoleBindings:            "RBAC bindings",
+	ResRoleBindings:                   "RBAC bindings",
 	ResServiceAccounts:                "the ServiceAccount's automountServiceAccountToken",
 	ResNamespaces:                     "namespaces (ingress controllers, monitoring)",
 	ResLeases:                         "leader-election Leases",

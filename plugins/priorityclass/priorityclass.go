@@ -80,11 +80,11 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 // is unknown.
 func unknownClasses(m rules.Meta, name string, u inspect.Unread) rules.Finding {
 	f := rules.Finding{Rule: id, Severity: m.Severity, Category: m.Category, Field: "priorityClassName",
-		Manual: "check the cluster's classes with kubectl get priorityclasses (as a user who may list them)"}
+		Manual: "kubectl get priorityclasses as a user who may list them, then set one"}
 	if name != "" {
 		f.Message = fmt.Sprintf("priorityClassName %s: whether it exists is unknown (%s)", name, u.Short())
 	} else {
-		f.Message = fmt.Sprintf("no priorityClassName: whether the cluster defines classes its pods would be preempted by is unknown (%s)", u.Short())
+		f.Message = fmt.Sprintf("no priorityClassName (%s)", u.Short())
 	}
 	return f
 }

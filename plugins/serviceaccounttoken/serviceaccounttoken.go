@@ -52,8 +52,8 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			// Not seeing a binding is no proof there is none: taking the
 			// token away could break an app that uses its rights.
 			f.Message = fmt.Sprintf("pods mount an API token for ServiceAccount %s; whether a binding grants it rights is unknown (%s)", sa, unknown)
-			f.Manual = fmt.Sprintf("check its rights (kubectl auth can-i --list --as=system:serviceaccount:%s:%s) as a user who may, "+
-				"then set automountServiceAccountToken: false if it has none", s.Workload.Namespace(), sa)
+			f.Manual = fmt.Sprintf("kubectl auth can-i --list --as=system:serviceaccount:%s:%s; if it has no rights, set automountServiceAccountToken: false",
+				s.Workload.Namespace(), sa)
 		}
 		out = append(out, f)
 	}
@@ -67,19 +67,23 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 
 // unreadEvidence names the reads the decision lacks — the RBAC bindings,
 // and the ServiceAccount when the template does not say whether the token
-// is mounted — e.g. "RoleBindings (RBAC) unknown: rolebindings forbidden;
-// …"; "" when every one was read.
+// is mounted — e.g. "RBAC bindings unknown: rolebindings,
+// clusterrolebindings forbidden"; "" when every one was read.
 func unreadEvidence(s *inspect.Snapshot) string {
-	var out []string
+	var refused []string
+	reason := ""
 	for _, res := range []string{inspect.ResRoleBindings, inspect.ResClusterRoleBindings, inspect.ResServiceAccounts} {
 		if res == inspect.ResServiceAccounts && s.Workload.PodTemplate().Spec.AutomountServiceAccountToken != nil {
 			continue
 		}
 		if u, ok := s.Unknown(res); ok {
-			out = append(out, u.Short())
+			refused, reason = append(refused, u.Resource), u.Reason
 		}
 	}
-	return strings.Join(out, "; ")
+	if len(refused) == 0 {
+		return ""
+	}
+	return "RBAC bindings unknown: " + strings.Join(refused, ", ") + " " + reason
 }
 
 // Fix stops mounting the token.

@@ -76,9 +76,8 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 // zonesManual is what to do when the nodes could not be listed: the zone
 // constraint depends on whether they carry topology.kubernetes.io/zone.
 func zonesManual(u inspect.Unread) string {
-	return fmt.Sprintf("the nodes' zones are unknown (%s %s): run with a user that may list nodes (docs/rbac/harden-audit.yaml), "+
-		"or add topologySpreadConstraints on %s (and %s when the nodes carry it) with whenUnsatisfiable: ScheduleAnyway",
-		u.Resource, u.Reason, inspect.HostnameLabel, inspect.ZoneLabel)
+	return fmt.Sprintf("run as a user who may list %s, or spread on %s (and %s if the nodes carry it), ScheduleAnyway",
+		u.Resource, inspect.HostnameLabel, inspect.ZoneLabel)
 }
 
 // Fix adds ScheduleAnyway constraints on zone (when the nodes have zones)
@@ -87,7 +86,7 @@ func zonesManual(u inspect.Unread) string {
 // skewing the new ones.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	if u, unknown := s.Unknown(inspect.ResNodes); unknown {
-		return nil, rules.Human("%s", zonesManual(u))
+		return nil, rules.Human("%s: %s", u.Short(), zonesManual(u))
 	}
 	skew := int64(1)
 	if v, ok := p["max-skew"]; ok {

@@ -24,8 +24,8 @@ import (
 var viewerUnreadLines = []string{
 	"zones unknown: nodes cannot be listed (forbidden)",
 	"PriorityClasses unknown: priorityclasses cannot be listed (forbidden)",
-	"ClusterRoleBindings (RBAC) unknown: clusterrolebindings cannot be listed (forbidden)",
-	"RoleBindings (RBAC) unknown: rolebindings cannot be listed (forbidden)",
+	"RBAC bindings unknown: clusterrolebindings cannot be listed (forbidden)",
+	"RBAC bindings unknown: rolebindings cannot be listed (forbidden)",
 	"leader-election Leases unknown: leases cannot be listed (forbidden)",
 	"IngressClasses unknown: ingressclasses cannot be listed (forbidden)",
 }
