@@ -27,6 +27,7 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	writeUnread(w, rep.Unread, st)
 	for _, n := range rep.Namespaces {
 		var lines []string
 		for _, f := range n.Findings {
@@ -40,7 +41,6 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 			fmt.Fprintln(w, l)
 		}
 	}
-	writeUnread(w, rep.Unread, st)
 	_, err := fmt.Fprintf(w, "\n%s %d/100 over %d workloads in %d namespaces: %d critical, %d high, %d medium, %d low pending\n",
 		st.Title("score"), rep.Score, rep.Workloads, len(rep.Namespaces), rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
 	return err
