@@ -24,11 +24,16 @@ const (
 
 // Report is the -o json|yaml document of `kubectl harden audit`.
 type Report struct {
-	APIVersion string      `json:"apiVersion"`
-	Kind       string      `json:"kind"`
-	Score      int         `json:"score"`
-	Workloads  int         `json:"workloads"`
-	Pending    Counts      `json:"pending"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Score      int    `json:"score"`
+	Workloads  int    `json:"workloads"`
+	Pending    Counts `json:"pending"`
+	// Unread are the reads the API server refused, cluster-scoped and of
+	// every namespace (each was one LIST of the scope): what the audit
+	// could not know.
+	Unread []inspect.Unread `json:"unread,omitempty"`
+	// Namespaces stays the last field: WriteAuditJSON streams it.
 	Namespaces []Namespace `json:"namespaces"`
 }
 

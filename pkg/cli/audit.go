@@ -328,7 +328,9 @@ func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scop
 	read := func(scope inspect.Scope) (*audit.Report, []*inspect.Workload, error) {
 		a := audit.New(sel)
 		var planned []*inspect.Workload
+		unread := cluster.Unread
 		err := o.reader.EachNamespace(ctx, scope, func(inv *inspect.Inventory) error {
+			unread = inspect.MergeUnread(unread, inv.Unread)
 			snaps := inv.Snapshots(cluster)
 			ws, err := a.Add(ctx, snaps, inv.NamespaceSnapshot())
 			for i, w := range ws {
@@ -338,7 +340,9 @@ func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scop
 			}
 			return err
 		})
-		return a.Report(), planned, err
+		rep := a.Report()
+		rep.Unread = unread
+		return rep, planned, err
 	}
 	rep, planned, err := read(scope)
 	// An API server that lists out of namespace order is read again, each

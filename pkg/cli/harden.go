@@ -325,6 +325,9 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 		return hardened{wl, res.Plan, res}, err
 	}
 	wl.Warnings = append(wl.Warnings, res.Warnings...)
+	if res.Snapshot != nil {
+		wl.Unread = res.Snapshot.AllUnread()
+	}
 	wl.Applied, wl.Rollout = res.Applied, res.Rollout
 	wl.Findings, wl.Score = res.Results, rules.Score(res.Results)
 	if wl.Plan, err = report.NewPlan(res.Plan); err != nil {
@@ -490,7 +493,11 @@ func PrintSnapshot(out io.Writer, s *inspect.Snapshot) {
 		zones = append(zones, fmt.Sprintf("%s=%d", q(z), n))
 	}
 	sort.Strings(zones)
-	row("ready by zone", "%s (cluster zones: %s)", orNone(strings.Join(zones, " ")), orNone(strings.Join(s.Cluster.Zones(), ", ")))
+	clusterZones := orNone(strings.Join(s.Cluster.Zones(), ", "))
+	if _, unknown := s.Unknown(inspect.ResNodes); unknown {
+		clusterZones = "unknown"
+	}
+	row("ready by zone", "%s (cluster zones: %s)", orNone(strings.Join(zones, " ")), clusterZones)
 	for _, p := range s.Pods {
 		ready, _ := inspect.PodReady(&p)
 		state := string(p.Status.Phase)
@@ -517,11 +524,24 @@ func PrintSnapshot(out io.Writer, s *inspect.Snapshot) {
 	row("pdbs", "%s", names(len(s.PDBs), func(i int) string { return s.PDBs[i].Name }))
 	row("hpas", "%s", names(len(s.HPAs), func(i int) string { return s.HPAs[i].Name }))
 	row("networkpolicies", "%s", names(len(s.NetworkPolicies), func(i int) string { return s.NetworkPolicies[i].Name }))
-	row("priorityClass", "%s (cluster defines %d)", orNone(q(tpl.Spec.PriorityClassName)), len(s.Cluster.PriorityClasses))
-	if s.Usage != nil {
+	classes := fmt.Sprintf("cluster defines %d", len(s.Cluster.PriorityClasses))
+	if _, unknown := s.Unknown(inspect.ResPriorityClasses); unknown {
+		classes = "cluster's classes unknown"
+	}
+	row("priorityClass", "%s (%s)", orNone(q(tpl.Spec.PriorityClassName)), classes)
+	_, metricsUnread := s.Unknown(inspect.ResPodMetrics)
+	switch {
+	case s.Usage != nil:
 		row("metrics", "served (%d pods measured)", len(s.Usage))
-	} else {
+	case metricsUnread:
+		row("metrics", "served, not readable")
+	default:
 		row("metrics", "not served")
+	}
+	// One line per read the API server refused, with what it leaves
+	// unknown: the findings that depend on it say so too.
+	for _, u := range s.AllUnread() {
+		row("unread", "%s", q(u.String()))
 	}
 }
 

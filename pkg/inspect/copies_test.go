@@ -81,8 +81,8 @@ func TestSnapshotsHoldLeasesAndClaims(t *testing.T) {
 	}
 	for road, s := range map[string]*Snapshot{"alone": one, "audit": audit[0]} {
 		if len(s.Leases) != 1 || s.Leases[0].Name != "web-leader" || len(s.PersistentVolumeClaims) != 1 ||
-			s.PersistentVolumeClaims[0].Name != "data" || s.LeasesUnread != "" || s.ClaimsUnread != "" {
-			t.Errorf("%s: leases %v (%q), claims %v (%q)", road, s.Leases, s.LeasesUnread, s.PersistentVolumeClaims, s.ClaimsUnread)
+			s.PersistentVolumeClaims[0].Name != "data" || s.LeasesUnread() != "" || s.ClaimsUnread() != "" {
+			t.Errorf("%s: leases %v (%q), claims %v (%q)", road, s.Leases, s.LeasesUnread(), s.PersistentVolumeClaims, s.ClaimsUnread())
 		}
 	}
 }
@@ -108,11 +108,11 @@ func TestLeasesAndClaimsForbidden(t *testing.T) {
 		t.Fatalf("%d snapshots in the audit, want 1", len(audit))
 	}
 	for road, s := range map[string]*Snapshot{"alone": one, "audit": audit[0]} {
-		if s.Leases != nil || !strings.Contains(s.LeasesUnread, "leases.coordination.k8s.io") || !strings.Contains(s.LeasesUnread, "forbidden") {
-			t.Errorf("%s: leases %v, unread %q", road, s.Leases, s.LeasesUnread)
+		if s.Leases != nil || !strings.Contains(s.LeasesUnread(), "leases.coordination.k8s.io") || !strings.Contains(s.LeasesUnread(), "forbidden") {
+			t.Errorf("%s: leases %v, unread %q", road, s.Leases, s.LeasesUnread())
 		}
-		if s.PersistentVolumeClaims != nil || !strings.Contains(s.ClaimsUnread, "persistentvolumeclaims") {
-			t.Errorf("%s: claims %v, unread %q", road, s.PersistentVolumeClaims, s.ClaimsUnread)
+		if s.PersistentVolumeClaims != nil || !strings.Contains(s.ClaimsUnread(), "persistentvolumeclaims") {
+			t.Errorf("%s: claims %v, unread %q", road, s.PersistentVolumeClaims, s.ClaimsUnread())
 		}
 		if s.Workload.Name() != "web" {
 			t.Errorf("%s: workload %s", road, s.Workload.Ref())

@@ -40,16 +40,18 @@ type Inventory struct {
 	ResourceQuotas  []corev1.ResourceQuota
 	RoleBindings    []rbacv1.RoleBinding
 	ServiceAccounts []corev1.ServiceAccount
-	// Leases and PersistentVolumeClaims, for whether more copies are safe;
-	// LeasesUnread / ClaimsUnread say why a list was refused (403).
+	// Leases and PersistentVolumeClaims, for whether more copies are safe.
 	Leases                 []coordinationv1.Lease
-	LeasesUnread           string
 	PersistentVolumeClaims []corev1.PersistentVolumeClaim
-	ClaimsUnread           string
 	// Routes are the namespace's Ingresses and served Gateway API routes;
 	// RoutesUnknown names the kinds the user may not list (traffic.go).
 	Routes        []Route
 	RoutesUnknown []string
+	// Unread are the optional LISTs the API server refused (RoleBindings,
+	// ServiceAccounts, Leases, claims, routes; the namespace's GET), the
+	// same for every namespace of the audit: each was one LIST of the
+	// scope. Cluster-scoped ones are in Cluster.Unread.
+	Unread []Unread
 	// The workloads as listed, until finish makes them Workloads; the Jobs
 	// stay, for the CronJobs' pods.
 	deployments  []appsv1.Deployment
@@ -213,10 +215,20 @@ func (r *Reader) sources(sc Scope) []source {
 		newSource("limitranges", "", c.CoreV1().LimitRanges(ns).List, func(inv *Inventory, l []corev1.LimitRange) { inv.LimitRanges = l }),
 		newSource("resourcequotas", "", c.CoreV1().ResourceQuotas(ns).List,
 			func(inv *Inventory, l []corev1.ResourceQuota) { inv.ResourceQuotas = l }),
-		newSource("rolebindings", "", c.RbacV1().RoleBindings(ns).List, func(inv *Inventory, l []rbacv1.RoleBinding) { inv.RoleBindings = l }),
-		newSource("serviceaccounts", "", c.CoreV1().ServiceAccounts(ns).List,
-			func(inv *Inventory, l []corev1.ServiceAccount) { inv.ServiceAccounts = l }),
 	)
+}
+
+// optionalSources are the namespaced kinds an audit reads when it may: a
+// refusal is recorded in unread and read as empty (copySources and
+// trafficSources are optional too).
+func (r *Reader) optionalSources(sc Scope, unread *unreadLog) []source {
+	c, ns := r.Client, sc.Namespace
+	return []source{
+		newSource(ResRoleBindings, "", orEmpty(c.RbacV1().RoleBindings(ns).List, unread, ResRoleBindings),
+			func(inv *Inventory, l []rbacv1.RoleBinding) { inv.RoleBindings = l }),
+		newSource(ResServiceAccounts, "", orEmpty(c.CoreV1().ServiceAccounts(ns).List, unread, ResServiceAccounts),
+			func(inv *Inventory, l []corev1.ServiceAccount) { inv.ServiceAccounts = l }),
+	}
 }
 
 // group is one kind's objects of one namespace.
@@ -234,6 +246,11 @@ type group struct {
 //
 // An API server that lists out of order makes it fail with ErrUnordered;
 // Scope.Sorted then reads each kind whole first.
+//
+// Optional reads the API server refuses are in each Inventory's Unread. A
+// required LIST (workloads, pods, PDBs, Services…) refused across all
+// namespaces (Scope.Namespace "") fails with a *ClusterWideError: the
+// user's rights are a namespace's.
 func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory) error) error {
 	chunk := sc.ChunkSize
 	if chunk <= 0 {
@@ -246,17 +263,17 @@ func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory
 	g, ctx := errgroup.WithContext(ctx)
 	namespaces := map[string]*corev1.Namespace{}
 	read := make(chan struct{})
+	unread := &unreadLog{}
 	g.Go(func() error {
-		if err := r.namespaces(ctx, sc.Namespace, chunk, namespaces); err != nil {
-			return fmt.Errorf("listing namespaces: %w", err)
+		if err := r.namespaces(ctx, sc.Namespace, chunk, namespaces, unread); err != nil {
+			return clusterWide(sc, ResNamespaces, fmt.Errorf("listing namespaces: %w", err))
 		}
 		close(read)
 		return nil
 	})
 	var lists []chan group
-	var denied listsDenied
 	unknown := &unknownKinds{}
-	sources := append(append(r.sources(sc), r.copySources(sc, &denied)...), r.trafficSources(sc, unknown)...)
+	sources := append(append(append(r.sources(sc), r.optionalSources(sc, unread)...), r.copySources(sc, unread)...), r.trafficSources(sc, unknown, unread)...)
 	for _, s := range sources {
 		ch := make(chan group)
 		lists = append(lists, ch)
@@ -270,7 +287,7 @@ func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory
 				}
 			})
 			if err != nil {
-				return fmt.Errorf("listing %s: %w", s.resource, err)
+				return clusterWide(sc, s.resource, fmt.Errorf("listing %s: %w", s.resource, err))
 			}
 			// Closed only when complete: a failed list must not look like
 			// one that ended.
@@ -285,11 +302,10 @@ func (r *Reader) EachNamespace(ctx context.Context, sc Scope, fn func(*Inventory
 			return ctx.Err()
 		}
 		return merge(ctx, lists, func(ns string, stores []func(*Inventory)) error {
-			inv := &Inventory{Namespace: namespaces[ns], RoutesUnknown: unknown.list()}
+			inv := &Inventory{Namespace: namespaces[ns], RoutesUnknown: unknown.list(), Unread: unread.list()}
 			for _, store := range stores {
 				store(inv)
 			}
-			denied.fill(inv)
 			if err := inv.finish(sc.Kinds["Job"], sel); err != nil {
 				return err
 			}
@@ -342,10 +358,24 @@ func merge(ctx context.Context, lists []chan group, each func(ns string, stores 
 	}
 }
 
+// clusterWide turns a refused LIST of an audit of every namespace into a
+// *ClusterWideError; other errors are returned as they are.
+func clusterWide(sc Scope, resource string, err error) error {
+	if sc.Namespace == "" && apierrors.IsForbidden(err) {
+		return &ClusterWideError{Resource: resource, Err: err}
+	}
+	return err
+}
+
 // namespaces reads the scope's namespaces: the one named, or all of them.
-func (r *Reader) namespaces(ctx context.Context, name string, chunk int64, into map[string]*corev1.Namespace) error {
+// The one named, when its GET is refused, is known by its name only
+// (recorded in unread): its labels and annotations are unknown.
+func (r *Reader) namespaces(ctx context.Context, name string, chunk int64, into map[string]*corev1.Namespace, unread *unreadLog) error {
 	if name != "" {
 		n, err := r.Client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if unread.tolerate("get", ResNamespaces, err, false) {
+			n, err = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, nil
+		}
 		if err == nil {
 			into[n.Name] = n
 		}
@@ -442,7 +472,7 @@ func (inv *Inventory) Snapshots(cluster *Cluster) []*Snapshot {
 		s := &Snapshot{Workload: w, Cluster: cluster, Namespace: inv.Namespace,
 			PDBs: inv.PDBs, Services: inv.Services, HPAs: inv.HPAs, NetworkPolicies: inv.NetworkPolicies,
 			LimitRanges: inv.LimitRanges, RoleBindings: inv.RoleBindings,
-			Routes: inv.Routes, RoutesUnknown: inv.RoutesUnknown}
+			Routes: inv.Routes, RoutesUnknown: inv.RoutesUnknown, Unread: inv.Unread}
 		s.ServiceAccount = sas[s.ServiceAccountName()]
 		s.Pods = podsOf(w, inv.Pods, inv.jobs)
 		inv.copyFacts(s)
@@ -493,6 +523,8 @@ type NamespaceSnapshot struct {
 	Workloads       int
 	// Templates are the workloads' pod templates: the pods to come.
 	Templates []corev1.PodTemplateSpec
+	// Unread are the reads the API server refused (the Inventory's).
+	Unread []Unread
 }
 
 // NamespaceSnapshot is what the namespace rules look at, for a namespace
@@ -503,7 +535,7 @@ func (inv *Inventory) NamespaceSnapshot() *NamespaceSnapshot {
 		return nil
 	}
 	s := &NamespaceSnapshot{Namespace: inv.Namespace, Pods: inv.Pods, NetworkPolicies: inv.NetworkPolicies,
-		LimitRanges: inv.LimitRanges, ResourceQuotas: inv.ResourceQuotas, Workloads: len(inv.Workloads)}
+		LimitRanges: inv.LimitRanges, ResourceQuotas: inv.ResourceQuotas, Workloads: len(inv.Workloads), Unread: inv.Unread}
 	for _, w := range inv.Workloads {
 		s.Templates = append(s.Templates, *w.PodTemplate())
 	}

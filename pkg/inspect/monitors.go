@@ -60,8 +60,8 @@ func (m Monitor) Watches(namespace string) bool {
 
 // readMonitors lists the cluster's ServiceMonitors and PodMonitors into
 // c.Traffic.Monitors when groups serves monitoring.coreos.com/v1: empty
-// when it is not served, nil (not known) when the user may not list them.
-func (r *Reader) readMonitors(ctx context.Context, c *Cluster, groups *metav1.APIGroupList) error {
+// when it is not served, nil (not known, recorded in unread) when the user may not list them.
+func (r *Reader) readMonitors(ctx context.Context, c *Cluster, groups *metav1.APIGroupList, unread *unreadLog) error {
 	c.Traffic.Monitors = []Monitor{}
 	served := false
 	for _, g := range groups.Groups {
@@ -75,7 +75,7 @@ func (r *Reader) readMonitors(ctx context.Context, c *Cluster, groups *metav1.AP
 	for _, kind := range []string{"ServiceMonitor", "PodMonitor"} {
 		rr := RouteResource{Kind: kind, GroupVersion: MonitoringGroup + "/v1", Resource: map[string]string{"ServiceMonitor": "servicemonitors", "PodMonitor": "podmonitors"}[kind]}
 		l, err := r.listREST(ctx, rr, "", metav1.ListOptions{})
-		if unknowable(err) {
+		if unread.tolerate("list", rr.Resource, err, true) {
 			c.Traffic.Monitors = nil
 			return nil
 		}

@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -142,25 +141,26 @@ func deploymentOf(ref *metav1.OwnerReference, labels map[string]string) string {
 
 // neighbourhood lists the namespace's workloads and pods, one LIST per
 // kind (6 in all, whatever the namespace holds). A kind the user may not
-// list (403) is named in the second result rather than failing the read:
-// the pods of such workloads that run are still seen, as pods.
-func (r *Reader) neighbourhood(ctx context.Context, ns string) ([]Neighbour, []string, error) {
+// list (403) is named in the second result, and recorded in unread, rather
+// than failing the read: the pods of such workloads that run are still
+// seen, as pods.
+func (r *Reader) neighbourhood(ctx context.Context, ns string, unread *unreadLog) ([]Neighbour, []string, error) {
 	h := newNeighbourhood()
-	var unread []string
+	var denied []string
 	g, gctx := errgroup.WithContext(ctx)
 	c := r.Client
-	deployments, statefulsets, daemonsets := listOf(g, gctx, "deployments", ns, c.AppsV1().Deployments(ns).List),
-		listOf(g, gctx, "statefulsets", ns, c.AppsV1().StatefulSets(ns).List),
-		listOf(g, gctx, "daemonsets", ns, c.AppsV1().DaemonSets(ns).List)
-	jobs, cronjobs, pods := listOf(g, gctx, "jobs", ns, c.BatchV1().Jobs(ns).List),
-		listOf(g, gctx, "cronjobs", ns, c.BatchV1().CronJobs(ns).List),
-		listOf(g, gctx, "pods", ns, c.CoreV1().Pods(ns).List)
+	deployments, statefulsets, daemonsets := listOf(g, gctx, unread, "deployments", ns, c.AppsV1().Deployments(ns).List),
+		listOf(g, gctx, unread, "statefulsets", ns, c.AppsV1().StatefulSets(ns).List),
+		listOf(g, gctx, unread, "daemonsets", ns, c.AppsV1().DaemonSets(ns).List)
+	jobs, cronjobs, pods := listOf(g, gctx, unread, "jobs", ns, c.BatchV1().Jobs(ns).List),
+		listOf(g, gctx, unread, "cronjobs", ns, c.BatchV1().CronJobs(ns).List),
+		listOf(g, gctx, unread, "pods", ns, c.CoreV1().Pods(ns).List)
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
 	for _, l := range []interface{ forbidden() (string, bool) }{deployments, statefulsets, daemonsets, jobs, cronjobs, pods} {
 		if resource, ok := l.forbidden(); ok {
-			unread = append(unread, resource)
+			denied = append(denied, resource)
 		}
 	}
 	if l := deployments.list; l != nil {
@@ -191,7 +191,7 @@ func (r *Reader) neighbourhood(ctx context.Context, ns string) ([]Neighbour, []s
 	if l := pods.list; l != nil {
 		h.pods(l.Items)
 	}
-	return h.out, unread, nil
+	return h.out, denied, nil
 }
 
 // neighbourList is one LIST of the neighbourhood: its result, or whether it was
@@ -204,13 +204,14 @@ type neighbourList[L any] struct {
 
 func (l *neighbourList[L]) forbidden() (string, bool) { return l.resource, l.denied }
 
-// listOf starts one LIST in g; a 403 marks it denied instead of failing g.
-func listOf[L any](g *errgroup.Group, ctx context.Context, resource, ns string, list func(context.Context, metav1.ListOptions) (L, error)) *neighbourList[L] {
+// listOf starts one LIST in g; a 403 marks it denied, and is recorded in
+// unread, instead of failing g.
+func listOf[L any](g *errgroup.Group, ctx context.Context, unread *unreadLog, resource, ns string, list func(context.Context, metav1.ListOptions) (L, error)) *neighbourList[L] {
 	out := &neighbourList[L]{resource: resource}
 	g.Go(func() error {
 		l, err := list(ctx, metav1.ListOptions{})
 		switch {
-		case apierrors.IsForbidden(err):
+		case unread.tolerate("list", resource, err, false):
 			out.denied = true
 		case err != nil:
 			return fmt.Errorf("listing %s in %s: %w", resource, ns, err)

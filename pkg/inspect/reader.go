@@ -27,10 +27,14 @@ type Reader struct {
 	gateway gatewayRoutes
 }
 
-// Cluster reads the cluster-scoped facts: nodes, priority classes, and which
-// optional APIs are served.
+// Cluster reads the cluster-scoped facts: nodes, priority classes,
+// ClusterRoleBindings, where traffic comes from, and which optional APIs
+// are served. Every LIST the API server refuses (403; 404 for a kind it
+// may not serve) is named in Cluster.Unread and leaves its field empty;
+// any other error fails the read.
 func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 	c := &Cluster{}
+	unread := &unreadLog{}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		groups, err := r.Client.Discovery().ServerGroups()
@@ -45,14 +49,17 @@ func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 				c.OpenShift = true
 			}
 		}
-		if err := r.readGatewayAPI(ctx, c, groups); err != nil {
+		if err := r.readGatewayAPI(ctx, c, groups, unread); err != nil {
 			return err
 		}
-		return r.readMonitors(ctx, c, groups)
+		return r.readMonitors(ctx, c, groups, unread)
 	})
-	g.Go(func() error { return r.readTrafficCluster(ctx, c) })
+	g.Go(func() error { return r.readTrafficCluster(ctx, c, unread) })
 	g.Go(func() error {
 		nodes, err := r.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if unread.tolerate("list", ResNodes, err, false) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("listing nodes: %w", err)
 		}
@@ -70,6 +77,9 @@ func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 	})
 	g.Go(func() error {
 		pcs, err := r.Client.SchedulingV1().PriorityClasses().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if unread.tolerate("list", ResPriorityClasses, err, false) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("listing priorityclasses: %w", err)
 		}
@@ -78,19 +88,25 @@ func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 	})
 	g.Go(func() error {
 		crbs, err := r.Client.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if unread.tolerate("list", ResClusterRoleBindings, err, false) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("listing clusterrolebindings: %w", err)
 		}
 		c.ClusterRoleBindings = crbs.Items
 		return nil
 	})
-	return c, g.Wait()
+	err := g.Wait()
+	c.Unread = unread.list()
+	return c, err
 }
 
 // Snapshot reads what surrounds one workload: its namespace, pods, and the
 // PDBs, Services, HPAs and NetworkPolicies that concern it.
 func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*Snapshot, error) {
 	s := &Snapshot{Workload: w, Cluster: cluster}
+	unread := &unreadLog{}
 	ns := w.Namespace()
 	sel, err := w.Selector()
 	if err != nil {
@@ -99,6 +115,11 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		n, err := r.Client.CoreV1().Namespaces().Get(gctx, ns, metav1.GetOptions{})
+		if unread.tolerate("get", ResNamespaces, err, false) {
+			// Its labels and annotations (skips, Pod Security) are unknown.
+			s.Namespace = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("reading namespace %s: %w", ns, err)
 		}
@@ -152,6 +173,9 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	})
 	g.Go(func() error {
 		l, err := r.Client.RbacV1().RoleBindings(ns).List(gctx, metav1.ListOptions{})
+		if unread.tolerate("list", ResRoleBindings, err, false) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("listing rolebindings in %s: %w", ns, err)
 		}
@@ -164,7 +188,7 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 			name = "default"
 		}
 		sa, err := r.Client.CoreV1().ServiceAccounts(ns).Get(gctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) || unread.tolerate("get", ResServiceAccounts, err, false) {
 			return nil
 		}
 		if err != nil {
@@ -175,14 +199,17 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	})
 	g.Go(func() error {
 		var err error
-		s.Neighbourhood, s.NeighbourhoodUnread, err = r.neighbourhood(gctx, ns)
+		s.Neighbourhood, s.NeighbourhoodUnread, err = r.neighbourhood(gctx, ns, unread)
 		return err
 	})
-	r.readCopyFacts(gctx, g, s, ns)
-	g.Go(func() error { return r.readRoutes(gctx, s, ns) })
+	r.readCopyFacts(gctx, g, s, ns, unread)
+	g.Go(func() error { return r.readRoutes(gctx, s, ns, unread) })
 	if cluster.MetricsServed && sel != nil {
 		g.Go(func() error {
 			l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(gctx, metav1.ListOptions{LabelSelector: sel.String()})
+			if unread.tolerate("list", ResPodMetrics, err, false) {
+				return nil
+			}
 			if err != nil {
 				return nil // metrics are a bonus: an unavailable metrics server must not stop hardening
 			}
@@ -200,6 +227,7 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	s.Unread = unread.list()
 	if s.Usage != nil {
 		// PodMetrics carry no owner: keep the usage of the pods OwnPods kept.
 		own := map[string]bool{}

@@ -223,6 +223,11 @@ type Cluster struct {
 	ClusterRoleBindings []rbacv1.ClusterRoleBinding
 	MetricsServed       bool
 	OpenShift           bool
+	// Unread are the cluster-scoped reads the API server refused (nodes,
+	// PriorityClasses, ClusterRoleBindings, the traffic reads…): the
+	// matching fields above are empty because unknown, not because the
+	// cluster has none.
+	Unread []Unread
 
 	// Traffic says where clients come from: namespaces, ingress and
 	// Gateway API classes (network-policy; see traffic.go).
@@ -294,18 +299,21 @@ type Snapshot struct {
 	NeighbourhoodUnread []string
 	// Whether more copies are safe (the replicas rule): every Lease
 	// (coordination.k8s.io/v1: leader election) and PersistentVolumeClaim
-	// of the namespace. LeasesUnread and ClaimsUnread say why they could
-	// not be listed (the user may not list them: a 403 does not stop the
-	// inspection), "" when they were.
+	// of the namespace. LeasesUnread() and ClaimsUnread() say why they
+	// could not be listed (a 403 does not stop the inspection).
 	Leases                 []coordinationv1.Lease
-	LeasesUnread           string
 	PersistentVolumeClaims []corev1.PersistentVolumeClaim
-	ClaimsUnread           string
 	// Routes are the namespace's Ingresses and Gateway API routes that send
 	// to one of Services; RoutesUnknown names the kinds the user may not
 	// list (network-policy; see traffic.go).
 	Routes        []Route
 	RoutesUnknown []string
+
+	// Unread are the reads of the namespace the API server refused
+	// (RoleBindings, the ServiceAccount, Leases, claims, neighbours,
+	// routes, pod metrics…); the cluster's are in Cluster.Unread. Read
+	// both with Unknown and AllUnread.
+	Unread []Unread
 }
 
 // PodStats summarises the live pods.

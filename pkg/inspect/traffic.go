@@ -105,11 +105,11 @@ type Backend struct {
 }
 
 // readTrafficCluster lists the namespaces and the IngressClasses, each
-// left nil when forbidden.
-func (r *Reader) readTrafficCluster(ctx context.Context, c *Cluster) error {
+// left nil, and recorded in unread, when forbidden.
+func (r *Reader) readTrafficCluster(ctx context.Context, c *Cluster, unread *unreadLog) error {
 	nss, err := r.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	switch {
-	case unknowable(err):
+	case unread.tolerate("list", ResNamespaces, err, true):
 	case err != nil:
 		return fmt.Errorf("listing namespaces: %w", err)
 	default:
@@ -119,12 +119,12 @@ func (r *Reader) readTrafficCluster(ctx context.Context, c *Cluster) error {
 		}
 		sort.Strings(c.Traffic.Namespaces)
 	}
-	if err := r.readAPIServerCalls(ctx, c); err != nil {
+	if err := r.readAPIServerCalls(ctx, c, unread); err != nil {
 		return err
 	}
 	ics, err := r.Client.NetworkingV1().IngressClasses().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	switch {
-	case unknowable(err):
+	case unread.tolerate("list", "ingressclasses", err, true):
 	case err != nil:
 		return fmt.Errorf("listing ingressclasses: %w", err)
 	default:
@@ -143,8 +143,8 @@ func (r *Reader) readTrafficCluster(ctx context.Context, c *Cluster) error {
 // validating and mutating webhook configurations' and the APIServices'
 // (through the REST client: clients without one, the fake clientset, read
 // none). Any of the three lists forbidden leaves c.Traffic.APIServerCalls
-// nil: not known.
-func (r *Reader) readAPIServerCalls(ctx context.Context, c *Cluster) error {
+// nil: not known (recorded in unread).
+func (r *Reader) readAPIServerCalls(ctx context.Context, c *Cluster, unread *unreadLog) error {
 	calls := []APIServerCall{}
 	add := func(caller string, svc *admissionregistrationv1.ServiceReference) {
 		if svc == nil {
@@ -158,7 +158,7 @@ func (r *Reader) readAPIServerCalls(ctx context.Context, c *Cluster) error {
 	}
 	opts := metav1.ListOptions{ResourceVersion: "0"}
 	vw, err := r.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().List(ctx, opts)
-	if unknowable(err) {
+	if unread.tolerate("list", "validatingwebhookconfigurations", err, true) {
 		return nil
 	}
 	if err != nil {
@@ -170,7 +170,7 @@ func (r *Reader) readAPIServerCalls(ctx context.Context, c *Cluster) error {
 		}
 	}
 	mw, err := r.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, opts)
-	if unknowable(err) {
+	if unread.tolerate("list", "mutatingwebhookconfigurations", err, true) {
 		return nil
 	}
 	if err != nil {
@@ -183,7 +183,7 @@ func (r *Reader) readAPIServerCalls(ctx context.Context, c *Cluster) error {
 	}
 	if r.rest() != nil {
 		l, err := r.listREST(ctx, RouteResource{Kind: "APIService", GroupVersion: "apiregistration.k8s.io/v1", Resource: "apiservices"}, "", metav1.ListOptions{})
-		if unknowable(err) {
+		if unread.tolerate("list", "apiservices", err, true) {
 			return nil
 		}
 		if err != nil {
@@ -210,7 +210,7 @@ func (r *Reader) readAPIServerCalls(ctx context.Context, c *Cluster) error {
 // readGatewayAPI finds the Gateway API kinds the cluster serves (one
 // discovery request per version of the group) and reads its GatewayClasses
 // and Gateways; nothing when the group is not among groups.
-func (r *Reader) readGatewayAPI(ctx context.Context, c *Cluster, groups *metav1.APIGroupList) error {
+func (r *Reader) readGatewayAPI(ctx context.Context, c *Cluster, groups *metav1.APIGroupList, unread *unreadLog) error {
 	var versions []string
 	for _, g := range groups.Groups {
 		if g.Name == GatewayGroup {
@@ -249,7 +249,7 @@ func (r *Reader) readGatewayAPI(ctx context.Context, c *Cluster, groups *metav1.
 	r.setRoutes(c.Traffic.Routes)
 	if rr, ok := found["GatewayClass"]; ok {
 		l, err := r.listREST(ctx, rr, "", metav1.ListOptions{})
-		if err != nil && !unknowable(err) {
+		if err != nil && !unread.tolerate("list", "gatewayclasses", err, true) {
 			return fmt.Errorf("listing gatewayclasses: %w", err)
 		}
 		if err == nil {
@@ -261,7 +261,7 @@ func (r *Reader) readGatewayAPI(ctx context.Context, c *Cluster, groups *metav1.
 	}
 	if rr, ok := found["Gateway"]; ok {
 		l, err := r.listREST(ctx, rr, "", metav1.ListOptions{})
-		if err != nil && !unknowable(err) {
+		if err != nil && !unread.tolerate("list", "gateways", err, true) {
 			return fmt.Errorf("listing gateways: %w", err)
 		}
 		if err == nil {
@@ -338,11 +338,12 @@ func (r *Reader) listREST(ctx context.Context, rr RouteResource, namespace strin
 }
 
 // readRoutes reads the namespace's Ingresses and served Gateway API routes
-// into s.Routes, and names the kinds it may not read in s.RoutesUnknown.
-func (r *Reader) readRoutes(ctx context.Context, s *Snapshot, ns string) error {
+// into s.Routes, and names the kinds it may not read in s.RoutesUnknown
+// (and unread).
+func (r *Reader) readRoutes(ctx context.Context, s *Snapshot, ns string, unread *unreadLog) error {
 	ings, err := r.Client.NetworkingV1().Ingresses(ns).List(ctx, metav1.ListOptions{})
 	switch {
-	case apierrors.IsForbidden(err):
+	case unread.tolerate("list", "ingresses", err, false):
 		s.RoutesUnknown = append(s.RoutesUnknown, "Ingress")
 	case err != nil && !apierrors.IsNotFound(err):
 		return fmt.Errorf("listing ingresses in %s: %w", ns, err)
@@ -352,7 +353,7 @@ func (r *Reader) readRoutes(ctx context.Context, s *Snapshot, ns string) error {
 	for _, rr := range s.Cluster.Traffic.Routes {
 		l, err := r.listREST(ctx, rr, ns, metav1.ListOptions{})
 		switch {
-		case apierrors.IsForbidden(err):
+		case unread.tolerate("list", rr.Resource, err, false):
 			s.RoutesUnknown = append(s.RoutesUnknown, rr.Kind)
 		case err != nil && !apierrors.IsNotFound(err):
 			return fmt.Errorf("listing %s in %s: %w", rr.Resource, ns, err)
@@ -467,14 +468,15 @@ func (s *Snapshot) keepRoutes() {
 
 // trafficSources are the audit's lists of where traffic comes from: the
 // Ingresses and each served Gateway API route kind. A kind the user may
-// not list (or the cluster no longer serves) is recorded in unknown and
-// read as empty: it makes no audit fail.
-func (r *Reader) trafficSources(sc Scope, unknown *unknownKinds) []source {
+// not list (or the cluster no longer serves) is recorded in unknown (and
+// a refusal in unread) and read as empty: it makes no audit fail.
+func (r *Reader) trafficSources(sc Scope, unknown *unknownKinds, unread *unreadLog) []source {
 	ns := sc.Namespace
 	ingresses := func(ctx context.Context, o metav1.ListOptions) (*networkingv1.IngressList, error) {
 		l, err := r.Client.NetworkingV1().Ingresses(ns).List(ctx, o)
 		if unknowable(err) {
 			unknown.add("Ingress", err)
+			unread.tolerate("list", "ingresses", err, false)
 			return &networkingv1.IngressList{}, nil
 		}
 		return l, err
@@ -487,6 +489,7 @@ func (r *Reader) trafficSources(sc Scope, unknown *unknownKinds) []source {
 			l, err := r.listREST(ctx, rr, ns, o)
 			if unknowable(err) {
 				unknown.add(rr.Kind, err)
+				unread.tolerate("list", rr.Resource, err, false)
 				return &unstructured.UnstructuredList{}, nil
 			}
 			return l, err

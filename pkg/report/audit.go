@@ -27,6 +27,7 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	writeUnread(w, rep.Unread, st)
 	for _, n := range rep.Namespaces {
 		var lines []string
 		for _, f := range n.Findings {

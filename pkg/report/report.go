@@ -3,6 +3,7 @@
 package report
 
 import (
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 )
@@ -31,6 +32,9 @@ type Workload struct {
 	Applied   bool           `json:"applied"`
 	Warnings  []string       `json:"warnings,omitempty"`
 	Rollout   string         `json:"rollout,omitempty"`
+	// Unread are the reads the API server refused (a read-only user):
+	// what the report could not know.
+	Unread []inspect.Unread `json:"unread,omitempty"`
 }
 
 // Plan is the plan as reported: each object's apply configuration and

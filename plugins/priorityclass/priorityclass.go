@@ -48,10 +48,15 @@ func classes(s *inspect.Snapshot) (names []string, globalDefault bool) {
 	return names, globalDefault
 }
 
-// Check reports a missing or dangling priorityClassName.
+// Check reports a missing or dangling priorityClassName. When the
+// cluster's PriorityClasses could not be listed it cannot decide, and says
+// so in a finding that needs a human.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	m := r.Meta()
 	name := s.Workload.PodTemplate().Spec.PriorityClassName
+	if u, unknown := s.Unknown(inspect.ResPriorityClasses); unknown {
+		return []rules.Finding{unknownClasses(m, name, u)}
+	}
 	names, globalDefault := classes(s)
 	if name != "" {
 		for _, pc := range s.Cluster.PriorityClasses {
@@ -68,6 +73,20 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	}
 	return []rules.Finding{{Rule: id, Severity: m.Severity, Category: m.Category, Field: "priorityClassName",
 		Message: fmt.Sprintf("no priorityClassName while the cluster defines %s: its pods are preempted first", strings.Join(names, ", "))}}
+}
+
+// unknownClasses is the finding of a rule that could not list the
+// cluster's PriorityClasses: whether name (or, for "", any class) exists
+// is unknown.
+func unknownClasses(m rules.Meta, name string, u inspect.Unread) rules.Finding {
+	f := rules.Finding{Rule: id, Severity: m.Severity, Category: m.Category, Field: "priorityClassName",
+		Manual: "kubectl get priorityclasses as a user who may list them, then set one"}
+	if name != "" {
+		f.Message = fmt.Sprintf("priorityClassName %s: whether it exists is unknown (%s)", name, u.Short())
+	} else {
+		f.Message = fmt.Sprintf("no priorityClassName (%s)", u.Short())
+	}
+	return f
 }
 
 // Fix sets priorityClassName to an existing class.

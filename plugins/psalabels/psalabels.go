@@ -80,6 +80,13 @@ func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 	current, labelled := ns.Namespace.Labels[EnforceLabel]
 	cmd := fmt.Sprintf("kubectl label ns %s %s=%s", ns.Namespace.Name, EnforceLabel, best)
 	f := rules.Finding{Rule: id, Category: rules.Security, Field: EnforceLabel + "=" + string(best), Manual: cmd}
+	if u, unknown := inspect.FindUnread(ns.Unread, inspect.ResNamespaces); unknown && u.Verb == "get" {
+		// The namespace could not be read: its labels are unknown.
+		f.Severity = rules.Low
+		f.Message = fmt.Sprintf("the namespace's %s label is unknown (namespace labels unknown: namespaces %s); all its pods and pod templates satisfy %s", EnforceLabel, u.Reason, best)
+		f.Manual = fmt.Sprintf("check with kubectl get ns %s --show-labels, then %s if it enforces less", ns.Namespace.Name, cmd)
+		return []rules.Finding{f}
+	}
 	switch {
 	case !labelled && best != api.LevelPrivileged:
 		f.Severity = rules.Medium

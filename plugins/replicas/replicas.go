@@ -140,8 +140,8 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 			fix.Warnings = append(fix.Warnings, "declared safe with --set replicas.singleton=ok: "+r.Why)
 		}
 	}
-	if s.LeasesUnread != "" {
-		fix.Warnings = append(fix.Warnings, "whether its pods hold a leader-election Lease is unknown: "+s.LeasesUnread)
+	if s.LeasesUnread() != "" {
+		fix.Warnings = append(fix.Warnings, "whether its pods hold a leader-election Lease is unknown: "+s.LeasesUnread())
 	}
 	return fix, nil
 }

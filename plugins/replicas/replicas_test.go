@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
 )
@@ -116,7 +117,7 @@ func TestSingletonOKKeepsTheReasons(t *testing.T) {
 func TestUnreadLists(t *testing.T) {
 	const denied = `persistentvolumeclaims is forbidden: User "dev" cannot list resource "persistentvolumeclaims"`
 	s := rulestest.Load(t, "testdata/failure-claim-unknown.yaml")
-	s.ClaimsUnread = denied
+	s.Unread = []inspect.Unread{{Resource: inspect.ResClaims, Verb: "list", Reason: inspect.ReasonForbidden, Message: denied}}
 	_, err := (Rule{}).Fix(s, Rule{}.Check(s)[0], nil)
 	var human *rules.NeedsHuman
 	if !errors.As(err, &human) || !strings.Contains(human.Reason, "access mode is unknown (the claims could not be listed ("+denied+"))") {
@@ -124,12 +125,13 @@ func TestUnreadLists(t *testing.T) {
 	}
 
 	s = rulestest.Load(t, "testdata/failure-single.yaml")
-	s.LeasesUnread = `leases.coordination.k8s.io is forbidden: User "dev" cannot list resource "leases"`
+	s.Unread = []inspect.Unread{{Resource: inspect.ResLeases, Verb: "list", Reason: inspect.ReasonForbidden,
+		Message: `leases.coordination.k8s.io is forbidden: User "dev" cannot list resource "leases"`}}
 	fix, err := (Rule{}).Fix(s, Rule{}.Check(s)[0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "whether its pods hold a leader-election Lease is unknown: " + s.LeasesUnread
+	want := "whether its pods hold a leader-election Lease is unknown: " + s.LeasesUnread()
 	if !slices.Contains(fix.Warnings, want) {
 		t.Errorf("warnings %q, want %q", fix.Warnings, want)
 	}

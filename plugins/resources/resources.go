@@ -176,11 +176,12 @@ func userValues(p rules.Params) (map[string]resource.Quantity, error) {
 // usage is what metrics.k8s.io shows of one container: its highest sample
 // over the workload's pods.
 type usage struct {
-	served      bool  // metrics.k8s.io answered for the workload
-	pods        int   // pods with a sample of this container
-	empty       int   // pods whose sample shows 0 bytes of memory: left out
-	cpuMilli    int64 // highest CPU sample, millicores
-	memoryBytes int64 // highest working-set sample, bytes
+	served      bool   // metrics.k8s.io answered for the workload
+	unread      string // why the user may not read it, e.g. "pods.metrics.k8s.io forbidden"; "" when it may
+	pods        int    // pods with a sample of this container
+	empty       int    // pods whose sample shows 0 bytes of memory: left out
+	cpuMilli    int64  // highest CPU sample, millicores
+	memoryBytes int64  // highest working-set sample, bytes
 }
 
 // observe reads the container's samples from the snapshot. A sample of 0
@@ -190,6 +191,9 @@ type usage struct {
 // would write the smallest sizes for an app of any size.
 func observe(s *inspect.Snapshot, container string) usage {
 	u := usage{served: s.Usage != nil}
+	if r, ok := s.Unknown(inspect.ResPodMetrics); ok {
+		u.unread = r.Resource + " " + r.Reason
+	}
 	for _, pod := range s.Usage {
 		if cu, ok := pod[container]; ok {
 			if cu.MemoryBytes <= 0 {
@@ -206,6 +210,9 @@ func observe(s *inspect.Snapshot, container string) usage {
 // noData says why there is no usage: the API is not served, or no pod of
 // the container was sampled.
 func (u usage) noData(container string) string {
+	if !u.served && u.unread != "" {
+		return "no usage data (observed usage unknown: " + u.unread + ")"
+	}
 	if !u.served {
 		return "no usage data (metrics.k8s.io not served)"
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
 )
@@ -34,7 +35,8 @@ func TestFixtures(t *testing.T) {
 // why; minReadySeconds says what it costs.
 func TestClaimsUnreadAndMinReadyCost(t *testing.T) {
 	s := rulestest.Load(t, "testdata/failure-rwo.yaml")
-	s.PersistentVolumeClaims, s.ClaimsUnread = nil, "forbidden"
+	s.PersistentVolumeClaims = nil
+	s.Unread = []inspect.Unread{{Resource: inspect.ResClaims, Verb: "list", Reason: inspect.ReasonForbidden}}
 	fs := Rule{}.Check(s)
 	if len(fs) != 2 || !strings.Contains(fs[0].Manual, "PersistentVolumeClaim uploads-files (access mode unknown: the claims could not be listed (forbidden))") {
 		t.Errorf("unread claims: %+v", fs)

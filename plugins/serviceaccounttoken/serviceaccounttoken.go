@@ -4,6 +4,7 @@ package serviceaccounttoken
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
@@ -45,8 +46,16 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		mounted = *s.ServiceAccount.AutomountServiceAccountToken
 	}
 	if mounted && !s.ServiceAccountBound() {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "automountServiceAccountToken",
-			Message: fmt.Sprintf("pods mount an API token for ServiceAccount %s, which no RoleBinding or ClusterRoleBinding names", sa)})
+		f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "automountServiceAccountToken",
+			Message: fmt.Sprintf("pods mount an API token for ServiceAccount %s, which no RoleBinding or ClusterRoleBinding names", sa)}
+		if unknown := unreadEvidence(s); unknown != "" {
+			// Not seeing a binding is no proof there is none: taking the
+			// token away could break an app that uses its rights.
+			f.Message = fmt.Sprintf("pods mount an API token for ServiceAccount %s; whether a binding grants it rights is unknown (%s)", sa, unknown)
+			f.Manual = fmt.Sprintf("kubectl auth can-i --list --as=system:serviceaccount:%s:%s; if it has no rights, set automountServiceAccountToken: false",
+				s.Workload.Namespace(), sa)
+		}
+		out = append(out, f)
 	}
 	if sa == "default" {
 		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Security, Field: "serviceAccountName",
@@ -54,6 +63,27 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			Manual:  "create a ServiceAccount for this workload and set serviceAccountName"})
 	}
 	return out
+}
+
+// unreadEvidence names the reads the decision lacks — the RBAC bindings,
+// and the ServiceAccount when the template does not say whether the token
+// is mounted — e.g. "RBAC bindings unknown: rolebindings,
+// clusterrolebindings forbidden"; "" when every one was read.
+func unreadEvidence(s *inspect.Snapshot) string {
+	var refused []string
+	reason := ""
+	for _, res := range []string{inspect.ResRoleBindings, inspect.ResClusterRoleBindings, inspect.ResServiceAccounts} {
+		if res == inspect.ResServiceAccounts && s.Workload.PodTemplate().Spec.AutomountServiceAccountToken != nil {
+			continue
+		}
+		if u, ok := s.Unknown(res); ok {
+			refused, reason = append(refused, u.Resource), u.Reason
+		}
+	}
+	if len(refused) == 0 {
+		return ""
+	}
+	return "RBAC bindings unknown: " + strings.Join(refused, ", ") + " " + reason
 }
 
 // Fix stops mounting the token.

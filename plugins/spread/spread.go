@@ -54,6 +54,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	}
 	st := s.Stats()
 	msg := "no topologySpreadConstraints or podAntiAffinity: replicas may all land on one node"
+	zonesUnread, unknown := s.Unknown(inspect.ResNodes)
 	if zones := s.Cluster.Zones(); len(zones) > 1 {
 		msg = fmt.Sprintf("no topologySpreadConstraints or podAntiAffinity: replicas may all land in one of %d zones", len(zones))
 	}
@@ -62,8 +63,21 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			msg += fmt.Sprintf(" (all %d pods are on node %s now)", st.Total, node)
 		}
 	}
-	m := r.Meta()
-	return []rules.Finding{{Rule: id, Severity: m.Severity, Category: m.Category, Message: msg, Field: "spec.template.spec.topologySpreadConstraints"}}
+	f := rules.Finding{Rule: id, Severity: r.Meta().Severity, Category: r.Meta().Category, Message: msg, Field: "spec.template.spec.topologySpreadConstraints"}
+	if unknown {
+		// Whether the nodes carry zones decides the constraints: the fix
+		// is left to someone who can see them.
+		f.Message += " (" + zonesUnread.Short() + ")"
+		f.Manual = zonesManual(zonesUnread)
+	}
+	return []rules.Finding{f}
+}
+
+// zonesManual is what to do when the nodes could not be listed: the zone
+// constraint depends on whether they carry topology.kubernetes.io/zone.
+func zonesManual(u inspect.Unread) string {
+	return fmt.Sprintf("run as a user who may list %s, or spread on %s (and %s if the nodes carry it), ScheduleAnyway",
+		u.Resource, inspect.HostnameLabel, inspect.ZoneLabel)
 }
 
 // Fix adds ScheduleAnyway constraints on zone (when the nodes have zones)
@@ -71,6 +85,9 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 // matchLabelKeys pod-template-hash keeps a rollout's old pods from
 // skewing the new ones.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
+	if u, unknown := s.Unknown(inspect.ResNodes); unknown {
+		return nil, rules.Human("%s: %s", u.Short(), zonesManual(u))
+	}
 	skew := int64(1)
 	if v, ok := p["max-skew"]; ok {
 		n, err := strconv.ParseInt(v, 10, 32)

@@ -65,8 +65,8 @@ func Lookup(s *inspect.Snapshot, volume, claim string) (c Claim, shared bool) {
 	i := slices.IndexFunc(s.PersistentVolumeClaims, func(p corev1.PersistentVolumeClaim) bool { return p.Name == claim })
 	if i < 0 {
 		c.Mode, c.Unknown = "unknown", "it is not in the namespace"
-		if s.ClaimsUnread != "" {
-			c.Unknown = "the claims could not be listed (" + s.ClaimsUnread + ")"
+		if s.ClaimsUnread() != "" {
+			c.Unknown = "the claims could not be listed (" + s.ClaimsUnread() + ")"
 		}
 		return c, false
 	}
