@@ -131,8 +131,9 @@ func resourcesEmpty(r corev1.ResourceRequirements) bool {
 // lineAfter is the line of out after the first one containing s, or "".
 func lineAfter(out, s string) string {
 	lines := strings.Split(out, "\n")
+	words := func(l string) string { return strings.Join(strings.Fields(l), " ") }
 	for i, l := range lines[:max(len(lines)-1, 0)] {
-		if strings.Contains(l, s) {
+		if strings.Contains(words(l), words(s)) { // columns widen with the longest status
 			return lines[i+1]
 		}
 	}
