@@ -89,7 +89,7 @@ func TestPreviewRefusedDryRunPlansOffline(t *testing.T) {
 		t.Errorf("an offline run says a dry-run was refused: %q", offline.DryRunRefused)
 	}
 	for _, req := range []Request{
-		{Selection: sel, Mode: Preview},                         // --dry-run=server
+		{Selection: sel, Mode: Preview},                       // --dry-run=server
 		{Selection: sel, Mode: Apply, OfflineIfRefused: true}, // --yes
 	} {
 		_, err := e.Fix(ctx, cluster, w, req)
@@ -116,4 +116,3 @@ func TestRefusedDryRun(t *testing.T) {
 		}
 	}
 }
-

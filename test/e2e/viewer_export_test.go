@@ -235,3 +235,38 @@ spec:
 		t.Errorf("-f with ghost only: want one error line:\n%s", r)
 	}
 }
+
+// A --set for a rule that plans nothing says so; a misspelt rule names
+// the closest; --color is checked; -o and --set complete what they take.
+func TestFirstHourFlags(t *testing.T) {
+	ns := newNamespace(t)
+	applyDemoShop(t, ns)
+	waitRollout(t, ns, "deployment/web")
+	set := []string{"deploy/web", "-n", ns, "--fix=readiness-probe", "--set", "readiness-probe.path=/", "--yes"}
+	if r := harden(t, set...); r.code > 1 || strings.Contains(r.stderr, "unused") {
+		t.Errorf("--set used by the fix:\n%s", r)
+	}
+	r := harden(t, set...)
+	if r.code > 1 || !strings.Contains(r.stderr, "--set readiness-probe.path: unused, readiness-probe has nothing to fix on deployment/web\n") {
+		t.Errorf("--set with nothing to fix:\n%s", r)
+	}
+	for _, args := range [][]string{
+		{"deploy/web", "-n", ns, "--set", "readines-probe.path=/x"},
+		{"deploy/web", "-n", ns, "--color=sometimes"},
+		{"audit", "-n", ns, "--color=bad"},
+	} {
+		r := harden(t, args...)
+		if r.code != 2 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "error: ") {
+			t.Errorf("%v: want one error line, exit 2:\n%s", args, r)
+		}
+	}
+	if r := harden(t, "deploy/web", "-n", ns, "--set", "readines-probe.path=/x"); !strings.Contains(r.stderr, "--set readines-probe.path=/x: unknown rule \"readines-probe\" (did you mean readiness-probe?)") {
+		t.Errorf("--set typo:\n%s", r)
+	}
+	if r := harden(t, "__complete", "deploy/web", "-o", "kus"); !strings.HasPrefix(r.stdout, "kustomize=\n") {
+		t.Errorf("-o kus<TAB>:\n%s", r)
+	}
+	if r := harden(t, "__complete", "deploy/web", "--set", "readiness-probe.pa"); !strings.HasPrefix(r.stdout, "readiness-probe.path=\t") {
+		t.Errorf("--set readiness-probe.pa<TAB>:\n%s", r)
+	}
+}
