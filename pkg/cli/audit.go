@@ -143,6 +143,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
 	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("set", setCompletion)
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -211,6 +212,12 @@ func (o *AuditOptions) Validate() error {
 	}
 	if o.ChunkSize < 1 {
 		return fmt.Errorf("--chunk-size must be positive")
+	}
+	if err := validateColor(o.Color); err != nil {
+		return err
+	}
+	if err := validateSet(o.Set); err != nil {
+		return err
 	}
 	return rules.ValidateSelection(o.selection)
 }
@@ -352,7 +359,7 @@ func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scop
 		rep, planned, err = read(scope)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, firstRefusedList(ctx, o.reader.Client, o.applier.Mapper, scope, err)
 	}
 	return rep, planned, nil
 }
@@ -407,10 +414,24 @@ func (o *AuditOptions) printFixNotes(results []rules.Result) {
 		for _, l := range report.FixLines(r) {
 			fmt.Fprintf(o.Out, "             %s: %s\n", r.Rule, l)
 		}
-		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusManual && o.selection.Chooses(rule.Meta()) {
-			fmt.Fprintf(o.Out, "             %s: needs a human: %s\n", r.Rule, termsafe.String(r.Reason))
+		for _, l := range needsHuman(o.selection, []rules.Result{r}) {
+			fmt.Fprintf(o.Out, "             %s\n", l)
 		}
 	}
+}
+
+// needsHuman are the lines "RULE: needs a human: REASON", escaped, of the
+// findings of the rules sel chooses that need a human: what the text
+// report shows as needs-human with its reason, for -o diff and audit
+// --fix.
+func needsHuman(sel rules.Selection, results []rules.Result) []string {
+	var out []string
+	for _, r := range results {
+		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusManual && sel.Chooses(rule.Meta()) {
+			out = append(out, fmt.Sprintf("%s: needs a human: %s", r.Rule, termsafe.String(r.Reason)))
+		}
+	}
+	return out
 }
 
 // outcome is what --fix did to one workload.
@@ -437,13 +458,20 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	applying := o.Yes && o.DryRun == "none"
 	bar := newProgress(o.ErrOut, len(todo), o.styles)
 	eng := o.engine(o.Watch, o.Timeout)
+	var refused refusedOnce
 	req := engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.status,
-		Warn: func(msg string) { bar.println("warning: " + msg) },
+		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes),
+		Warn:             func(msg string) { bar.println("warning: " + msg) },
 		Replanned: func(w *inspect.Workload) {
 			bar.println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
 		}}
-	counts := map[outcome]int{outcomeUnchanged: before.Workloads - len(todo)}
+	counts := map[outcome]int{}
 	heldFixes := 0
+	fixing := map[string]bool{}
+	for _, w := range todo {
+		fixing[workloadKey(w.Kind(), w.Namespace(), w.Name())] = true
+	}
+	var used []fixedOn
 	for i, w := range todo {
 		ref := w.Ref() + " -n " + w.Namespace()
 		bar.step(i, ref)
@@ -458,7 +486,13 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 			bar.clear()
 			return &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
 		}
+		if msg := refused.line(res.DryRunRefused); msg != "" {
+			bar.println(msg)
+		}
 		got, line := outcomeOf(res, err)
+		if err == nil {
+			used = append(used, fixedOn{Ref: ref, Results: res.Results})
+		}
 		var warnings []string
 		if got == outcomePlanned {
 			warnings = res.Warnings
@@ -483,6 +517,21 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 		}
 	}
 	bar.done()
+	// The workloads with nothing of the selection to fix get their line
+	// too, with why a chosen rule needs a human there.
+	for _, n := range before.Namespaces {
+		for _, w := range n.Workloads {
+			if fixing[workloadKey(w.Kind, n.Name, w.Name)] {
+				continue
+			}
+			ref := strings.ToLower(w.Kind) + "/" + w.Name + " -n " + n.Name
+			counts[outcomeUnchanged]++
+			fmt.Fprintf(o.Out, "%-12s %s: nothing to change\n", outcomeUnchanged, termsafe.String(ref))
+			o.printFixNotes(w.Findings)
+			used = append(used, fixedOn{Ref: ref, Results: w.Findings})
+		}
+	}
+	printUnusedSets(o.ErrOut, o.Set, used)
 	after := before
 	if applying && counts[outcomeFixed]+counts[outcomeRolledBack] > 0 {
 		if after, _, err = o.audit(ctx, cluster, scope, o.selection); err != nil {
@@ -517,6 +566,12 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
+}
+
+// workloadKey names a workload across namespaces, whatever the case of
+// its kind.
+func workloadKey(kind, namespace, name string) string {
+	return strings.ToLower(kind) + "/" + namespace + "/" + name
 }
 
 // pendingOf counts the pending findings of the rules the words select.

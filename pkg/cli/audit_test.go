@@ -14,7 +14,7 @@ import (
 func TestAuditValidate(t *testing.T) {
 	valid := func() *AuditOptions {
 		return &AuditOptions{Kinds: []string{"Deployment"}, ChunkSize: 500, MinScore: -1, DryRun: "none",
-			FieldManager: "kubectl-harden", Timeout: time.Minute}
+			FieldManager: "kubectl-harden", Timeout: time.Minute, Color: "auto"}
 	}
 	for _, tc := range []struct {
 		name string
@@ -33,6 +33,10 @@ func TestAuditValidate(t *testing.T) {
 		{"bad dry-run", func(o *AuditOptions) { o.Fix = []string{"pdb"}; o.DryRun = "yes" }, "--dry-run must be"},
 		{"no field manager", func(o *AuditOptions) { o.Fix = []string{"pdb"}; o.FieldManager = "" }, "--field-manager"},
 		{"zero timeout", func(o *AuditOptions) { o.Fix = []string{"pdb"}; o.Timeout = 0 }, "--timeout"},
+		{"color never", func(o *AuditOptions) { o.Color = "never" }, ""},
+		{"bad color", func(o *AuditOptions) { o.Color = "bad" }, `--color must be "auto", "always" or "never", got "bad"`},
+		{"set typo", func(o *AuditOptions) { o.Fix = []string{"all"}; o.Set = []string{"readines-probe.path=/x"} },
+			`--set readines-probe.path=/x: unknown rule "readines-probe" (did you mean readiness-probe?)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := valid()

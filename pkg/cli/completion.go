@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -191,4 +193,68 @@ func ruleCompletion(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Co
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
+
+// outputFormats are the -o values of kubectl harden TYPE/NAME; the last,
+// kustomize=, takes a directory.
+var outputFormats = []string{"text", "json", "yaml", "diff", "patch", "kustomize="}
+
+// outputCompletion completes -o: the formats, then after kustomize= the
+// directories under what is typed (listed here, so that every shell
+// completes the value whole), without a space so that a directory can
+// go on.
+func outputCompletion(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	const nospace = cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	if dir, ok := strings.CutPrefix(toComplete, "kustomize="); ok {
+		return kustomizeDirs(dir), nospace
+	}
+	var out []cobra.Completion
+	for _, f := range outputFormats {
+		if strings.HasPrefix(f, toComplete) {
+			out = append(out, f)
+		}
+	}
+	return out, nospace
+}
+
+// kustomizeDirs are "kustomize=DIR/" for each directory whose path starts
+// with typed (relative to the working directory), hidden ones only when
+// typed names a dot; none when it cannot be read.
+func kustomizeDirs(typed string) []cobra.Completion {
+	parent, base := filepath.Split(typed)
+	entries, err := os.ReadDir(filepath.Clean("./" + parent))
+	if err != nil {
+		return nil
+	}
+	var out []cobra.Completion
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, base) || strings.HasPrefix(name, ".") && !strings.HasPrefix(base, ".") {
+			continue
+		}
+		out = append(out, "kustomize="+parent+name+"/")
+	}
+	return out
+}
+
+// setCompletion completes --set RULE.PARAM= from the registry's
+// parameters, each with its description, and no space after the "=" so
+// that the value follows; a value is not completed.
+func setCompletion(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	const nospace = cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	if strings.Contains(toComplete, "=") {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []cobra.Completion
+	for _, r := range rules.All() {
+		m := r.Meta()
+		for _, p := range m.Params {
+			key := m.ID + "." + p.Name + "="
+			if strings.HasPrefix(key, strings.ToLower(toComplete)) {
+				out = append(out, cobra.CompletionWithDesc(key, p.Description))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nospace
 }

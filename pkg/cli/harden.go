@@ -51,6 +51,8 @@ type HardenOptions struct {
 	*session
 	selection rules.Selection
 	styles    report.Styles
+	// refused is told once per run when a preview's dry-run was refused.
+	refused refusedOnce
 }
 
 // NewHardenOptions returns options with kubectl's defaults.
@@ -77,7 +79,8 @@ func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch the rollout until it completes")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch a rollout before giving up")
 	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "yaml", "diff", "patch"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", outputCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("set", setCompletion)
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
@@ -128,6 +131,12 @@ func (o *HardenOptions) Validate() error {
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--timeout must be positive")
 	}
+	if err := validateColor(o.Color); err != nil {
+		return err
+	}
+	if err := validateSet(o.Set); err != nil {
+		return err
+	}
 	return rules.ValidateSelection(o.selection)
 }
 
@@ -157,16 +166,24 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	}
 	targets := o.targets
 	targets.Note = func(msg string) { fmt.Fprintln(o.ErrOut, termsafe.String(msg)) }
+	// A workload of the files that is not live is one failed outcome;
+	// the others still run.
+	var notLive []inspect.NotLive
+	targets.NotLive = func(n inspect.NotLive) { notLive = append(notLive, n) }
 	workloads, err := inspect.Resolve(o.builder(), targets)
 	if err != nil {
 		return err
+	}
+	total := len(workloads) + len(notLive)
+	if total == 1 && len(notLive) == 1 { // a single target: its one-line error
+		return notLive[0].Err
 	}
 	cluster, err := o.reader.Cluster(ctx)
 	if err != nil {
 		return err
 	}
 	cluster.Context = o.context
-	if o.interactive(workloads) {
+	if len(notLive) == 0 && o.interactive(workloads) {
 		return o.runTUI(ctx, cluster, workloads[0])
 	}
 	doc := report.Report{APIVersion: report.APIVersion, Kind: report.Kind}
@@ -177,9 +194,19 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	// outcome is told at the end.
 	var outcomes []string
 	var failed []string
+	notLiveBefore := func(i int) {
+		for len(notLive) > 0 && notLive[0].Index <= i {
+			n := notLive[0]
+			notLive = notLive[1:]
+			ref := n.Ref + " -n " + n.Namespace
+			outcomes = append(outcomes, fmt.Sprintf("%-12s %s: %s", outcomeFailed, termsafe.String(ref), termsafe.String(Explain(n.Err))))
+			failed = append(failed, ref)
+		}
+	}
 	for i, w := range workloads {
+		notLiveBefore(i)
 		wl, err := o.harden(ctx, cluster, w, i)
-		if err != nil && len(workloads) == 1 {
+		if err != nil && total == 1 {
 			return err
 		}
 		got, line := outcomeOf(wl.res, err)
@@ -199,6 +226,7 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 		plans = append(plans, wl.plan)
 		pending = pending || rules.Pending(wl.Findings)
 	}
+	notLiveBefore(len(workloads))
 	switch o.Output {
 	case "json":
 		if err := printJSON(o.Out, doc); err != nil {
@@ -228,9 +256,18 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 				filepath.Join(dir, "kustomization.yaml"), len(files), dir, filepath.Join(dir, "README.md"))
 		}
 	}
-	if len(workloads) > 1 {
+	if total > 1 {
 		o.printOutcomes(outcomes)
 	}
+	var used []fixedOn
+	for _, wl := range doc.Workloads {
+		ref := strings.ToLower(wl.Kind) + "/" + wl.Name
+		if len(doc.Workloads) > 1 {
+			ref += " -n " + wl.Namespace
+		}
+		used = append(used, fixedOn{Ref: ref, Results: wl.Findings})
+	}
+	printUnusedSets(o.ErrOut, o.Set, used)
 	if o.saysNothing(plans) {
 		var all []rules.Result
 		for _, wl := range doc.Workloads {
@@ -239,7 +276,7 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.ErrOut, nothingToChange(o.selection, all))
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d workloads failed: %s (each outcome above)", len(failed), len(workloads), strings.Join(failed, ", "))
+		return fmt.Errorf("%d of %d workloads failed: %s (each outcome above)", len(failed), total, strings.Join(failed, ", "))
 	}
 	if pending {
 		return ExitCodeError(ExitFindings)
@@ -315,6 +352,9 @@ func (o *HardenOptions) harden(ctx context.Context, cluster *inspect.Cluster, w 
 	res, err := o.engine(o.Watch, o.Timeout).Fix(ctx, cluster, w, o.request())
 	wrote := in.wrote()
 	done()
+	if res != nil {
+		o.refused.tell(o.ErrOut, res.DryRunRefused)
+	}
 	wl := report.Workload{Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()}
 	if in.interrupted() {
 		// A signal stopped the run: what was written was rolled back
@@ -354,8 +394,9 @@ func heldRollout(w *inspect.Workload) string {
 // request is this run's engine request: what the flags ask for.
 func (o *HardenOptions) request() engine.Request {
 	return engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes),
-		Progress: o.progress,
-		Warn:     func(msg string) { fmt.Fprintf(o.ErrOut, "warning: %s\n", termsafe.String(msg)) },
+		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes),
+		Progress:         o.progress,
+		Warn:             func(msg string) { fmt.Fprintf(o.ErrOut, "warning: %s\n", termsafe.String(msg)) },
 		Replanned: func(w *inspect.Workload) {
 			fmt.Fprintf(o.ErrOut, "%s changed while being hardened; planning again\n", termsafe.String(w.Ref()))
 		}}
@@ -391,6 +432,10 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 	switch o.Output {
 	case "diff":
 		fmt.Fprint(o.Out, report.DiffHeader(wl.Kind, wl.Namespace, wl.Name, wl.Findings))
+		ref := strings.ToLower(wl.Kind) + "/" + wl.Name + " -n " + wl.Namespace
+		for _, l := range needsHuman(o.selection, wl.Findings) {
+			fmt.Fprintf(o.Out, "# %s: %s\n", termsafe.String(ref), l)
+		}
 		_, err := fmt.Fprint(o.Out, report.RenderDiff(p.Diff(), o.styles))
 		return err
 	case "", "text":

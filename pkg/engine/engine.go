@@ -11,9 +11,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
@@ -57,6 +59,12 @@ type Request struct {
 	Progress  func(string)
 	Warn      func(string)
 	Replanned func(w *inspect.Workload)
+	// OfflineIfRefused plans offline, as Offline does, when the API
+	// server refuses the preview's server-side dry-run as Forbidden (a
+	// read-only user: the dry-run is authorised like the write). Only for
+	// a Preview that writes nothing; an explicit --dry-run=server keeps
+	// the refusal as its error. Result.DryRunRefused then says so.
+	OfflineIfRefused bool
 }
 
 // Result is what a run did to one workload. It is never nil, even with
@@ -75,6 +83,10 @@ type Result struct {
 	Warnings []string
 	Applied  bool
 	Rollout  string
+	// DryRunRefused is the verb and resource the API server refused the
+	// preview's dry-run for ("patch deployments"), when the plan was made
+	// offline instead (Request.OfflineIfRefused); "" otherwise.
+	DryRunRefused string
 }
 
 // Held returns the findings whose fixes were held back because another
@@ -146,6 +158,17 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 			break
 		}
 		conflicts, err := e.Applier.DryRun(ctx, out.Plan)
+		if refused := RefusedDryRun(err); refused != "" && req.Mode == Preview && req.OfflineIfRefused {
+			// Planned again offline: the dry-run may have filled some
+			// objects' After before it was refused. Ownership stays the
+			// managedFields' verdict, as with --dry-run=client.
+			out.DryRunRefused = refused
+			e.Applier.Warnings.Take()
+			if out.Results, out.Plan, err = e.Plan(snap, sel); err != nil {
+				return out, err
+			}
+			break
+		}
 		if err != nil {
 			return out, err
 		}
@@ -187,6 +210,28 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 	}
 	out.Snapshot, err = e.Reader.Snapshot(ctx, cluster, w)
 	return out, err
+}
+
+// refusedRequest reads the verb and resource from the API server's
+// Forbidden message: `User "u" cannot patch resource "deployments" in API
+// group "apps" in the namespace "ns"`.
+var refusedRequest = regexp.MustCompile(`cannot (\S+) resource "([^"]+)"`)
+
+// RefusedDryRun returns what a Forbidden error refused, as RBAC names it
+// ("patch deployments"; "patch" and the status' resource when the message
+// does not say), or "" when err is no Forbidden.
+func RefusedDryRun(err error) string {
+	if err == nil || !apierrors.IsForbidden(err) {
+		return ""
+	}
+	if m := refusedRequest.FindStringSubmatch(err.Error()); m != nil {
+		return m[1] + " " + m[2]
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind != "" {
+		return "patch " + status.Status().Details.Kind
+	}
+	return "patch"
 }
 
 // holdConflicting holds back, with the API server's own words, every

@@ -21,6 +21,21 @@ type Targets struct {
 	// Note is told, in one line, which objects of the files were skipped
 	// because they are not workloads; may be nil.
 	Note func(msg string)
+	// NotLive, when set, is told of each workload of the files that is
+	// not live, and Resolve goes on with the others (returning no error
+	// when it found none but told some); nil makes the first one Resolve's
+	// error.
+	NotLive func(NotLive)
+}
+
+// NotLive is a workload named in a file that the API server does not have.
+type NotLive struct {
+	Ref       string // "deployment/ghost"
+	Namespace string
+	// Index is where it stood among the workloads Resolve returns: the
+	// number of live ones before it.
+	Index int
+	Err   error // "deployment/ghost in namespace NS (from m.yaml) is not live: …"
 }
 
 // Resolve finds the live workloads the targets name, with resource.Builder
@@ -51,6 +66,7 @@ func Resolve(b *resource.Builder, t Targets) ([]*Workload, error) {
 	}
 	var out []*Workload
 	var skipped []string
+	notLive := 0
 	for _, info := range infos {
 		obj, ok := info.Object.(*unstructured.Unstructured)
 		if !ok {
@@ -67,8 +83,14 @@ func Resolve(b *resource.Builder, t Targets) ([]*Workload, error) {
 		if files {
 			// A workload from a file is hardened as it runs, not as written.
 			if err := info.Get(); apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("%s/%s in namespace %s (from %s) is not live: kubectl harden works on running workloads",
-					strings.ToLower(obj.GetKind()), obj.GetName(), info.Namespace, info.Source)
+				ref := strings.ToLower(obj.GetKind()) + "/" + obj.GetName()
+				err := fmt.Errorf("%s in namespace %s (from %s) is not live: kubectl harden works on running workloads", ref, info.Namespace, info.Source)
+				if t.NotLive == nil {
+					return nil, err
+				}
+				t.NotLive(NotLive{Ref: ref, Namespace: info.Namespace, Index: len(out), Err: err})
+				notLive++
+				continue
 			} else if err != nil {
 				return nil, err
 			}
@@ -85,7 +107,7 @@ func Resolve(b *resource.Builder, t Targets) ([]*Workload, error) {
 	if len(skipped) > 0 && t.Note != nil {
 		t.Note(fmt.Sprintf("skipped %s: %s", notWorkloads(len(skipped)), strings.Join(skipped, ", ")))
 	}
-	if len(out) == 0 {
+	if len(out) == 0 && notLive == 0 {
 		if t.Selector != "" {
 			return nil, fmt.Errorf("no workloads match selector %q", t.Selector)
 		}
