@@ -538,11 +538,13 @@ func PrintSnapshot(out io.Writer, s *inspect.Snapshot) {
 		zones = append(zones, fmt.Sprintf("%s=%d", q(z), n))
 	}
 	sort.Strings(zones)
-	clusterZones := orNone(strings.Join(s.Cluster.Zones(), ", "))
-	if _, unknown := s.Unknown(inspect.ResNodes); unknown {
-		clusterZones = "unknown"
+	// "(no zone)" is a node without the zone label; unread nodes leave
+	// every zone unknown.
+	if u, unknown := s.Unknown(inspect.ResNodes); unknown {
+		row("ready by zone", "unknown: nodes cannot be listed (%s)", u.Reason)
+	} else {
+		row("ready by zone", "%s (cluster zones: %s)", orNone(strings.Join(zones, " ")), orNone(strings.Join(s.Cluster.Zones(), ", ")))
 	}
-	row("ready by zone", "%s (cluster zones: %s)", orNone(strings.Join(zones, " ")), clusterZones)
 	for _, p := range s.Pods {
 		ready, _ := inspect.PodReady(&p)
 		state := string(p.Status.Phase)

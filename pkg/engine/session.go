@@ -40,7 +40,7 @@ func (e *Engine) Open(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 		desired = int32(stats.Total)
 	}
 	info := tui.Workload{Kind: w.Kind(), Name: w.Name(), Namespace: w.Namespace(), Context: cluster.Context, Desired: desired,
-		Stats: stats, Managed: inspect.ManagedBy(w.Object)}
+		Stats: stats, Managed: inspect.ManagedBy(w.Object), Unread: snap.AllUnread()}
 	return &Session{eng: e, skip: skip, cluster: cluster, w: w, snap: snap}, info, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 )
 
@@ -44,6 +45,10 @@ type JUnitSuite struct {
 	Skipped    int             `xml:"skipped,attr"`
 	Properties []JUnitProperty `xml:"properties>property,omitempty"`
 	Cases      []JUnitCase     `xml:"testcase"`
+	// SystemErr lists the reads the API server refused, one a line: what
+	// the cases of this suite could not know. After the cases, as the
+	// JUnit schema orders them.
+	SystemErr string `xml:"system-err,omitempty"`
 }
 
 // JUnitProperty is a name/value pair of a suite.
@@ -72,7 +77,24 @@ type JUnitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// WriteAuditJUnit writes the audit as JUnit XML, one suite per namespace.
+// junitUnread is the suites' system-err: "kubectl harden could not read:"
+// then a line per refused read, e.g. "zones unknown: nodes cannot be listed
+// (forbidden)"; "" when every read was made.
+func junitUnread(unread []inspect.Unread) string {
+	if len(unread) == 0 {
+		return ""
+	}
+	lines := []string{"kubectl harden could not read (the findings that depend on it say so):"}
+	for _, u := range unread {
+		lines = append(lines, u.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+// WriteAuditJUnit writes the audit as JUnit XML, one suite per namespace;
+// each suite's system-err names the reads the API server refused, which
+// every namespace's cases lack (each was a LIST of the whole scope, or
+// cluster-scoped).
 func WriteAuditJUnit(w io.Writer, rep *audit.Report) error {
 	doc := JUnitSuites{Name: "kubectl harden audit"}
 	for _, n := range rep.Namespaces {
@@ -87,6 +109,7 @@ func WriteAuditJUnit(w io.Writer, rep *audit.Report) error {
 				}
 			}
 		}
+		s.SystemErr = junitUnread(rep.Unread)
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 		doc.Skipped += s.Skipped

@@ -10,7 +10,8 @@ import (
 )
 
 // WriteAuditMarkdown writes the audit as a GitHub-flavoured Markdown report
-// to paste in a ticket: the cluster's score, then per namespace a table of
+// to paste in a ticket: the cluster's score, the reads the API server
+// refused ("Could not read", when any), then per namespace a table of
 // its workloads (worst first, as the audit sorts them), the namespace's own
 // findings, and per workload its pending findings with why, remediation
 // and the command that fixes what can be fixed.
@@ -21,6 +22,14 @@ func WriteAuditMarkdown(w io.Writer, rep *audit.Report) error {
 	p("**Score %d/100** over %d workload%s in %d namespace%s: %d critical, %d high, %d medium, %d low pending.\n\n",
 		rep.Score, rep.Workloads, plural(rep.Workloads), len(rep.Namespaces), plural(len(rep.Namespaces)),
 		rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
+	if len(rep.Unread) > 0 {
+		// Before the scores it qualifies: what the audit could not know.
+		p("## Could not read\n\nThe API server refused these reads; the findings that depend on them say so.\n\n")
+		for _, u := range rep.Unread {
+			p("- %s\n", md(u.String()))
+		}
+		p("\n")
+	}
 	for _, n := range rep.Namespaces {
 		p("## Namespace %s — score %d/100\n\n", md(n.Name), n.Score)
 		if len(n.Workloads) > 0 {

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/version"
 )
@@ -33,8 +34,23 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
+	Tool        sarifTool         `json:"tool"`
+	Invocations []sarifInvocation `json:"invocations,omitempty"`
+	Results     []sarifResult     `json:"results"`
+}
+
+// sarifInvocation is the run's one invocation, present when the API server
+// refused reads: each is a warning notification (the audit itself
+// succeeded, on what it could read).
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications"`
+}
+
+type sarifNotification struct {
+	Level      string         `json:"level"`
+	Message    sarifText      `json:"message"`
+	Properties map[string]any `json:"properties,omitempty"`
 }
 
 type sarifTool struct {
@@ -138,8 +154,10 @@ func ArtifactURI(namespace, kind, name string) string {
 }
 
 // WriteAuditSARIF writes the audit as one SARIF 2.1.0 run: the rule
-// registry as the driver's rules, each pending finding as a result, and
-// each exempted one as a result with an external suppression.
+// registry as the driver's rules, each pending finding as a result, each
+// exempted one as a result with an external suppression, and each read the
+// API server refused as a warning of the run's invocation
+// (invocations[0].toolExecutionNotifications).
 func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 	// SARIF viewers compare versions numerically: no leading v.
 	driver := sarifDriver{Name: "kubectl-harden", Version: strings.TrimPrefix(version.Version, "v"), InformationURI: InformationURI}
@@ -210,9 +228,30 @@ func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 			}
 		}
 	}
+	run.Invocations = sarifInvocations(rep.Unread)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+}
+
+// sarifInvocations is one invocation with a warning per read the API
+// server refused, e.g. "zones unknown: nodes cannot be listed (forbidden)"
+// with the resource, verb, reason and the API server's message as
+// properties; none when every read was made.
+func sarifInvocations(unread []inspect.Unread) []sarifInvocation {
+	if len(unread) == 0 {
+		return nil
+	}
+	inv := sarifInvocation{ExecutionSuccessful: true}
+	for _, u := range unread {
+		props := map[string]any{"resource": u.Resource, "verb": u.Verb, "reason": u.Reason}
+		if u.Message != "" {
+			props["apiServerMessage"] = u.Message
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
+			sarifNotification{Level: "warning", Message: sarifText{Text: u.String()}, Properties: props})
+	}
+	return []sarifInvocation{inv}
 }
 
 func sarifRuleOf(m rules.Meta) sarifRule {

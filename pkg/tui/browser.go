@@ -301,8 +301,12 @@ func (b *Browser) Render() string {
 	line1 := ansi.Truncate(left, b.width-ansi.StringWidth(score)-1, "…")
 	line1 += strings.Repeat(" ", max(b.width-ansi.StringWidth(line1)-ansi.StringWidth(score), 1)) + score
 	line2 := st.subtle.Render(fmt.Sprintf("pending: %d critical · %d high · %d medium · %d low", p.Critical, p.High, p.Medium, p.Low))
+	header := []string{line1, ansi.Truncate(line2, b.width, "…")}
+	if u := unreadLine(st, b.rep.Unread, "-o table", b.width); u != "" {
+		header = append(header, u)
+	}
 	help := b.helpView()
-	bodyH := max(b.height-2-1-lipgloss.Height(help), 6)
+	bodyH := max(b.height-len(header)-1-lipgloss.Height(help), 6)
 	listH := max(bodyH*11/20, 4)
 	detailH := bodyH - listH
 	rows := b.visible()
@@ -324,7 +328,7 @@ func (b *Browser) Render() string {
 	case b.status != "":
 		status = st.warn.Render(q(b.status))
 	}
-	return strings.Join([]string{line1, ansi.Truncate(line2, b.width, "…"), list, detail, ansi.Truncate(status, b.width, "…"), help}, "\n")
+	return strings.Join(append(header, list, detail, ansi.Truncate(status, b.width, "…"), help), "\n")
 }
 
 func (b *Browser) helpView() string {

@@ -48,6 +48,11 @@ type Workload struct {
 	Stats                          inspect.PodStats
 	// Managed names a GitOps tool or Helm that will revert live changes.
 	Managed string
+	// Unread are the reads the API server refused (a read-only user),
+	// cluster-scoped and of the namespace (Snapshot.AllUnread): the
+	// header names them, and shows zones as unknown when nodes are
+	// among them.
+	Unread []inspect.Unread
 }
 
 // Outcome is how the TUI ended.

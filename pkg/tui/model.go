@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
 	"github.com/kubectl-harden/kubectl-harden/pkg/report"
@@ -60,8 +61,9 @@ type Model struct {
 	results  []rules.Result
 	plan     *plan.Plan
 	// applied is set once the plan was applied: the score shown is the
-	// one with its fixes in.
-	applied bool
+	// one with its fixes in, and appliedN fixes count as applied.
+	applied  bool
+	appliedN int
 	// desired0 is the workload's replicas when the view opened.
 	desired0 int32
 	status   string
@@ -629,7 +631,7 @@ func (m *Model) follow(msg tea.Msg) {
 	case commitMsg:
 		m.w.Desired = m.desired0 // rolled back: as it was
 		if msg.err == nil && s.phase == phaseDone {
-			m.applied = true
+			m.applied, m.appliedN = true, len(s.rules)
 			if n, ok := replicasSet(s.plan, m.w); ok {
 				m.w.Desired = n
 			}
@@ -797,7 +799,16 @@ func (m *Model) quit(o Outcome) (tea.Model, tea.Cmd) {
 }
 
 // Layout: a two-line header, the panes, a status line and the help.
-const headerH, statusH = 2, 1
+const statusH = 1
+
+// headerHeight is the header's rows: the workload and score, the live
+// line, and the unread line when some reads were refused.
+func (m *Model) headerHeight() int {
+	if len(m.w.Unread) > 0 {
+		return 3
+	}
+	return 2
+}
 
 func (m *Model) wide() bool { return m.width >= 120 }
 
@@ -817,7 +828,7 @@ func (m *Model) diffWidth() int {
 
 func (m *Model) bodyHeight() int {
 	m.help.SetWidth(m.width)
-	return max(m.height-headerH-statusH-lipgloss.Height(m.help.View(m.keys)), 6)
+	return max(m.height-m.headerHeight()-statusH-lipgloss.Height(m.help.View(m.keys)), 6)
 }
 
 // listHeight is the list pane's outer height when the panes are stacked.
@@ -884,21 +895,16 @@ func (m *Model) header() string {
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(score)
 	line1 := ansi.Truncate(left, m.width-ansi.StringWidth(score)-1, "…") + strings.Repeat(" ", max(gap, 1)) + score
 	s := m.w.Stats
-	var zones []string
-	for z, n := range s.Zones {
-		if z == "" {
-			z = "no zone"
-		}
-		zones = append(zones, fmt.Sprintf("%s:%d", q(z), n))
-	}
-	sort.Strings(zones)
 	// Held fixes are chosen but not applied: they count apart.
 	fixes := fmt.Sprintf("%d/%d fixes selected", len(m.list.chosen()), m.list.fixableCount())
-	if held := len(m.held()); held > 0 {
+	switch held := len(m.held()); {
+	case m.applied:
+		fixes = fmt.Sprintf("%d fix%s applied · %d left", m.appliedN, plural(m.appliedN, "es"), m.list.fixableCount()-m.appliedN)
+	case held > 0:
 		fixes = fmt.Sprintf("%d/%d fixes to apply · %d held", len(m.toApply()), m.list.fixableCount(), held)
 	}
 	live := fmt.Sprintf("pods %d/%d ready · %d restarts · zones %s · %s", s.Ready, m.w.Desired, s.Restarts,
-		orDash(strings.Join(zones, " ")), fixes)
+		zoneCounts(s.Zones, m.w.Unread, ":", " "), fixes)
 	var problems []string
 	for p, n := range s.Problems {
 		problems = append(problems, fmt.Sprintf("%s×%d", q(p), n))
@@ -907,7 +913,29 @@ func (m *Model) header() string {
 	if len(problems) > 0 {
 		live += " · " + m.st.bad.Render(strings.Join(problems, " "))
 	}
-	return line1 + "\n" + ansi.Truncate(m.st.subtle.Render(live), m.width, "…")
+	head := line1 + "\n" + ansi.Truncate(m.st.subtle.Render(live), m.width, "…")
+	if u := unreadLine(m.st, m.w.Unread, "-o text", m.width); u != "" {
+		head += "\n" + u
+	}
+	return head
+}
+
+// zoneCounts renders ready pods per zone, e.g. "zone-a:1 zone-b:2" (sep
+// ":", join " "); "no zone" is a node without the zone label, "unknown"
+// every zone when nodes could not be read, "-" no ready pod.
+func zoneCounts(zones map[string]int, unread []inspect.Unread, sep, join string) string {
+	if zonesUnknown(unread) {
+		return "unknown"
+	}
+	var out []string
+	for z, n := range zones {
+		if z == "" {
+			z = "no zone"
+		}
+		out = append(out, termsafe.String(z)+sep+fmt.Sprint(n))
+	}
+	sort.Strings(out)
+	return orDash(strings.Join(out, join))
 }
 
 // quitLine asks the quit question in the help line's place.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -332,7 +331,7 @@ func (s *steps) view(st styles, w Workload, width, height int) string {
 			add(st.warn.Render("! warning: ") + q(wn))
 		}
 	case phaseApplying, phaseDone:
-		add(s.progressView(st, width)...)
+		add(s.progressView(st, w, width)...)
 		if s.phase == phaseDone && s.err == nil {
 			add("", st.subtle.Render(fmt.Sprintf("undo: kubectl harden undo %s/%s -n %s", strings.ToLower(w.Kind), q(w.Name), q(w.Namespace))))
 		}
@@ -381,7 +380,7 @@ func (s *steps) ownedView(st styles) []string {
 
 // progressView is the rollout: a bar, ready pods per zone, the status
 // lines, then the result.
-func (s *steps) progressView(st styles, width int) []string {
+func (s *steps) progressView(st styles, w Workload, width int) []string {
 	q := termsafe.String
 	var out []string
 	head := s.spin.View() + " "
@@ -396,15 +395,7 @@ func (s *steps) progressView(st styles, width int) []string {
 	elapsed = elapsed.Truncate(time.Second)
 	out = append(out, fmt.Sprintf("%srollout %s %3.0f%%  %s", head, s.bar.ViewAs(s.ready), s.ready*100, st.subtle.Render(elapsed.String())))
 	if len(s.pods.Zones) > 0 {
-		zones := make([]string, 0, len(s.pods.Zones))
-		for z, n := range s.pods.Zones {
-			if z == "" {
-				z = "no zone"
-			}
-			zones = append(zones, fmt.Sprintf("%s %d", q(z), n))
-		}
-		sort.Strings(zones)
-		out = append(out, fmt.Sprintf("pods ready %d/%d · per zone: %s", s.pods.Ready, s.pods.Total, strings.Join(zones, ", ")))
+		out = append(out, fmt.Sprintf("pods ready %d/%d · per zone: %s", s.pods.Ready, s.pods.Total, zoneCounts(s.pods.Zones, w.Unread, " ", ", ")))
 	}
 	for _, l := range s.lines[max(len(s.lines)-4, 0):] {
 		out = append(out, st.subtle.Render("  "+q(l)))

@@ -45,6 +45,9 @@ type scripted struct {
 	// engine reads them from managedFields: a fix whose owner it does not
 	// take is held back (status conflict) unless the selection forces it.
 	owned map[string][]owners.Conflict
+	// pods is what Pods reads again; nil for 2 ready pods in zone-a and
+	// zone-b.
+	pods *inspect.PodStats
 
 	mu          sync.Mutex
 	forced      []bool
@@ -142,6 +145,9 @@ func (e *scripted) Commit(ctx context.Context, _ *plan.Plan, _ bool, progress fu
 }
 
 func (e *scripted) Pods(context.Context) (inspect.PodStats, error) {
+	if e.pods != nil {
+		return *e.pods, nil
+	}
 	return inspect.PodStats{Total: 2, Ready: 2, Zones: map[string]int{"zone-a": 1, "zone-b": 1}}, nil
 }
 

@@ -94,7 +94,25 @@ func running(s *inspect.Snapshot, container string) []string {
 	return out
 }
 
-// Fix pins the image to the one digest all pods run.
+// pullPolicy is the container's imagePullPolicy as the pods run it: the
+// spec's, else the API server's default for its reference (Always for
+// :latest or no tag, IfNotPresent otherwise; k8s.io/kubernetes
+// pkg/apis/core/v1 SetDefaults_Container).
+func pullPolicy(c pss.Container) corev1.PullPolicy {
+	if c.ImagePullPolicy != "" {
+		return c.ImagePullPolicy
+	}
+	if t, digest := tag(c.Image); !digest && (t == "" || t == "latest") {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
+}
+
+// Fix pins the image to the one digest all pods run, and pulls it only
+// when missing (imagePullPolicy: IfNotPresent); its description says when
+// that changes the pull policy, e.g. "pin web to sha256:…, the digest its
+// pods run, and pull it only when missing (imagePullPolicy: Always →
+// IfNotPresent)".
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fix, error) {
 	var target pss.Container
 	for _, c := range pss.Containers(s) {
@@ -106,7 +124,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 		return nil, fmt.Errorf("no container %q", f.Container)
 	}
 	fields := map[string]any{"imagePullPolicy": string(corev1.PullIfNotPresent)}
-	desc := "pull " + target.Name + "'s digest only when missing"
+	desc := "pull " + target.Name + "'s digest only when missing (imagePullPolicy: Always → IfNotPresent)"
 	if f.Field == "image" {
 		digests := running(s, target.Name)
 		switch len(digests) {
@@ -118,6 +136,9 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 		}
 		fields["image"] = target.Image + "@" + digests[0]
 		desc = "pin " + target.Name + " to " + digests[0] + ", the digest its pods run"
+		if p := pullPolicy(target); p != corev1.PullIfNotPresent {
+			desc += ", and pull it only when missing (imagePullPolicy: " + string(p) + " → IfNotPresent)"
+		}
 	}
 	fields["name"] = target.Name
 	obj := rules.WorkloadChange(s.Workload)

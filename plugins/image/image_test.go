@@ -17,3 +17,34 @@ func TestFixtures(t *testing.T) {
 		{Name: "tags and digests pass", Failure: "testdata/pass.yaml"},
 	})
 }
+
+// The description says when the pin also changes imagePullPolicy, which
+// the patch always sets to IfNotPresent: from the spec's, or the API
+// server's default (Always for :latest or no tag).
+func TestDescriptionSaysThePullPolicyChange(t *testing.T) {
+	const digest1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	const digest2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	for file, want := range map[string][]string{
+		"testdata/failure-latest.yaml": {
+			"pin web to " + digest1 + ", the digest its pods run, and pull it only when missing (imagePullPolicy: Always → IfNotPresent)",
+			"pin sidecar to " + digest2 + ", the digest its pods run, and pull it only when missing (imagePullPolicy: Always → IfNotPresent)"},
+		"testdata/failure-latest-policies.yaml": {
+			"pin web to " + digest1 + ", the digest its pods run",
+			"pin sidecar to " + digest2 + ", the digest its pods run, and pull it only when missing (imagePullPolicy: Never → IfNotPresent)"},
+	} {
+		s := rulestest.Load(t, file)
+		findings := Rule{}.Check(s)
+		if len(findings) != len(want) {
+			t.Fatalf("%s: %d findings, want %d", file, len(findings), len(want))
+		}
+		for i, f := range findings {
+			fix, err := Rule{}.Fix(s, f, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if fix.Description != want[i] {
+				t.Errorf("%s: description %q, want %q", file, fix.Description, want[i])
+			}
+		}
+	}
+}

@@ -41,13 +41,15 @@ func (Rule) Meta() rules.Meta {
 // kernel modules, iptables, mounts) when it first does so, at runtime —
 // often after the rollout watch: the finding is opt-in
 // (rules.Finding.OptIn), fixed only when the rule is named, and says what
-// to grant instead.
+// to grant instead. The message is the Pod Security Standards check alone:
+// the OptIn reason, shown after it when not applied, says which containers
+// run privileged today, so the report says it once.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range pss.Find(s, "privileged") {
 		names := privileged(s)
 		out = append(out, rules.Finding{Rule: id, Severity: rules.Critical, Category: rules.Security,
-			Message: "Pod Security Standards (baseline): " + v.Message() + "; " + today(names),
+			Message: "Pod Security Standards (baseline): " + v.Message(),
 			Field:   "securityContext.privileged", OptIn: risk(s, names)})
 	}
 	return out

@@ -11,9 +11,9 @@ import (
 func TestFixtures(t *testing.T) {
 	rulestest.Run(t, Rule{}, []rulestest.Case{
 		{Name: "privileged init and app containers, named", Failure: "testdata/failure-privileged.yaml", Fixed: "testdata/fixed-privileged.yaml",
-			Findings: []string{`privileged (containers "init", "web" must not set securityContext.privileged=true); containers init, web run privileged today`}},
+			Findings: []string{`Pod Security Standards (baseline): privileged (containers "init", "web" must not set securityContext.privileged=true)`}},
 		{Name: "iptables and a device, named", Failure: "testdata/failure-iptables.yaml", Fixed: "testdata/fixed-iptables.yaml",
-			Findings: []string{"containers net-init, agent run privileged today"}},
+			Findings: []string{`privileged (containers "net-init", "agent" must not set securityContext.privileged=true)`}},
 		{Name: "unprivileged passes", Failure: "testdata/pass.yaml"},
 	})
 }
@@ -47,6 +47,27 @@ func TestOptIn(t *testing.T) {
 		}
 		if tc.status == rules.StatusPlanned && !strings.Contains(strings.Join(r.Fix.Warnings, ""), "fails when first used, at runtime") {
 			t.Errorf("%s: the fix does not warn: %q", tc.file, r.Fix.Warnings)
+		}
+	}
+}
+
+// The text report prints "MESSAGE — REASON": the message is the Pod
+// Security Standards check, the opt-in reason says who runs privileged
+// today; neither repeats the other.
+func TestMessageAndOptInSayEachFactOnce(t *testing.T) {
+	for _, file := range []string{"testdata/failure-privileged.yaml", "testdata/failure-iptables.yaml"} {
+		s := rulestest.Load(t, file)
+		fs := Rule{}.Check(s)
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d findings, want 1", file, len(fs))
+		}
+		f := fs[0]
+		today, _, _ := strings.Cut(f.OptIn, ":")
+		if !strings.HasSuffix(today, "privileged today") || strings.Contains(f.Message, "today") {
+			t.Errorf("%s: message %q repeats or opt-in %q lacks who runs privileged today", file, f.Message, f.OptIn)
+		}
+		if strings.Contains(f.OptIn, "must not set") {
+			t.Errorf("%s: opt-in %q repeats the Pod Security Standards check", file, f.OptIn)
 		}
 	}
 }

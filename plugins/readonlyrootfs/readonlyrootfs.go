@@ -51,8 +51,10 @@ func writable(s *inspect.Snapshot) []pss.Container {
 // in a spec or a pod's status proves where an app writes, and a write to
 // the read-only root fails only when the app makes it, hours after the
 // rollout watch.
-const OptIn = "fixed only when named: a write outside /tmp and the container's volumes (caches, uploads, PID and lock files) " +
-	"fails at runtime, after the rollout watch; name it once you know where the app writes (mount an emptyDir at each such path)"
+// The status reason appends how to name it (rules.OptInReason), so this says
+// only why, and what to do first.
+const OptIn = "a write outside /tmp and the container's volumes (caches, uploads, PID and lock files) " +
+	"fails at runtime, after the rollout watch: first mount an emptyDir at each other path the app writes to"
 
 // Check reports containers with a writable root filesystem. The finding is
 // opt-in (rules.Finding.OptIn): --fix=all leaves it skipped with OptIn as

@@ -33,8 +33,8 @@ func TestOptIn(t *testing.T) {
 		if r.Status != tc.status {
 			t.Errorf("--fix=%s: %s (%s), want %s", strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status)
 		}
-		want := "fixed only when named: a write outside /tmp and the container's volumes (caches, uploads, PID and lock files) fails at runtime, " +
-			"after the rollout watch; name it once you know where the app writes (mount an emptyDir at each such path); name it to apply: --fix=read-only-root-fs"
+		want := "a write outside /tmp and the container's volumes (caches, uploads, PID and lock files) fails at runtime, " +
+			"after the rollout watch: first mount an emptyDir at each other path the app writes to; name it to apply: --fix=read-only-root-fs"
 		if r.Status == rules.StatusSkipped && r.Reason != want {
 			t.Errorf("--fix=%s: reason %q", strings.Join(tc.fix, ","), r.Reason)
 		}

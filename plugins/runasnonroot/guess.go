@@ -14,10 +14,8 @@ import (
 // guessRisk is one reason why guessing DefaultUID for a container whose
 // user is unknown may break the app in a way no rollout shows.
 type guessRisk struct {
-	// short names what was seen, for the finding's message, e.g. "image
-	// postgres:16 (container db) is a data store".
-	short string
-	// why is the whole reason with what to do instead.
+	// why is the whole reason, what was seen first, with what to do
+	// instead, e.g. "image postgres:16 (container db) is a data store: …".
 	why string
 }
 
@@ -42,7 +40,7 @@ func guessRisks(s *inspect.Snapshot, who identity) []guessRisk {
 		}
 	}
 	if len(out) == 0 && vol != "" {
-		out = append(out, guessRisk{short: vol + " holds files of the image's user",
+		out = append(out, guessRisk{
 			why: fmt.Sprintf("%s holds files that belong to the image's user, which the kubelet does not report: as UID %d the app "+
 				"may fail to read or write them, and fsGroup %d would change the group of every file on it (not the owner), which "+
 				"no rollback undoes; set the image's UID (--set %s.uid=N)", vol, DefaultUID, DefaultUID, id)})
@@ -75,15 +73,15 @@ func imageRisk(s *inspect.Snapshot, c pss.Container, vol string) (guessRisk, boo
 	}
 	switch {
 	case k.Store && k.UID != 0 && k.RootStart:
-		return guessRisk{short: what + " is a data store",
+		return guessRisk{
 			why: fmt.Sprintf("%s runs as root and switches to its own user (%d for the official image); %s belong to that user: "+
 				"set runAsUser to it (--set %s.uid=%d) rather than a guess (UID %d)", what, k.UID, files, id, k.UID, DefaultUID)}, true
 	case k.Store && k.UID != 0:
-		return guessRisk{short: what + " is a data store",
+		return guessRisk{
 			why: fmt.Sprintf("%s runs as UID %d; %s belong to that user: set runAsUser to it (--set %s.uid=%d) rather than a "+
 				"guess (UID %d)", what, k.UID, files, id, k.UID, DefaultUID)}, true
 	case k.Store:
-		return guessRisk{short: what + " is a data store",
+		return guessRisk{
 			why: fmt.Sprintf("%s is a data store: %s belong to the image's user, which the kubelet does not report: set runAsUser "+
 				"to it (--set %s.uid=N) rather than a guess (UID %d)", what, files, id, DefaultUID)}, true
 	}
@@ -91,7 +89,7 @@ func imageRisk(s *inspect.Snapshot, c pss.Container, vol string) (guessRisk, boo
 	if k.Instead != "" {
 		instead = "use " + k.Instead
 	}
-	return guessRisk{short: what + " starts as root",
+	return guessRisk{
 		why: fmt.Sprintf("%s starts as root and switches to user %s (%d) itself, as the image's own startup warning says: as UID %d "+
 			"it fails to start; %s", what, k.User, k.UID, DefaultUID, instead)}, true
 }

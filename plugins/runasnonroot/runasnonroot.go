@@ -61,7 +61,10 @@ func (Rule) Meta() rules.Meta {
 // or their user is unknown and a guessed UID would break a data store, a
 // root-starting image or a persistent volume's files (guessRisks),
 // running them as another user may break them: the finding is opt-in
-// (rules.Finding.OptIn), fixed only when the rule is named.
+// (rules.Finding.OptIn), fixed only when the rule is named. The message
+// says what is wrong (the Pod Security Standards check, the live UID when
+// it is not root); the OptIn reason, shown after it when not applied, says
+// what was seen that makes the fix risky — each fact once in the report.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var msgs []string
 	for _, v := range pss.Find(s, "runAsNonRoot", "runAsUser") {
@@ -78,21 +81,18 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	who := decide(s, 0)
 	if len(who.root) > 0 {
 		f.OptIn = rootRisk(who.root)
-		f.Message += "; " + rootToday(who.root)
 	}
 	for _, name := range who.mixed {
 		if f.OptIn != "" {
 			f.OptIn += "; "
 		}
 		f.OptIn += mixedRisk(name, who.mixedUsers[name], "another user")
-		f.Message += fmt.Sprintf("; the pods report different users for container %s (%s)", name, who.mixedUsers[name])
 	}
 	for _, r := range guessRisks(s, who) {
 		if f.OptIn != "" {
 			f.OptIn += "; "
 		}
 		f.OptIn += r.why
-		f.Message += "; " + r.short
 	}
 	return []rules.Finding{f}
 }

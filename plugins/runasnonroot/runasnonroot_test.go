@@ -13,7 +13,7 @@ import (
 func TestFixtures(t *testing.T) {
 	rulestest.Run(t, Rule{}, []rulestest.Case{
 		{Name: "unknown user, a container asking for root, a volume", Failure: "testdata/failure-unknown-user.yaml", Fixed: "testdata/fixed-unknown-user.yaml",
-			Findings: []string{`runAsNonRoot != true (pod or containers "web", "helper" must set securityContext.runAsNonRoot=true); runAsUser=0 (container "helper" must not set runAsUser=0); container helper runs as root (UID 0) today`}},
+			Findings: []string{`runAsNonRoot != true (pod or containers "web", "helper" must set securityContext.runAsNonRoot=true); runAsUser=0 (container "helper" must not set runAsUser=0)`}},
 		{Name: "keeps the UID the kubelet reports", Failure: "testdata/failure-live-uid.yaml", Fixed: "testdata/fixed-live-uid.yaml",
 			Findings: []string{"the containers run as UID 101 today"}},
 		{Name: "uid parameter", Failure: "testdata/failure-live-uid.yaml", Fixed: "testdata/fixed-uid-param.yaml",
@@ -25,13 +25,13 @@ func TestFixtures(t *testing.T) {
 		{Name: "containers running as different users keep theirs", Failure: "testdata/failure-live-mixed.yaml", Fixed: "testdata/fixed-live-mixed.yaml",
 			Findings: []string{"runAsNonRoot != true"}},
 		{Name: "root today, named", Failure: "testdata/failure-root-port80.yaml", Fixed: "testdata/fixed-root-port80.yaml",
-			Findings: []string{"(pod or container \"web\" must set securityContext.runAsNonRoot=true); container web runs as root (UID 0) today"}},
+			Findings: []string{"Pod Security Standards (restricted): runAsNonRoot != true (pod or container \"web\" must set securityContext.runAsNonRoot=true)"}},
 		{Name: "postgres with a claim, its UID given", Failure: "testdata/failure-postgres.yaml", Fixed: "testdata/fixed-postgres-uid.yaml",
-			Findings: []string{"image postgres:16 (container postgres) is a data store"}, Params: rules.Params{"uid": "999"}},
+			Findings: []string{`runAsNonRoot != true (pod or container "postgres" must set securityContext.runAsNonRoot=true)`}, Params: rules.Params{"uid": "999"}},
 		{Name: "postgres with its user given", Failure: "testdata/failure-postgres-explicit.yaml", Fixed: "testdata/fixed-postgres-explicit.yaml",
 			Findings: []string{`runAsNonRoot != true (pod or container "postgres" must set securityContext.runAsNonRoot=true)`}},
 		{Name: "redis, its UID given", Failure: "testdata/failure-redis.yaml", Fixed: "testdata/fixed-redis-uid.yaml",
-			Findings: []string{"image redis:7 (container redis) is a data store"}, Params: rules.Params{"uid": "999"}},
+			Findings: []string{`runAsNonRoot != true (pod or container "redis" must set securityContext.runAsNonRoot=true)`}, Params: rules.Params{"uid": "999"}},
 		{Name: "nginx-unprivileged, a guess the rollout checks", Failure: "testdata/failure-nginx-unprivileged.yaml", Fixed: "testdata/fixed-nginx-unprivileged.yaml",
 			Findings: []string{`runAsNonRoot != true (pod or container "web" must set securityContext.runAsNonRoot=true)`}},
 		{Name: "plain app, a guess the rollout checks", Failure: "testdata/failure-plain.yaml", Fixed: "testdata/fixed-plain.yaml",
@@ -198,6 +198,34 @@ func TestGuessIsOptIn(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: no %s finding", tc.file, id)
+		}
+	}
+}
+
+// The text report prints "MESSAGE — REASON": the message is what Pod
+// Security Standards say is wrong, the opt-in reason what was seen that
+// makes the fix risky; the one never repeats the other (it used to:
+// "image nginx:latest (container web) starts as root — image nginx:latest
+// (container web) starts as root and …").
+func TestMessageAndOptInSayEachFactOnce(t *testing.T) {
+	for file, seen := range map[string]string{
+		"testdata/failure-unknown-user.yaml":  "container helper runs as root (UID 0) today",
+		"testdata/failure-root-port80.yaml":   "container web runs as root (UID 0) today",
+		"testdata/failure-postgres.yaml":      "image postgres:16 (container postgres) runs as root and switches to its own user",
+		"testdata/failure-redis.yaml":         "image redis:7 (container redis)",
+		"testdata/failure-live-disagree.yaml": "the pods report different users for container web",
+	} {
+		s := rulestest.Load(t, file)
+		fs := Rule{}.Check(s)
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d findings, want 1", file, len(fs))
+		}
+		f := fs[0]
+		if !strings.HasPrefix(f.Message, "Pod Security Standards (restricted): ") || !strings.Contains(f.OptIn, seen) {
+			t.Errorf("%s: message %q, opt-in %q: want the check, and %q in the opt-in", file, f.Message, f.OptIn, seen)
+		}
+		if strings.Contains(f.Message, seen) || strings.Contains(f.Message, "image ") || strings.Contains(f.OptIn, "must set") {
+			t.Errorf("%s: message %q and opt-in %q repeat each other", file, f.Message, f.OptIn)
 		}
 	}
 }

@@ -130,6 +130,10 @@ func TestTUIHardensWithKeyboard(t *testing.T) {
 	if got, want := headerZones(t, s), zonesOf(t, ns, "app=web"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("the header's zones after the apply are %v, the cluster's %v:\n%s", got, want, s)
 	}
+	// The header counts the fixes as applied, no longer as to apply.
+	if !strings.Contains(s, "2 fixes applied · ") || strings.Contains(s, "fixes to apply") {
+		t.Errorf("the header does not say 2 fixes were applied:\n%s", s)
+	}
 	term.keys("q")
 	// Only two fixes were chosen: the others are left, exit 1 as --yes.
 	if code := term.exitCode(); code != "1" {

@@ -182,7 +182,8 @@ func TestViewerClusterWide(t *testing.T) {
 				t.Errorf("%s: the text report lacks, once, the line %q:\n%s", name, l, text.stdout)
 			}
 		}
-		if !strings.Contains(text.stdout, "(cluster zones: unknown)") || !strings.Contains(text.stdout, "(cluster's classes unknown)") {
+		if !strings.Contains(text.stdout, "  ready by zone    unknown: nodes cannot be listed (forbidden)\n") || strings.Contains(text.stdout, "no zone") ||
+			!strings.Contains(text.stdout, "(cluster's classes unknown)") {
 			t.Errorf("%s: the summary claims zones or classes it does not know:\n%s", name, text.stdout)
 		}
 		admin := workloadJSON(t, harden(t, kind+name, "-n", ns, "-o", "json"))
