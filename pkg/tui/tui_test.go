@@ -389,7 +389,9 @@ func TestGoldenScreens(t *testing.T) {
 			e.release = make(chan struct{})
 		}, func(t *testing.T, tm *teatest.TestModel) {
 			confirmAndApply(t, tm)
+			// The pods and the rollout line arrive apart: wait for both.
 			waitFor(t, tm, "zone-b 1")
+			waitFor(t, tm, "1 of 2 updated replicas are")
 		}},
 		// After the apply the header is the workload as the engine reads
 		// it again: 2 pods over two zones, 2 desired, the new score.
