@@ -26,9 +26,12 @@ const (
 type Report struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
-	Score      int    `json:"score"`
-	Workloads  int    `json:"workloads"`
-	Pending    Counts `json:"pending"`
+	// Cluster names the audited cluster (its kubeconfig context) in a
+	// fleet audit (several contexts); empty for a single cluster.
+	Cluster   string `json:"cluster,omitempty"`
+	Score     int    `json:"score"`
+	Workloads int    `json:"workloads"`
+	Pending   Counts `json:"pending"`
 	// Unread are the reads the API server refused, cluster-scoped and of
 	// every namespace (each was one LIST of the scope): what the audit
 	// could not know.
