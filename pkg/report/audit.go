@@ -29,22 +29,26 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 	}
 	writeUnread(w, rep.Unread, st)
 	for _, n := range rep.Namespaces {
-		var lines []string
-		for _, f := range n.Findings {
-			if f.Status == rules.StatusExempted {
-				continue
-			}
-			lines = append(lines, fmt.Sprintf("  %s %s: %s", st.Severity(f.Severity, fmt.Sprintf("%-8s", f.Severity)), f.Rule, q(f.Message)))
-		}
-		fmt.Fprintf(w, "\n%s %s: score %d/100, %d workload%s\n", st.Title("namespace"), q(n.Name), n.Score, len(n.Workloads), plural(len(n.Workloads)))
-		for _, l := range lines {
-			fmt.Fprintln(w, l)
-		}
+		writeNamespaceLines(w, n, "", st)
 	}
 	_, err := fmt.Fprintf(w, "\n%s %d/100 over %s in %s: %d critical, %d high, %d medium, %d low pending\n",
 		st.Title("score"), rep.Score, Count(rep.Workloads, "workload", "workloads"), Count(len(rep.Namespaces), "namespace", "namespaces"),
 		rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
 	return err
+}
+
+// writeNamespaceLines writes a namespace's score line, "namespace NS: score
+// S/100, N workloads" (where, e.g. " in cluster C", after its name), and a
+// line per finding of its own that is not exempted.
+func writeNamespaceLines(w io.Writer, n audit.Namespace, where string, st Styles) {
+	q := termsafe.String
+	fmt.Fprintf(w, "\n%s %s%s: score %d/100, %d workload%s\n", st.Title("namespace"), q(n.Name), q(where), n.Score, len(n.Workloads), plural(len(n.Workloads)))
+	for _, f := range n.Findings {
+		if f.Status == rules.StatusExempted {
+			continue
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", st.Severity(f.Severity, fmt.Sprintf("%-8s", f.Severity)), f.Rule, q(f.Message))
+	}
 }
 
 // top names the worst pending findings' rules, or "-".

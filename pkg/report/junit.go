@@ -62,7 +62,10 @@ type JUnitCase struct {
 	ClassName string        `xml:"classname,attr"`
 	Name      string        `xml:"name,attr"`
 	Failure   *JUnitFailure `xml:"failure,omitempty"`
-	Skipped   *JUnitSkipped `xml:"skipped,omitempty"`
+	// Error is a check that could not run: in a fleet audit, a cluster
+	// that could not be read.
+	Error   *JUnitFailure `xml:"error,omitempty"`
+	Skipped *JUnitSkipped `xml:"skipped,omitempty"`
 }
 
 // JUnitFailure is one pending finding.
@@ -97,6 +100,39 @@ func junitUnread(unread []inspect.Unread) string {
 // cluster-scoped).
 func WriteAuditJUnit(w io.Writer, rep *audit.Report) error {
 	doc := JUnitSuites{Name: "kubectl harden audit"}
+	doc.add(junitSuitesOf(rep)...)
+	return writeJUnit(w, doc)
+}
+
+// add appends suites to the document and adds up their counts.
+func (doc *JUnitSuites) add(suites ...JUnitSuite) {
+	for _, s := range suites {
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
+		doc.Suites = append(doc.Suites, s)
+	}
+}
+
+// writeJUnit encodes the document, indented, after the XML header.
+func writeJUnit(w io.Writer, doc JUnitSuites) error {
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// junitSuitesOf is one report's suites, one per namespace (see
+// WriteAuditJUnit).
+func junitSuitesOf(rep *audit.Report) []JUnitSuite {
+	var suites []JUnitSuite
 	for _, n := range rep.Namespaces {
 		s := JUnitSuite{Name: n.Name, Properties: []JUnitProperty{{Name: "score", Value: fmt.Sprint(n.Score)}}}
 		for _, r := range rules.NamespaceRules() {
@@ -110,21 +146,9 @@ func WriteAuditJUnit(w io.Writer, rep *audit.Report) error {
 			}
 		}
 		s.SystemErr = junitUnread(rep.Unread)
-		doc.Tests += s.Tests
-		doc.Failures += s.Failures
-		doc.Skipped += s.Skipped
-		doc.Suites = append(doc.Suites, s)
+		suites = append(suites, s)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return suites
 }
 
 // addCases adds the cases of one rule on one object: a pass, or one case

@@ -17,21 +17,32 @@ import (
 // and the command that fixes what can be fixed.
 func WriteAuditMarkdown(w io.Writer, rep *audit.Report) error {
 	b := &strings.Builder{}
+	fmt.Fprintf(b, "# kubectl harden audit\n\n")
+	writeMarkdownBody(b, rep, "#")
+	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
+	return err
+}
+
+// writeMarkdownBody writes one report's score line and sections; its
+// section headings are one level under level ("#" for one cluster, "##"
+// under a fleet's cluster heading).
+func writeMarkdownBody(b *strings.Builder, rep *audit.Report, level string) {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	p("# kubectl harden audit\n\n")
+	h2, h3 := level+"#", level+"##"
 	p("**Score %d/100** over %d workload%s in %d namespace%s: %d critical, %d high, %d medium, %d low pending.\n\n",
 		rep.Score, rep.Workloads, plural(rep.Workloads), len(rep.Namespaces), plural(len(rep.Namespaces)),
 		rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
 	if len(rep.Unread) > 0 {
 		// Before the scores it qualifies: what the audit could not know.
-		p("## Could not read\n\nThe API server refused these reads; the findings that depend on them say so.\n\n")
+		p("%s Could not read\n\n", h2)
+		p("The API server refused these reads; the findings that depend on them say so.\n\n")
 		for _, u := range rep.Unread {
 			p("- %s\n", md(u.String()))
 		}
 		p("\n")
 	}
 	for _, n := range rep.Namespaces {
-		p("## Namespace %s — score %d/100\n\n", md(n.Name), n.Score)
+		p("%s Namespace %s — score %d/100\n\n", h2, md(n.Name), n.Score)
 		if len(n.Workloads) > 0 {
 			p("| Workload | Score | Critical | High | Medium | Low | Top findings |\n")
 			p("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
@@ -42,22 +53,20 @@ func WriteAuditMarkdown(w io.Writer, rep *audit.Report) error {
 			p("\n")
 		}
 		if lines := findingLines(n.Findings); len(lines) > 0 {
-			p("### The namespace itself\n\n%s\n", strings.Join(lines, ""))
+			p("%s The namespace itself\n\n%s\n", h3, strings.Join(lines, ""))
 		}
 		for _, wl := range n.Workloads {
 			lines := findingLines(wl.Findings)
 			if len(lines) == 0 {
 				continue
 			}
-			p("### %s — score %d/100\n\n%s", md(ref(wl)), wl.Score, strings.Join(lines, ""))
+			p("%s %s — score %d/100\n\n%s", h3, md(ref(wl)), wl.Score, strings.Join(lines, ""))
 			if ids := audit.FixableRules(wl); len(ids) > 0 {
 				p("\nFix what can be fixed automatically (dry-run first with `-o diff`, without `--yes`):\n\n```sh\n%s\n```\n", FixCommand(n.Name, wl.Kind, wl.Name, ids))
 			}
 			p("\n")
 		}
 	}
-	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
-	return err
 }
 
 // findingLines lists the pending findings as Markdown list items.

@@ -34,9 +34,13 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool        sarifTool         `json:"tool"`
-	Invocations []sarifInvocation `json:"invocations,omitempty"`
-	Results     []sarifResult     `json:"results"`
+	Tool sarifTool `json:"tool"`
+	// AutomationDetails names the run in a fleet audit: one run per
+	// cluster, each its own code scanning category.
+	AutomationDetails *sarifAutomation  `json:"automationDetails,omitempty"`
+	Invocations       []sarifInvocation `json:"invocations,omitempty"`
+	Results           []sarifResult     `json:"results"`
+	Properties        map[string]any    `json:"properties,omitempty"`
 }
 
 // sarifInvocation is the run's one invocation, present when the API server
@@ -159,6 +163,23 @@ func ArtifactURI(namespace, kind, name string) string {
 // API server refused as a warning of the run's invocation
 // (invocations[0].toolExecutionNotifications).
 func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
+	run, err := sarifRunOf(rep)
+	if err != nil {
+		return err
+	}
+	return writeSARIF(w, run)
+}
+
+// writeSARIF encodes the runs as one SARIF 2.1.0 log, indented.
+func writeSARIF(w io.Writer, runs ...sarifRun) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: runs})
+}
+
+// sarifDriverOf is kubectl-harden as a SARIF tool: its version and every
+// rule, workload rules then namespace rules, with each rule's index.
+func sarifDriverOf() (sarifDriver, map[string]int) {
 	// SARIF viewers compare versions numerically: no leading v.
 	driver := sarifDriver{Name: "kubectl-harden", Version: strings.TrimPrefix(version.Version, "v"), InformationURI: InformationURI}
 	if driver.Version != version.Version {
@@ -176,6 +197,12 @@ func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 		index[m.ID] = len(driver.Rules)
 		driver.Rules = append(driver.Rules, sarifRuleOf(m))
 	}
+	return driver, index
+}
+
+// sarifRunOf is one audit report as one SARIF run (see WriteAuditSARIF).
+func sarifRunOf(rep *audit.Report) (sarifRun, error) {
+	driver, index := sarifDriverOf()
 	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: []sarifResult{}}
 	seen := map[string]int{}
 	add := func(ns, kind, name string, f rules.Result) error {
@@ -214,7 +241,7 @@ func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 		for _, f := range n.Findings {
 			if f.Pending() || f.Status == rules.StatusExempted {
 				if err := add(n.Name, "Namespace", n.Name, f); err != nil {
-					return err
+					return sarifRun{}, err
 				}
 			}
 		}
@@ -222,16 +249,14 @@ func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 			for _, f := range wl.Findings {
 				if f.Pending() || f.Status == rules.StatusExempted {
 					if err := add(n.Name, wl.Kind, wl.Name, f); err != nil {
-						return err
+						return sarifRun{}, err
 					}
 				}
 			}
 		}
 	}
 	run.Invocations = sarifInvocations(rep.Unread)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+	return run, nil
 }
 
 // sarifInvocations is one invocation with a warning per read the API
