@@ -56,6 +56,7 @@ type AuditOptions struct {
 	Timeout        time.Duration
 
 	*session
+	fleet     fleetOptions
 	failOn    rules.Severity
 	styles    report.Styles
 	selection rules.Selection
@@ -89,6 +90,15 @@ testcase per workload × applicable rule, a failure per pending finding)
 and markdown (a report to paste in a ticket, with the command that fixes
 each workload).
 
+Several clusters at once: --context a,b,c (or --all-contexts, every
+context of the kubeconfig) reads them in parallel, each with its own
+context's credentials, into one report that names the cluster of every
+line: a CLUSTER column, an AuditReportList (-o json|yaml), a SARIF run per
+cluster (automationDetails.id kubectl-harden/CONTEXT/), JUnit suites
+CONTEXT/NAMESPACE, a Markdown section per cluster. A cluster that cannot
+be read is reported as not audited and the others still are; the exit
+status is then 2. --context with one name is kubectl's, as everywhere.
+
 --fix fixes the audited workloads, one by one, on the same safe path as
 kubectl harden TYPE/NAME --fix: a fresh read, fixes whose fields another
 field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler)
@@ -107,6 +117,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
   kubectl harden audit -A --fail-on=high --min-score=70   # CI gate
   kubectl harden audit -A -o sarif > harden.sarif         # GitHub code scanning
   kubectl harden audit -n shop -o junit > harden.xml      # CI test reports
+  kubectl harden audit -A --context prod-eu,prod-us -o sarif > fleet.sarif   # a fleet: one SARIF run per cluster
   kubectl harden audit -n shop --fix=replicas,pdb,spread -o diff   # preview
   kubectl harden audit -n shop --fix=replicas,pdb,spread --yes     # apply, workload by workload`,
 		Args: cobra.NoArgs,
@@ -138,6 +149,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
+	o.fleet.addFlags(fs)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
@@ -169,13 +181,19 @@ func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	if o.ForceConflicts {
 		o.selection.Force = []string{"all"}
 	}
-	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{}, o.FieldManager, false)
 	o.styles = report.NewStyles(useColor(o.Color, o.Out))
+	if fleet, err := o.completeFleet(cmd); fleet || err != nil {
+		return err
+	}
+	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{}, o.FieldManager, false)
 	return err
 }
 
 // Validate checks the flags.
 func (o *AuditOptions) Validate() error {
+	if err := o.validateFleet(); err != nil {
+		return err
+	}
 	switch {
 	case len(o.Fix) > 0 && o.Output != "" && o.Output != "table" && o.Output != "diff":
 		return fmt.Errorf("with --fix, --output must be table or diff, got %q (audit again afterwards for the other formats)", o.Output)
@@ -229,13 +247,10 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		ctx = context.Background()
 	}
 	defer tightGC()()
-	scope := inspect.Scope{Namespace: o.targets.Namespace, Selector: o.Selector, Kinds: map[string]bool{}, ChunkSize: o.ChunkSize}
-	if o.AllNamespaces {
-		scope.Namespace = ""
+	if o.fleet.active() {
+		return o.runFleet(ctx)
 	}
-	for _, k := range o.Kinds {
-		scope.Kinds[inspect.CanonicalKind(k)] = true
-	}
+	scope := o.scope()
 	cluster, err := o.reader.Cluster(ctx)
 	if err != nil {
 		return err
