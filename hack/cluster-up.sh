@@ -5,6 +5,18 @@
 # $CLUSTER_DIR. Reuses a cluster that is already running there.
 #
 # Usage: hack/cluster-up.sh            (prints export KUBECONFIG=...)
+#
+# A second, independent cluster (a fleet test's) runs beside the first with
+# its own directory and names; the defaults are the first's:
+#   CLUSTER_DIR=DIR                 state, PIDs and kubeconfig (.cluster)
+#   HARDEN_CLUSTER_NAME=NAME        the cluster and admin context's name
+#                                   (harden-local); its users and the
+#                                   limited context are NAME-admin,
+#                                   NAME-limited, so kubeconfigs merge
+#   HARDEN_CLUSTER_NODES=N          kwok nodes over zone-a/b/c (6)
+#   HARDEN_CLUSTER_PORT_OFFSET=K    added to the first ports tried (0):
+#                                   etcd 23790, kube-apiserver 26443, kwok
+#                                   10247; a port in use is skipped anyway
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +25,13 @@ dir=${CLUSTER_DIR:-$root/.cluster}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 kubeconfig=$dir/kubeconfig
+name=${HARDEN_CLUSTER_NAME:-harden-local}
+limited_context=harden-limited admin_user=admin limited_user=limited
+if [[ -n ${HARDEN_CLUSTER_NAME:-} ]]; then
+	limited_context=$name-limited admin_user=$name-admin limited_user=$name-limited
+fi
+nodes=${HARDEN_CLUSTER_NODES:-6}
+offset=${HARDEN_CLUSTER_PORT_OFFSET:-0}
 
 log() { echo "cluster: $*" >&2; }
 
@@ -41,9 +60,9 @@ free_port() {
 	while (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; do p=$((p + 1)); done
 	echo "$p"
 }
-etcd_port=$(free_port "${ETCD_PORT:-23790}")
+etcd_port=$(free_port "${ETCD_PORT:-$((23790 + offset))}")
 peer_port=$(free_port $((etcd_port + 1)))
-api_port=$(free_port "${APISERVER_PORT:-26443}")
+api_port=$(free_port "${APISERVER_PORT:-$((26443 + offset))}")
 url=https://127.0.0.1:$api_port
 
 # start NAME ARGS...: runs a component in the background, recording its PID.
@@ -88,23 +107,23 @@ cat >"$kubeconfig" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
-- name: harden-local
+- name: $name
   cluster:
     server: $url
     insecure-skip-tls-verify: true
 users:
-- name: admin
+- name: $admin_user
   user:
     token: $admin_token
-- name: limited
+- name: $limited_user
   user:
     token: $limited_token
 contexts:
-- name: harden-local
-  context: {cluster: harden-local, user: admin}
-- name: harden-limited
-  context: {cluster: harden-local, user: limited}
-current-context: harden-local
+- name: $name
+  context: {cluster: $name, user: $admin_user}
+- name: $limited_context
+  context: {cluster: $name, user: $limited_user}
+current-context: $name
 EOF
 chmod 600 "$kubeconfig"
 
@@ -139,13 +158,13 @@ start kwok "$bin/kwok" --kubeconfig "$kubeconfig" \
 	--manage-all-nodes=false \
 	--manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
 	--node-lease-duration-seconds 40 \
-	--cidr 10.0.0.1/24 --node-ip 10.0.0.1 --server-address "127.0.0.1:$(free_port 10247)"
+	--cidr 10.0.0.1/24 --node-ip 10.0.0.1 --server-address "127.0.0.1:$(free_port $((10247 + offset)))"
 
 echo "$url" >"$dir/apiserver.url"
 
 export KUBECONFIG=$kubeconfig
 zones=(zone-a zone-b zone-c)
-for i in 0 1 2 3 4 5; do
+for i in $(seq 0 $((nodes - 1))); do
 	zone=${zones[$((i % 3))]}
 	cat <<EOF
 ---
@@ -178,9 +197,9 @@ done | kubectl apply -f - >/dev/null
 # pods can be created at once.
 for i in $(seq 1 120); do
 	ready=$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null | grep -c True || true)
-	if [[ $ready == 6 ]] && kubectl get serviceaccount default -n default >/dev/null 2>&1; then break; fi
+	if [[ $ready == "$nodes" ]] && kubectl get serviceaccount default -n default >/dev/null 2>&1; then break; fi
 	[[ $i == 120 ]] && { log "nodes not ready after 60s (ready: $ready)"; tail -20 "$dir/kwok.log" >&2; exit 1; }
 	sleep 0.5
 done
-log "ready at $url: 6 kwok nodes in zone-a/b/c"
+log "ready at $url: $nodes kwok nodes in zone-a/b/c"
 echo "export KUBECONFIG=$kubeconfig"
