@@ -168,11 +168,11 @@ func WriteFleetTable(w io.Writer, items []FleetItem, st Styles) error {
 			fmt.Fprintf(w, "\n%s %s: not audited: %s\n", st.Title("cluster"), q(it.Cluster), q(it.Error))
 			continue
 		}
-		for _, u := range it.Report.Unread {
-			fmt.Fprintf(w, "\n%s in cluster %s: %s", st.Title("unread"), q(it.Cluster), q(u.String()))
-		}
 		if len(it.Report.Unread) > 0 {
 			fmt.Fprintln(w)
+		}
+		for _, u := range it.Report.Unread {
+			fmt.Fprintf(w, "%s in cluster %s: %s\n", st.Title("unread"), q(it.Cluster), q(u.String()))
 		}
 		for _, n := range it.Report.Namespaces {
 			writeNamespaceLines(w, n, " in cluster "+it.Cluster, st)
