@@ -257,7 +257,7 @@ func WriteFleetJUnit(w io.Writer, items []FleetItem) error {
 			doc.add(JUnitSuite{Name: it.Cluster, Tests: 1, Errors: 1,
 				Properties: []JUnitProperty{{Name: "cluster", Value: it.Cluster}},
 				Cases: []JUnitCase{{ClassName: it.Cluster, Name: "audit",
-					Error: &JUnitFailure{Message: "not audited: " + it.Error, Type: "unreachable", Text: it.Error}}}})
+					Error: &JUnitFailure{Message: "not audited: " + it.Error, Type: "not-audited", Text: it.Error}}}})
 			continue
 		}
 		suites := junitSuitesOf(it.Report)
