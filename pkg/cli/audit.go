@@ -60,6 +60,7 @@ type AuditOptions struct {
 	failOn    rules.Severity
 	styles    report.Styles
 	selection rules.Selection
+	htmlFile  string // -o html=FILE
 }
 
 // NewAuditCommand builds `kubectl harden audit`.
@@ -87,8 +88,10 @@ Output formats (-o): table (default), json, yaml, sarif (SARIF 2.1.0 for
 GitHub code scanning: one result per pending finding, located at
 namespaces/NS/KIND/NAME.yaml), junit (one testsuite per namespace, one
 testcase per workload × applicable rule, a failure per pending finding)
-and markdown (a report to paste in a ticket, with the command that fixes
-each workload).
+markdown (a report to paste in a ticket, with the command that fixes
+each workload) and html (one self-contained page to hand to people: charts
+per namespace and rule, the workloads worst first, each finding's why and
+the command that fixes it; -o html=FILE writes it to FILE).
 
 Several clusters at once: --context a,b,c (or --all-contexts, every
 context of the kubeconfig) reads them in parallel, each with its own
@@ -118,6 +121,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
   kubectl harden audit -A -o sarif > harden.sarif         # GitHub code scanning
   kubectl harden audit -n shop -o junit > harden.xml      # CI test reports
   kubectl harden audit -A --context prod-eu,prod-us -o sarif > fleet.sarif   # a fleet: one SARIF run per cluster
+  kubectl harden audit -A -o html=audit.html              # a page to hand to people
   kubectl harden audit -n shop --fix=replicas,pdb,spread -o diff   # preview
   kubectl harden audit -n shop --fix=replicas,pdb,spread --yes     # apply, workload by workload`,
 		Args: cobra.NoArgs,
@@ -136,7 +140,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.StringVarP(&o.Selector, "selector", "l", "", "Only workloads matching this label selector")
 	fs.StringSliceVar(&o.Kinds, "kinds", o.Kinds, "Workload kinds to audit")
 	fs.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Objects per LIST page")
-	fs.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json, yaml, sarif, junit or markdown; with --fix, table or diff")
+	fs.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json, yaml, sarif, junit, markdown, html or html=FILE; with --fix, table or diff")
 	fs.StringVar(&o.FailOn, "fail-on", "", "Exit 1 when a pending finding is this severe or worse: critical, high, medium or low")
 	fs.IntVar(&o.MinScore, "min-score", o.MinScore, "Exit 1 when the cluster's score is below this")
 	fs.StringSliceVar(&o.Skip, "skip", nil, "Rules to leave out, comma-separated")
@@ -161,7 +165,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 }
 
 // auditFormats are the -o values of the audit; diff only with --fix.
-var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "diff"}
+var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "html", "diff"}
 
 // Complete builds the clients and the rule selection.
 func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
@@ -191,6 +195,9 @@ func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 
 // Validate checks the flags.
 func (o *AuditOptions) Validate() error {
+	if err := o.parseHTMLOutput(); err != nil {
+		return err
+	}
 	if err := o.validateFleet(); err != nil {
 		return err
 	}
@@ -200,7 +207,7 @@ func (o *AuditOptions) Validate() error {
 	case len(o.Fix) == 0 && o.Output == "diff":
 		return fmt.Errorf("-o diff shows what --fix would change: add --fix")
 	case !slices.Contains(auditFormats, o.Output) && o.Output != "":
-		return fmt.Errorf("--output must be one of %s, got %q", strings.Join(auditFormats[:6], ", "), o.Output)
+		return fmt.Errorf("--output must be one of %s or html=FILE, got %q", strings.Join(auditFormats[:7], ", "), o.Output)
 	}
 	switch o.DryRun {
 	case "none", "server", "client":
@@ -278,6 +285,8 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		err = report.WriteAuditJUnit(o.Out, rep)
 	case "markdown":
 		err = report.WriteAuditMarkdown(o.Out, rep)
+	case "html":
+		err = o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error { return report.WriteAuditHTML(w, rep, opt) })
 	default:
 		err = report.WriteAuditTable(o.Out, rep, o.styles)
 	}

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
+	"io"
 	"slices"
 	"strings"
 
@@ -36,7 +38,7 @@ const fleetParallel = 4
 
 // fleetFormats are the -o values of a fleet audit. The others (diff, and
 // the single-cluster exports) read or write one cluster.
-var fleetFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown"}
+var fleetFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "html"}
 
 // fleetOptions are the audit's fleet flags and the contexts they name.
 type fleetOptions struct {
@@ -185,6 +187,16 @@ func (o *AuditOptions) runFleet(ctx context.Context) error {
 		err = report.WriteFleetJUnit(o.Out, items)
 	case "markdown":
 		err = report.WriteFleetMarkdown(o.Out, items)
+	case "html":
+		// A cluster not audited is named on stderr by fleetExit; the
+		// page holds the clusters that were.
+		var reps []*audit.Report
+		for _, it := range items {
+			if it.Report != nil {
+				reps = append(reps, it.Report)
+			}
+		}
+		err = o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error { return report.WriteAuditHTMLFleet(w, reps, opt) })
 	default:
 		err = report.WriteFleetTable(o.Out, items, o.styles)
 	}

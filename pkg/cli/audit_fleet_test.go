@@ -149,7 +149,7 @@ func TestFleetRefusals(t *testing.T) {
 		{[]string{"--context", "one,nope"}, `error: --context: context "nope" not found in the kubeconfig`},
 		{[]string{"--all-contexts", "--context", "one"}, "error: --all-contexts audits every context of the kubeconfig: leave out --context"},
 		{[]string{"--context", "one,two", "--fix=pdb"}, "error: --fix changes one cluster at a time: run kubectl harden audit --context CONTEXT --fix=… for each of one, two"},
-		{[]string{"--context", "one,two", "-o", "html=report.html"}, "error: -o html=report.html reads one cluster: with several contexts, -o must be one of table, json, yaml, sarif, junit, markdown"},
+		{[]string{"--context", "one,two", "-o", "diff"}, "error: -o diff reads one cluster: with several contexts, -o must be one of table, json, yaml, sarif, junit, markdown, html"},
 		{[]string{"--context", "one,two", "--server", "https://x"}, "error: --server picks one cluster or user for every context"},
 		{[]string{"--context", "one,two", "-o", "bogus"}, "error: -o bogus reads one cluster"},
 	} {
