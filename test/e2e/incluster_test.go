@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -88,7 +90,27 @@ func TestInClusterAudit(t *testing.T) {
 
 	token := strings.TrimSpace(kubectl(t, "create", "token", inClusterSA, "-n", inClusterNS, "--duration=10m"))
 	server, ca := apiServer(t, inClusterNS)
-	r = auditAsCronJob(t, cj, server, token, ca)
+	ways := map[string]func() (result, bool){
+		"flags": func() (result, bool) { return auditAsCronJob(t, cj, server, token, ca), true },
+		"pod":   func() (result, bool) { return auditInPod(t, cj, server, token, ca) },
+	}
+	for _, way := range []string{"flags", "pod"} {
+		t.Run(way, func(t *testing.T) {
+			r, ok := ways[way]()
+			if !ok {
+				t.Skip("no private mount namespace here (needs root and unshare): the in-cluster config is not exercised")
+			}
+			checkInClusterAudit(t, r, shop)
+		})
+	}
+}
+
+// checkInClusterAudit checks the audit the CronJob's ServiceAccount ran:
+// exit 0, a full audit (nothing unread), each namespace as the admin sees
+// it — the demo shop of namespace shop, kubectl-harden, and demo when
+// deployed.
+func checkInClusterAudit(t *testing.T, r result, shop string) {
+	t.Helper()
 	// --min-score=0: findings do not fail the Job, as errors do.
 	if r.code != 0 {
 		t.Fatalf("the CronJob's audit with its ServiceAccount's token: want exit 0:\n%s", r)
@@ -128,14 +150,15 @@ func TestInClusterAudit(t *testing.T) {
 	}
 }
 
-// auditAsCronJob runs kubectl-harden with the arguments of the CronJob's
-// container, authenticated only by --server, --token and
-// --certificate-authority, as a pod whose in-cluster config carries the
-// same three. --publish is replaced by -o json until audit --publish is
+// cronJobArgs are the arguments of the CronJob's container, as its pod
+// runs them, with --publish replaced by -o json until audit --publish is
 // merged: then this is the only line to change.
-func auditAsCronJob(t *testing.T, cj *batchv1.CronJob, server, token, ca string) result {
+func cronJobArgs(t *testing.T, cj *batchv1.CronJob) []string {
 	t.Helper()
 	c := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+	if !slices.Contains(c.Args, "--publish") || !slices.Contains(c.Args, "--all-namespaces") || len(c.Args) == 0 || c.Args[0] != "audit" {
+		t.Fatalf("the CronJob runs %v, want audit --all-namespaces --publish", c.Args)
+	}
 	var args []string
 	for _, a := range c.Args {
 		if a == "--publish" {
@@ -144,11 +167,58 @@ func auditAsCronJob(t *testing.T, cj *batchv1.CronJob, server, token, ca string)
 		}
 		args = append(args, a)
 	}
-	if !slices.Contains(c.Args, "--publish") || !slices.Contains(c.Args, "--all-namespaces") || args[0] != "audit" {
-		t.Fatalf("the CronJob runs %v, want audit --all-namespaces --publish", c.Args)
-	}
-	args = append(args, "--server", server, "--token", token, "--certificate-authority", ca)
+	return args
+}
+
+// auditAsCronJob runs kubectl-harden with the CronJob's arguments,
+// authenticated only by --server, --token and --certificate-authority (the
+// three things a pod's in-cluster config carries), with no kubeconfig.
+func auditAsCronJob(t *testing.T, cj *batchv1.CronJob, server, token, ca string) result {
+	t.Helper()
+	args := append(cronJobArgs(t, cj), "--server", server, "--token", token, "--certificate-authority", ca)
 	return runCmd(t, []string{"KUBECONFIG=" + filepath.Join(t.TempDir(), "nonexistent")}, "kubectl-harden", args...)
+}
+
+// auditInPod runs kubectl-harden with the CronJob's arguments and nothing
+// else, as in its pod: client-go's in-cluster config (rest.InClusterConfig)
+// from KUBERNETES_SERVICE_HOST and _PORT and the ServiceAccount's token,
+// ca.crt and namespace at /var/run/secrets/kubernetes.io/serviceaccount —
+// mounted on a tmpfs over /run in a private mount namespace (unshare -m,
+// root only), which nothing outside the command sees. ok is false when
+// this machine cannot do that.
+func auditInPod(t *testing.T, cj *batchv1.CronJob, server, token, ca string) (r result, ok bool) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return r, false
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		return r, false
+	}
+	if probe := exec.Command("unshare", "-m", "--propagation", "private", "mount", "-t", "tmpfs", "tmpfs", "/run"); probe.Run() != nil {
+		return r, false
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	for name, data := range map[string]string{"token": token, "ca.crt": string(caPEM), "namespace": inClusterNS} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin, err := exec.LookPath("kubectl-harden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `mount -t tmpfs tmpfs /run && d=/var/run/secrets/kubernetes.io/serviceaccount && mkdir -p "$d" && cp "$SRC"/token "$SRC"/ca.crt "$SRC"/namespace "$d"/ && exec "$@"`
+	args := append([]string{"-m", "--propagation", "private", "sh", "-ec", script, "sh", bin}, cronJobArgs(t, cj)...)
+	return runCmd(t, []string{"SRC=" + src, "KUBECONFIG=" + filepath.Join(src, "nonexistent"),
+		"KUBERNETES_SERVICE_HOST=" + u.Hostname(), "KUBERNETES_SERVICE_PORT=" + u.Port()}, "unshare", args...), true
 }
 
 // builtCronJob finds the CronJob in the built package and checks its
