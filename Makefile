@@ -13,7 +13,7 @@ export KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 # Pinned tools, git-ignored: goreleaser and krew (make tools), the bench's.
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: all build test unit fuzz e2e vet docs cluster cluster-build cluster-down demo clean bench bench-tools tools dist dist-check
+.PHONY: all build test unit fuzz e2e vet docs cluster cluster-build cluster-down demo clean bench bench-tools tools dist dist-check image
 
 all: build
 
@@ -39,6 +39,17 @@ $(TOOL_BINS) &: hack/tools/go.mod hack/tools/go.sum
 	cd hack/tools && GOBIN=$(TOOLS) $(GO) install tool
 	ln -sf krew $(TOOLS)/kubectl-krew
 	touch $(TOOL_BINS)
+
+## image: the container image (docker-loadable tarballs in dist/image/), built by ko
+## offline on a scratch base (IMAGE_BASE=REF for another, e.g. the release's
+## cgr.dev/chainguard/static); the release pushes it with goreleaser's kos
+IMAGE_TOOLS := $(TOOLS)/ko $(TOOLS)/kobase
+image: $(IMAGE_TOOLS)
+	VERSION=$(VERSION) COMMIT=$(COMMIT) DATE=$(DATE) hack/image.sh
+
+$(IMAGE_TOOLS) &: hack/tools/go.mod hack/tools/go.sum hack/tools/kobase/main.go
+	cd hack/tools && GOBIN=$(TOOLS) $(GO) install github.com/google/ko ./kobase
+	touch $(IMAGE_TOOLS)
 
 ## dist: snapshot release for every platform into dist/, krew manifest validated and installed
 dist: tools

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"os"
 	"time"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -9,8 +8,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
@@ -83,19 +80,6 @@ func newSession(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, t inspe
 	}
 	s.applier = &apply.Applier{Client: dyn, Mapper: mapper, FieldManager: fieldManager, Force: force, Warnings: warnings}
 	return s, nil
-}
-
-// requireConfig refuses to fall back to client-go's default of
-// http://localhost:8080 when there is no kubeconfig at all: that only ends in
-// a confusing "connection refused".
-func requireConfig(raw clientcmdapi.Config, flags *genericclioptions.ConfigFlags) error {
-	if len(raw.Clusters) > 0 || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
-		return nil
-	}
-	if flags.APIServer != nil && *flags.APIServer != "" {
-		return nil
-	}
-	return clientcmd.ErrEmptyConfig
 }
 
 // engine is this session's road from workloads to fixes: with its undo
