@@ -37,6 +37,8 @@ type sarifRun struct {
 	Tool        sarifTool         `json:"tool"`
 	Invocations []sarifInvocation `json:"invocations,omitempty"`
 	Results     []sarifResult     `json:"results"`
+	// Properties hold the policy file used: {"policy": {path, sha256}}.
+	Properties map[string]any `json:"properties,omitempty"`
 }
 
 // sarifInvocation is the run's one invocation, present when the API server
@@ -229,6 +231,9 @@ func WriteAuditSARIF(w io.Writer, rep *audit.Report) error {
 		}
 	}
 	run.Invocations = sarifInvocations(rep.Unread)
+	if rep.Policy != nil {
+		run.Properties = map[string]any{"policy": rep.Policy}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})

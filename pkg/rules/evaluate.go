@@ -64,6 +64,10 @@ type Selection struct {
 	// Other findings of the same rule (another container, another field)
 	// are still planned.
 	Hold map[string]Held
+	// Policy is the policy file's say (rules off, severities,
+	// exemptions); nil for none. Its parameter defaults are already in
+	// Params.
+	Policy Policy
 }
 
 // Held is why a chosen fix is held back: the reason, and the fields
@@ -165,6 +169,9 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 			}
 		}
 	}
+	if sel.Policy != nil {
+		results = append(results, sel.Policy.Expired(TargetOf(s))...)
+	}
 	sort.SliceStable(results, func(i, j int) bool {
 		if results[i].Severity != results[j].Severity {
 			return results[i].Severity > results[j].Severity
@@ -214,9 +221,13 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 		if !m.AppliesTo(s.Workload.Kind()) {
 			continue
 		}
+		if !sel.Active(m.ID) {
+			continue
+		}
 		findings := r.Check(s)
-		exemptBy, exempt := Exempted(s, m)
+		exemptBy, exempt := sel.exempted(s, m)
 		for _, f := range findings {
+			f = sel.Graded(f)
 			res, human := Result{Finding: f}, ""
 			switch {
 			case exempt:
