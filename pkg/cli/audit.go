@@ -162,7 +162,9 @@ func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	if o.policy, err = loadPolicy(cmd); err != nil {
 		return err
 	}
-	o.selection = withPolicy(o.selection, o.policy)
+	if o.selection, err = selectionWithPolicy(o.selection, o.policy); err != nil {
+		return err
+	}
 	// Flags that only mean something when fixing are refused without
 	// --fix, rather than silently ignored.
 	if len(o.Fix) == 0 {

@@ -98,7 +98,9 @@ func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []s
 	if o.policy, err = loadPolicy(cmd); err != nil {
 		return err
 	}
-	o.selection = withPolicy(o.selection, o.policy)
+	if o.selection, err = selectionWithPolicy(o.selection, o.policy); err != nil {
+		return err
+	}
 	// Fixes written for the source take every field; applied live (-o
 	// patch --yes), they face their owners like any other run.
 	if o.ForceConflicts || forSource(o.Output) && runMode(o.DryRun, o.Yes) != engine.Apply {

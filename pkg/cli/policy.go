@@ -47,9 +47,11 @@ func loadPolicy(cmd *cobra.Command) (*policy.Policy, error) {
 	return policy.Load(path)
 }
 
-// withPolicy puts the policy in the selection: its rules off, severities
-// and exemptions (sel.Policy), and its fix parameter defaults under the
-// --set values, which win. A nil policy leaves sel as it is.
+// withPolicy puts the policy in the selection: its rules off, severities,
+// exemptions and parameter defaults (sel.Policy, which pkg/rules reads),
+// and the defaults in sel.Params too, under the --set values, which win,
+// so that the terminal UI's parameter form starts from them. A nil policy
+// leaves sel as it is.
 func withPolicy(sel rules.Selection, p *policy.Policy) rules.Selection {
 	if p == nil {
 		return sel
@@ -69,6 +71,22 @@ func withPolicy(sel rules.Selection, p *policy.Policy) rules.Selection {
 	}
 	sel.Params = params
 	return sel
+}
+
+// selectionWithPolicy is withPolicy for a command line's selection; a
+// --fix naming a rule the policy turns off is refused rather than left to
+// plan nothing: "--fix=rollout: rule rollout is off in policy FILE
+// (rules.rollout.enabled: false); --config= runs without the policy".
+func selectionWithPolicy(sel rules.Selection, p *policy.Policy) (rules.Selection, error) {
+	if p == nil {
+		return sel, nil
+	}
+	for _, w := range sel.Fix {
+		if r, ok := rules.Get(w); ok && p.Disabled(r.Meta().ID) {
+			return sel, fmt.Errorf("--fix=%s: rule %s is off in %s (rules.%s.enabled: false); --config= runs without the policy", w, w, p.Source(), w)
+		}
+	}
+	return withPolicy(sel, p), nil
 }
 
 // policyRef is what the outputs name: nil without a policy file.

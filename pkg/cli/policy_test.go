@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -37,6 +38,16 @@ rules:
 				t.Errorf("%s.%s = %q, want %q", id, k, sel.Params[id][k], v)
 			}
 		}
+	}
+	off, err := policy.Parse("p.yaml", []byte("apiVersion: harden.kubectl.dev/v1alpha1\nkind: Policy\nrules: {rollout: {enabled: false}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := selectionWithPolicy(rules.Selection{Fix: []string{"pdb", "rollout"}}, off); err == nil || !strings.Contains(err.Error(), "--fix=rollout: rule rollout is off in policy p.yaml") {
+		t.Errorf("--fix naming a rule the policy turns off: %v", err)
+	}
+	if _, err := selectionWithPolicy(rules.Selection{Fix: []string{"all"}}, off); err != nil {
+		t.Errorf("--fix=all refused: %v", err)
 	}
 	if none := withPolicy(rules.Selection{}, nil); none.Policy != nil {
 		t.Error("a nil policy is a non-nil rules.Policy")

@@ -188,3 +188,16 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("the nearest: %q", got)
 	}
 }
+
+// The policy's parameter defaults reach the rules through the selection;
+// the selection's own (--set, the UI's edits) win.
+func TestParamsOf(t *testing.T) {
+	p := load(t, "2026-01-01")
+	if got := (rules.Selection{Policy: p}).ParamsOf("pdb")["max-unavailable"]; got != "25%" {
+		t.Errorf("policy default: %q", got)
+	}
+	sel := rules.Selection{Policy: p, Params: map[string]rules.Params{"pdb": {"max-unavailable": "1"}}}
+	if got := sel.ParamsOf("pdb")["max-unavailable"]; got != "1" {
+		t.Errorf("--set: %q", got)
+	}
+}

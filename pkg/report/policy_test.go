@@ -18,7 +18,9 @@ func TestAuditFormatsNamePolicy(t *testing.T) {
 	rep := &audit.Report{APIVersion: audit.APIVersion, Kind: audit.Kind, Score: 100,
 		Namespaces: []audit.Namespace{{Name: "shop", Score: 100}}}
 	formats := map[string]func(*bytes.Buffer, *audit.Report) error{
-		"table":    func(b *bytes.Buffer, r *audit.Report) error { return report.WriteAuditTable(b, r, report.NewStyles(false)) },
+		"table": func(b *bytes.Buffer, r *audit.Report) error {
+			return report.WriteAuditTable(b, r, report.NewStyles(false))
+		},
 		"json":     func(b *bytes.Buffer, r *audit.Report) error { return report.WriteAuditJSON(b, r) },
 		"sarif":    func(b *bytes.Buffer, r *audit.Report) error { return report.WriteAuditSARIF(b, r) },
 		"junit":    func(b *bytes.Buffer, r *audit.Report) error { return report.WriteAuditJUnit(b, r) },

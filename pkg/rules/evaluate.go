@@ -65,8 +65,7 @@ type Selection struct {
 	// are still planned.
 	Hold map[string]Held
 	// Policy is the policy file's say (rules off, severities,
-	// exemptions); nil for none. Its parameter defaults are already in
-	// Params.
+	// exemptions, parameter defaults under Params); nil for none.
 	Policy Policy
 }
 
@@ -238,14 +237,14 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 				res.Status, res.Reason = StatusManual, f.Manual
 			case !sel.selects(sel.Fix, m):
 				res.Status = StatusNotSelected
-				if _, human, err = verdict(r, projected, s, f, sel.Params[m.ID]); err != nil {
+				if _, human, err = verdict(r, projected, s, f, sel.ParamsOf(m.ID)); err != nil {
 					return nil, nil, err
 				}
 			case f.OptIn != "" && !sel.Names(m):
 				// Passed over on purpose; but a fix that would need a
 				// human even when named is needs-human, not a choice.
 				res.Status, res.Reason = StatusSkipped, OptInReason(f, m)
-				if _, why, err := verdict(r, projected, s, f, sel.Params[m.ID]); err != nil {
+				if _, why, err := verdict(r, projected, s, f, sel.ParamsOf(m.ID)); err != nil {
 					return nil, nil, err
 				} else if why != "" {
 					res.Status, res.Reason = StatusManual, why
@@ -254,7 +253,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 				h := sel.Hold[HoldKey(f)]
 				res.Status, res.Reason, res.Owners = StatusConflict, h.Reason, h.Owners
 			default:
-				fix, why, err := verdict(r, projected, s, f, sel.Params[m.ID])
+				fix, why, err := verdict(r, projected, s, f, sel.ParamsOf(m.ID))
 				switch {
 				case err != nil:
 					return nil, nil, err

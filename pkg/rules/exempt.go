@@ -115,6 +115,21 @@ type Policy interface {
 	// Expired lists one needs-human result per expired exemption that
 	// matches the target.
 	Expired(t Target) []Result
+	// Params are fix parameter defaults by rule ID: Selection.Params
+	// (--set) win over them.
+	Params() map[string]Params
+}
+
+// ParamsOf is rule id's fix parameters: the policy's defaults, overlaid
+// with the selection's own (--set, the terminal UI's edits).
+func (sel Selection) ParamsOf(id string) Params {
+	if sel.Policy == nil {
+		return sel.Params[id]
+	}
+	out := Params{}
+	maps.Copy(out, sel.Policy.Params()[id])
+	maps.Copy(out, sel.Params[id])
+	return out
 }
 
 // exempted is Exempted, then the selection's policy file.
