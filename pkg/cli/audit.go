@@ -305,7 +305,9 @@ func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, sco
 		if err != nil {
 			return nil, tui.Workload{}, err
 		}
-		return eng.Open(ctx, cluster, found[0], o.Skip)
+		s, info, err := eng.Open(ctx, cluster, found[0], o.Skip)
+		info.Policy = policyName(o.policy)
+		return s, info, err
 	}
 	refresh := func(ctx context.Context) (*audit.Report, error) {
 		rep, _, err := o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip})
