@@ -149,6 +149,11 @@ const NotSelected = "not selected for fixing"
 // --fix=all (which plans run-as-non-root unless that one is opt-in)
 // fixes it. Calling it needs-human would be false (no human is needed,
 // only a wider --fix), so it stays not-selected, naming the way.
+//
+// The selection's Policy (a policy file) leaves out the rules it turns off
+// (never evaluated), gives findings its severities, exempts after the
+// annotations do, gives fix parameters under Params, and adds a finding
+// per expired exemption that matches the workload.
 func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 	results, alone, err := evaluate(s, sel)
 	if err != nil {
