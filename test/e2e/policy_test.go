@@ -230,6 +230,16 @@ exemptions:
 		}
 	}
 
+	// audit --fix plans with the policy's parameters, and refuses a rule
+	// it turns off.
+	af := hardenIn(t, dir, "audit", "-n", ns, "--fix=readiness-probe", "--dry-run=client")
+	if !strings.Contains(af.stdout, "readiness-probe: fix: add a readinessProbe to container web: httpGet /healthz") {
+		t.Errorf("audit --fix without the policy's path /healthz:\n%s", af)
+	}
+	if r := hardenIn(t, dir, "audit", "-n", ns, "--fix=rollout"); r.code != 2 || !strings.Contains(r.stderr, "rule rollout is off in policy "+file) {
+		t.Errorf("audit --fix=rollout with rollout off: %s", r)
+	}
+
 	// The effective policy.
 	rules := hardenIn(t, dir, "rules", "--set", "pdb.max-unavailable=2")
 	for _, want := range []string{"policy: " + file, "rollout ", "no (policy)", "critical  policy", "path=/healthz (policy)", "max-unavailable=2 (--set)", "EXPIRED on 2020-01-01"} {
