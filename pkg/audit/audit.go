@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/pkg/policy"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 )
 
@@ -36,6 +37,8 @@ type Report struct {
 	// every namespace (each was one LIST of the scope): what the audit
 	// could not know.
 	Unread []inspect.Unread `json:"unread,omitempty"`
+	// Policy is the policy file the audit used; absent without one.
+	Policy *policy.Ref `json:"policy,omitempty"`
 	// Namespaces stays the last field: WriteAuditJSON streams it.
 	Namespaces []Namespace `json:"namespaces"`
 }
@@ -252,11 +255,18 @@ func NamespaceFindings(ns *inspect.NamespaceSnapshot, sel rules.Selection) []rul
 	skip := ns.Namespace.Annotations[rules.SkipAnnotation]
 	for _, r := range rules.NamespaceRules() {
 		m := r.Meta()
+		if !sel.Active(m.ID) {
+			continue
+		}
 		for _, f := range r.Check(ns) {
+			f = sel.Graded(f)
 			res := rules.Result{Finding: f, Status: rules.StatusManual, Reason: f.Manual}
+			why, exempt := policyExempts(sel, ns.Namespace.Name, m)
 			switch {
 			case selects(skip, m):
 				res.Status, res.Reason = rules.StatusExempted, "namespace annotation "+rules.SkipAnnotation+"="+skip
+			case exempt:
+				res.Status, res.Reason = rules.StatusExempted, why
 			case selectsAny(sel.Skip, m):
 				res.Status, res.Reason = rules.StatusSkipped, SkippedByFlag
 			}
@@ -264,6 +274,15 @@ func NamespaceFindings(ns *inspect.NamespaceSnapshot, sel rules.Selection) []rul
 		}
 	}
 	return out
+}
+
+// policyExempts asks the selection's policy file whether an exemption of
+// the namespace (by namespace alone) covers the namespace rule.
+func policyExempts(sel rules.Selection, ns string, m rules.Meta) (string, bool) {
+	if sel.Policy == nil {
+		return "", false
+	}
+	return sel.Policy.Exempts(rules.Target{Namespace: ns}, m)
 }
 
 func selects(list string, m rules.Meta) bool {

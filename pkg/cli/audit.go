@@ -24,6 +24,7 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/pkg/engine"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/policy"
 	"github.com/kubectl-harden/kubectl-harden/pkg/report"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
@@ -61,6 +62,7 @@ type AuditOptions struct {
 	styles    report.Styles
 	selection rules.Selection
 	htmlFile  string // -o html=FILE
+	policy    *policy.Policy
 }
 
 // NewAuditCommand builds `kubectl harden audit`.
@@ -171,6 +173,12 @@ var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown
 func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	var err error
 	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
+		return err
+	}
+	if o.policy, err = loadPolicy(cmd); err != nil {
+		return err
+	}
+	if o.selection, err = selectionWithPolicy(o.selection, o.policy); err != nil {
 		return err
 	}
 	// Flags that only mean something when fixing are refused without
@@ -315,12 +323,15 @@ func (o *AuditOptions) fails(rep *audit.Report) bool {
 // were applied, audited again — or with 130 when ctrl+c aborted it.
 func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, rep *audit.Report) error {
 	eng := o.engine(o.Watch, o.Timeout)
+	eng.Policy = o.selection.Policy
 	open := func(ctx context.Context, ns, kind, name string) (tui.Engine, tui.Workload, error) {
 		found, err := inspect.Resolve(o.builder(), inspect.Targets{Args: []string{kind + "/" + name}, Namespace: ns, ExplicitNS: true})
 		if err != nil {
 			return nil, tui.Workload{}, err
 		}
-		return eng.Open(ctx, cluster, found[0], o.Skip)
+		s, info, err := eng.Open(ctx, cluster, found[0], o.Skip)
+		info.Policy = policyName(o.policy)
+		return s, info, err
 	}
 	refresh := func(ctx context.Context) (*audit.Report, error) {
 		rep, _, err := o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip})
@@ -356,6 +367,7 @@ func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, sco
 // by namespace, as the lists arrive. It also returns the workloads that
 // have a planned fix, the only ones it keeps.
 func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, sel rules.Selection) (*audit.Report, []*inspect.Workload, error) {
+	sel = withPolicy(sel, o.policy)
 	read := func(scope inspect.Scope) (*audit.Report, []*inspect.Workload, error) {
 		a := audit.New(sel)
 		var planned []*inspect.Workload
@@ -372,7 +384,7 @@ func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scop
 			return err
 		})
 		rep := a.Report()
-		rep.Unread = unread
+		rep.Unread, rep.Policy = unread, policyRef(o.policy)
 		return rep, planned, err
 	}
 	rep, planned, err := read(scope)
@@ -482,6 +494,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	applying := o.Yes && o.DryRun == "none"
 	bar := newProgress(o.ErrOut, len(todo), o.styles)
 	eng := o.engine(o.Watch, o.Timeout)
+	eng.Policy = o.selection.Policy
 	var refused refusedOnce
 	req := engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.status,
 		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes),

@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/pkg/engine"
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/policy"
 	"github.com/kubectl-harden/kubectl-harden/pkg/report"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 	"github.com/kubectl-harden/kubectl-harden/pkg/termsafe"
@@ -50,6 +51,7 @@ type HardenOptions struct {
 
 	*session
 	selection rules.Selection
+	policy    *policy.Policy
 	styles    report.Styles
 	// refused is told once per run when a preview's dry-run was refused.
 	refused refusedOnce
@@ -91,6 +93,12 @@ func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
 	var err error
 	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
+		return err
+	}
+	if o.policy, err = loadPolicy(cmd); err != nil {
+		return err
+	}
+	if o.selection, err = selectionWithPolicy(o.selection, o.policy); err != nil {
 		return err
 	}
 	// Fixes written for the source take every field; applied live (-o
@@ -186,7 +194,7 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	if len(notLive) == 0 && o.interactive(workloads) {
 		return o.runTUI(ctx, cluster, workloads[0])
 	}
-	doc := report.Report{APIVersion: report.APIVersion, Kind: report.Kind}
+	doc := report.Report{APIVersion: report.APIVersion, Kind: report.Kind, Policy: policyRef(o.policy)}
 	var plans []*plan.Plan
 	pending := false
 	// Several workloads are run one by one; one that fails (its rollout
@@ -431,6 +439,9 @@ func (o *HardenOptions) progress(msg string) {
 func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *plan.Plan, index int) error {
 	switch o.Output {
 	case "diff":
+		if line := policyLine(o.policy); line != "" && index == 0 {
+			fmt.Fprintf(o.Out, "# %s\n", termsafe.String(line))
+		}
 		fmt.Fprint(o.Out, report.DiffHeader(wl.Kind, wl.Namespace, wl.Name, wl.Findings))
 		ref := strings.ToLower(wl.Kind) + "/" + wl.Name + " -n " + wl.Namespace
 		for _, l := range needsHuman(o.selection, wl.Findings) {
@@ -441,6 +452,8 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 	case "", "text":
 		if index > 0 {
 			fmt.Fprintln(o.Out)
+		} else if line := policyLine(o.policy); line != "" {
+			fmt.Fprintln(o.Out, termsafe.String(line))
 		}
 		PrintSnapshot(o.Out, snap)
 		fmt.Fprintln(o.Out)

@@ -87,6 +87,7 @@ Works on deployments, statefulsets, daemonsets, jobs and cronjobs.`,
 		}
 	}
 	flags.AddFlags(cmd.PersistentFlags())
+	addConfigFlag(cmd)
 	o.AddFlags(cmd)
 	registerNamespaceCompletion(cmd, f)
 	addKlogFlags(cmd)

@@ -30,10 +30,13 @@ func onTerminal(s genericiooptions.IOStreams) bool {
 
 // runTUI opens the fix view of one workload and reports how it ended.
 func (o *HardenOptions) runTUI(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload) error {
-	eng, info, err := o.engine(o.Watch, o.Timeout).Open(ctx, cluster, w, o.selection.Skip)
+	e := o.engine(o.Watch, o.Timeout)
+	e.Policy = o.selection.Policy
+	eng, info, err := e.Open(ctx, cluster, w, o.selection.Skip)
 	if err != nil {
 		return err
 	}
+	info.Policy = policyName(o.policy)
 	var preselect []string
 	if len(o.Fix) > 0 {
 		preselect = o.selection.Fix

@@ -32,6 +32,9 @@ type Engine struct {
 	// Commit is how plans are written: journal, watch, timeout. Its
 	// Progress is set per call.
 	Commit apply.Commit
+	// Policy is the policy file's say on every plan whose selection has
+	// none (the terminal UI builds its own); nil for none.
+	Policy rules.Policy
 }
 
 // Mode is what a run does with its plan.
@@ -264,6 +267,9 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 	fm := e.Applier.FieldManager
 	managed := inspect.ManagedBy(snap.Workload.Object)
 	sel.Hold = cloneHold(sel.Hold)
+	if sel.Policy == nil {
+		sel.Policy = e.Policy
+	}
 	// Each round holds back at least one more rule, so this ends.
 	for {
 		results, err := rules.Evaluate(snap, sel)

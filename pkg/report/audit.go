@@ -34,6 +34,9 @@ func WriteAuditTable(w io.Writer, rep *audit.Report, st Styles) error {
 	_, err := fmt.Fprintf(w, "\n%s %d/100 over %s in %s: %d critical, %d high, %d medium, %d low pending\n",
 		st.Title("score"), rep.Score, Count(rep.Workloads, "workload", "workloads"), Count(len(rep.Namespaces), "namespace", "namespaces"),
 		rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
+	if err == nil && rep.Policy != nil {
+		_, err = fmt.Fprintf(w, "%s %s (sha256 %.12s)\n", st.Title("policy"), q(rep.Policy.Path), rep.Policy.SHA256)
+	}
 	return err
 }
 

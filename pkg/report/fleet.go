@@ -240,7 +240,10 @@ func WriteFleetSARIF(w io.Writer, items []FleetItem) error {
 		}
 		run.AutomationDetails = &sarifAutomation{ID: FleetSARIFCategory(it.Cluster),
 			Description: sarifText{Text: "kubectl harden audit of the cluster of kubeconfig context " + it.Cluster}}
-		run.Properties = map[string]any{"cluster": it.Cluster}
+		if run.Properties == nil {
+			run.Properties = map[string]any{}
+		}
+		run.Properties["cluster"] = it.Cluster
 		runs = append(runs, run)
 	}
 	return writeSARIF(w, runs...)

@@ -135,6 +135,9 @@ func junitSuitesOf(rep *audit.Report) []JUnitSuite {
 	var suites []JUnitSuite
 	for _, n := range rep.Namespaces {
 		s := JUnitSuite{Name: n.Name, Properties: []JUnitProperty{{Name: "score", Value: fmt.Sprint(n.Score)}}}
+		if rep.Policy != nil {
+			s.Properties = append(s.Properties, JUnitProperty{Name: "policy", Value: rep.Policy.Path}, JUnitProperty{Name: "policy.sha256", Value: rep.Policy.SHA256})
+		}
 		for _, r := range rules.NamespaceRules() {
 			s.addCases("namespace/"+n.Name, "", r.Meta(), n.Findings)
 		}

@@ -32,6 +32,9 @@ func writeMarkdownBody(b *strings.Builder, rep *audit.Report, level string) {
 	p("**Score %d/100** over %d workload%s in %d namespace%s: %d critical, %d high, %d medium, %d low pending.\n\n",
 		rep.Score, rep.Workloads, plural(rep.Workloads), len(rep.Namespaces), plural(len(rep.Namespaces)),
 		rep.Pending.Critical, rep.Pending.High, rep.Pending.Medium, rep.Pending.Low)
+	if rep.Policy != nil {
+		p("Policy file: %s (sha256 `%s`).\n\n", md(rep.Policy.Path), rep.Policy.SHA256)
+	}
 	if len(rep.Unread) > 0 {
 		// Before the scores it qualifies: what the audit could not know.
 		p("%s Could not read\n\n", h2)

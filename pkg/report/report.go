@@ -5,6 +5,7 @@ package report
 import (
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
+	"github.com/kubectl-harden/kubectl-harden/pkg/policy"
 	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
 )
 
@@ -16,9 +17,11 @@ const (
 
 // Report is the -o json|yaml document.
 type Report struct {
-	APIVersion string     `json:"apiVersion"`
-	Kind       string     `json:"kind"`
-	Workloads  []Workload `json:"workloads"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Policy is the policy file the run used; absent without one.
+	Policy    *policy.Ref `json:"policy,omitempty"`
+	Workloads []Workload  `json:"workloads"`
 }
 
 // Workload is one workload's findings, plan and outcome.

@@ -40,7 +40,9 @@ type sarifRun struct {
 	AutomationDetails *sarifAutomation  `json:"automationDetails,omitempty"`
 	Invocations       []sarifInvocation `json:"invocations,omitempty"`
 	Results           []sarifResult     `json:"results"`
-	Properties        map[string]any    `json:"properties,omitempty"`
+	// Properties hold the policy file used, {"policy": {path, sha256}},
+	// and in a fleet audit the cluster's context, {"cluster": NAME}.
+	Properties map[string]any `json:"properties,omitempty"`
 }
 
 // sarifInvocation is the run's one invocation, present when the API server
@@ -256,6 +258,9 @@ func sarifRunOf(rep *audit.Report) (sarifRun, error) {
 		}
 	}
 	run.Invocations = sarifInvocations(rep.Unread)
+	if rep.Policy != nil {
+		run.Properties = map[string]any{"policy": rep.Policy}
+	}
 	return run, nil
 }
 

@@ -64,6 +64,9 @@ type Selection struct {
 	// Other findings of the same rule (another container, another field)
 	// are still planned.
 	Hold map[string]Held
+	// Policy is the policy file's say (rules off, severities,
+	// exemptions, parameter defaults under Params); nil for none.
+	Policy Policy
 }
 
 // Held is why a chosen fix is held back: the reason, and the fields
@@ -146,6 +149,11 @@ const NotSelected = "not selected for fixing"
 // --fix=all (which plans run-as-non-root unless that one is opt-in)
 // fixes it. Calling it needs-human would be false (no human is needed,
 // only a wider --fix), so it stays not-selected, naming the way.
+//
+// The selection's Policy (a policy file) leaves out the rules it turns off
+// (never evaluated), gives findings its severities, exempts after the
+// annotations do, gives fix parameters under Params, and adds a finding
+// per expired exemption that matches the workload.
 func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 	results, alone, err := evaluate(s, sel)
 	if err != nil {
@@ -164,6 +172,9 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 				results[i].Status, results[i].Reason = settle(results[i].Finding, alone[i], withAll[i])
 			}
 		}
+	}
+	if sel.Policy != nil {
+		results = append(results, sel.Policy.Expired(TargetOf(s))...)
 	}
 	sort.SliceStable(results, func(i, j int) bool {
 		if results[i].Severity != results[j].Severity {
@@ -214,9 +225,13 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 		if !m.AppliesTo(s.Workload.Kind()) {
 			continue
 		}
+		if !sel.Active(m.ID) {
+			continue
+		}
 		findings := r.Check(s)
-		exemptBy, exempt := Exempted(s, m)
+		exemptBy, exempt := sel.exempted(s, m)
 		for _, f := range findings {
+			f = sel.Graded(f)
 			res, human := Result{Finding: f}, ""
 			switch {
 			case exempt:
@@ -227,14 +242,14 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 				res.Status, res.Reason = StatusManual, f.Manual
 			case !sel.selects(sel.Fix, m):
 				res.Status = StatusNotSelected
-				if _, human, err = verdict(r, projected, s, f, sel.Params[m.ID]); err != nil {
+				if _, human, err = verdict(r, projected, s, f, sel.ParamsOf(m.ID)); err != nil {
 					return nil, nil, err
 				}
 			case f.OptIn != "" && !sel.Names(m):
 				// Passed over on purpose; but a fix that would need a
 				// human even when named is needs-human, not a choice.
 				res.Status, res.Reason = StatusSkipped, OptInReason(f, m)
-				if _, why, err := verdict(r, projected, s, f, sel.Params[m.ID]); err != nil {
+				if _, why, err := verdict(r, projected, s, f, sel.ParamsOf(m.ID)); err != nil {
 					return nil, nil, err
 				} else if why != "" {
 					res.Status, res.Reason = StatusManual, why
@@ -243,7 +258,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 				h := sel.Hold[HoldKey(f)]
 				res.Status, res.Reason, res.Owners = StatusConflict, h.Reason, h.Owners
 			default:
-				fix, why, err := verdict(r, projected, s, f, sel.Params[m.ID])
+				fix, why, err := verdict(r, projected, s, f, sel.ParamsOf(m.ID))
 				switch {
 				case err != nil:
 					return nil, nil, err

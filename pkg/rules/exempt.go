@@ -1,7 +1,10 @@
 package rules
 
 import (
+	"maps"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
 )
@@ -71,4 +74,81 @@ func containsWord(list, word string) bool {
 		}
 	}
 	return false
+}
+
+// Target is what an exemption of a policy file is matched against: a
+// workload (Kind "Deployment", …) or, for the audit's namespace rules, a
+// namespace (Kind and Name empty).
+type Target struct {
+	Namespace, Kind, Name string
+	// Labels are the workload's pod template labels overlaid with its
+	// own (metadata.labels): manifests often label only the pods.
+	Labels map[string]string
+}
+
+// TargetOf is the snapshot's workload as a Target.
+func TargetOf(s *inspect.Snapshot) Target {
+	w := s.Workload
+	path := []string{"spec", "template", "metadata", "labels"}
+	if w.Kind() == "CronJob" {
+		path = []string{"spec", "jobTemplate", "spec", "template", "metadata", "labels"}
+	}
+	labels, _, _ := unstructured.NestedStringMap(w.Object.Object, path...)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, w.Object.GetLabels())
+	return Target{Namespace: w.Namespace(), Kind: w.Kind(), Name: w.Name(), Labels: labels}
+}
+
+// Policy is what a policy file (package policy) changes in evaluation; a
+// nil Policy changes nothing.
+type Policy interface {
+	// Disabled reports whether the rule is turned off: it is not
+	// evaluated, so it has no finding and no fix.
+	Disabled(id string) bool
+	// Severity is the rule's severity when the policy overrides it.
+	Severity(id string) (Severity, bool)
+	// Exempts reports whether an exemption in force exempts the target
+	// from the rule, and its reason ("policy FILE: REASON").
+	Exempts(t Target, m Meta) (string, bool)
+	// Expired lists one needs-human result per expired exemption that
+	// matches the target.
+	Expired(t Target) []Result
+	// Params are fix parameter defaults by rule ID: Selection.Params
+	// (--set) win over them.
+	Params() map[string]Params
+}
+
+// ParamsOf is rule id's fix parameters: the policy's defaults, overlaid
+// with the selection's own (--set, the terminal UI's edits).
+func (sel Selection) ParamsOf(id string) Params {
+	if sel.Policy == nil {
+		return sel.Params[id]
+	}
+	out := Params{}
+	maps.Copy(out, sel.Policy.Params()[id])
+	maps.Copy(out, sel.Params[id])
+	return out
+}
+
+// exempted is Exempted, then the selection's policy file.
+func (sel Selection) exempted(s *inspect.Snapshot, m Meta) (string, bool) {
+	if why, ok := Exempted(s, m); ok || sel.Policy == nil {
+		return why, ok
+	}
+	return sel.Policy.Exempts(TargetOf(s), m)
+}
+
+// Active reports whether the selection's policy leaves rule id on.
+func (sel Selection) Active(id string) bool { return sel.Policy == nil || !sel.Policy.Disabled(id) }
+
+// Graded is the finding with the policy's severity for its rule, if any.
+func (sel Selection) Graded(f Finding) Finding {
+	if sel.Policy != nil {
+		if sev, ok := sel.Policy.Severity(f.Rule); ok {
+			f.Severity = sev
+		}
+	}
+	return f
 }

@@ -63,6 +63,8 @@ const (
 	Resources    Category = "resources"
 	Network      Category = "network"
 	Rollout      Category = "rollout"
+	// PolicyFile is the policy file's own findings (an expired exemption).
+	PolicyFile Category = "policy"
 )
 
 // Param is a fix parameter: set with --set <rule>.<name>=value.

@@ -53,6 +53,9 @@ type Workload struct {
 	// header names them, and shows zones as unknown when nodes are
 	// among them.
 	Unread []inspect.Unread
+	// Policy is the base name of the policy file in use, "" for none:
+	// the header names it.
+	Policy string
 }
 
 // Outcome is how the TUI ended.

@@ -29,7 +29,7 @@ type item struct {
 }
 
 // categoryOrder is the order of the groups in the list.
-var categoryOrder = []rules.Category{rules.Availability, rules.Health, rules.Security, rules.Resources, rules.Network, rules.Rollout}
+var categoryOrder = []rules.Category{rules.Availability, rules.Health, rules.Security, rules.Resources, rules.Network, rules.Rollout, rules.PolicyFile}
 
 // newItems groups the results of evaluating every fix by rule. results
 // come from planning --fix=all taking every field (--force-conflicts), so a

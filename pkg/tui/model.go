@@ -889,6 +889,9 @@ func (m *Model) header() string {
 	}
 	left := fmt.Sprintf("%s  %s %s  %s %s", m.st.bold.Render(strings.ToLower(m.w.Kind)+"/"+q(m.w.Name)),
 		m.st.subtle.Render("ns"), q(m.w.Namespace), m.st.subtle.Render("ctx"), q(m.w.Context))
+	if m.w.Policy != "" {
+		left += "  " + m.st.subtle.Render("policy") + " " + q(m.w.Policy)
+	}
 	if m.width >= 100 {
 		left = m.st.title.Render("kubectl harden") + " " + left
 	}
