@@ -43,6 +43,10 @@ type AuditOptions struct {
 	MinScore      int
 	Skip          []string
 	Color         string
+	// Publish is --publish: policyreport, openreports or auto;
+	// publishTo the report kind it resolved to, before the audit.
+	Publish   string
+	publishTo reportAPI
 
 	// Fixing from the audit: the same flags, and meanings, as the main
 	// command's.
@@ -89,6 +93,11 @@ testcase per workload × applicable rule, a failure per pending finding)
 and markdown (a report to paste in a ticket, with the command that fixes
 each workload).
 
+-o policyreport and -o openreports print the audit as wgpolicyk8s.io/v1alpha2
+PolicyReports or openreports.io/v1alpha1 Reports, one per namespace
+(harden-NAMESPACE); --publish writes them to the cluster with server-side
+apply, where Policy Reporter and other PolicyReport readers find them.
+
 --fix fixes the audited workloads, one by one, on the same safe path as
 kubectl harden TYPE/NAME --fix: a fresh read, fixes whose fields another
 field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler)
@@ -107,6 +116,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
   kubectl harden audit -A --fail-on=high --min-score=70   # CI gate
   kubectl harden audit -A -o sarif > harden.sarif         # GitHub code scanning
   kubectl harden audit -n shop -o junit > harden.xml      # CI test reports
+  kubectl harden audit -A --publish                       # PolicyReports in the cluster, for Policy Reporter
   kubectl harden audit -n shop --fix=replicas,pdb,spread -o diff   # preview
   kubectl harden audit -n shop --fix=replicas,pdb,spread --yes     # apply, workload by workload`,
 		Args: cobra.NoArgs,
@@ -138,6 +148,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
+	registerPublishFlag(fs, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
@@ -149,7 +160,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 }
 
 // auditFormats are the -o values of the audit; diff only with --fix.
-var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "diff"}
+var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "policyreport", "openreports", "diff"}
 
 // Complete builds the clients and the rule selection.
 func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
@@ -182,7 +193,7 @@ func (o *AuditOptions) Validate() error {
 	case len(o.Fix) == 0 && o.Output == "diff":
 		return fmt.Errorf("-o diff shows what --fix would change: add --fix")
 	case !slices.Contains(auditFormats, o.Output) && o.Output != "":
-		return fmt.Errorf("--output must be one of %s, got %q", strings.Join(auditFormats[:6], ", "), o.Output)
+		return fmt.Errorf("--output must be one of %s, got %q", strings.Join(auditFormats[:len(auditFormats)-1], ", "), o.Output)
 	}
 	switch o.DryRun {
 	case "none", "server", "client":
@@ -216,6 +227,9 @@ func (o *AuditOptions) Validate() error {
 	if err := validateColor(o.Color); err != nil {
 		return err
 	}
+	if err := o.validatePublish(); err != nil {
+		return err
+	}
 	if err := validateSet(o.Set); err != nil {
 		return err
 	}
@@ -244,12 +258,15 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if len(o.Fix) > 0 {
 		return o.fix(ctx, cluster, scope)
 	}
+	if err := o.preparePublish(ctx, scope); err != nil {
+		return err
+	}
 	rep, _, err := o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip})
 	if err != nil {
 		return err
 	}
 	o.verifyPodSecurity(ctx, rep)
-	if o.Output == "" && onTerminal(o.IOStreams) {
+	if o.Output == "" && onTerminal(o.IOStreams) && o.Publish == "" {
 		return o.browse(ctx, cluster, scope, rep)
 	}
 	switch o.Output {
@@ -263,11 +280,16 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		err = report.WriteAuditJUnit(o.Out, rep)
 	case "markdown":
 		err = report.WriteAuditMarkdown(o.Out, rep)
+	case "policyreport", "openreports":
+		err = o.writeReports(rep)
 	default:
 		err = report.WriteAuditTable(o.Out, rep, o.styles)
 	}
 	if err != nil {
 		return err
+	}
+	if o.Publish != "" {
+		return o.publish(ctx, scope, rep)
 	}
 	if o.fails(rep) {
 		return ExitCodeError(ExitFindings)
