@@ -225,7 +225,7 @@ func (o *AuditOptions) reportAPI() (reportAPI, error) {
 }
 
 func (a reportAPI) String() string {
-	return fmt.Sprintf("%s is not installed: install it with kubectl apply --server-side -f %s or use -o %s", a.title, a.install, a.name)
+	return fmt.Sprintf("%s is not installed: install it with kubectl apply -f %s or use -o %s", a.title, a.install, a.name)
 }
 
 // serves reports whether the API server serves the resource (its

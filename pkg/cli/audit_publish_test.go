@@ -55,8 +55,8 @@ func TestPublishNeedsCRD(t *testing.T) {
 	}{
 		{publishAuto, []string{"wgpolicyk8s.io/v1alpha2", "openreports.io/v1alpha1"}, "policyreport"},
 		{publishAuto, []string{"openreports.io/v1alpha1"}, "openreports"},
-		{"openreports", []string{"wgpolicyk8s.io/v1alpha2"}, "Report CRD (openreports.io/v1alpha1) is not installed: install it with kubectl apply --server-side -f https://raw.githubusercontent.com/openreports/reports-api/v0.2.1/config/install.yaml or use -o openreports"},
-		{"policyreport", nil, "PolicyReport CRD (wgpolicyk8s.io/v1alpha2) is not installed: install it with kubectl apply --server-side -f https://raw.githubusercontent.com/kyverno/kyverno/v1.19.1/config/crds/policyreport/wgpolicyk8s.io_policyreports.yaml or use -o policyreport"},
+		{"openreports", []string{"wgpolicyk8s.io/v1alpha2"}, "Report CRD (openreports.io/v1alpha1) is not installed: install it with kubectl apply -f https://raw.githubusercontent.com/openreports/reports-api/v0.2.1/config/install.yaml or use -o openreports"},
+		{"policyreport", nil, "PolicyReport CRD (wgpolicyk8s.io/v1alpha2) is not installed: install it with kubectl apply -f https://raw.githubusercontent.com/kyverno/kyverno/v1.19.1/config/crds/policyreport/wgpolicyk8s.io_policyreports.yaml or use -o policyreport"},
 		{publishAuto, []string{"wgpolicyk8s.io/v1beta1"}, "neither report CRD is installed: PolicyReport CRD (wgpolicyk8s.io/v1alpha2) is not installed"},
 	} {
 		o := served(tc.gvs...)
