@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -152,12 +153,40 @@ func BuildPolicyReports(rep *audit.Report, also []string, now time.Time, found f
 }
 
 func newPolicyReport(ns string, results []PolicyReportResult) *PolicyReport {
-	return &PolicyReport{
+	p := &PolicyReport{
 		TypeMeta:   metav1.TypeMeta{APIVersion: PolicyReportAPIVersion, Kind: PolicyReportKind},
 		ObjectMeta: metav1.ObjectMeta{Name: ReportName(ns), Namespace: ns, Labels: map[string]string{ManagedByLabel: ManagedBy}},
 		Summary:    Summarize(results),
 		Results:    results,
 	}
+	fit(p, MaxReportBytes)
+	return p
+}
+
+// MaxReportBytes bounds a report's JSON: etcd stores an object of at most
+// 1.5 MiB (its default --max-request-bytes), so a report is kept under
+// 1 MiB, with room for its managedFields.
+const MaxReportBytes = 1 << 20
+
+// OmittedAnnotation says how many pass results a report too large for
+// MaxReportBytes left out; its summary still counts them.
+const OmittedAnnotation = "harden.kubectl.dev/omitted-pass-results"
+
+// fit drops a report's pass results when its JSON exceeds limit bytes (a
+// namespace of hundreds of workloads): the failures are what a reader
+// acts on, and the summary still counts the passes.
+func fit(p *PolicyReport, limit int) {
+	if b, err := json.Marshal(p); err != nil || len(b) <= limit {
+		return
+	}
+	kept := p.Results[:0:0]
+	for _, r := range p.Results {
+		if r.Result != ResultPass {
+			kept = append(kept, r)
+		}
+	}
+	p.Annotations = map[string]string{OmittedAnnotation: fmt.Sprint(len(p.Results) - len(kept))}
+	p.Results = kept
 }
 
 // Summarize counts results by outcome.

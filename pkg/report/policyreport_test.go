@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -220,6 +221,22 @@ func TestPolicyReportYAMLStream(t *testing.T) {
 		}
 		if obj["apiVersion"] != "wgpolicyk8s.io/v1alpha2" || obj["kind"] != "PolicyReport" {
 			t.Errorf("document %v", obj)
+		}
+	}
+}
+
+// TestPolicyReportFits: a report over the size bound drops its pass
+// results, says how many, and its summary still counts them.
+func TestPolicyReportFits(t *testing.T) {
+	p := BuildPolicyReports(policyReportAudit(), nil, time.Unix(1, 0), nil)[0]
+	all, summary := len(p.Results), p.Summary
+	fit(p, 2000)
+	if len(p.Results) != summary.Fail+summary.Skip || p.Summary != summary || p.Annotations[OmittedAnnotation] != fmt.Sprint(all-len(p.Results)) {
+		t.Errorf("fitted report: %d results of %d, summary %+v, annotations %v", len(p.Results), all, p.Summary, p.Annotations)
+	}
+	for _, r := range p.Results {
+		if r.Result == ResultPass {
+			t.Errorf("a pass result stays: %+v", r)
 		}
 	}
 }
