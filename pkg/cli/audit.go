@@ -44,6 +44,10 @@ type AuditOptions struct {
 	MinScore      int
 	Skip          []string
 	Color         string
+	// Publish is --publish: policyreport, openreports or auto;
+	// publishTo the report kind it resolved to, before the audit.
+	Publish   string
+	publishTo reportAPI
 
 	// Fixing from the audit: the same flags, and meanings, as the main
 	// command's.
@@ -104,6 +108,11 @@ CONTEXT/NAMESPACE, a Markdown section per cluster. A cluster that cannot
 be read is reported as not audited and the others still are; the exit
 status is then 2. --context with one name is kubectl's, as everywhere.
 
+-o policyreport and -o openreports print the audit as wgpolicyk8s.io/v1alpha2
+PolicyReports or openreports.io/v1alpha1 Reports, one per namespace
+(harden-NAMESPACE); --publish writes them to the cluster with server-side
+apply, where Policy Reporter and other PolicyReport readers find them.
+
 --fix fixes the audited workloads, one by one, on the same safe path as
 kubectl harden TYPE/NAME --fix: a fresh read, fixes whose fields another
 field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler)
@@ -124,6 +133,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
   kubectl harden audit -n shop -o junit > harden.xml      # CI test reports
   kubectl harden audit -A --context prod-eu,prod-us -o sarif > fleet.sarif   # a fleet: one SARIF run per cluster
   kubectl harden audit -A -o html=audit.html              # a page to hand to people
+  kubectl harden audit -A --publish                       # PolicyReports in the cluster, for Policy Reporter
   kubectl harden audit -n shop --fix=replicas,pdb,spread -o diff   # preview
   kubectl harden audit -n shop --fix=replicas,pdb,spread --yes     # apply, workload by workload`,
 		Args: cobra.NoArgs,
@@ -156,6 +166,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
 	o.fleet.addFlags(fs)
+	registerPublishFlag(fs, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
@@ -167,7 +178,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 }
 
 // auditFormats are the -o values of the audit; diff only with --fix.
-var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "html", "diff"}
+var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "html", "policyreport", "openreports", "diff"}
 
 // Complete builds the clients and the rule selection.
 func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
@@ -215,7 +226,7 @@ func (o *AuditOptions) Validate() error {
 	case len(o.Fix) == 0 && o.Output == "diff":
 		return fmt.Errorf("-o diff shows what --fix would change: add --fix")
 	case !slices.Contains(auditFormats, o.Output) && o.Output != "":
-		return fmt.Errorf("--output must be one of %s or html=FILE, got %q", strings.Join(auditFormats[:7], ", "), o.Output)
+		return fmt.Errorf("--output must be one of %s or html=FILE, got %q", strings.Join(auditFormats[:len(auditFormats)-1], ", "), o.Output)
 	}
 	switch o.DryRun {
 	case "none", "server", "client":
@@ -249,6 +260,9 @@ func (o *AuditOptions) Validate() error {
 	if err := validateColor(o.Color); err != nil {
 		return err
 	}
+	if err := o.validatePublish(); err != nil {
+		return err
+	}
 	if err := validateSet(o.Set); err != nil {
 		return err
 	}
@@ -274,12 +288,15 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if len(o.Fix) > 0 {
 		return o.fix(ctx, cluster, scope)
 	}
+	if err := o.preparePublish(ctx, scope); err != nil {
+		return err
+	}
 	rep, _, err := o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip})
 	if err != nil {
 		return err
 	}
 	o.verifyPodSecurity(ctx, rep)
-	if o.Output == "" && onTerminal(o.IOStreams) {
+	if o.Output == "" && onTerminal(o.IOStreams) && o.Publish == "" {
 		return o.browse(ctx, cluster, scope, rep)
 	}
 	switch o.Output {
@@ -295,11 +312,16 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		err = report.WriteAuditMarkdown(o.Out, rep)
 	case "html":
 		err = o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error { return report.WriteAuditHTML(w, rep, opt) })
+	case "policyreport", "openreports":
+		err = o.writeReports(rep)
 	default:
 		err = report.WriteAuditTable(o.Out, rep, o.styles)
 	}
 	if err != nil {
 		return err
+	}
+	if o.Publish != "" {
+		return o.publish(ctx, scope, rep)
 	}
 	if o.fails(rep) {
 		return ExitCodeError(ExitFindings)

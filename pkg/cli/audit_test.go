@@ -25,7 +25,7 @@ func TestAuditValidate(t *testing.T) {
 		{"sarif", func(o *AuditOptions) { o.Output = "sarif" }, ""},
 		{"junit", func(o *AuditOptions) { o.Output = "junit" }, ""},
 		{"markdown", func(o *AuditOptions) { o.Output = "markdown" }, ""},
-		{"unknown format", func(o *AuditOptions) { o.Output = "pdf" }, `--output must be one of table, json, yaml, sarif, junit, markdown, html or html=FILE, got "pdf"`},
+		{"unknown format", func(o *AuditOptions) { o.Output = "pdf" }, `--output must be one of table, json, yaml, sarif, junit, markdown, html, policyreport, openreports or html=FILE, got "pdf"`},
 		{"diff without fix", func(o *AuditOptions) { o.Output = "diff" }, "add --fix"},
 		{"fix with diff", func(o *AuditOptions) { o.Fix = []string{"pdb"}; o.Output = "diff" }, ""},
 		{"fix with sarif", func(o *AuditOptions) { o.Fix = []string{"pdb"}; o.Output = "sarif" }, "with --fix, --output must be table or diff"},

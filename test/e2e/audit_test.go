@@ -292,7 +292,7 @@ func TestAuditFormatsDemoShop(t *testing.T) {
 	}
 
 	// Bad formats: one error line, nothing printed.
-	oneErrorLine(t, harden(t, "audit", "-n", ns, "-o", "pdf"), `--output must be one of table, json, yaml, sarif, junit, markdown, html or html=FILE, got "pdf"`)
+	oneErrorLine(t, harden(t, "audit", "-n", ns, "-o", "pdf"), `--output must be one of table, json, yaml, sarif, junit, markdown, html, policyreport, openreports or html=FILE, got "pdf"`)
 	oneErrorLine(t, harden(t, "audit", "-n", ns, "-o", "diff"), "-o diff shows what --fix would change")
 	oneErrorLine(t, harden(t, "audit", "-n", ns, "--yes"), "--yes only applies with --fix")
 }
