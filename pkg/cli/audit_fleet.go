@@ -140,6 +140,9 @@ func (o *AuditOptions) validateFleet() error {
 	if len(o.Fix) > 0 {
 		return fmt.Errorf("--fix changes one cluster at a time: run kubectl harden audit --context CONTEXT --fix=… for each of %s", strings.Join(o.fleet.contexts, ", "))
 	}
+	if o.Publish != "" {
+		return fmt.Errorf("--publish writes to one cluster: run kubectl harden audit --context CONTEXT --publish for each of %s", strings.Join(o.fleet.contexts, ", "))
+	}
 	if o.Output != "" && !slices.Contains(fleetFormats, o.Output) {
 		return fmt.Errorf("-o %s reads one cluster: with several contexts, -o must be one of %s (or run it once per --context)", o.Output, strings.Join(fleetFormats, ", "))
 	}

@@ -152,6 +152,7 @@ func TestFleetRefusals(t *testing.T) {
 		{[]string{"--context", "one,two", "-o", "diff"}, "error: -o diff reads one cluster: with several contexts, -o must be one of table, json, yaml, sarif, junit, markdown, html"},
 		{[]string{"--context", "one,two", "--server", "https://x"}, "error: --server picks one cluster or user for every context"},
 		{[]string{"--context", "one,two", "-o", "bogus"}, "error: -o bogus reads one cluster"},
+		{[]string{"--context", "one,two", "--publish"}, "error: --publish writes to one cluster: run kubectl harden audit --context CONTEXT --publish for each of one, two"},
 	} {
 		code, out, errOut := execute(append([]string{"audit", "--kubeconfig", kc}, tc.args...)...)
 		if code != ExitError || out != "" || !strings.HasPrefix(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {

@@ -61,6 +61,8 @@ func TestInClusterAudit(t *testing.T) {
 	applyDemoShop(t, shop)
 	waitShop(t, shop)
 
+	// The CronJob publishes PolicyReports: the CRD as Kyverno ships it.
+	installCRDs(t, policyReportCRDs...)
 	installInCluster(t)
 	r := runCmd(t, nil, "kubectl", "apply", "-k", filepath.Join(env.root, "docs/deploy"))
 	if r.code != 0 {
@@ -145,29 +147,31 @@ func checkInClusterAudit(t *testing.T, r result, shop string) {
 			t.Errorf("namespace %s: the ServiceAccount sees %v (pending %+v), the admin %v (pending %+v)", ns, g, got.Pending, w, want.Namespaces[0].Pending)
 		}
 	}
+	// --publish wrote the shop's PolicyReport with the ServiceAccount's
+	// own rights (kubectl-harden-publish), one fail per pending finding.
+	var pr struct {
+		Summary struct{ Fail int } `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(kubectl(t, "get", "policyreports.wgpolicyk8s.io", "harden-"+shop, "-n", shop, "-o", "json")), &pr); err != nil {
+		t.Errorf("the CronJob's audit published no PolicyReport in %s: %v", shop, err)
+	} else if got := auditedNamespace(rep, shop); got != nil && pr.Summary.Fail != got.Pending.AtLeast(rules.Low) {
+		t.Errorf("PolicyReport harden-%s: %d fail results, the audit %d pending findings", shop, pr.Summary.Fail, got.Pending.AtLeast(rules.Low))
+	}
 	if ns := auditedNamespace(rep, shop); ns != nil && len(ns.Workloads) != 5 {
 		t.Errorf("namespace %s: %d workloads audited, want the demo shop's 5", shop, len(ns.Workloads))
 	}
 }
 
 // cronJobArgs are the arguments of the CronJob's container, as its pod
-// runs them, with --publish replaced by -o json until audit --publish is
-// merged: then this is the only line to change.
+// runs them (audit --all-namespaces --publish), plus -o json so that the
+// test reads what it audited: --publish prints the audit as usual.
 func cronJobArgs(t *testing.T, cj *batchv1.CronJob) []string {
 	t.Helper()
 	c := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
 	if !slices.Contains(c.Args, "--publish") || !slices.Contains(c.Args, "--all-namespaces") || len(c.Args) == 0 || c.Args[0] != "audit" {
 		t.Fatalf("the CronJob runs %v, want audit --all-namespaces --publish", c.Args)
 	}
-	var args []string
-	for _, a := range c.Args {
-		if a == "--publish" {
-			args = append(args, "-o", "json")
-			continue
-		}
-		args = append(args, a)
-	}
-	return args
+	return append(slices.Clone(c.Args), "-o", "json")
 }
 
 // auditAsCronJob runs kubectl-harden with the CronJob's arguments,
