@@ -44,14 +44,16 @@ const (
 // sees. kwok runs no container, so the test runs the binary as the pod
 // would rather than waiting for the schedule.
 func TestInClusterAudit(t *testing.T) {
-	// kustomize loads no file outside docs/deploy: its audit role is a copy,
-	// which must stay the documented (and rbac_test-checked) one.
-	docRole, err := os.ReadFile(filepath.Join(env.root, "docs/rbac/harden-audit.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if copied, err := os.ReadFile(filepath.Join(env.root, "docs/deploy/audit-clusterrole.yaml")); err != nil || !bytes.Equal(copied, docRole) {
-		t.Fatalf("docs/deploy/audit-clusterrole.yaml differs from docs/rbac/harden-audit.yaml (cp docs/rbac/harden-audit.yaml docs/deploy/audit-clusterrole.yaml): %v", err)
+	// kustomize loads no file outside docs/deploy: its roles are copies,
+	// which must stay the documented (and rbac_test-checked) ones.
+	for copied, doc := range map[string]string{"audit-clusterrole.yaml": "harden-audit.yaml", "publish-clusterrole.yaml": "harden-publish.yaml"} {
+		want, err := os.ReadFile(filepath.Join(env.root, "docs/rbac", doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(env.root, "docs/deploy", copied)); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("docs/deploy/%s differs from docs/rbac/%s (cp docs/rbac/%s docs/deploy/%s): %v", copied, doc, doc, copied, err)
+		}
 	}
 
 	built := kubectl(t, "kustomize", filepath.Join(env.root, "docs/deploy"))
