@@ -49,41 +49,7 @@ func closestRule(word string) string {
 		ids = append(ids, r.Meta().ID)
 	}
 	slices.Sort(ids)
-	best, bestD := "", -1
-	for _, id := range ids {
-		d := editDistance(strings.ToLower(word), id)
-		if d <= max(1, len(id)/3) && (bestD < 0 || d < bestD) {
-			best, bestD = id, d
-		}
-	}
-	return best
-}
-
-// editDistance is the optimal string alignment distance between a and b,
-// in bytes: insertions, deletions, substitutions and transpositions of
-// two neighbours ("pbd" → "pdb") each count 1.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
+	return rules.Closest(word, ids)
 }
 
 // fixedOn is one workload's ref and its results, for unusedSets.

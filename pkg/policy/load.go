@@ -146,7 +146,7 @@ func (p *Policy) check(name string, doc *yaml.Node) error {
 	for _, id := range ids {
 		s := p.Rules[id]
 		idNode := key(rulesNode, id)
-		m, ok := metaOf(id)
+		m, ok := rules.MetaOf(id)
 		if !ok {
 			return at(idNode, "rules: unknown rule %q%s", id, didYouMean(id, ruleIDs()))
 		}
@@ -221,18 +221,6 @@ func (p *Policy) check(name string, doc *yaml.Node) error {
 	return nil
 }
 
-func metaOf(id string) (rules.Meta, bool) {
-	if r, ok := rules.Get(id); ok {
-		return r.Meta(), true
-	}
-	for _, r := range rules.NamespaceRules() {
-		if r.Meta().ID == id {
-			return r.Meta(), true
-		}
-	}
-	return rules.Meta{}, false
-}
-
 func allMetas() []rules.Meta {
 	var out []rules.Meta
 	for _, r := range rules.All() {
@@ -290,40 +278,9 @@ func value(n *yaml.Node, k string) *yaml.Node {
 // when it is near enough to be a typo (at most a third of its letters,
 // and at least 1, differ), else "".
 func didYouMean(word string, candidates []string) string {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		d := distance(strings.ToLower(word), c)
-		if d <= max(1, len(c)/3) && (bestD < 0 || d < bestD) {
-			best, bestD = c, d
-		}
-	}
+	best := rules.Closest(word, candidates)
 	if best == "" {
 		return ""
 	}
 	return " (did you mean " + best + "?)"
-}
-
-// distance is the optimal string alignment distance, in bytes.
-func distance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

@@ -66,16 +66,3 @@ func top(wl audit.Workload) string {
 func FixCommand(namespace, kind, name string, ids []string) string {
 	return fmt.Sprintf("kubectl harden %s/%s -n %s --fix=%s --yes", strings.ToLower(kind), name, namespace, strings.Join(ids, ","))
 }
-
-// metaOf finds a workload or namespace rule's metadata.
-func metaOf(id string) (rules.Meta, bool) {
-	if r, ok := rules.Get(id); ok {
-		return r.Meta(), true
-	}
-	for _, r := range rules.NamespaceRules() {
-		if r.Meta().ID == id {
-			return r.Meta(), true
-		}
-	}
-	return rules.Meta{}, false
-}

@@ -185,7 +185,7 @@ func htmlFindings(results []rules.Result) (pending, other []htmlFinding) {
 			other = append(other, h)
 			continue
 		}
-		if m, ok := metaOf(f.Rule); ok && !explained[f.Rule] {
+		if m, ok := rules.MetaOf(f.Rule); ok && !explained[f.Rule] {
 			explained[f.Rule] = true
 			h.Why, h.Remediation = m.Why, m.Remediation
 		}

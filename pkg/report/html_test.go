@@ -119,7 +119,7 @@ func TestAuditHTML(t *testing.T) {
 	// Every pending rule's why and remediation, and one bar per rule.
 	for _, wl := range n.Workloads {
 		for _, f := range wl.Findings {
-			m, _ := metaOf(f.Rule)
+			m, _ := rules.MetaOf(f.Rule)
 			if f.Pending() && !strings.Contains(out, `<dd class="why">`+htmlText(m.Why)+`</dd>`) {
 				t.Errorf("page lacks the why of %s", f.Rule)
 			}

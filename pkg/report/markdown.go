@@ -82,7 +82,7 @@ func findingLines(findings []rules.Result) []string {
 		}
 		line := fmt.Sprintf("- **%s** `%s`: %s\n", f.Severity, f.Rule, md(f.Message))
 		// A rule's why and remediation once per object, at its worst finding.
-		if m, ok := metaOf(f.Rule); ok && !explained[f.Rule] {
+		if m, ok := rules.MetaOf(f.Rule); ok && !explained[f.Rule] {
 			explained[f.Rule] = true
 			line += fmt.Sprintf("  - why: %s\n  - remediation: %s\n", md(m.Why), md(m.Remediation))
 		}
