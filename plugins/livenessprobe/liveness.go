@@ -4,6 +4,7 @@ package livenessprobe
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,9 +39,10 @@ func (Rule) Meta() rules.Meta {
 			"with your path; every 10s, 6 failures, a 5s timeout or the container's longest probe timeout), " +
 			"distinct from the readiness probe, with a total failure budget of at least 15 seconds; with a " +
 			"startupProbe when the pods may take longer to start than it tolerates. Relaxing a tight probe " +
-			"only raises its thresholds.",
+			"only raises its thresholds. Given timings (period, timeout, failure-threshold) replace these " +
+			"numbers; a tolerance they leave under 15 seconds is refused.",
 		Fixable: true,
-		Params:  probe.Params,
+		Params:  append(append([]rules.Param{}, probe.Params...), probe.TimingParams(defaults, &minimums)...),
 		OptOuts: []rules.OptOut{
 			{Annotation: "polaris.fairwinds.com/livenessProbeMissing-exempt"},
 			{Annotation: "kube-score/ignore", Value: "pod-probes"},
@@ -73,70 +75,126 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 }
 
 // The new liveness probe: every 10 s, 6 failures — a 60 s tolerance —
-// and a 5 s timeout unless the container's probes already need more.
-const (
-	livenessPeriod   = 10
-	livenessFailures = 6
-	livenessTimeout  = 5
-)
+// and a 5 s timeout unless the container's probes already need more; the
+// period, timeout and failure-threshold parameters replace them. When
+// relaxing a tight probe they are the minimums (failureThreshold 3).
+var defaults = probe.Timing{Period: 10, Timeout: 5, Failures: 6}
+
+// minimums are what relaxing a tight probe raises its timings to, unless
+// given as parameters.
+var minimums = probe.Timing{Period: 10, Timeout: 5, Failures: 3}
+
+// tooTight says why this rule would report a liveness probe of these
+// timings (initialDelaySeconds aside), or "".
+func tooTight(t probe.Timing) string {
+	if tol := t.Period * t.Failures; tol < minBudgetSeconds {
+		return fmt.Sprintf("a tolerance of %d s (failureThreshold %d × periodSeconds %d) is below the %d s a liveness probe needs not to kill slow but healthy pods", tol, t.Failures, t.Period, minBudgetSeconds)
+	}
+	if t.Timeout <= 1 && t.Failures == 1 {
+		return "timeoutSeconds 1 with failureThreshold 1 kills a pod on one slow answer"
+	}
+	return ""
+}
 
 // Fix adds a tolerant probe, or relaxes the thresholds of a tight one
 // (never lowering one).
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
+	given, err := probe.ParseTiming(p, id)
+	if err != nil {
+		return nil, err
+	}
 	c, err := probe.Container(s, f.Container)
 	if err != nil {
 		return nil, err
 	}
 	if f.Field == "livenessProbe.thresholds" {
-		return relax(s, c), nil
+		return relax(s, c, given)
 	}
 	h, where, err := probe.Handler(s, c, p, id)
 	if err != nil {
 		return nil, err
 	}
-	timeout, timeoutWhy := probe.TimeoutAtLeast(c, livenessTimeout)
-	period, periodWhy := probe.Period(livenessPeriod, timeout)
-	lp := map[string]any{"periodSeconds": period, "timeoutSeconds": timeout, "failureThreshold": int64(livenessFailures)}
+	t, why, warnings, err := probe.NewTiming(c, "livenessProbe", defaults, given)
+	if err != nil {
+		return nil, err
+	}
+	if tight := tooTight(t); tight != "" {
+		return nil, fmt.Errorf("the given timings (%s): %s; give a larger period or failure-threshold", probe.Given, tight)
+	}
+	lp := t.Map()
 	for k, v := range rules.ToMap(h) {
 		lp[k] = v
 	}
+	tolerance := t.Period * t.Failures
 	fields := map[string]any{"livenessProbe": lp}
 	desc := fmt.Sprintf("add a livenessProbe to container %s: %s, tolerance %d s: failureThreshold %d (%s) × periodSeconds %d (%s), timeoutSeconds %d (%s)",
-		c.Name, where, period*livenessFailures, livenessFailures, probe.DefaultSource(livenessFailures, probe.KubeFailureThreshold),
-		period, periodWhy, timeout, timeoutWhy)
+		c.Name, where, tolerance, t.Failures, why[2], t.Period, why[0], t.Timeout, why[1])
 	// A container that may take longer to start than the new probe
 	// tolerates would be restarted while starting: a startupProbe with the
-	// same check holds the liveness checks back until it answers.
-	if bounds := probe.StartupBounds(s, c, nil); c.StartupProbe == nil && probe.Binding(bounds).Seconds > period*livenessFailures {
-		sp, allowed, every := probe.Startup(rules.ToMap(h), probe.Binding(bounds).Seconds, timeout)
+	// same check holds the liveness checks back until it answers. Its
+	// budget exceeds the new tolerance (given timings included), as
+	// startup-probe's would: it is never below the liveness tolerance.
+	if bounds := probe.StartupBounds(s, c, nil); c.StartupProbe == nil && probe.Binding(bounds).Seconds > tolerance {
+		sp, allowed, every := probe.Startup(rules.ToMap(h), probe.Binding(bounds).Seconds, t.Timeout)
 		fields["startupProbe"] = sp
 		desc += fmt.Sprintf("; and a startupProbe with the same check, %s, so that a slow start is not restarted", probe.ExplainBudget(allowed, every, bounds))
 	}
 	obj := rules.WorkloadChange(s.Workload)
 	rules.Set(obj, rules.ContainerChange(c.Name, fields), rules.PodSpecPath(s.Workload)...)
-	return &rules.Fix{Description: desc, Changes: []rules.Change{{Object: obj}}}, nil
+	return &rules.Fix{Description: desc, Changes: []rules.Change{{Object: obj}}, Warnings: warnings}, nil
 }
 
 // relax raises the tight thresholds of a liveness probe to at least every
-// 10 s, a 5 s timeout and 3 failures; it never lowers one.
-func relax(s *inspect.Snapshot, c *corev1.Container) *rules.Fix {
+// 10 s, a 5 s timeout and 3 failures, or to the values given as
+// parameters; it never lowers one: a given value below the live one is
+// not used, with a warning. A raised timeout above the period raises the
+// period too.
+func relax(s *inspect.Snapshot, c *corev1.Container, given probe.Timing) (*rules.Fix, error) {
 	lp := c.LivenessProbe
+	live := probe.Timing{Period: int64(orDefault(lp.PeriodSeconds, 10)), Timeout: int64(probe.Timeout(lp)), Failures: int64(orDefault(lp.FailureThreshold, 3))}
+	t := live
 	relaxed := map[string]any{}
-	var what []string
-	raise := func(field string, have, want int32) {
-		if have < want {
-			relaxed[field] = int64(want)
-			what = append(what, fmt.Sprintf("%s %d → %d", field, have, want))
+	var what, usedMinimums, warnings []string
+	raise := func(field, param string, have int64, given, min int64, to *int64) {
+		want, source := min, ""
+		if given > 0 {
+			want, source = given, " ("+probe.Given+")"
+		} else {
+			usedMinimums = append(usedMinimums, fmt.Sprintf("%s %d", field, min))
+		}
+		switch {
+		case have < want:
+			*to = want
+			relaxed[field] = want
+			what = append(what, fmt.Sprintf("%s %d → %d%s", field, have, want, source))
+		case have > want && given > 0:
+			warnings = append(warnings, fmt.Sprintf("container %s: %s.%s=%d (%s) would lower the livenessProbe's %s %d: kept %d (relaxing a probe only raises values)",
+				c.Name, id, param, given, probe.Given, field, have, have))
 		}
 	}
-	raise("periodSeconds", orDefault(lp.PeriodSeconds, 10), livenessPeriod)
-	raise("timeoutSeconds", probe.Timeout(lp), livenessTimeout)
-	raise("failureThreshold", orDefault(lp.FailureThreshold, 3), 3)
-	return &rules.Fix{
-		Description: fmt.Sprintf("relax the livenessProbe thresholds of container %s: %s (harden's minimums: periodSeconds %d, timeoutSeconds %d, failureThreshold 3; unset fields read as Kubernetes' defaults %d, %d, %d)",
-			c.Name, strings.Join(what, ", "), livenessPeriod, livenessTimeout, probe.KubePeriod, probe.KubeTimeout, probe.KubeFailureThreshold),
-		Changes: []rules.Change{probe.Change(s, c.Name, "livenessProbe", relaxed)},
+	raise("periodSeconds", "period", live.Period, given.Period, minimums.Period, &t.Period)
+	raise("timeoutSeconds", "timeout", live.Timeout, given.Timeout, minimums.Timeout, &t.Timeout)
+	raise("failureThreshold", "failure-threshold", live.Failures, given.Failures, minimums.Failures, &t.Failures)
+	if t.Timeout > live.Timeout && t.Timeout > t.Period {
+		// A check starts only after the previous one timed out.
+		what = slices.DeleteFunc(what, func(w string) bool { return strings.HasPrefix(w, "periodSeconds ") })
+		relaxed["periodSeconds"] = t.Timeout
+		what = append(what, fmt.Sprintf("periodSeconds %d → %d (= timeoutSeconds: a check starts only after the previous one timed out)", live.Period, t.Timeout))
+		t.Period = t.Timeout
 	}
+	if tight := tooTight(t); tight != "" {
+		return nil, fmt.Errorf("the given timings (%s): relaxed to periodSeconds %d, timeoutSeconds %d, failureThreshold %d, the livenessProbe of container %s is still too tight: %s; give a larger period or failure-threshold",
+			probe.Given, t.Period, t.Timeout, t.Failures, c.Name, tight)
+	}
+	note := fmt.Sprintf("unset fields read as Kubernetes' defaults %d, %d, %d", probe.KubePeriod, probe.KubeTimeout, probe.KubeFailureThreshold)
+	if len(usedMinimums) > 0 {
+		note = "harden's minimums: " + strings.Join(usedMinimums, ", ") + "; " + note
+	}
+	return &rules.Fix{
+		Description: fmt.Sprintf("relax the livenessProbe thresholds of container %s: %s (%s)", c.Name, strings.Join(what, ", "), note),
+		Changes:     []rules.Change{probe.Change(s, c.Name, "livenessProbe", relaxed)},
+		Warnings:    warnings,
+	}, nil
 }
 
 // orDefault is the API's default for an unset (zero) probe field.

@@ -30,7 +30,7 @@ func (Rule) Meta() rules.Meta {
 			"shorter than the container's other probes, and an httpGet probe only with a path you give " +
 			"(--set readiness-probe.path=/ready).",
 		Fixable: true,
-		Params:  probe.Params,
+		Params:  append(append([]rules.Param{}, probe.Params...), probe.TimingParams(defaults, nil)...),
 		// Before liveness-probe: the new probe's timeout follows the
 		// container's live probes, not a livenessProbe added in the same run.
 		FixOrder: -1,
@@ -70,20 +70,21 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	return out
 }
 
-// harden's readiness probe: checked every readinessPeriod seconds, out of
-// rotation after readinessFailures failed checks, each given
-// readinessTimeout seconds (Kubernetes' defaults: 10 s, 3, 1 s).
-const (
-	readinessPeriod   = 5
-	readinessFailures = 3
-	readinessTimeout  = 2
-)
+// harden's readiness probe: checked every 5 seconds, out of rotation
+// after 3 failed checks, each given 2 seconds (Kubernetes' defaults: 10 s,
+// 3, 1 s); the period, timeout and failure-threshold parameters replace
+// them.
+var defaults = probe.Timing{Period: 5, Timeout: 2, Failures: 3}
 
 // Fix adds a readiness probe on the port the Service targets: every 5 s,
 // ready again after 1 success, unready after 3 failures, with a 2 s
 // timeout — unless the container's probes already need more, then that
-// timeout and a period as long.
+// timeout and a period as long — or the timings given as parameters.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
+	given, err := probe.ParseTiming(p, id)
+	if err != nil {
+		return nil, err
+	}
 	c, err := probe.Container(s, f.Container)
 	if err != nil {
 		return nil, err
@@ -92,16 +93,18 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	if err != nil {
 		return nil, err
 	}
-	timeout, timeoutWhy := probe.TimeoutAtLeast(c, readinessTimeout)
-	period, periodWhy := probe.Period(readinessPeriod, timeout)
-	pr := map[string]any{"periodSeconds": period, "timeoutSeconds": timeout, "failureThreshold": int64(readinessFailures)}
+	t, why, warnings, err := probe.NewTiming(c, "readinessProbe", defaults, given)
+	if err != nil {
+		return nil, err
+	}
+	pr := t.Map()
 	for k, v := range rules.ToMap(h) {
 		pr[k] = v
 	}
 	return &rules.Fix{
 		Description: fmt.Sprintf("add a readinessProbe to container %s: %s, periodSeconds %d (%s), failureThreshold %d (%s): out of rotation after %d s of failed checks, timeoutSeconds %d (%s)",
-			c.Name, where, period, periodWhy, readinessFailures, probe.DefaultSource(readinessFailures, probe.KubeFailureThreshold),
-			period*readinessFailures, timeout, timeoutWhy),
-		Changes: []rules.Change{probe.Change(s, c.Name, "readinessProbe", pr)},
+			c.Name, where, t.Period, why[0], t.Failures, why[2], t.Period*t.Failures, t.Timeout, why[1]),
+		Changes:  []rules.Change{probe.Change(s, c.Name, "readinessProbe", pr)},
+		Warnings: warnings,
 	}, nil
 }

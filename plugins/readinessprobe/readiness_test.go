@@ -31,6 +31,8 @@ func TestFixtures(t *testing.T) {
 			Findings: []string{"container web has no readinessProbe"}, Params: rules.Params{"port": "http"}},
 		{Name: "the timeout is at least the liveness probe's", Failure: "testdata/failure-timeout.yaml", Fixed: "testdata/fixed-timeout.yaml",
 			Findings: []string{"container db has a livenessProbe but no readinessProbe"}},
+		{Name: "given timings replace harden's defaults", Failure: "testdata/failure-target-named.yaml", Fixed: "testdata/fixed-timings.yaml",
+			Findings: []string{"container web has no readinessProbe"}, Params: rules.Params{"period": "7", "timeout": "3", "failure-threshold": "4"}},
 		{Name: "probed passes", Failure: "testdata/pass.yaml"},
 	})
 }
@@ -78,6 +80,65 @@ func TestTimeoutFollowsLiveProbesOnly(t *testing.T) {
 	for rule, want := range map[string]string{"readiness-probe": "timeoutSeconds 2 (harden's default; Kubernetes' is 1)", "liveness-probe": "timeoutSeconds 5 (harden's default; Kubernetes' is 1)"} {
 		if !strings.Contains(got[rule], want) {
 			t.Errorf("%s: %q lacks %q", rule, got[rule], want)
+		}
+	}
+}
+
+// Given timings are named as such; a timeout below a live probe's is
+// written with a warning; a period below the timeout is raised (a derived
+// timeout) or refused (a given one).
+func TestGivenTimings(t *testing.T) {
+	cases := []struct {
+		file     string
+		params   rules.Params
+		desc     string
+		warnings string
+	}{
+		{"testdata/failure-target-named.yaml", rules.Params{"period": "7", "timeout": "3", "failure-threshold": "4"},
+			"periodSeconds 7 (--set/policy), failureThreshold 4 (--set/policy): out of rotation after 28 s of failed checks, timeoutSeconds 3 (--set/policy)", ""},
+		{"testdata/failure-target-named.yaml", rules.Params{"failure-threshold": "1"},
+			"periodSeconds 5 (harden's default; Kubernetes' is 10), failureThreshold 1 (--set/policy): out of rotation after 5 s of failed checks, timeoutSeconds 2 (harden's default; Kubernetes' is 1)", ""},
+		{"testdata/failure-timeout.yaml", rules.Params{"timeout": "2"},
+			"periodSeconds 5 (harden's default; Kubernetes' is 10), failureThreshold 3 (Kubernetes' default): out of rotation after 15 s of failed checks, timeoutSeconds 2 (--set/policy)",
+			"container db: the new readinessProbe's timeoutSeconds 2 (--set/policy) is below the livenessProbe's timeoutSeconds 5: the app is known to need that long to answer"},
+		{"testdata/failure-timeout.yaml", rules.Params{"period": "3"},
+			"periodSeconds 5 (= timeoutSeconds, raised from 3 (--set/policy): a check starts only after the previous one timed out)",
+			"container db: the new readinessProbe's periodSeconds 3 (--set/policy) is below its timeoutSeconds 5 (the livenessProbe's): written as 5"},
+	}
+	for _, tc := range cases {
+		s := rulestest.Load(t, tc.file)
+		f, err := Rule{}.Fix(s, Rule{}.Check(s)[0], tc.params)
+		if err != nil {
+			t.Errorf("%s %v: %v", tc.file, tc.params, err)
+			continue
+		}
+		if !strings.Contains(f.Description, tc.desc) {
+			t.Errorf("%s %v: description %q lacks %q", tc.file, tc.params, f.Description, tc.desc)
+		}
+		if w := strings.Join(f.Warnings, "\n"); tc.warnings == "" && w != "" || !strings.Contains(w, tc.warnings) {
+			t.Errorf("%s %v: warnings %q, want %q", tc.file, tc.params, w, tc.warnings)
+		}
+	}
+}
+
+// A timing that is not a whole number ≥ 1, or a given period below a given
+// timeout, is the user's error.
+func TestBadTimings(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-target-named.yaml")
+	for _, tc := range []struct {
+		params rules.Params
+		want   string
+	}{
+		{rules.Params{"period": "0"}, "readiness-probe.period=0: periodSeconds must be a whole number ≥ 1"},
+		{rules.Params{"timeout": "-3"}, "readiness-probe.timeout=-3: timeoutSeconds must be a whole number ≥ 1"},
+		{rules.Params{"failure-threshold": "1.5"}, "readiness-probe.failure-threshold=1.5: failureThreshold must be a whole number ≥ 1"},
+		{rules.Params{"period": "ten"}, "readiness-probe.period=ten"},
+		{rules.Params{"period": "99999999999"}, "readiness-probe.period=99999999999"},
+		{rules.Params{"period": "2", "timeout": "3"}, "period 2 is below timeout 3: a check starts only after the previous one timed out"},
+	} {
+		_, err := rules.Evaluate(s, rules.Selection{Fix: []string{id}, Params: map[string]rules.Params{id: tc.params}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.params, err, tc.want)
 		}
 	}
 }
