@@ -7,6 +7,8 @@ package resources
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,7 +44,8 @@ const (
 //     sample plus limitFloor: one sample says nothing of spikes, and a
 //     limit too low OOM-kills a healthy app hours after the rollout.
 const (
-	headroomNum, headroomDen = 6, 5 // ×1.2
+	headroomNum, headroomDen = 6, 5 // ×1.2, the headroom parameter's default
+	maxHeadroom              = 10
 	limitFactor              = 2
 	limitFloor               = 128 << 20 // bytes above the peak, at least
 	minCPU                   = 10        // millicores
@@ -64,7 +67,7 @@ func (Rule) Meta() rules.Meta {
 		Remediation: "Set requests.cpu, requests.memory and limits.memory on every container, from evidence, " +
 			"each number with its source: the values given with --set; the container's own limits (the API " +
 			"server already makes them its pods' requests); observed usage when metrics.k8s.io is served " +
-			"(requests: the highest sample over the pods ×1.2; memory limit: 2× that sample and at least " +
+			"(requests: the highest sample over the pods ×1.2, or ×--set resources.headroom; memory limit: 2× that sample and at least " +
 			"sample + 128Mi, within the LimitRange's min and max); else the namespace's LimitRange defaults " +
 			"(defaultRequest, default), which its admission already gives the pods. Without any of these " +
 			"harden guesses nothing: the finding needs a human, with a starting point. A CPU limit is left " +
@@ -72,7 +75,8 @@ func (Rule) Meta() rules.Meta {
 		Fixable: true,
 		Params: []rules.Param{{Name: "cpu", Description: "CPU request, e.g. 250m (source: user)"},
 			{Name: "memory", Description: "memory request, e.g. 256Mi (source: user)"},
-			{Name: "memory-limit", Description: "memory limit, e.g. 512Mi; refused below the observed peak ×1.2"}},
+			{Name: "memory-limit", Description: "memory limit, e.g. 512Mi; refused below the observed peak ×1.2"},
+			{Name: "headroom", Description: "multiplier of the observed peak usage for the requests, a decimal from 1.0 to 10, e.g. 1.5; default 1.2 (harden's default: the Vertical Pod Autoscaler's 15 % margin and a little more); the memory limit stays max(2 × peak, peak + 128Mi)"}},
 		OptOuts: []rules.OptOut{{Annotation: "kube-score/ignore", Value: "container-resources"}, {Annotation: "polaris.fairwinds.com/cpuRequestsMissing-exempt"},
 			{Annotation: "ignore-check.kube-linter.io/unset-memory-requirements"}},
 	}
@@ -147,7 +151,11 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	if err != nil {
 		return nil, err
 	}
-	ev := evidence{s: s, c: c, user: user, usage: observe(s, c.Name)}
+	h, err := headroomOf(p)
+	if err != nil {
+		return nil, err
+	}
+	ev := evidence{s: s, c: c, user: user, usage: observe(s, c.Name), headroom: h}
 	switch {
 	case f.Field == fieldRequests:
 		return ev.fixRequests()
@@ -159,11 +167,14 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	return nil, fmt.Errorf("unknown finding field %q", f.Field)
 }
 
-// userValues parses the --set resources.* parameters by name (cpu, memory,
-// memory-limit); an unparsable quantity is an error.
+// userValues parses the --set resources.* quantity parameters by name
+// (cpu, memory, memory-limit); an unparsable quantity is an error.
 func userValues(p rules.Params) (map[string]resource.Quantity, error) {
 	out := map[string]resource.Quantity{}
 	for k, v := range p {
+		if k == "headroom" {
+			continue
+		}
 		q, err := resource.ParseQuantity(v)
 		if err != nil || q.Sign() <= 0 {
 			return nil, fmt.Errorf("--set resources.%s=%s: not a positive quantity (e.g. 250m, 256Mi)", k, v)
@@ -171,6 +182,29 @@ func userValues(p rules.Params) (map[string]resource.Quantity, error) {
 		out[k] = q
 	}
 	return out, nil
+}
+
+// headroom is the multiplier of the observed peak for requests: num/den,
+// and how the description names it, e.g. "×1.2" or "×1.5 (--set/policy
+// headroom)".
+type headroom struct {
+	num, den int64
+	label    string
+}
+
+// headroomOf is the headroom parameter, a decimal from 1.0 to maxHeadroom
+// kept to the thousandth, else harden's ×1.2.
+func headroomOf(p rules.Params) (headroom, error) {
+	v, ok := p["headroom"]
+	if !ok {
+		return headroom{headroomNum, headroomDen, "×1.2"}, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f >= 1 && f <= maxHeadroom) {
+		return headroom{}, fmt.Errorf("--set resources.headroom=%s: not a decimal from 1.0 to %d, the multiplier of the observed peak for requests (e.g. 1.5)", v, maxHeadroom)
+	}
+	milli := int64(math.Round(f * 1000))
+	return headroom{milli, 1000, "×" + strconv.FormatFloat(float64(milli)/1000, 'f', -1, 64) + " (--set/policy headroom)"}, nil
 }
 
 // usage is what metrics.k8s.io shows of one container: its highest sample
@@ -245,15 +279,16 @@ type sized struct {
 
 // evidence is what one container's numbers can come from.
 type evidence struct {
-	s     *inspect.Snapshot
-	c     *corev1.Container
-	user  map[string]resource.Quantity
-	usage usage
+	s        *inspect.Snapshot
+	c        *corev1.Container
+	user     map[string]resource.Quantity
+	usage    usage
+	headroom headroom
 }
 
 // request sizes one missing request: the user's value, else the
 // container's limit (what the API server already makes the pods request),
-// else observed usage ×1.2, else the LimitRange's defaultRequest (or its
+// else observed usage ×1.2 (or the headroom parameter), else the LimitRange's defaultRequest (or its
 // default, which API defaulting copies into defaultRequest). ok is false
 // when nothing says.
 func (e evidence) request(r corev1.ResourceName) (sized, bool) {
@@ -268,8 +303,8 @@ func (e evidence) request(r corev1.ResourceName) (sized, bool) {
 		if r == corev1.ResourceCPU {
 			floor = minCPU
 		}
-		v := max(ceilDiv(e.usage.at(r)*headroomNum, headroomDen), floor)
-		return sized{quantity(r, v), "observed: " + e.usage.peak(r) + " ×1.2"}, true
+		v := max(ceilDiv(e.usage.at(r)*e.headroom.num, e.headroom.den), floor)
+		return sized{quantity(r, v), "observed: " + e.usage.peak(r) + " " + e.headroom.label}, true
 	}
 	for _, lr := range e.s.LimitRanges {
 		for _, item := range containerItems(lr) {

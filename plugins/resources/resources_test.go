@@ -282,3 +282,49 @@ func TestLimitRequestRatio(t *testing.T) {
 		}
 	}
 }
+
+// The headroom parameter replaces ×1.2 for the requests, and the
+// description names it; the memory limit keeps max(2× peak, peak + 128Mi),
+// raised to a request above it.
+func TestHeadroom(t *testing.T) {
+	cases := []struct {
+		headroom string
+		want     []string
+	}{
+		{"1.5", []string{"cpu: 300m", "memory: 450Mi", "memory: 600Mi",
+			"requests.cpu 300m (observed: peak 200m over 2 pods ×1.5 (--set/policy headroom))",
+			"requests.memory 450Mi (observed: peak 300Mi over 2 pods ×1.5 (--set/policy headroom))",
+			"limits.memory 600Mi (observed: peak 300Mi over 2 pods, max(2× peak, peak + 128Mi))"}},
+		{"1", []string{"cpu: 200m", "memory: 300Mi", "requests.cpu 200m (observed: peak 200m over 2 pods ×1 (--set/policy headroom))"}},
+		{"3", []string{"requests.memory 900Mi (observed: peak 300Mi over 2 pods ×3 (--set/policy headroom))",
+			"limits.memory 900Mi (observed: peak 300Mi over 2 pods, max(2× peak, peak + 128Mi), raised to requests.memory)"}},
+	}
+	for _, tc := range cases {
+		s := rulestest.Load(t, "testdata/failure-limitrange.yaml")
+		s.LimitRanges = nil
+		s.Usage = usageOf([2]int64{200, 100 << 20}, [2]int64{100, 300 << 20})
+		var got []string
+		for _, r := range evaluate(t, s, rules.Params{"headroom": tc.headroom}) {
+			if r.Status != rules.StatusPlanned {
+				t.Fatalf("headroom %s: %+v", tc.headroom, r)
+			}
+			got = append(got, written(r), r.Fix.Description)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(strings.Join(got, "\n"), w) {
+				t.Errorf("headroom %s: %q not in\n%s", tc.headroom, w, strings.Join(got, "\n"))
+			}
+		}
+	}
+}
+
+// A headroom that is not a decimal from 1.0 to 10 is the user's error.
+func TestBadHeadroom(t *testing.T) {
+	s := rulestest.Load(t, "testdata/failure-no-data.yaml")
+	for _, v := range []string{"0.9", "10.5", "-2", "lots", "NaN", "Inf", "120%"} {
+		if _, err := rules.Evaluate(s, rules.Selection{Fix: []string{id}, Params: map[string]rules.Params{id: {"headroom": v}}}); err == nil ||
+			!strings.Contains(err.Error(), "--set resources.headroom="+v+": not a decimal from 1.0 to 10") {
+			t.Errorf("headroom %s: error %v", v, err)
+		}
+	}
+}
