@@ -201,3 +201,24 @@ func TestParamsOf(t *testing.T) {
 		t.Errorf("--set: %q", got)
 	}
 }
+
+// A probe timing given as a policy default reaches the fix, named as given.
+func TestTimingParamReachesTheFix(t *testing.T) {
+	file := filepath.Join(t.TempDir(), policy.FileName)
+	policyText := "apiVersion: harden.kubectl.dev/v1alpha1\nkind: Policy\nrules:\n  readiness-probe:\n    params:\n      period: \"7\"\n"
+	if err := os.WriteFile(file, []byte(policyText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := rules.Selection{Policy: p, Fix: []string{"readiness-probe"}}
+	if got := sel.ParamsOf("readiness-probe")["period"]; got != "7" {
+		t.Errorf("policy default: %q", got)
+	}
+	r := rulestest.Result(t, sel, "readiness-probe", "../../plugins/readinessprobe/testdata/failure-target-named.yaml")
+	if r.Fix == nil || !strings.Contains(r.Fix.Description, "periodSeconds 7 (--set/policy)") || !strings.Contains(rulestest.YAML(r.Fix.Changes[0].Object), "periodSeconds: 7") {
+		t.Errorf("fix %+v", r)
+	}
+}
