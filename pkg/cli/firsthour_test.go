@@ -181,7 +181,7 @@ func TestOutputAndSetCompletion(t *testing.T) {
 		}
 		return out
 	}
-	if got := words("readiness-probe.p"); !slices.Equal(got, []string{"readiness-probe.path=", "readiness-probe.port="}) {
+	if got := words("readiness-probe.p"); !slices.Equal(got, []string{"readiness-probe.path=", "readiness-probe.period=", "readiness-probe.port="}) {
 		t.Errorf("--set readiness-probe.p: %q", got)
 	}
 	all := words("")

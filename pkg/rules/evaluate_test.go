@@ -74,7 +74,7 @@ func TestValidateSelection(t *testing.T) {
 	for sel, want := range map[*rules.Selection]string{
 		{Fix: []string{"nope"}}:                                          `unknown rule "nope"`,
 		{Params: map[string]rules.Params{"nope": {"x": "1"}}}:            `unknown rule "nope"`,
-		{Params: map[string]rules.Params{"readiness-probe": {"x": "1"}}}: `has no parameter "x" (it has: port, path)`,
+		{Params: map[string]rules.Params{"readiness-probe": {"x": "1"}}}: `has no parameter "x" (it has: port, path, period, timeout, failure-threshold)`,
 	} {
 		if err := rules.ValidateSelection(*sel); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v: %v, want %q", *sel, err, want)
