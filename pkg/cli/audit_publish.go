@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"slices"
 	"strings"
 	"time"
@@ -185,6 +187,12 @@ func (o *AuditOptions) applyReport(ctx context.Context, api reportAPI, obj any, 
 	u := &unstructured.Unstructured{Object: content}
 	got, err := o.applier.Client.Resource(api.gvr).Namespace(p.Namespace).Apply(ctx, p.Name, u,
 		metav1.ApplyOptions{FieldManager: plan.DefaultFieldManager, Force: true})
+	if namespaceGone(err) {
+		// Deleted between the audit's read and this write: there is
+		// nothing left to report on, and no report to keep.
+		fmt.Fprintf(o.ErrOut, "%s/%s not published: namespace %s is being deleted\n", api.gvr.GroupResource(), p.Name, p.Namespace)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("publishing %s/%s in namespace %s: %s", api.gvr.GroupResource(), p.Name, p.Namespace, Explain(err))
 	}
@@ -268,4 +276,22 @@ func (o *AuditOptions) checkPublishRights(ctx context.Context, api reportAPI, ns
 		return &engine.AccessError{Missing: missing}
 	}
 	return nil
+}
+
+// namespaceGone reports whether a write was refused because its namespace
+// is being deleted (the NamespaceLifecycle admission's
+// NamespaceTerminating cause) or is gone (a NotFound naming namespaces).
+func namespaceGone(err error) bool {
+	if err == nil {
+		return false
+	}
+	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if apierrors.IsNotFound(err) && errors.As(err, &status) {
+		d := status.Status().Details
+		return d != nil && d.Kind == "namespaces"
+	}
+	return false
 }
