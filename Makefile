@@ -6,9 +6,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w \
-	-X github.com/kubectl-harden/kubectl-harden/pkg/version.Version=$(VERSION) \
-	-X github.com/kubectl-harden/kubectl-harden/pkg/version.Commit=$(COMMIT) \
-	-X github.com/kubectl-harden/kubectl-harden/pkg/version.Date=$(DATE)
+	-X github.com/kubectl-harden/kubectl-harden/internal/version.Version=$(VERSION) \
+	-X github.com/kubectl-harden/kubectl-harden/internal/version.Commit=$(COMMIT) \
+	-X github.com/kubectl-harden/kubectl-harden/internal/version.Date=$(DATE)
 export KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 # Pinned tools, git-ignored: goreleaser and krew (make tools), the bench's.
 TOOLS := $(CURDIR)/.tools
@@ -74,10 +74,10 @@ unit:
 ## "context deadline exceeded" at the deadline (golang/go#75804, fixed in 1.27).
 FUZZ_SCALE ?= 1
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseSelection$$' -fuzztime $$((3000 * $(FUZZ_SCALE)))x -parallel 1 ./pkg/cli
-	$(GO) test -run '^$$' -fuzz '^FuzzMerge$$' -fuzztime $$((100000 * $(FUZZ_SCALE)))x -parallel 1 ./pkg/objmerge
-	$(GO) test -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $$((20000 * $(FUZZ_SCALE)))x -parallel 1 ./pkg/plan
-	$(GO) test -run '^$$' -fuzz '^FuzzBuildPlan$$' -fuzztime $$((5000 * $(FUZZ_SCALE)))x -parallel 1 ./pkg/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSelection$$' -fuzztime $$((3000 * $(FUZZ_SCALE)))x -parallel 1 ./internal/cli
+	$(GO) test -run '^$$' -fuzz '^FuzzMerge$$' -fuzztime $$((100000 * $(FUZZ_SCALE)))x -parallel 1 ./internal/objmerge
+	$(GO) test -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $$((20000 * $(FUZZ_SCALE)))x -parallel 1 ./internal/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzBuildPlan$$' -fuzztime $$((5000 * $(FUZZ_SCALE)))x -parallel 1 ./internal/plan
 
 e2e: cluster-build
 	$(GO) test -count=1 -timeout 45m ./test/e2e/...

@@ -6,7 +6,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/cli"
+	"github.com/kubectl-harden/kubectl-harden/internal/cli"
 )
 
 func main() {

@@ -3,8 +3,8 @@ package hostnamespaces
 import (
 	"testing"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules/rulestest"
 )
 
 func TestFixtures(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 )
 
 // run is one Job's execution as its pods show it: a Job workload has one,

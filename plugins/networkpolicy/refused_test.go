@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules/rulestest"
 )
 
 // docs/rbac.md ("What a refused traffic read does to network-policy")

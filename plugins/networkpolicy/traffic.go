@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // origin is a kind of traffic source. Its order is the order of the

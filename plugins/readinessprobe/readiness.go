@@ -5,8 +5,8 @@ package readinessprobe
 import (
 	"fmt"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 	"github.com/kubectl-harden/kubectl-harden/plugins/internal/probe"
 )
 

@@ -3,7 +3,7 @@ package spread
 import (
 	"testing"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules/rulestest"
 )
 
 func TestFixtures(t *testing.T) {

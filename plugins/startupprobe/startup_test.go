@@ -9,8 +9,8 @@ import (
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules/rulestest"
 )
 
 func TestFixtures(t *testing.T) {

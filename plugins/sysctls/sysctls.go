@@ -3,7 +3,7 @@
 package sysctls
 
 import (
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 	"github.com/kubectl-harden/kubectl-harden/plugins/internal/pss"
 )
 

@@ -13,10 +13,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
-	"github.com/kubectl-harden/kubectl-harden/pkg/objmerge"
-	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
-	"github.com/kubectl-harden/kubectl-harden/pkg/report"
+	"github.com/kubectl-harden/kubectl-harden/internal/apply"
+	"github.com/kubectl-harden/kubectl-harden/internal/objmerge"
+	"github.com/kubectl-harden/kubectl-harden/internal/plan"
+	"github.com/kubectl-harden/kubectl-harden/internal/report"
 )
 
 // exportsWorkload creates testdata/e2e/exports.yaml in a fresh namespace

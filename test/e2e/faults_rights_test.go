@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/internal/apply"
 )
 
 // faultTally counts the faults a suite tried and how many ended in an

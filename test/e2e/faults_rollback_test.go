@@ -19,7 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
+	"github.com/kubectl-harden/kubectl-harden/internal/apply"
 )
 
 // The fault campaign for rollbacks and undo: another manager's edit

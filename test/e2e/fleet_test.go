@@ -15,8 +15,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/report"
-	"github.com/kubectl-harden/kubectl-harden/pkg/report/sariftest"
+	"github.com/kubectl-harden/kubectl-harden/internal/report"
+	"github.com/kubectl-harden/kubectl-harden/internal/report/sariftest"
 )
 
 // The second cluster's names: its admin context, and the context of its

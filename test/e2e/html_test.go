@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
-	"github.com/kubectl-harden/kubectl-harden/pkg/report"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/audit"
+	"github.com/kubectl-harden/kubectl-harden/internal/report"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // xssImage is testdata/e2e/html-xss.yaml's image: markup that would set

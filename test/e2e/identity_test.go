@@ -7,8 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/report"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/report"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // finding is the workload's finding of rule, failing the test when there

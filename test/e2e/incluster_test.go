@@ -23,8 +23,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/audit"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // The in-cluster package's fixed names (docs/deploy).

@@ -20,9 +20,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/owners"
-	"github.com/kubectl-harden/kubectl-harden/pkg/report"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/owners"
+	"github.com/kubectl-harden/kubectl-harden/internal/report"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // Real objects have owners (DESIGN.md, "Ownership"). These tests create

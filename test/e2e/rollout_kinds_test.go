@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // internalText is what must never reach a user: client-go and kubectl

@@ -24,10 +24,10 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/apply"
-	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
-	"github.com/kubectl-harden/kubectl-harden/pkg/plan"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/apply"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/plan"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/all"
 )
 

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/audit"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/audit"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // replicasOf reads spec.replicas of a Deployment from the API server.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/report"
-	"github.com/kubectl-harden/kubectl-harden/pkg/report/sariftest"
+	"github.com/kubectl-harden/kubectl-harden/internal/report"
+	"github.com/kubectl-harden/kubectl-harden/internal/report/sariftest"
 )
 
 // A view user sees what could not be read outside the text report too:

@@ -8,7 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 )
 
 // Claim is one PersistentVolumeClaim volume of the pod template that is not

@@ -7,7 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 )
 
 // A number harden picks names Kubernetes' own default when it differs.

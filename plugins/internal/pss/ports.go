@@ -3,7 +3,7 @@ package pss
 import (
 	"slices"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 )
 
 // UnprivilegedPortStart is the first port a process without

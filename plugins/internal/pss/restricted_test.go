@@ -7,8 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/pod-security-admission/api"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules/rulestest"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules/rulestest"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/all"
 	"github.com/kubectl-harden/kubectl-harden/plugins/internal/pss"
 )

@@ -16,8 +16,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-harden/kubectl-harden/pkg/inspect"
-	"github.com/kubectl-harden/kubectl-harden/pkg/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 	_ "github.com/kubectl-harden/kubectl-harden/plugins/all"
 	"github.com/kubectl-harden/kubectl-harden/plugins/networkpolicy/flowcheck"
 )
@@ -28,7 +28,7 @@ import (
 var corpusDir = filepath.Join("..", "..", "..", "..", "shared", "corpus")
 
 // Every corpus app, hardened with --fix=all as an audit would (a snapshot
-// per workload, built offline as pkg/inspect builds it: the Services of
+// per workload, built offline as internal/inspect builds it: the Services of
 // the namespace that select its pods), keeps every flow it needs and
 // loses the flows nobody needs, as the cyclonus evaluator reads all the
 // generated policies together.

@@ -1,0 +1,741 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/kubectl-harden/kubectl-harden/internal/audit"
+	"github.com/kubectl-harden/kubectl-harden/internal/engine"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/plan"
+	"github.com/kubectl-harden/kubectl-harden/internal/policy"
+	"github.com/kubectl-harden/kubectl-harden/internal/report"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
+	"github.com/kubectl-harden/kubectl-harden/internal/termsafe"
+	"github.com/kubectl-harden/kubectl-harden/internal/tui"
+)
+
+// AuditOptions is `kubectl harden audit`.
+type AuditOptions struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+	AllNamespaces bool
+	Selector      string
+	Kinds         []string
+	ChunkSize     int64
+	Output        string
+	FailOn        string
+	MinScore      int
+	Skip          []string
+	Color         string
+	// Publish is --publish: policyreport, openreports or auto;
+	// publishTo the report kind it resolved to, before the audit.
+	Publish   string
+	publishTo reportAPI
+
+	// Fixing from the audit: the same flags, and meanings, as the main
+	// command's.
+	Fix            []string
+	Set            []string
+	Yes            bool
+	DryRun         string
+	FieldManager   string
+	ForceConflicts bool
+	Watch          bool
+	Timeout        time.Duration
+
+	*session
+	fleet     fleetOptions
+	failOn    rules.Severity
+	styles    report.Styles
+	selection rules.Selection
+	htmlFile  string // -o html=FILE
+	policy    *policy.Policy
+}
+
+// NewAuditCommand builds `kubectl harden audit`.
+func NewAuditCommand(flags *genericclioptions.ConfigFlags, f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &AuditOptions{ConfigFlags: flags, IOStreams: streams, Kinds: []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"},
+		ChunkSize: 500, MinScore: -1, Color: "auto", DryRun: "none", FieldManager: plan.DefaultFieldManager, Watch: true, Timeout: 5 * time.Minute}
+	cmd := &cobra.Command{
+		Use:   "audit [-n NAMESPACE | -A] [-l SELECTOR]",
+		Short: "Score every workload of a namespace or the cluster",
+		Long: `Audit every workload (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs) of a
+namespace or of the whole cluster, and the namespaces themselves (Pod
+Security Admission labels, quotas, default-deny NetworkPolicy, bare pods).
+
+Each workload, namespace and the cluster get a score from 0 to 100. Pending
+findings (neither fixed nor exempted) add a penalty — 30 per critical, 15
+per high, 7 per medium, 3 per low — and the score is 100·100/(100+penalty):
+100 with nothing pending, 50 at a penalty of 100. A namespace scores the
+mean of its workloads, scaled by the score of its own findings; the
+cluster, the mean of its namespaces weighted by their workloads.
+
+Everything is read with one paginated LIST per kind, whatever the number of
+workloads.
+
+Output formats (-o): table (default), json, yaml, sarif (SARIF 2.1.0 for
+GitHub code scanning: one result per pending finding, located at
+namespaces/NS/KIND/NAME.yaml), junit (one testsuite per namespace, one
+testcase per workload × applicable rule, a failure per pending finding)
+markdown (a report to paste in a ticket, with the command that fixes
+each workload) and html (one self-contained page to hand to people: charts
+per namespace and rule, the workloads worst first, each finding's why and
+the command that fixes it; -o html=FILE writes it to FILE).
+
+Several clusters at once: --context a,b,c (or --all-contexts, every
+context of the kubeconfig) reads them in parallel, each with its own
+context's credentials, into one report that names the cluster of every
+line: a CLUSTER column, an AuditReportList (-o json|yaml), a SARIF run per
+cluster (automationDetails.id kubectl-harden/CONTEXT/), JUnit suites
+CONTEXT/NAMESPACE, a Markdown section per cluster. A cluster that cannot
+be read is reported as not audited and the others still are; the exit
+status is then 2. --context with one name is kubectl's, as everywhere.
+
+-o policyreport and -o openreports print the audit as wgpolicyk8s.io/v1alpha2
+PolicyReports or openreports.io/v1alpha1 Reports, one per namespace
+(harden-NAMESPACE); --publish writes them to the cluster with server-side
+apply, where Policy Reporter and other PolicyReport readers find them.
+
+--fix fixes the audited workloads, one by one, on the same safe path as
+kubectl harden TYPE/NAME --fix: a fresh read, fixes whose fields another
+field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler)
+held back as conflict unless --force-conflicts, a server-side dry-run,
+server-side apply with an undo record, a rollout watch and an automatic
+rollback. Without --yes it only says what it would change (-o diff shows
+the diffs). One workload failing never stops the others; the summary
+counts what was fixed, rolled back, failed, left unchanged or held back,
+and the scores before and after.
+
+Exit status: 0 nothing pending (with --fix: nothing pending of the rules
+asked for); 1 findings pending (or, with --fail-on/--min-score, the gate
+failed); 2 an error, or with --fix a workload that failed or rolled back.`,
+		Example: `  kubectl harden audit -n shop
+  kubectl harden audit -A -o json
+  kubectl harden audit -A --fail-on=high --min-score=70   # CI gate
+  kubectl harden audit -A -o sarif > harden.sarif         # GitHub code scanning
+  kubectl harden audit -n shop -o junit > harden.xml      # CI test reports
+  kubectl harden audit -A --context prod-eu,prod-us -o sarif > fleet.sarif   # a fleet: one SARIF run per cluster
+  kubectl harden audit -A -o html=audit.html              # a page to hand to people
+  kubectl harden audit -A --publish                       # PolicyReports in the cluster, for Policy Reporter
+  kubectl harden audit -n shop --fix=replicas,pdb,spread -o diff   # preview
+  kubectl harden audit -n shop --fix=replicas,pdb,spread --yes     # apply, workload by workload`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(f, cmd); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Audit every namespace")
+	fs.StringVarP(&o.Selector, "selector", "l", "", "Only workloads matching this label selector")
+	fs.StringSliceVar(&o.Kinds, "kinds", o.Kinds, "Workload kinds to audit")
+	fs.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Objects per LIST page")
+	fs.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json, yaml, sarif, junit, markdown, html or html=FILE; with --fix, table or diff")
+	fs.StringVar(&o.FailOn, "fail-on", "", "Exit 1 when a pending finding is this severe or worse: critical, high, medium or low")
+	fs.IntVar(&o.MinScore, "min-score", o.MinScore, "Exit 1 when the cluster's score is below this")
+	fs.StringSliceVar(&o.Skip, "skip", nil, "Rules to leave out, comma-separated")
+	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
+	fs.StringSliceVar(&o.Fix, "fix", nil, "Fix these rules on every audited workload: all, or rule IDs, aliases (probes) or categories, comma-separated")
+	fs.StringArrayVar(&o.Set, "set", nil, "A fix parameter, RULE.PARAM=VALUE (e.g. readiness-probe.path=/ready); repeatable")
+	fs.BoolVarP(&o.Yes, "yes", "y", false, "With --fix: apply the planned fixes without asking")
+	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `With --fix: "none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
+	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
+	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
+	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
+	o.fleet.addFlags(fs)
+	registerPublishFlag(fs, o)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("set", setCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// auditFormats are the -o values of the audit; diff only with --fix.
+var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "html", "policyreport", "openreports", "diff"}
+
+// Complete builds the clients and the rule selection.
+func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
+	var err error
+	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
+		return err
+	}
+	if o.policy, err = loadPolicy(cmd); err != nil {
+		return err
+	}
+	if o.selection, err = selectionWithPolicy(o.selection, o.policy); err != nil {
+		return err
+	}
+	// Flags that only mean something when fixing are refused without
+	// --fix, rather than silently ignored.
+	if len(o.Fix) == 0 {
+		for _, name := range []string{"yes", "set", "dry-run", "field-manager", "force-conflicts", "watch", "timeout"} {
+			if cmd != nil && cmd.Flags().Changed(name) {
+				return fmt.Errorf("--%s only applies with --fix, e.g. kubectl harden audit -n NS --fix=pdb,spread --yes", name)
+			}
+		}
+	}
+	if o.ForceConflicts {
+		o.selection.Force = []string{"all"}
+	}
+	o.styles = report.NewStyles(useColor(o.Color, o.Out))
+	if fleet, err := o.completeFleet(cmd); fleet || err != nil {
+		return err
+	}
+	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{}, o.FieldManager, false)
+	return err
+}
+
+// Validate checks the flags.
+func (o *AuditOptions) Validate() error {
+	if err := o.parseHTMLOutput(); err != nil {
+		return err
+	}
+	if err := o.validateFleet(); err != nil {
+		return err
+	}
+	switch {
+	case len(o.Fix) > 0 && o.Output != "" && o.Output != "table" && o.Output != "diff":
+		return fmt.Errorf("with --fix, --output must be table or diff, got %q (audit again afterwards for the other formats)", o.Output)
+	case len(o.Fix) == 0 && o.Output == "diff":
+		return fmt.Errorf("-o diff shows what --fix would change: add --fix")
+	case !slices.Contains(auditFormats, o.Output) && o.Output != "":
+		return fmt.Errorf("--output must be one of %s or html=FILE, got %q", strings.Join(auditFormats[:len(auditFormats)-1], ", "), o.Output)
+	}
+	switch o.DryRun {
+	case "none", "server", "client":
+	default:
+		return fmt.Errorf(`--dry-run must be "none", "server" or "client", got %q`, o.DryRun)
+	}
+	if o.FieldManager == "" {
+		return fmt.Errorf("--field-manager must not be empty")
+	}
+	if o.Timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive")
+	}
+	if o.FailOn != "" {
+		sev, err := rules.ParseSeverity(o.FailOn)
+		if err != nil {
+			return fmt.Errorf("--fail-on: %w", err)
+		}
+		o.failOn = sev
+	}
+	if o.MinScore > 100 {
+		return fmt.Errorf("--min-score must be at most 100")
+	}
+	for _, k := range o.Kinds {
+		if !inspect.KindNamed(k) {
+			return fmt.Errorf("--kinds: unknown kind %q (Deployment, StatefulSet, DaemonSet, Job, CronJob)", k)
+		}
+	}
+	if o.ChunkSize < 1 {
+		return fmt.Errorf("--chunk-size must be positive")
+	}
+	if err := validateColor(o.Color); err != nil {
+		return err
+	}
+	if err := o.validatePublish(); err != nil {
+		return err
+	}
+	if err := validateSet(o.Set); err != nil {
+		return err
+	}
+	return rules.ValidateSelection(o.selection)
+}
+
+// Run reads, evaluates, verifies the Pod Security levels with the API
+// server, prints, and gates.
+func (o *AuditOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	defer tightGC()()
+	if o.fleet.active() {
+		return o.runFleet(ctx)
+	}
+	scope := o.scope()
+	cluster, err := o.reader.Cluster(ctx)
+	if err != nil {
+		return err
+	}
+	cluster.Context = o.context
+	if len(o.Fix) > 0 {
+		return o.fix(ctx, cluster, scope)
+	}
+	if err := o.preparePublish(ctx, scope); err != nil {
+		return err
+	}
+	rep, _, err := o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip})
+	if err != nil {
+		return err
+	}
+	o.verifyPodSecurity(ctx, rep)
+	if o.Output == "" && onTerminal(o.IOStreams) && o.Publish == "" {
+		return o.browse(ctx, cluster, scope, rep)
+	}
+	switch o.Output {
+	case "json":
+		err = report.WriteAuditJSON(o.Out, rep)
+	case "yaml":
+		err = printYAML(o.Out, rep)
+	case "sarif":
+		err = report.WriteAuditSARIF(o.Out, rep)
+	case "junit":
+		err = report.WriteAuditJUnit(o.Out, rep)
+	case "markdown":
+		err = report.WriteAuditMarkdown(o.Out, rep)
+	case "html":
+		err = o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error { return report.WriteAuditHTML(w, rep, opt) })
+	case "policyreport", "openreports":
+		err = o.writeReports(rep)
+	default:
+		err = report.WriteAuditTable(o.Out, rep, o.styles)
+	}
+	if err != nil {
+		return err
+	}
+	if o.Publish != "" {
+		return o.publish(ctx, scope, rep)
+	}
+	if o.fails(rep) {
+		return ExitCodeError(ExitFindings)
+	}
+	return nil
+}
+
+// fails is the audit's gate for exit code 1: a pending finding at least as
+// severe as --fail-on or a score under --min-score; without either, any
+// pending finding. The printed report and the browser both end by it.
+func (o *AuditOptions) fails(rep *audit.Report) bool {
+	if o.failOn != 0 || o.MinScore >= 0 {
+		return (o.failOn != 0 && rep.Pending.AtLeast(o.failOn) > 0) || (o.MinScore >= 0 && rep.Score < o.MinScore)
+	}
+	return rep.Pending.AtLeast(rules.Low) > 0
+}
+
+// browse opens the audit browser: the workloads worst first, each opening
+// the same fix view as kubectl harden TYPE/NAME. It ends like the printed
+// audit, by the gate (fails) on the report as last audited — after fixes
+// were applied, audited again — or with 130 when ctrl+c aborted it.
+func (o *AuditOptions) browse(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, rep *audit.Report) error {
+	eng := o.engine(o.Watch, o.Timeout)
+	eng.Policy = o.selection.Policy
+	open := func(ctx context.Context, ns, kind, name string) (tui.Engine, tui.Workload, error) {
+		found, err := inspect.Resolve(o.builder(), inspect.Targets{Args: []string{kind + "/" + name}, Namespace: ns, ExplicitNS: true})
+		if err != nil {
+			return nil, tui.Workload{}, err
+		}
+		s, info, err := eng.Open(ctx, cluster, found[0], o.Skip)
+		info.Policy = policyName(o.policy)
+		return s, info, err
+	}
+	refresh := func(ctx context.Context) (*audit.Report, error) {
+		rep, _, err := o.audit(ctx, cluster, scope, rules.Selection{Skip: o.Skip})
+		return rep, err
+	}
+	b := tui.NewBrowser(ctx, rep, o.context, open, refresh)
+	in := interruptsOf(ctx)
+	var kill <-chan struct{}
+	if in != nil {
+		var ended func()
+		kill, ended = in.killOnSecond()
+		defer ended()
+	}
+	if err := tui.Run(ctx, b, tui.Terminal{In: o.In, Out: o.ErrOut, Color: useColor(o.Color, o.ErrOut), Kill: kill}); err != nil {
+		return err
+	}
+	if out, w := b.Interrupted(); out != nil {
+		return &InterruptedError{State: interruptedState(tuiRef(w.Kind, w.Name, w.Namespace), out.Plan, out.Err == nil && out.Applied != nil, out.Applied != nil || out.Err != nil && !errors.Is(out.Err, ErrInterrupted), out.Err)}
+	}
+	if in.interrupted() {
+		return &InterruptedError{State: "no fix was being applied"}
+	}
+	if b.Aborted() {
+		return ExitCodeError(ExitAborted)
+	}
+	if o.fails(b.Report()) {
+		return ExitCodeError(ExitFindings)
+	}
+	return nil
+}
+
+// audit reads the scope with one LIST per kind and evaluates it namespace
+// by namespace, as the lists arrive. It also returns the workloads that
+// have a planned fix, the only ones it keeps.
+func (o *AuditOptions) audit(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope, sel rules.Selection) (*audit.Report, []*inspect.Workload, error) {
+	sel = withPolicy(sel, o.policy)
+	read := func(scope inspect.Scope) (*audit.Report, []*inspect.Workload, error) {
+		a := audit.New(sel)
+		var planned []*inspect.Workload
+		unread := cluster.Unread
+		err := o.reader.EachNamespace(ctx, scope, func(inv *inspect.Inventory) error {
+			unread = inspect.MergeUnread(unread, inv.Unread)
+			snaps := inv.Snapshots(cluster)
+			ws, err := a.Add(ctx, snaps, inv.NamespaceSnapshot())
+			for i, w := range ws {
+				if slices.ContainsFunc(w.Findings, func(r rules.Result) bool { return r.Status == rules.StatusPlanned }) {
+					planned = append(planned, snaps[i].Workload)
+				}
+			}
+			return err
+		})
+		rep := a.Report()
+		rep.Unread, rep.Policy = unread, policyRef(o.policy)
+		return rep, planned, err
+	}
+	rep, planned, err := read(scope)
+	// An API server that lists out of namespace order is read again, each
+	// kind whole before it is handed over.
+	if errors.Is(err, inspect.ErrUnordered) {
+		scope.Sorted = true
+		rep, planned, err = read(scope)
+	}
+	if err != nil {
+		return nil, nil, firstRefusedList(ctx, o.reader.Client, o.applier.Mapper, scope, err)
+	}
+	return rep, planned, nil
+}
+
+// verifyPodSecurity asks the API server, with a dry-run of the label, what
+// it thinks of each recommended Pod Security level: its warnings name the
+// pods that would violate it. Nothing is changed.
+func (o *AuditOptions) verifyPodSecurity(ctx context.Context, rep *audit.Report) {
+	for i := range rep.Namespaces {
+		n := &rep.Namespaces[i]
+		for j := range n.Findings {
+			f := &n.Findings[j]
+			label, level, ok := strings.Cut(f.Field, "=")
+			if f.Rule != "pod-security-labels" || !ok || level == "privileged" || f.Status != rules.StatusManual {
+				continue
+			}
+			patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{label: level}}})
+			o.applier.Warnings.Take()
+			_, err := o.reader.Client.CoreV1().Namespaces().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+			warnings := o.applier.Warnings.Take()
+			switch {
+			case err != nil:
+				f.Message += " (not verified with the API server: " + Explain(err) + ")"
+			case len(warnings) > 0:
+				f.Message += " (the API server's dry-run warns: " + strings.Join(warnings, "; ") + ")"
+			default:
+				f.Message += " (verified: the API server's dry-run of the label raises no warning)"
+			}
+		}
+	}
+}
+
+// tightGC lowers the garbage collector's target for an audit, and returns
+// what restores it. With Go's default (GOGC=100) the heap grows to twice
+// what is live before a collection; an audit's live heap is small (one
+// namespace's objects and the findings so far) but it allocates a
+// cluster's worth of objects, page after page. A GOGC set in the
+// environment is left alone.
+func tightGC() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	saved := debug.SetGCPercent(25)
+	return func() { debug.SetGCPercent(saved) }
+}
+
+// printFixNotes writes, under a workload's line of audit --fix, what each
+// fix of the chosen rules does (its description: the source of its
+// numbers) and its warnings, and why a chosen rule needs a human instead.
+func (o *AuditOptions) printFixNotes(results []rules.Result) {
+	for _, r := range results {
+		for _, l := range report.FixLines(r) {
+			fmt.Fprintf(o.Out, "             %s: %s\n", r.Rule, l)
+		}
+		for _, l := range needsHuman(o.selection, []rules.Result{r}) {
+			fmt.Fprintf(o.Out, "             %s\n", l)
+		}
+	}
+}
+
+// needsHuman are the lines "RULE: needs a human: REASON", escaped, of the
+// findings of the rules sel chooses that need a human: what the text
+// report shows as needs-human with its reason, for -o diff and audit
+// --fix.
+func needsHuman(sel rules.Selection, results []rules.Result) []string {
+	var out []string
+	for _, r := range results {
+		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusManual && sel.Chooses(rule.Meta()) {
+			out = append(out, fmt.Sprintf("%s: needs a human: %s", r.Rule, termsafe.String(r.Reason)))
+		}
+	}
+	return out
+}
+
+// outcome is what --fix did to one workload.
+type outcome string
+
+const (
+	outcomeFixed      outcome = "fixed"
+	outcomeRolledBack outcome = "rolled back"
+	outcomeFailed     outcome = "failed"
+	outcomeUnchanged  outcome = "unchanged"
+	outcomePlanned    outcome = "would change"
+	outcomeHeld       outcome = "conflict"
+)
+
+// fix audits the scope, fixes every workload that has something of the
+// selection to fix, one by one on the fixer's safe path, and audits again.
+func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope) error {
+	// The audit already planned every workload offline: only those with a
+	// planned fix are read again and go through the fixer.
+	before, todo, err := o.audit(ctx, cluster, scope, o.selection)
+	if err != nil {
+		return err
+	}
+	applying := o.Yes && o.DryRun == "none"
+	bar := newProgress(o.ErrOut, len(todo), o.styles)
+	eng := o.engine(o.Watch, o.Timeout)
+	eng.Policy = o.selection.Policy
+	var refused refusedOnce
+	req := engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.status,
+		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes),
+		Warn:             func(msg string) { bar.println("warning: " + msg) },
+		Replanned: func(w *inspect.Workload) {
+			bar.println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
+		}}
+	counts := map[outcome]int{}
+	heldFixes := 0
+	fixing := map[string]bool{}
+	for _, w := range todo {
+		fixing[workloadKey(w.Kind(), w.Namespace(), w.Name())] = true
+	}
+	var used []fixedOn
+	for i, w := range todo {
+		ref := w.Ref() + " -n " + w.Namespace()
+		bar.step(i, ref)
+		in := interruptsOf(ctx)
+		done := in.writing(w)
+		res, err := eng.Fix(ctx, cluster, w, req)
+		wrote := in.wrote()
+		done()
+		if in.interrupted() {
+			// A signal stops the audit here: this workload was rolled
+			// back (or had completed); the rest are not touched.
+			bar.clear()
+			return &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
+		}
+		if msg := refused.line(res.DryRunRefused); msg != "" {
+			bar.println(msg)
+		}
+		got, line := outcomeOf(res, err)
+		if err == nil {
+			used = append(used, fixedOn{Ref: ref, Results: res.Results})
+		}
+		var warnings []string
+		if got == outcomePlanned {
+			warnings = res.Warnings
+		}
+		held := res.Held()
+		counts[got]++
+		bar.clear()
+		if o.Output == "diff" && res.Plan != nil && !res.Plan.Empty() && got != outcomeFailed {
+			fmt.Fprint(o.Out, report.DiffHeader(w.Kind(), w.Namespace(), w.Name(), res.Results))
+			fmt.Fprint(o.Out, report.RenderDiff(res.Plan.Diff(), o.styles))
+		}
+		fmt.Fprintf(o.Out, "%-12s %s: %s\n", got, termsafe.String(ref), termsafe.String(line))
+		if err == nil {
+			heldFixes += len(held)
+			for _, h := range held {
+				fmt.Fprintf(o.Out, "             conflict: %s — %s\n", h.Rule, termsafe.String(h.Reason))
+			}
+			o.printFixNotes(res.Results)
+		}
+		for _, wn := range warnings {
+			fmt.Fprintf(o.Out, "             warning: %s\n", termsafe.String(wn))
+		}
+	}
+	bar.done()
+	// The workloads with nothing of the selection to fix get their line
+	// too, with why a chosen rule needs a human there.
+	for _, n := range before.Namespaces {
+		for _, w := range n.Workloads {
+			if fixing[workloadKey(w.Kind, n.Name, w.Name)] {
+				continue
+			}
+			ref := strings.ToLower(w.Kind) + "/" + w.Name + " -n " + n.Name
+			counts[outcomeUnchanged]++
+			fmt.Fprintf(o.Out, "%-12s %s: nothing to change\n", outcomeUnchanged, termsafe.String(ref))
+			o.printFixNotes(w.Findings)
+			used = append(used, fixedOn{Ref: ref, Results: w.Findings})
+		}
+	}
+	printUnusedSets(o.ErrOut, o.Set, used)
+	after := before
+	if applying && counts[outcomeFixed]+counts[outcomeRolledBack] > 0 {
+		if after, _, err = o.audit(ctx, cluster, scope, o.selection); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(o.Out, "\n%s fixed %d, rolled back %d, failed %d, unchanged %d", o.styles.Title("summary:"),
+		counts[outcomeFixed], counts[outcomeRolledBack], counts[outcomeFailed], counts[outcomeUnchanged])
+	if heldFixes > 0 {
+		fmt.Fprintf(o.Out, ", %s left to their owners (conflict: --force-conflicts takes them live, or kubectl harden W --fix=… -o kustomize=DIR changes the source)", report.Count(heldFixes, "fix", "fixes"))
+	}
+	if n := counts[outcomePlanned]; n > 0 {
+		fmt.Fprintf(o.Out, ", %d would change (%s)", n, applyHint(o.DryRun, o.Yes))
+	}
+	if n := pendingOf(after, o.Fix); n > 0 {
+		fmt.Fprintf(o.Out, "; %s of --fix=%s still pending (kubectl harden audit says why)", report.Count(n, "finding", "findings"), strings.Join(o.Fix, ","))
+	}
+	fmt.Fprintf(o.Out, "\nscore %d → %d over %s\n", before.Score, after.Score, report.Count(after.Workloads, "workload", "workloads"))
+	for _, n := range after.Namespaces {
+		was := n.Score
+		for _, b := range before.Namespaces {
+			if b.Name == n.Name {
+				was = b.Score
+			}
+		}
+		fmt.Fprintf(o.Out, "  namespace %s: %d → %d\n", termsafe.String(n.Name), was, n.Score)
+	}
+	switch {
+	case counts[outcomeFailed]+counts[outcomeRolledBack] > 0:
+		return ExitCodeError(ExitError)
+	case pendingOf(after, o.Fix) > 0:
+		return ExitCodeError(ExitFindings)
+	}
+	return nil
+}
+
+// workloadKey names a workload across namespaces, whatever the case of
+// its kind.
+func workloadKey(kind, namespace, name string) string {
+	return strings.ToLower(kind) + "/" + namespace + "/" + name
+}
+
+// pendingOf counts the pending findings of the rules the words select.
+func pendingOf(rep *audit.Report, words []string) int {
+	n := 0
+	count := func(findings []rules.Result) {
+		for _, f := range findings {
+			r, ok := rules.Get(f.Rule)
+			if ok && f.Pending() && slices.ContainsFunc(words, r.Meta().Selects) {
+				n++
+			}
+		}
+	}
+	for _, ns := range rep.Namespaces {
+		for _, w := range ns.Workloads {
+			count(w.Findings)
+		}
+	}
+	return n
+}
+
+// findingsOf says how many findings have this status, and of which rules.
+func findingsOf(results []rules.Result, st rules.Status) string {
+	n := 0
+	var ids []string
+	for _, r := range results {
+		if r.Status == st {
+			n++
+			if !slices.Contains(ids, r.Rule) {
+				ids = append(ids, r.Rule)
+			}
+		}
+	}
+	return fmt.Sprintf("%s (%s)", report.Count(n, "finding", "findings"), strings.Join(ids, ", "))
+}
+
+// progress shows --fix's progress on stderr: a bar redrawn in place on a
+// terminal, plain lines otherwise (a CI log).
+type progress struct {
+	out     io.Writer
+	tty     bool
+	total   int
+	current int
+	label   string
+	styles  report.Styles
+}
+
+func newProgress(out io.Writer, total int, st report.Styles) *progress {
+	return &progress{out: out, total: total, styles: st, tty: isTerminal(out)}
+}
+
+// step starts workload i.
+func (p *progress) step(i int, label string) {
+	p.current, p.label = i, label
+	if p.tty {
+		p.draw(label)
+		return
+	}
+	fmt.Fprintf(p.out, "[%d/%d] %s\n", i+1, p.total, termsafe.String(label))
+}
+
+// status is a rollout status line of the current workload.
+func (p *progress) status(msg string) {
+	msg = strings.TrimRight(msg, "\n")
+	if p.tty {
+		p.draw(p.label + ": " + msg)
+		return
+	}
+	fmt.Fprintln(p.out, "  "+termsafe.String(msg))
+}
+
+// println writes a line above the bar.
+func (p *progress) println(msg string) {
+	p.clear()
+	fmt.Fprintln(p.out, termsafe.String(msg))
+	if p.tty {
+		p.draw(p.label)
+	}
+}
+
+func (p *progress) draw(label string) {
+	width := 80
+	if f, ok := p.out.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			width = w
+		}
+	}
+	// Keep it on one line: a wrapped line cannot be redrawn in place.
+	avail := max(width-1-20-len(fmt.Sprintf(" %d/%d ", p.current, p.total)), 10)
+	if r := []rune(label); len(r) > avail {
+		label = string(r[:avail-1]) + "…"
+	}
+	fmt.Fprint(p.out, "\r\x1b[2K"+report.ProgressBar(p.current, p.total, 20, label, p.styles))
+}
+
+func (p *progress) clear() {
+	if p.tty {
+		fmt.Fprint(p.out, "\r\x1b[2K")
+	}
+}
+
+func (p *progress) done() {
+	if p.tty && p.total > 0 {
+		p.current = p.total
+		p.draw("done")
+		fmt.Fprintln(p.out)
+	}
+}

@@ -1,0 +1,401 @@
+// Package engine is the one road from a live workload to its fixes on the
+// cluster, for every entry point: `kubectl harden TYPE/NAME`, its terminal
+// UI, `kubectl harden audit --fix` and `kubectl harden undo`. It reads the
+// workload itself (never trusting a copy read without managedFields),
+// evaluates the rules, decides per fix who owns what it changes, plans,
+// dry-runs, applies, watches and rolls back. Callers keep their flags and
+// their printing.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-harden/kubectl-harden/internal/apply"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/owners"
+	"github.com/kubectl-harden/kubectl-harden/internal/plan"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
+)
+
+// Engine holds the clients and where runs are recorded.
+type Engine struct {
+	Reader  *inspect.Reader
+	Applier *apply.Applier
+	// Commit is how plans are written: journal, watch, timeout. Its
+	// Progress is set per call.
+	Commit apply.Commit
+	// Policy is the policy file's say on every plan whose selection has
+	// none (the terminal UI builds its own); nil for none.
+	Policy rules.Policy
+}
+
+// Mode is what a run does with its plan.
+type Mode int
+
+const (
+	// Preview plans and sends a server-side dry-run; nothing is stored.
+	Preview Mode = iota
+	// Offline plans without asking the API server (--dry-run=client).
+	Offline
+	// Apply dry-runs, then writes, watches and rolls back on failure.
+	Apply
+)
+
+// Request is one run on one workload.
+type Request struct {
+	// Selection is what to fix; its Force takes fields from their owners
+	// (--force-conflicts, or every fix when writing for the source: -o
+	// kustomize, -o patch).
+	Selection rules.Selection
+	Mode      Mode
+	// Progress receives rollout status lines; Warn what the user should
+	// know that did not stop the run; Replanned is told when the workload
+	// changed under the run and is planned again. Each may be nil.
+	Progress  func(string)
+	Warn      func(string)
+	Replanned func(w *inspect.Workload)
+	// OfflineIfRefused plans offline, as Offline does, when the API
+	// server refuses the preview's server-side dry-run as Forbidden (a
+	// read-only user: the dry-run is authorised like the write). Only for
+	// a Preview that writes nothing; an explicit --dry-run=server keeps
+	// the refusal as its error. Result.DryRunRefused then says so.
+	OfflineIfRefused bool
+}
+
+// Result is what a run did to one workload. It is never nil, even with
+// an error: it holds what was known when the run stopped.
+type Result struct {
+	Workload *inspect.Workload
+	// Snapshot is the live state to show: after the fixes when applied.
+	Snapshot *inspect.Snapshot
+	Results  []rules.Result
+	Plan     *plan.Plan
+	// Managed names the GitOps controller or Helm release that manages the
+	// workload ("" when none).
+	Managed string
+	// Warnings are the API server's warnings and conflicts seen by a
+	// preview.
+	Warnings []string
+	Applied  bool
+	Rollout  string
+	// DryRunRefused is the verb and resource the API server refused the
+	// preview's dry-run for ("patch deployments"), when the plan was made
+	// offline instead (Request.OfflineIfRefused); "" otherwise.
+	DryRunRefused string
+}
+
+// Held returns the findings whose fixes were held back because another
+// manager owns their fields.
+func (r *Result) Held() []rules.Result {
+	var out []rules.Result
+	for _, x := range r.Results {
+		if x.Status == rules.StatusConflict {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// maxReplans bounds how often a workload that keeps changing is planned
+// again before giving up.
+const maxReplans = 3
+
+// Fix runs one workload through the road. w only names the workload: it is
+// read again, with its managedFields, before anything is planned.
+func (e *Engine) Fix(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, req Request) (*Result, error) {
+	out := &Result{Workload: w}
+	var err error
+	for attempt := 0; attempt < maxReplans; attempt++ {
+		if attempt > 0 && req.Replanned != nil {
+			req.Replanned(w)
+		}
+		if w, err = e.Read(ctx, w); err != nil {
+			return out, err
+		}
+		if out, err = e.once(ctx, cluster, w, req); !errors.Is(err, apply.ErrChanged) {
+			return out, err
+		}
+	}
+	return out, err
+}
+
+// Read returns the live workload w names, as the API server has it now.
+func (e *Engine) Read(ctx context.Context, w *inspect.Workload) (*inspect.Workload, error) {
+	live, err := e.Applier.Get(ctx, Ref(w))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s in namespace %s: %w", w.Ref(), w.Namespace(), err)
+	}
+	return inspect.NewWorkload(live)
+}
+
+// Ref is the plan object naming the workload itself.
+func Ref(w *inspect.Workload) *plan.Object {
+	return &plan.Object{APIVersion: w.Object.GetAPIVersion(), Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()}
+}
+
+func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.Workload, req Request) (*Result, error) {
+	out := &Result{Workload: w, Managed: inspect.ManagedBy(w.Object)}
+	snap, err := e.Reader.Snapshot(ctx, cluster, w)
+	if err != nil {
+		return out, err
+	}
+	out.Snapshot = snap
+	sel := req.Selection
+	// The API server is the judge of ownership: a conflict the managed
+	// fields did not predict (a manager that wrote since the read, a schema
+	// harden does not know) holds the fixes it touches back, and the plan
+	// is made again without them.
+	for round := 0; ; round++ {
+		if out.Results, out.Plan, err = e.Plan(snap, sel); err != nil {
+			return out, err
+		}
+		if out.Plan.Empty() || req.Mode == Offline {
+			break
+		}
+		conflicts, err := e.Applier.DryRun(ctx, out.Plan)
+		if refused := RefusedDryRun(err); refused != "" && req.Mode == Preview && req.OfflineIfRefused {
+			// Planned again offline: the dry-run may have filled some
+			// objects' After before it was refused. Ownership stays the
+			// managedFields' verdict, as with --dry-run=client.
+			out.DryRunRefused = refused
+			e.Applier.Warnings.Take()
+			if out.Results, out.Plan, err = e.Plan(snap, sel); err != nil {
+				return out, err
+			}
+			break
+		}
+		if err != nil {
+			return out, err
+		}
+		if len(conflicts) == 0 {
+			break
+		}
+		if round == 2 {
+			return out, fmt.Errorf("%w; nothing was changed", conflicts[0])
+		}
+		sel = holdConflicting(sel, out.Results, out.Plan, conflicts)
+	}
+	out.Warnings = append(out.Warnings, e.Applier.Warnings.Take()...)
+	if req.Mode != Apply || out.Plan.Empty() {
+		return out, nil
+	}
+	if err := e.CheckAccess(ctx, out.Plan); err != nil {
+		return out, err
+	}
+	c := e.Commit
+	c.Progress = req.Progress
+	res, err := e.Applier.Commit(ctx, out.Plan, w, c)
+	for _, msg := range res.Warnings {
+		if req.Warn != nil {
+			req.Warn(msg)
+		}
+	}
+	if err != nil {
+		return out, err
+	}
+	out.Applied, out.Rollout = true, res.Rollout
+	for i := range out.Results {
+		if out.Results[i].Status == rules.StatusPlanned {
+			out.Results[i].Status = rules.StatusFixed
+		}
+	}
+	// Show the live state the fixes produced, not the one they fixed.
+	if w, err = e.Read(ctx, w); err != nil {
+		return out, err
+	}
+	out.Snapshot, err = e.Reader.Snapshot(ctx, cluster, w)
+	return out, err
+}
+
+// refusedRequest reads the verb and resource from the API server's
+// Forbidden message: `User "u" cannot patch resource "deployments" in API
+// group "apps" in the namespace "ns"`.
+var refusedRequest = regexp.MustCompile(`cannot (\S+) resource "([^"]+)"`)
+
+// RefusedDryRun returns what a Forbidden error refused, as RBAC names it
+// ("patch deployments"; "patch" and the status' resource when the message
+// does not say), or "" when err is no Forbidden.
+func RefusedDryRun(err error) string {
+	if err == nil || !apierrors.IsForbidden(err) {
+		return ""
+	}
+	if m := refusedRequest.FindStringSubmatch(err.Error()); m != nil {
+		return m[1] + " " + m[2]
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind != "" {
+		return "patch " + status.Status().Details.Kind
+	}
+	return "patch"
+}
+
+// holdConflicting holds back, with the API server's own words, every
+// planned fix that touches an object the dry-run found in conflict.
+func holdConflicting(sel rules.Selection, results []rules.Result, p *plan.Plan, conflicts []*apply.ConflictError) rules.Selection {
+	sel.Hold = cloneHold(sel.Hold)
+	for _, ce := range conflicts {
+		for _, o := range p.Objects {
+			if apply.ObjectRef(o) != ce.Object {
+				continue
+			}
+			for _, r := range results {
+				if r.Status == rules.StatusPlanned && slices.Contains(o.Rules, r.Rule) {
+					sel.Hold[rules.HoldKey(r.Finding)] = rules.Held{Reason: holdReason(ce.Fields, ""), Owners: ce.Fields}
+				}
+			}
+		}
+	}
+	return sel
+}
+
+// Plan evaluates the rules on the snapshot and plans the chosen fixes that
+// conflict with nobody, or only with one-off edits (whose fields it takes),
+// or that the selection forces. A fix whose fields a manifest applier,
+// GitOps controller or autoscaler owns — or any fix to a workload Argo CD,
+// Flux or Helm manages — is held back with status conflict, and the rules
+// after it are planned as if it were not there. It reads no more than the
+// snapshot.
+func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Result, *plan.Plan, error) {
+	fm := e.Applier.FieldManager
+	managed := inspect.ManagedBy(snap.Workload.Object)
+	sel.Hold = cloneHold(sel.Hold)
+	if sel.Policy == nil {
+		sel.Policy = e.Policy
+	}
+	// Each round holds back at least one more rule, so this ends.
+	for {
+		results, err := rules.Evaluate(snap, sel)
+		if err != nil {
+			return nil, nil, err
+		}
+		held := false
+		take := map[string]bool{}            // objects applied with force
+		taken := map[string][]owners.Taken{} // and what they take, by object
+		for i := range results {
+			r := &results[i]
+			if r.Status != rules.StatusPlanned {
+				continue
+			}
+			forced := rules.Forces(sel, r.Rule)
+			if managed != "" && !forced {
+				sel.Hold[rules.HoldKey(r.Finding)], held = rules.Held{Reason: holdReason(nil, managed)}, true
+				continue
+			}
+			var blocking []owners.Conflict
+			for _, c := range r.Fix.Changes {
+				if c.Create {
+					continue
+				}
+				live, err := plan.LiveObject(snap, c.Object)
+				if err != nil {
+					return nil, nil, err
+				}
+				cs, ts, err := owners.Analyze(live, c.Object, fm)
+				if err != nil {
+					return nil, nil, err
+				}
+				r.Owners = append(r.Owners, cs...)
+				for _, x := range cs {
+					if forced || x.Class.Takes() {
+						take[objectKey(c.Object)] = true
+					} else {
+						blocking = append(blocking, x)
+					}
+				}
+				if len(blocking) == 0 {
+					taken[objectKey(c.Object)] = append(taken[objectKey(c.Object)], ts...)
+				}
+			}
+			if len(blocking) > 0 {
+				sel.Hold[rules.HoldKey(r.Finding)], held = rules.Held{Reason: holdReason(blocking, ""), Owners: r.Owners}, true
+			}
+		}
+		if held {
+			continue
+		}
+		explainWaits(results)
+		p, err := plan.Build(snap, results, fm)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, o := range p.Objects {
+			key := objectKey(rules.Identity(o.APIVersion, o.Kind, o.Namespace, o.Name))
+			o.Force, o.Taken = take[key], taken[key]
+		}
+		return results, p, nil
+	}
+}
+
+// explainWaits adds to a finding left to a human because it needs another
+// fix first ("fix replicas first: --fix=replicas,pdb") that this fix is
+// held back: asking for it again would end the same way.
+func explainWaits(results []rules.Result) {
+	held := map[string]bool{}
+	for _, r := range results {
+		if r.Status == rules.StatusConflict {
+			held[r.Rule] = true
+		}
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Status != rules.StatusManual || !strings.Contains(r.Reason, "--fix=") {
+			continue
+		}
+		for id := range held {
+			if strings.Contains(r.Reason, id) {
+				r.Reason += "; but " + id + " is held back (conflict): --force-conflicts takes its fields"
+				break
+			}
+		}
+	}
+}
+
+func objectKey(obj map[string]any) string {
+	u := unstructured.Unstructured{Object: obj}
+	return u.GetAPIVersion() + "/" + u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
+}
+
+func cloneHold(h map[string]rules.Held) map[string]rules.Held {
+	out := make(map[string]rules.Held, len(h))
+	for k, v := range h {
+		out[k] = v
+	}
+	return out
+}
+
+// holdReason says who owns what, what will happen, and the two ways on.
+func holdReason(conflicts []owners.Conflict, managed string) string {
+	const ways = "--force-conflicts takes it live, or -o patch|kustomize=DIR changes the source"
+	if managed != "" {
+		return fmt.Sprintf("managed by %s: its next sync reverts a live change; %s", managed, ways)
+	}
+	var parts []string
+	seen := map[string]bool{}
+	for _, c := range conflicts {
+		s := fmt.Sprintf("%s is owned by %s", c.Field, c.Manager)
+		if !seen[s] {
+			seen[s] = true
+			parts = append(parts, s)
+		}
+	}
+	what := "its owner may write it back"
+	classes := map[owners.Class]bool{}
+	for _, c := range conflicts {
+		classes[c.Class] = true
+	}
+	switch {
+	case classes[owners.Manifest]:
+		what = "its next apply or sync resets it"
+	case classes[owners.Autoscaler]:
+		what = "the autoscaler keeps writing it"
+	}
+	return fmt.Sprintf("%s: %s; %s", strings.Join(parts, ", "), what, ways)
+}

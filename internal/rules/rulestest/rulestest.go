@@ -1,0 +1,353 @@
+// Package rulestest runs a rule's table tests from testdata fixtures: a
+// failure*.yaml holds a workload and the live objects around it (pods,
+// Services, PDBs, HPAs, nodes, PriorityClasses, the namespace's other
+// workloads after the first…); the matching fixed*.yaml
+// holds every object the fix creates or changes, as it must end up.
+package rulestest
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/plan"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
+)
+
+// Updating reports -update: rewrite fixed*.yaml (and other golden files)
+// from the current output. The flag is shared with any other test helper
+// that defines it first, such as teatest's golden package.
+func Updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite fixed*.yaml and golden files from the current output")
+	}
+}
+
+// Case is one fixture.
+type Case struct {
+	Name    string
+	Failure string // testdata file with the workload and its surroundings
+	// Fixed is the expected result of fixing every finding of the rule;
+	// empty when the rule must find nothing (a passing fixture) or when
+	// every finding needs a human.
+	Fixed string
+	// Findings are substrings of the expected messages, one per finding.
+	Findings []string
+	// Manual lists substrings of the reasons of findings without a fix.
+	Manual []string
+	Params rules.Params
+}
+
+// Run runs the cases for one rule: Check finds what is expected, the fix
+// produces the fixed objects, and on the fixed state the rule finds nothing
+// and plans nothing (idempotent).
+func Run(t *testing.T, rule rules.Rule, cases []Case) {
+	t.Helper()
+	id := rule.Meta().ID
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			s := Load(t, tc.Failure)
+			findings := rule.Check(s)
+			if len(findings) != len(tc.Findings) {
+				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
+			}
+			for i, f := range findings {
+				if !strings.Contains(f.Message, tc.Findings[i]) {
+					t.Errorf("finding %d: %q does not contain %q", i, f.Message, tc.Findings[i])
+				}
+				if f.Rule != id || f.Severity == 0 || f.Category == "" {
+					t.Errorf("finding %d lacks rule, severity or category: %+v", i, f)
+				}
+			}
+			sel := rules.Selection{Fix: []string{id}, Params: map[string]rules.Params{id: tc.Params}}
+			results, err := rules.Evaluate(s, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The rule's own: other rules' findings (not selected) may
+			// need a human too.
+			var manual []string
+			for _, r := range results {
+				if r.Rule == id && r.Status == rules.StatusManual {
+					manual = append(manual, r.Reason)
+				}
+			}
+			if len(manual) != len(tc.Manual) {
+				t.Fatalf("%d findings need a human, want %d: %q", len(manual), len(tc.Manual), manual)
+			}
+			for i := range manual {
+				if !strings.Contains(manual[i], tc.Manual[i]) {
+					t.Errorf("manual reason %q does not contain %q", manual[i], tc.Manual[i])
+				}
+			}
+			p, err := plan.Build(s, results, plan.DefaultFieldManager)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.Fixed == "" {
+				if !p.Empty() {
+					t.Fatalf("expected no change, plan:\n%s", p.Diff())
+				}
+				return
+			}
+			for _, o := range p.Objects {
+				if _, err := o.Patch(); err != nil {
+					t.Errorf("RFC 6902 patch: %v", err)
+				}
+			}
+			got := render(p)
+			if Updating() {
+				if err := os.WriteFile(tc.Fixed, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(tc.Fixed)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("fixed objects differ from %s (go test -update rewrites it):\n%s", tc.Fixed, p.Diff())
+			}
+			// On the fixed state, the rule is satisfied and harden idempotent.
+			fixed := Load(t, tc.Failure, tc.Fixed)
+			if f := rule.Check(fixed); len(f) != len(tc.Manual) {
+				t.Errorf("after the fix, %d findings, want %d (those needing a human): %+v", len(f), len(tc.Manual), f)
+			}
+			results, err = rules.Evaluate(fixed, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p2, err := plan.Build(fixed, results, plan.DefaultFieldManager); err != nil || !p2.Empty() {
+				t.Errorf("second run is not a no-op (%v):\n%s", err, p2.Diff())
+			}
+		})
+	}
+}
+
+// render writes the plan's objects as they end up, as a multi-document YAML.
+func render(p *plan.Plan) string {
+	var docs []string
+	for _, o := range p.Objects {
+		docs = append(docs, plan.YAML(o.After))
+	}
+	return strings.Join(docs, "---\n")
+}
+
+// Load reads fixture files into a Snapshot; objects in later files replace
+// earlier ones of the same kind and name.
+func Load(t *testing.T, files ...string) *inspect.Snapshot {
+	t.Helper()
+	var objs []*unstructured.Unstructured
+	for _, f := range files {
+		objs = replace(objs, read(t, f))
+	}
+	s, _ := decode(t, objs)
+	if s.Workload == nil {
+		t.Fatalf("fixture %v has no workload", files)
+	}
+	if s.Namespace == nil {
+		s.Namespace = &corev1.Namespace{}
+		s.Namespace.Name = s.Workload.Namespace()
+	}
+	s.KeepRelated()
+	return s
+}
+
+// decode sorts fixture objects into a Snapshot (ResourceQuotas, which only
+// namespace rules read, aside).
+func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot, []corev1.ResourceQuota) {
+	t.Helper()
+	// No webhook, APIService or monitor unless the fixture has one: known, none.
+	s := &inspect.Snapshot{Cluster: &inspect.Cluster{Context: "fixture",
+		Traffic: inspect.TrafficSources{APIServerCalls: []inspect.APIServerCall{}, Monitors: []inspect.Monitor{}}}}
+	var quotas []corev1.ResourceQuota
+	for _, u := range objs {
+		var err error
+		switch u.GetKind() {
+		case "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob":
+			// The first workload is the one hardened; the others are its
+			// neighbours, as the Reader lists them.
+			if u.GetNamespace() == "" {
+				u.SetNamespace("default")
+			}
+			var w *inspect.Workload
+			if w, err = inspect.NewWorkload(u); err == nil {
+				s.Neighbourhood = append(s.Neighbourhood, inspect.WorkloadNeighbour(w))
+				if s.Workload == nil {
+					s.Workload = w
+				}
+			}
+		case "Namespace":
+			s.Namespace = &corev1.Namespace{}
+			err = convert(u, s.Namespace)
+		case "Pod":
+			err = appendAs(u, &s.Pods)
+		case "Service":
+			err = appendAs(u, &s.Services)
+		case "PodDisruptionBudget":
+			err = appendAs(u, &s.PDBs)
+		case "HorizontalPodAutoscaler":
+			err = appendAs(u, &s.HPAs)
+		case "NetworkPolicy":
+			err = appendAs(u, &s.NetworkPolicies)
+		case "PriorityClass":
+			err = appendAs(u, &s.Cluster.PriorityClasses)
+		case "LimitRange":
+			err = appendAs(u, &s.LimitRanges)
+		case "ServiceAccount":
+			s.ServiceAccount = &corev1.ServiceAccount{}
+			err = convert(u, s.ServiceAccount)
+		case "RoleBinding":
+			err = appendAs(u, &s.RoleBindings)
+		case "ClusterRoleBinding":
+			err = appendAs(u, &s.Cluster.ClusterRoleBindings)
+		case "ResourceQuota":
+			err = appendAs(u, &quotas)
+		case "Lease":
+			err = appendAs(u, &s.Leases)
+		case "PersistentVolumeClaim":
+			err = appendAs(u, &s.PersistentVolumeClaims)
+		case "Node":
+			s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
+		default:
+			var known bool
+			if known, err = decodeTraffic(s, u); !known {
+				t.Fatalf("fixture: unsupported kind %s", u.GetKind())
+			}
+		}
+		if err != nil {
+			t.Fatalf("fixture %s/%s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+	return s, quotas
+}
+
+func replace(objs, with []*unstructured.Unstructured) []*unstructured.Unstructured {
+	for _, w := range with {
+		found := false
+		for i, o := range objs {
+			if o.GetKind() == w.GetKind() && o.GetName() == w.GetName() {
+				objs[i], found = w, true
+			}
+		}
+		if !found {
+			objs = append(objs, w)
+		}
+	}
+	return objs
+}
+
+func read(t *testing.T, file string) []*unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := dec.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(bytes.TrimSpace(j)) == 0 || string(bytes.TrimSpace(j)) == "null" {
+			continue
+		}
+		var m map[string]any
+		if err := utiljson.Unmarshal(j, &m); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out
+}
+
+func convert(u *unstructured.Unstructured, into any) error {
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into)
+}
+
+// YAML renders a partial object, for messages.
+func YAML(obj map[string]any) string { return plan.YAML(obj) }
+
+// NamespaceCase is one fixture of a namespace rule.
+type NamespaceCase struct {
+	Name     string
+	Fixture  string   // a Namespace and its pods, policies, quotas…
+	Findings []string // substrings of the expected messages
+}
+
+// RunNamespace runs a namespace rule's fixtures.
+func RunNamespace(t *testing.T, rule rules.NamespaceRule, cases []NamespaceCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			decoded, quotas := decode(t, read(t, tc.Fixture))
+			s := &inspect.NamespaceSnapshot{Namespace: decoded.Namespace, Pods: decoded.Pods, NetworkPolicies: decoded.NetworkPolicies,
+				LimitRanges: decoded.LimitRanges, ResourceQuotas: quotas}
+			if decoded.Workload != nil {
+				s.Workloads, s.Templates = 1, []corev1.PodTemplateSpec{*decoded.Workload.PodTemplate()}
+			}
+			findings := rule.Check(s)
+			if len(findings) != len(tc.Findings) {
+				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
+			}
+			for i, f := range findings {
+				if !strings.Contains(f.Message, tc.Findings[i]) || f.Manual == "" || f.Rule != rule.Meta().ID {
+					t.Errorf("finding %d: %+v, want message with %q and a remediation for a human", i, f, tc.Findings[i])
+				}
+			}
+		})
+	}
+}
+
+// appendAs converts a fixture object to T and appends it to list.
+func appendAs[T any](u *unstructured.Unstructured, list *[]T) error {
+	var v T
+	err := convert(u, &v)
+	*list = append(*list, v)
+	return err
+}
+
+// Result evaluates the fixture files with the selection and returns the
+// one result of rule id; the test fails unless there is exactly one.
+func Result(t *testing.T, sel rules.Selection, id string, files ...string) rules.Result {
+	t.Helper()
+	results, err := rules.Evaluate(Load(t, files...), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []rules.Result
+	for _, r := range results {
+		if r.Rule == id {
+			out = append(out, r)
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("%v --fix=%s: %d %s results, want 1", files, strings.Join(sel.Fix, ","), len(out), id)
+	}
+	return out[0]
+}
