@@ -59,6 +59,7 @@ type AuditOptions struct {
 	ForceConflicts bool
 	Watch          bool
 	Timeout        time.Duration
+	Parallel       int // --parallel: workloads fixed at once (audit_fix.go)
 
 	*session
 	fleet     fleetOptions
@@ -72,7 +73,7 @@ type AuditOptions struct {
 // NewAuditCommand builds `kubectl harden audit`.
 func NewAuditCommand(flags *genericclioptions.ConfigFlags, f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &AuditOptions{ConfigFlags: flags, IOStreams: streams, Kinds: []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"},
-		ChunkSize: 500, MinScore: -1, Color: "auto", DryRun: "none", FieldManager: plan.DefaultFieldManager, Watch: true, Timeout: 5 * time.Minute}
+		ChunkSize: 500, MinScore: -1, Color: "auto", DryRun: "none", FieldManager: plan.DefaultFieldManager, Watch: true, Timeout: 5 * time.Minute, Parallel: engine.DefaultParallel}
 	cmd := &cobra.Command{
 		Use:   "audit [-n NAMESPACE | -A] [-l SELECTOR]",
 		Short: "Score every workload of a namespace or the cluster",
@@ -113,8 +114,8 @@ PolicyReports or openreports.io/v1alpha1 Reports, one per namespace
 (harden-NAMESPACE); --publish writes them to the cluster with server-side
 apply, where Policy Reporter and other PolicyReport readers find them.
 
---fix fixes the audited workloads, one by one, on the same safe path as
-kubectl harden TYPE/NAME --fix: a fresh read, fixes whose fields another
+--fix fixes the audited workloads on the same safe path as kubectl
+harden TYPE/NAME --fix: a fresh read, fixes whose fields another
 field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler)
 held back as conflict unless --force-conflicts, a server-side dry-run,
 server-side apply with an undo record, a rollout watch and an automatic
@@ -122,6 +123,12 @@ rollback. Without --yes it only says what it would change (-o diff shows
 the diffs). One workload failing never stops the others; the summary
 counts what was fixed, rolled back, failed, left unchanged or held back,
 and the scores before and after.
+
+With --yes, --parallel N (4 by default) fixes N workloads at once, each
+with its own rollout watch and rollback; never two runs of one workload,
+and in a namespace never more runs of workloads a PodDisruptionBudget
+covers than the least disruptionsAllowed of those budgets (at least
+one). The outcome lines come in the same order as with --parallel 1.
 
 Exit status: 0 nothing pending (with --fix: nothing pending of the rules
 asked for); 1 findings pending (or, with --fail-on/--min-score, the gate
@@ -135,7 +142,8 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
   kubectl harden audit -A -o html=audit.html              # a page to hand to people
   kubectl harden audit -A --publish                       # PolicyReports in the cluster, for Policy Reporter
   kubectl harden audit -n shop --fix=replicas,pdb,spread -o diff   # preview
-  kubectl harden audit -n shop --fix=replicas,pdb,spread --yes     # apply, workload by workload`,
+  kubectl harden audit -n shop --fix=replicas,pdb,spread --yes     # apply, 4 workloads at a time
+  kubectl harden audit -A --fix=all --yes --parallel 1             # apply, one workload after another`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(f, cmd); err != nil {
@@ -165,6 +173,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
+	fs.IntVar(&o.Parallel, "parallel", o.Parallel, "With --fix --yes: how many workloads to fix at once (1: one after another); never more in a namespace than its PodDisruptionBudgets allow disruptions")
 	o.fleet.addFlags(fs)
 	registerPublishFlag(fs, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))
@@ -195,7 +204,7 @@ func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	// Flags that only mean something when fixing are refused without
 	// --fix, rather than silently ignored.
 	if len(o.Fix) == 0 {
-		for _, name := range []string{"yes", "set", "dry-run", "field-manager", "force-conflicts", "watch", "timeout"} {
+		for _, name := range []string{"yes", "set", "dry-run", "field-manager", "force-conflicts", "watch", "timeout", "parallel"} {
 			if cmd != nil && cmd.Flags().Changed(name) {
 				return fmt.Errorf("--%s only applies with --fix, e.g. kubectl harden audit -n NS --fix=pdb,spread --yes", name)
 			}
@@ -238,6 +247,9 @@ func (o *AuditOptions) Validate() error {
 	}
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--timeout must be positive")
+	}
+	if o.Parallel < 1 {
+		return fmt.Errorf("--parallel must be at least 1")
 	}
 	if o.FailOn != "" {
 		sev, err := rules.ParseSeverity(o.FailOn)
@@ -503,129 +515,6 @@ const (
 	outcomePlanned    outcome = "would change"
 	outcomeHeld       outcome = "conflict"
 )
-
-// fix audits the scope, fixes every workload that has something of the
-// selection to fix, one by one on the fixer's safe path, and audits again.
-func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope inspect.Scope) error {
-	// The audit already planned every workload offline: only those with a
-	// planned fix are read again and go through the fixer.
-	before, todo, err := o.audit(ctx, cluster, scope, o.selection)
-	if err != nil {
-		return err
-	}
-	applying := o.Yes && o.DryRun == "none"
-	bar := newProgress(o.ErrOut, len(todo), o.styles)
-	eng := o.engine(o.Watch, o.Timeout)
-	eng.Policy = o.selection.Policy
-	var refused refusedOnce
-	req := engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.status,
-		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes),
-		Warn:             func(msg string) { bar.println("warning: " + msg) },
-		Replanned: func(w *inspect.Workload) {
-			bar.println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
-		}}
-	counts := map[outcome]int{}
-	heldFixes := 0
-	fixing := map[string]bool{}
-	for _, w := range todo {
-		fixing[workloadKey(w.Kind(), w.Namespace(), w.Name())] = true
-	}
-	var used []fixedOn
-	for i, w := range todo {
-		ref := w.Ref() + " -n " + w.Namespace()
-		bar.step(i, ref)
-		in := interruptsOf(ctx)
-		done := in.writing(w)
-		res, err := eng.Fix(ctx, cluster, w, req)
-		wrote := in.wrote()
-		done()
-		if in.interrupted() {
-			// A signal stops the audit here: this workload was rolled
-			// back (or had completed); the rest are not touched.
-			bar.clear()
-			return &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
-		}
-		if msg := refused.line(res.DryRunRefused); msg != "" {
-			bar.println(msg)
-		}
-		got, line := outcomeOf(res, err)
-		if err == nil {
-			used = append(used, fixedOn{Ref: ref, Results: res.Results})
-		}
-		var warnings []string
-		if got == outcomePlanned {
-			warnings = res.Warnings
-		}
-		held := res.Held()
-		counts[got]++
-		bar.clear()
-		if o.Output == "diff" && res.Plan != nil && !res.Plan.Empty() && got != outcomeFailed {
-			fmt.Fprint(o.Out, report.DiffHeader(w.Kind(), w.Namespace(), w.Name(), res.Results))
-			fmt.Fprint(o.Out, report.RenderDiff(res.Plan.Diff(), o.styles))
-		}
-		fmt.Fprintf(o.Out, "%-12s %s: %s\n", got, termsafe.String(ref), termsafe.String(line))
-		if err == nil {
-			heldFixes += len(held)
-			for _, h := range held {
-				fmt.Fprintf(o.Out, "             conflict: %s — %s\n", h.Rule, termsafe.String(h.Reason))
-			}
-			o.printFixNotes(res.Results)
-		}
-		for _, wn := range warnings {
-			fmt.Fprintf(o.Out, "             warning: %s\n", termsafe.String(wn))
-		}
-	}
-	bar.done()
-	// The workloads with nothing of the selection to fix get their line
-	// too, with why a chosen rule needs a human there.
-	for _, n := range before.Namespaces {
-		for _, w := range n.Workloads {
-			if fixing[workloadKey(w.Kind, n.Name, w.Name)] {
-				continue
-			}
-			ref := strings.ToLower(w.Kind) + "/" + w.Name + " -n " + n.Name
-			counts[outcomeUnchanged]++
-			fmt.Fprintf(o.Out, "%-12s %s: nothing to change\n", outcomeUnchanged, termsafe.String(ref))
-			o.printFixNotes(w.Findings)
-			used = append(used, fixedOn{Ref: ref, Results: w.Findings})
-		}
-	}
-	printUnusedSets(o.ErrOut, o.Set, used)
-	after := before
-	if applying && counts[outcomeFixed]+counts[outcomeRolledBack] > 0 {
-		if after, _, err = o.audit(ctx, cluster, scope, o.selection); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(o.Out, "\n%s fixed %d, rolled back %d, failed %d, unchanged %d", o.styles.Title("summary:"),
-		counts[outcomeFixed], counts[outcomeRolledBack], counts[outcomeFailed], counts[outcomeUnchanged])
-	if heldFixes > 0 {
-		fmt.Fprintf(o.Out, ", %s left to their owners (conflict: --force-conflicts takes them live, or kubectl harden W --fix=… -o kustomize=DIR changes the source)", report.Count(heldFixes, "fix", "fixes"))
-	}
-	if n := counts[outcomePlanned]; n > 0 {
-		fmt.Fprintf(o.Out, ", %d would change (%s)", n, applyHint(o.DryRun, o.Yes))
-	}
-	if n := pendingOf(after, o.Fix); n > 0 {
-		fmt.Fprintf(o.Out, "; %s of --fix=%s still pending (kubectl harden audit says why)", report.Count(n, "finding", "findings"), strings.Join(o.Fix, ","))
-	}
-	fmt.Fprintf(o.Out, "\nscore %d → %d over %s\n", before.Score, after.Score, report.Count(after.Workloads, "workload", "workloads"))
-	for _, n := range after.Namespaces {
-		was := n.Score
-		for _, b := range before.Namespaces {
-			if b.Name == n.Name {
-				was = b.Score
-			}
-		}
-		fmt.Fprintf(o.Out, "  namespace %s: %d → %d\n", termsafe.String(n.Name), was, n.Score)
-	}
-	switch {
-	case counts[outcomeFailed]+counts[outcomeRolledBack] > 0:
-		return ExitCodeError(ExitError)
-	case pendingOf(after, o.Fix) > 0:
-		return ExitCodeError(ExitFindings)
-	}
-	return nil
-}
 
 // workloadKey names a workload across namespaces, whatever the case of
 // its kind.

@@ -90,6 +90,10 @@ type Result struct {
 	// preview's dry-run for ("patch deployments"), when the plan was made
 	// offline instead (Request.OfflineIfRefused); "" otherwise.
 	DryRunRefused string
+	// Entry is the undo entry of the commit (nil when no commit began):
+	// how far each object's write and rollback got, for a caller that
+	// must say what a run stopped by a signal left.
+	Entry *apply.Entry
 }
 
 // Held returns the findings whose fixes were held back because another
@@ -193,6 +197,7 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 	c := e.Commit
 	c.Progress = req.Progress
 	res, err := e.Applier.Commit(ctx, out.Plan, w, c)
+	out.Entry = res.Entry
 	for _, msg := range res.Warnings {
 		if req.Warn != nil {
 			req.Warn(msg)
