@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -220,7 +221,6 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 	work := func(ctx context.Context, i int) {
 		w := todo[i]
 		ref := w.Ref() + " -n " + w.Namespace()
-		bar.start(i, ref)
 		req := r.req
 		req.Progress = func(msg string) { bar.status(ref, msg) }
 		req.Warn = func(msg string) { bar.println("warning: " + ref + ": " + msg) }
@@ -233,7 +233,15 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 		bar.finish(i)
 		printReady()
 	}
-	notStarted := engine.Scheduler{Parallel: r.o.Parallel, Caps: engine.DisruptionCaps(slots, r.allowed)}.Run(ctx, slots, work, finished)
+	started := func(i int) { bar.start(i, todo[i].Ref()+" -n "+todo[i].Namespace()) }
+	caps := engine.DisruptionCaps(slots, r.allowed)
+	for _, ns := range slices.Sorted(maps.Keys(caps)) {
+		if caps[ns] < r.o.Parallel {
+			bar.println(fmt.Sprintf("namespace %s: %d at a time of the workloads its PodDisruptionBudgets cover (the least disruptionsAllowed among them)", ns, caps[ns]))
+		}
+	}
+	sched := engine.Scheduler{Parallel: r.o.Parallel, Caps: caps, Started: started}
+	notStarted := sched.Run(ctx, slots, work, finished)
 	if !in.interrupted() {
 		return nil
 	}

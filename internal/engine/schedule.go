@@ -41,6 +41,10 @@ type Slot struct {
 type Scheduler struct {
 	Parallel int
 	Caps     map[string]int
+	// Started, when set, is called from Run's goroutine as slot i is
+	// started, before its work: starts are told in the order they are
+	// made.
+	Started func(i int)
 }
 
 // Run starts work(ctx, i) for every slot i in its own goroutine as the
@@ -67,6 +71,9 @@ func (s Scheduler) Run(ctx context.Context, slots []Slot, work func(ctx context.
 				runningKey[slots[i].Key] = true
 				if slots[i].Covered {
 					runningCovered[slots[i].Namespace]++
+				}
+				if s.Started != nil {
+					s.Started(i)
 				}
 				go func(i int) {
 					work(ctx, i)

@@ -96,14 +96,15 @@ func TestSchedulerParallelLimit(t *testing.T) {
 // the one before it has finished, in order.
 func TestSchedulerSequential(t *testing.T) {
 	slots := []Slot{{Key: "a"}, {Key: "b"}, {Key: "c"}}
-	h := runHarness(t, context.Background(), Scheduler{Parallel: 1}, slots)
+	var told []int
+	h := runHarness(t, context.Background(), Scheduler{Parallel: 1, Started: func(i int) { told = append(told, i) }}, slots)
 	for i := range slots {
 		h.expect(i)
 		h.finish(i)
 	}
 	h.wait()
-	if !slices.Equal(h.order, []int{0, 1, 2}) {
-		t.Errorf("finished %v, want 0 1 2", h.order)
+	if !slices.Equal(h.order, []int{0, 1, 2}) || !slices.Equal(told, []int{0, 1, 2}) {
+		t.Errorf("started %v, finished %v, want 0 1 2", told, h.order)
 	}
 }
 
