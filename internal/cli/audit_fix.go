@@ -50,8 +50,8 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	eng.Policy = o.selection.Policy
 	run := &fixRun{o: o, cluster: cluster, eng: eng, bar: bar, counts: map[outcome]int{}}
 	run.req = engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.status,
-		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes),
-		Warn:             func(msg string) { bar.println("warning: " + msg) },
+		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes), NoReadAfter: true,
+		Warn: func(msg string) { bar.println("warning: " + msg) },
 		Replanned: func(w *inspect.Workload) {
 			bar.println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
 		}}

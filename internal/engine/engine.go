@@ -68,6 +68,11 @@ type Request struct {
 	// a Preview that writes nothing; an explicit --dry-run=server keeps
 	// the refusal as its error. Result.DryRunRefused then says so.
 	OfflineIfRefused bool
+	// NoReadAfter leaves Result.Snapshot the state before the fixes:
+	// for a caller that shows only the results and reads the scope again
+	// itself (audit --fix audits again at its end). It saves a read of
+	// the workload and its namespace's kinds per applied workload.
+	NoReadAfter bool
 }
 
 // Result is what a run did to one workload. It is never nil, even with
@@ -211,6 +216,9 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 		if out.Results[i].Status == rules.StatusPlanned {
 			out.Results[i].Status = rules.StatusFixed
 		}
+	}
+	if req.NoReadAfter {
+		return out, nil
 	}
 	// Show the live state the fixes produced, not the one they fixed.
 	if w, err = e.Read(ctx, w); err != nil {
