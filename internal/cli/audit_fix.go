@@ -259,6 +259,9 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 	if len(notStarted) > 0 {
 		states = append(states, fmt.Sprintf("%s not started", report.Count(len(notStarted), "workload", "workloads")))
 	}
+	if len(states) == 0 {
+		return nil // every run had ended: on as the sequential run goes
+	}
 	r.bar.clear()
 	return &InterruptedError{State: strings.Join(states, "; ")}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -296,5 +297,67 @@ func TestAuditFixParallelRollbackOnlyItself(t *testing.T) {
 	}
 	if _, err := env.client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "legacy", metav1.GetOptions{}); err == nil {
 		t.Error("the rolled back workload kept its PDB")
+	}
+}
+
+// ctrl+c during a parallel fix rolls back every run in flight and starts
+// no other: each workload ends wholly hardened, wholly as before (rolled
+// back), or untouched — in its journal and on the server — and the one
+// line on stderr says which and how many never started. The first write
+// is held (KUBECTL_HARDEN_TEST_PAUSE=write) until the signal, and
+// minReadySeconds keeps the other rollouts in flight.
+func TestAuditFixParallelInterrupt(t *testing.T) {
+	ns := newNamespace(t)
+	names := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
+	var docs []string
+	for _, name := range names {
+		doc := strings.NewReplacer("%[1]s", name, "%[2]s", "").Replace(parallelApps)
+		docs = append(docs, strings.Replace(doc, "  replicas: 2\n", "  replicas: 2\n  minReadySeconds: 15\n", 1))
+	}
+	path := filepath.Join(t.TempDir(), "apps.yaml")
+	if err := os.WriteFile(path, []byte(strings.Join(docs, "---\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "apply", "-n", ns, "-f", path)
+	before := map[string]string{}
+	for _, name := range names {
+		waitRollout(t, ns, "deploy/"+name)
+		before[name] = specJSON(t, ns, "deploy", name)
+	}
+	state := t.TempDir()
+	r := startHarden(t, []string{"XDG_STATE_HOME=" + state, "KUBECTL_HARDEN_TEST_PAUSE=write"},
+		"audit", "-n", ns, "--fix=pdb,spread", "--yes", "--force-conflicts", "--timeout=90s", "--parallel", "3")
+	r.waitLine("harden-test: paused after write 1", 90*time.Second)
+	r.waitLine("[3/6] ", 30*time.Second)
+	r.signal(syscall.SIGINT)
+	r.wait(4 * time.Minute)
+	if r.code != 130 {
+		t.Errorf("exit %d, want 130\n%s", r.code, r.stderr())
+	}
+	last := r.stderr()[strings.LastIndex(r.stderr(), "\n")+1:]
+	t.Logf("%s", last)
+	if !strings.HasPrefix(last, "interrupted: ") || !strings.Contains(last, "rolled back, as it was before") || !strings.Contains(last, "3 workloads not started") {
+		t.Errorf("last line %q: want the runs caught rolled back and 3 workloads not started\n%s", last, r.stderr())
+	}
+	rolled := 0
+	for _, name := range names {
+		entries := journalEntries(t, state, ns, "Deployment", name)
+		switch {
+		case len(entries) == 0: // never started
+			if got := specJSON(t, ns, "deploy", name); got != before[name] {
+				t.Errorf("deployment/%s, not started, changed:\nbefore %s\nafter  %s", name, before[name], got)
+			}
+		case strings.Contains(last, "deployment/"+name+" -n "+ns+" rolled back"):
+			rolled++
+			checkNotHalfDone(t, state, ns, name, "rolled back")
+			if got := specJSON(t, ns, "deploy", name); got != before[name] {
+				t.Errorf("deployment/%s rolled back but differs:\nbefore %s\nafter  %s", name, before[name], got)
+			}
+		default:
+			checkNotHalfDone(t, state, ns, name, "fixed")
+		}
+	}
+	if rolled == 0 {
+		t.Errorf("no run was rolled back:\n%s", r.stderr())
 	}
 }
