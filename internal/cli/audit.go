@@ -173,7 +173,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
 	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
-	fs.IntVar(&o.Parallel, "parallel", o.Parallel, "With --fix --yes: how many workloads to fix at once (1: one after another); never more in a namespace than its PodDisruptionBudgets allow disruptions")
+	fs.IntVar(&o.Parallel, "parallel", o.Parallel, "With --fix --yes: how many workloads to fix at once (1: one after another, 0: the default); never more in a namespace than its PodDisruptionBudgets allow disruptions")
 	o.fleet.addFlags(fs)
 	registerPublishFlag(fs, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))
@@ -248,8 +248,8 @@ func (o *AuditOptions) Validate() error {
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--timeout must be positive")
 	}
-	if o.Parallel < 1 {
-		return fmt.Errorf("--parallel must be at least 1")
+	if o.Parallel < 0 {
+		return fmt.Errorf("--parallel must be at least 1 (or 0 for the default, %d)", engine.DefaultParallel)
 	}
 	if o.FailOn != "" {
 		sev, err := rules.ParseSeverity(o.FailOn)

@@ -63,7 +63,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	// sequential, so that the API server's warnings of each dry-run,
 	// gathered by the session's one warning handler, stay with their
 	// workload.
-	if applying && o.Parallel > 1 && len(todo) > 1 {
+	if applying && run.parallelism() > 1 && len(todo) > 1 {
 		err = run.parallel(ctx, todo)
 	} else {
 		err = run.sequential(ctx, todo)
@@ -122,6 +122,14 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
+}
+
+// parallelism is --parallel, 0 meaning engine.DefaultParallel.
+func (r *fixRun) parallelism() int {
+	if r.o.Parallel == 0 {
+		return engine.DefaultParallel
+	}
+	return r.o.Parallel
 }
 
 // sequential fixes the workloads one after another (--parallel 1, and
@@ -236,11 +244,11 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 	started := func(i int) { bar.start(i, todo[i].Ref()+" -n "+todo[i].Namespace()) }
 	caps := engine.DisruptionCaps(slots, r.allowed)
 	for _, ns := range slices.Sorted(maps.Keys(caps)) {
-		if caps[ns] < r.o.Parallel {
+		if caps[ns] < r.parallelism() {
 			bar.println(fmt.Sprintf("namespace %s: %d at a time of the workloads its PodDisruptionBudgets cover (the least disruptionsAllowed among them)", ns, caps[ns]))
 		}
 	}
-	sched := engine.Scheduler{Parallel: r.o.Parallel, Caps: caps, Started: started}
+	sched := engine.Scheduler{Parallel: r.parallelism(), Caps: caps, Started: started}
 	notStarted := sched.Run(ctx, slots, work, finished)
 	if !in.interrupted() {
 		return nil

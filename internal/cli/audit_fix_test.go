@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/apply"
 	"github.com/kubectl-harden/kubectl-harden/internal/engine"
@@ -33,6 +34,29 @@ func TestWroteAny(t *testing.T) {
 	} {
 		if got := wroteAny(tc.res, tc.err); got != tc.want {
 			t.Errorf("%s: wroteAny = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// --parallel: 1 and more are taken, 0 is the default, below is refused.
+func TestAuditValidateParallel(t *testing.T) {
+	for _, tc := range []struct {
+		parallel int
+		ok       bool
+		want     int
+	}{{1, true, 1}, {16, true, 16}, {0, true, engine.DefaultParallel}, {-1, false, 0}} {
+		o := &AuditOptions{Kinds: []string{"Deployment"}, ChunkSize: 500, MinScore: -1, DryRun: "none",
+			FieldManager: "kubectl-harden", Timeout: time.Minute, Color: "auto", Fix: []string{"pdb"}, Parallel: tc.parallel}
+		var err error
+		if o.selection, err = parseSelection(o.Fix, nil, nil); err == nil {
+			err = o.Validate()
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("--parallel %d: error %v", tc.parallel, err)
+			continue
+		}
+		if got := (&fixRun{o: o}).parallelism(); tc.ok && got != tc.want {
+			t.Errorf("--parallel %d: %d at once, want %d", tc.parallel, got, tc.want)
 		}
 	}
 }
