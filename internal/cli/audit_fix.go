@@ -314,7 +314,11 @@ func (r *fixRun) slots(ctx context.Context, todo []*inspect.Workload) []engine.S
 	r.allowed = map[int]int32{}
 	for i, w := range todo {
 		ns := w.Namespace()
-		slots[i] = engine.Slot{Key: workloadKey(w.Kind(), ns, w.Name()), Namespace: ns, Covered: unread[ns]}
+		// Keyed by namespace and name, whatever the kind: the companions a
+		// fix creates (PodDisruptionBudget, NetworkPolicy) are named after
+		// the workload, and a Deployment and a StatefulSet both called web
+		// would, fixed at once, both plan the budget "web".
+		slots[i] = engine.Slot{Key: ns + "/" + w.Name(), Namespace: ns, Covered: unread[ns]}
 		if t := w.PodTemplate(); t != nil && !unread[ns] {
 			slots[i].Covered, r.allowed[i] = engine.Covers(budgets[ns], t.Labels)
 		}

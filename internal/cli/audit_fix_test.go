@@ -1,9 +1,24 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/report"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/apply"
 	"github.com/kubectl-harden/kubectl-harden/internal/engine"
@@ -58,5 +73,50 @@ func TestAuditValidateParallel(t *testing.T) {
 		if got := (&fixRun{o: o}).parallelism(); tc.ok && got != tc.want {
 			t.Errorf("--parallel %d: %d at once, want %d", tc.parallel, got, tc.want)
 		}
+	}
+}
+
+// The scheduler's slots: a workload a PodDisruptionBudget selects is
+// covered, with that budget's disruptionsAllowed; one in no budget is
+// not; a Deployment and a StatefulSet of one name share a key (their
+// companions would share a name); a namespace whose budgets cannot be
+// read counts as covered, allowing none.
+func TestFixSlots(t *testing.T) {
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec:   policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+		Status: policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 2}}
+	client := fake.NewClientset(pdb)
+	client.PrependReactor("list", "poddisruptionbudgets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetNamespace() == "locked" {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "policy", Resource: "poddisruptionbudgets"}, "", errors.New("no"))
+		}
+		return false, nil, nil
+	})
+	workload := func(kind, ns, name string) *inspect.Workload {
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": kind,
+			"metadata": map[string]any{"name": name, "namespace": ns},
+			"spec": map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": name}},
+				"template": map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": name}}}}}}
+		w, err := inspect.NewWorkload(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	todo := []*inspect.Workload{workload("Deployment", "shop", "web"), workload("StatefulSet", "shop", "web"),
+		workload("Deployment", "shop", "api"), workload("Deployment", "locked", "job")}
+	var errOut strings.Builder
+	r := &fixRun{o: &AuditOptions{session: &session{reader: &inspect.Reader{Client: client}}}, bar: newProgress(&errOut, len(todo), report.Styles{})}
+	slots := r.slots(context.Background(), todo)
+	want := []engine.Slot{{Key: "shop/web", Namespace: "shop", Covered: true}, {Key: "shop/web", Namespace: "shop", Covered: true},
+		{Key: "shop/api", Namespace: "shop"}, {Key: "locked/job", Namespace: "locked", Covered: true}}
+	if !slices.Equal(slots, want) {
+		t.Errorf("slots %+v, want %+v", slots, want)
+	}
+	if r.allowed[0] != 2 || r.allowed[3] != 0 {
+		t.Errorf("allowed %v, want 2 for web, 0 for the unreadable namespace", r.allowed)
+	}
+	if !strings.Contains(errOut.String(), "PodDisruptionBudgets of namespace locked could not be read") {
+		t.Errorf("no warning for the unreadable namespace: %q", errOut.String())
 	}
 }

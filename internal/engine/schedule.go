@@ -19,9 +19,9 @@ import (
 // object per command.
 const DefaultParallel = 4
 
-// Slot is one workload for the Scheduler: Key names it (kind/namespace/
-// name), Covered says whether a PodDisruptionBudget of its namespace
-// selects its pods.
+// Slot is one workload for the Scheduler: slots with the same Key never
+// run at once (audit --fix keys them namespace/name); Covered says
+// whether a PodDisruptionBudget of its namespace selects its pods.
 type Slot struct {
 	Key       string
 	Namespace string
@@ -31,7 +31,8 @@ type Slot struct {
 // Scheduler runs workloads with bounded parallelism, in the order given,
 // under three rules:
 //   - at most Parallel at once (below 1: one, the sequential run);
-//   - never two runs of the same Key at once;
+//   - never two runs of the same Key at once (one workload, or workloads
+//     whose companions would share a name);
 //   - in each namespace, at most Caps[namespace] (at least one) runs of
 //     workloads whose pods a PodDisruptionBudget covers. Workloads no
 //     budget covers are not limited by this rule.
