@@ -196,7 +196,6 @@ type fixed struct {
 	// stopped: the run returned after a signal, so it is told in the
 	// interrupted state rather than by an outcome line.
 	stopped bool
-	done    bool
 }
 
 // parallel fixes up to --parallel workloads at once under the
@@ -217,10 +216,11 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 		in.setBeforeExit(func() { bar.stoppedAtOnce(in) })
 		defer in.setBeforeExit(nil)
 	}
-	runs := make([]fixed, len(todo))
-	next := 0 // the first workload whose line is not printed yet
+	runs := make([]fixed, len(todo)) // written by each run's goroutine
+	ended := make([]bool, len(todo)) // by the Scheduler's, as each returns
+	next := 0                        // the first workload whose line is not printed yet
 	printReady := func() {
-		for ; next < len(todo) && runs[next].done; next++ {
+		for ; next < len(todo) && ended[next]; next++ {
 			if !runs[next].stopped {
 				bar.print(func() { r.print(todo[next], runs[next].res, runs[next].err) })
 			}
@@ -237,7 +237,7 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 		runs[i] = fixed{res: res, err: err, stopped: in.interrupted()}
 	}
 	finished := func(i int) {
-		runs[i].done = true
+		ended[i] = true
 		bar.finish(i)
 		printReady()
 	}
@@ -258,7 +258,7 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 	var states []string
 	for i := range todo {
 		switch {
-		case i >= next && runs[i].done && !runs[i].stopped:
+		case i >= next && ended[i] && !runs[i].stopped:
 			bar.print(func() { r.print(todo[i], runs[i].res, runs[i].err) })
 		case runs[i].stopped:
 			states = append(states, interruptedState(workloadRef(todo[i]), runs[i].res.Plan, runs[i].res.Applied, wroteAny(runs[i].res, runs[i].err), runs[i].err))
