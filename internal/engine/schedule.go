@@ -20,7 +20,7 @@ import (
 // More gains little: on the local kwok cluster, where a rollout takes a
 // second, four runs already keep the session's client at its 50 requests
 // per second (hack/bench-fix), and 32 were no faster. Four also bounds
-// how many rollouts a bad fix reaches before the first rolls back.
+// how many workloads are rolling out a bad fix at the same moment.
 const DefaultParallel = 4
 
 // Slot is one workload for the Scheduler: slots with the same Key never
