@@ -261,7 +261,12 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 		case i >= next && ended[i] && !runs[i].stopped:
 			bar.print(func() { r.print(todo[i], runs[i].res, runs[i].err) })
 		case runs[i].stopped:
-			states = append(states, interruptedState(workloadRef(todo[i]), runs[i].res.Plan, runs[i].res.Applied, wroteAny(runs[i].res, runs[i].err), runs[i].err))
+			ref := workloadRef(todo[i])
+			st := interruptedState(ref, runs[i].res.Plan, runs[i].res.Applied, wroteAny(runs[i].res, runs[i].err), runs[i].err)
+			if !strings.Contains(st, ref) { // "nothing was changed": whose, among several
+				st = ref + ": " + st
+			}
+			states = append(states, st)
 		}
 	}
 	if len(notStarted) > 0 {
