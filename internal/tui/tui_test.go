@@ -815,17 +815,17 @@ func TestWriteFails(t *testing.T) {
 	m := newModel(t, eng)
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	m.Update(tea.KeyPressMsg{Code: 'w', Text: "w"})
-	if !m.writing {
-		t.Fatal("w did not open the prompt")
+	if m.modes.top() != modeWrite {
+		t.Fatalf("w did not open the prompt: mode %v", m.modes.top())
 	}
 	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
-	if m.done || m.writing || !strings.Contains(m.status, "cannot write harden-demo-deployment-web: mkdir /nope") {
-		t.Errorf("failed write: done %v, prompt %v, status %q", m.done, m.writing, m.status)
+	if m.done || m.modes.top() != modeList || !strings.Contains(m.status, "cannot write harden-demo-deployment-web: mkdir /nope") {
+		t.Errorf("failed write: done %v, mode %v, status %q", m.done, m.modes.top(), m.status)
 	}
 	m.Update(tea.KeyPressMsg{Code: 'n', Text: "n"})
 	m.Update(tea.KeyPressMsg{Code: 'w', Text: "w"})
-	if m.writing || !strings.Contains(m.status, "nothing to write") {
-		t.Errorf("w with no fix: prompt %v, status %q", m.writing, m.status)
+	if m.modes.top() != modeList || !strings.Contains(m.status, "nothing to write") {
+		t.Errorf("w with no fix: mode %v, status %q", m.modes.top(), m.status)
 	}
 }
 
@@ -1182,8 +1182,8 @@ func TestQuitAsksBeforeDroppingEdits(t *testing.T) {
 		for _, k := range keys {
 			key(k)
 		}
-		if m.done || m.list.filter != "" || m.filtering {
-			t.Errorf("%v: done %v, filter %q, typing %v", keys, m.done, m.list.filter, m.filtering)
+		if m.done || m.list.filter != "" || m.modes.top() != modeList {
+			t.Errorf("%v: done %v, filter %q, mode %v", keys, m.done, m.list.filter, m.modes.top())
 		}
 	}
 	key("space") // replicas off
@@ -1202,16 +1202,16 @@ func TestQuitAsksBeforeDroppingEdits(t *testing.T) {
 	}
 	key("x") // not an answer
 	key("n")
-	if m.done || m.quitting != nil {
-		t.Fatalf("n: done %v, still asking %v", m.done, m.quitting != nil)
+	if m.done || m.quitting != nil || m.modes.top() != modeList {
+		t.Fatalf("n: done %v, still asking %v, mode %v", m.done, m.quitting != nil, m.modes.top())
 	}
 	key("ctrl+c")
 	if !strings.HasPrefix(prompt(), "quit and drop 2 edits? y/n · ctrl+c again aborts") {
 		t.Errorf("ctrl+c with edits: bottom line %q", prompt())
 	}
 	key("esc")
-	if m.done || m.quitting != nil {
-		t.Fatalf("esc on the question: done %v", m.done)
+	if m.done || m.quitting != nil || m.modes.top() != modeList {
+		t.Fatalf("esc on the question: done %v, mode %v", m.done, m.modes.top())
 	}
 	key("ctrl+c")
 	key("ctrl+c")
