@@ -193,27 +193,10 @@ func start(t *testing.T, m *Model, w, h int) *teatest.TestModel {
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(answerProbes)))
 }
 
-// press sends keys by name: "space", "enter", "esc", "tab", "ctrl+c", or
-// one character.
+// press sends keys by name (see keyMsg).
 func press(tm *teatest.TestModel, keys ...string) {
 	for _, k := range keys {
-		var msg tea.KeyPressMsg
-		switch k {
-		case "space":
-			msg = tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-		case "enter":
-			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
-		case "esc":
-			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
-		case "tab":
-			msg = tea.KeyPressMsg{Code: tea.KeyTab}
-		case "ctrl+c":
-			msg = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
-		default:
-			r := []rune(k)[0]
-			msg = tea.KeyPressMsg{Code: r, Text: k}
-		}
-		tm.Send(msg)
+		tm.Send(keyMsg(k))
 	}
 }
 
@@ -1160,20 +1143,7 @@ func TestFilterFollowsFocus(t *testing.T) {
 func TestQuitAsksBeforeDroppingEdits(t *testing.T) {
 	m := newModel(t, newEngine(t))
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
-	key := func(k string) {
-		switch k {
-		case "esc":
-			m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
-		case "enter":
-			m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
-		case "ctrl+c":
-			m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
-		case "space":
-			m.Update(tea.KeyPressMsg{Code: tea.KeySpace, Text: " "})
-		default:
-			m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k})
-		}
-	}
+	key := func(k string) { send(m, k) }
 	prompt := func() string {
 		lines := strings.Split(ansi.Strip(m.Render()), "\n")
 		return lines[len(lines)-1]
