@@ -25,7 +25,8 @@ import (
 )
 
 // Model is the fix view of one workload: the root model, holding the
-// findings list, the diff pane, the edit form and the apply flow.
+// findings list, the diff pane, the edit form and the apply flow. Its
+// modes (mode.go) say which of them has the keys and the screen.
 type Model struct {
 	ctx  context.Context
 	eng  Engine
@@ -881,34 +882,37 @@ func (m *Model) View() tea.View {
 	return v
 }
 
-// Render is the screen's content.
+// Render is the screen's content: the header, then the apply flow's
+// screen or the panes with the status line, and the current mode's help
+// line at the bottom.
 func (m *Model) Render() string {
 	if m.width == 0 || m.height == 0 {
 		return ""
 	}
 	parts := []string{m.header()}
 	if m.modes.has(modeApply) {
-		parts = append(parts, m.st.box(m.steps.title(), m.steps.view(m.st, m.w, m.width-2, m.bodyHeight()-2), m.width-2, m.bodyHeight()-2, true))
-		m.help.SetWidth(m.width)
-		parts = append(parts, "", m.help.View(m.steps.keys()))
-		if m.modes.top() == modeQuit {
-			parts[len(parts)-1] = m.quitLine()
-		}
-		return strings.Join(parts, "\n")
+		parts = append(parts, m.st.box(m.steps.title(), m.steps.view(m.st, m.w, m.width-2, m.bodyHeight()-2), m.width-2, m.bodyHeight()-2, true), "")
+	} else {
+		parts = append(parts, m.body(), m.statusLine())
 	}
-	parts = append(parts, m.body(), m.statusLine())
+	return strings.Join(append(parts, m.helpLine()), "\n")
+}
+
+// helpLine is the bottom line: the current mode's keys, or the quit
+// question in their place.
+func (m *Model) helpLine() string {
 	m.help.SetWidth(m.width)
 	switch m.modes.top() {
 	case modeQuit:
-		parts = append(parts, m.quitLine())
+		return m.quitLine()
+	case modeApply:
+		return m.help.View(m.steps.keys())
 	case modeWrite:
-		parts = append(parts, m.help.View(newPromptKeys()))
+		return m.help.View(newPromptKeys())
 	case modeEdit:
-		parts = append(parts, m.help.View(newFormKeys()))
-	default:
-		parts = append(parts, m.help.View(m.keys))
+		return m.help.View(newFormKeys())
 	}
-	return strings.Join(parts, "\n")
+	return m.help.View(m.keys)
 }
 
 func (m *Model) header() string {
