@@ -189,24 +189,10 @@ func (s *steps) update(ctx context.Context, eng Engine, msg tea.Msg) tea.Cmd {
 	case dryRunMsg:
 		s.dry, s.err, s.phase = msg.res, msg.err, phaseConfirm
 	case linesMsg:
-		s.lines = append(s.lines, strings.TrimRight(msg.line, "\n"))
-		if len(s.lines) > 50 {
-			s.lines = s.lines[len(s.lines)-50:]
-		}
-		if f, ok := readyFraction(msg.line); ok {
-			s.ready = f
-		}
+		s.addLine(msg.line)
 		return msg.next
 	case commitMsg:
-		s.out, s.err, s.phase = msg.out, msg.err, phaseDone
-		s.elapsed = time.Since(s.started)
-		if msg.err == nil {
-			s.ready = 1
-		}
-		if s.cancel != nil {
-			s.cancel()
-		}
-		return pollPods(context.Background(), eng, 0, true)
+		return s.committed(eng, msg)
 	case podsMsg:
 		if msg.err == nil && (s.phase != phaseDone || msg.final) {
 			s.pods, s.podsRead = msg.stats, true
@@ -222,6 +208,32 @@ func (s *steps) update(ctx context.Context, eng Engine, msg tea.Msg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// addLine keeps a rollout status line, the last 50 at most, and the
+// ready fraction it tells.
+func (s *steps) addLine(line string) {
+	s.lines = append(s.lines, strings.TrimRight(line, "\n"))
+	if len(s.lines) > 50 {
+		s.lines = s.lines[len(s.lines)-50:]
+	}
+	if f, ok := readyFraction(line); ok {
+		s.ready = f
+	}
+}
+
+// committed takes the commit's result: the flow is done, its clock
+// stops, and the pods are read once more.
+func (s *steps) committed(eng Engine, msg commitMsg) tea.Cmd {
+	s.out, s.err, s.phase = msg.out, msg.err, phaseDone
+	s.elapsed = time.Since(s.started)
+	if msg.err == nil {
+		s.ready = 1
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	return pollPods(context.Background(), eng, 0, true)
 }
 
 // readyFraction reads "N of M updated replicas are available" and the
