@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/plan"
 )
