@@ -61,13 +61,17 @@ func (a *Applier) waitRollout(ctx context.Context, o *plan.Object, timeout time.
 		return err
 	}
 	gk := gv.WithKind(o.Kind).GroupKind()
+	m, err := a.Mapper.RESTMapping(gk, gv.Version)
+	if err != nil {
+		return err
+	}
 	viewer, err := a.viewer(gk)
 	if err != nil {
 		return fmt.Errorf("cannot watch the rollout of %s: %s", o.Ref(), oneLine(err.Error()))
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	w := &rolloutWatch{a: a, o: o, gk: gk, r: r, viewer: viewer, progress: progress, failing: failing}
+	w := &rolloutWatch{a: a, o: o, gr: m.Resource.GroupResource(), r: r, viewer: viewer, progress: progress, failing: failing}
 	var unanswered error // the last list or watch the API server did not answer, nil once one is
 	delay, next := retryEvery, retryEvery
 	for {
@@ -110,7 +114,7 @@ func (a *Applier) waitRollout(ctx context.Context, o *plan.Object, timeout time.
 type rolloutWatch struct {
 	a        *Applier
 	o        *plan.Object
-	gk       schema.GroupKind
+	gr       schema.GroupResource
 	r        dynamic.ResourceInterface
 	viewer   polymorphichelpers.StatusViewer
 	progress func(string)
@@ -173,7 +177,8 @@ func (w *rolloutWatch) once(ctx context.Context) (done, answered bool, err error
 			return false, nil
 		}
 		if e.Type == watch.Deleted {
-			return false, apierrors.NewNotFound(schema.GroupResource{Group: w.gk.Group, Resource: strings.ToLower(w.gk.Kind) + "s"}, w.o.Name)
+			// As kubectl rollout status: not a new object of the same name.
+			return false, apierrors.NewNotFound(w.gr, w.o.Name)
 		}
 		w.see(obj)
 		msg, done, err := w.viewer.Status(obj, 0)
