@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/kubectl/pkg/polymorphichelpers"
 
@@ -445,4 +446,49 @@ func (waiting) Status(obj runtime.Unstructured, _ int64) (string, bool, error) {
 		return `Waiting for deployment "web" rollout to finish: 1 out of 2 new replicas have been updated...`, false, nil
 	}
 	return `deployment "web" successfully rolled out`, true, nil
+}
+
+// scaledDuringRun is a status viewer that, the first time it is asked,
+// scales the Deployment as `kubectl scale` would (another field manager,
+// during the run), and is otherwise probeFails.
+type scaledDuringRun struct {
+	t      *testing.T
+	f      *fakeAPI
+	scaled bool
+	probeFails
+}
+
+func (v *scaledDuringRun) Status(obj runtime.Unstructured, revision int64) (string, bool, error) {
+	if !v.scaled {
+		v.scaled = true
+		patch := []byte(`{"spec":{"replicas":4}}`)
+		if _, err := v.f.Resource(deployments).Namespace("shop").Patch(context.Background(), "web", types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-scale"}); err != nil {
+			v.t.Error(err)
+		}
+	}
+	return v.probeFails.Status(obj, revision)
+}
+
+// What another manager changed during the run survives the rollback, and
+// the error names it, its value and its manager: the workload is as
+// before except that.
+func TestCommitRollbackKeepsOtherManagersChanges(t *testing.T) {
+	f := newFakeAPI(t, web())
+	a := f.applier()
+	a.StatusViewer = func(schema.GroupKind) (polymorphichelpers.StatusViewer, error) {
+		return &scaledDuringRun{t: t, f: f}, nil
+	}
+	p, w := probeAndPDB(t, f)
+	_, err := a.Commit(context.Background(), p, w, Commit{Journal: Journal{Dir: t.TempDir()}, Cluster: "test", Watch: true, Timeout: time.Minute})
+	var rb *RolledBackError
+	if !errors.As(err, &rb) {
+		t.Fatalf("want a RolledBackError, got %v", err)
+	}
+	want := "deployment/web -n shop is as before except .spec.replicas (4, set by kubectl-scale during the run)"
+	if rb.State() != want {
+		t.Errorf("state:\n got %s\nwant %s", rb.State(), want)
+	}
+	if !strings.Contains(spec(t, f), `"replicas":4`) || strings.Contains(spec(t, f), "readinessProbe") {
+		t.Errorf("spec after the rollback: %s", spec(t, f))
+	}
 }
