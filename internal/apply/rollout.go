@@ -35,9 +35,11 @@ func Rolls(o *plan.Object) bool {
 	return false
 }
 
-// WaitRollout waits, with kubectl rollout status' own status viewers, until
-// the object's rollout completes, the progress deadline is exceeded, the
-// timeout passes, or failing reports a pod that will not recover. A live
+// WaitRollout waits, watching the object as kubectl rollout status does
+// and with its status viewers (Applier.StatusViewer), until the object's
+// rollout completes, the progress deadline is exceeded, the timeout
+// passes, or failing reports a pod that will not recover (its pods are
+// watched only with a failing; see waitRollout). A live
 // object that does not roll out by itself (a paused Deployment, an OnDelete
 // StatefulSet or DaemonSet) is not waited for: progress gets Held's note
 // and WaitRollout returns nil. progress receives each new status line. The
