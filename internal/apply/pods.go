@@ -55,16 +55,6 @@ func (a *Applier) pods() PodLister {
 	return DynamicPods{Client: a.Client}
 }
 
-// listPods lists the pods of namespace that selector (e.g. "app=web")
-// matches, typed.
-func (a *Applier) listPods(ctx context.Context, namespace, selector string) ([]corev1.Pod, error) {
-	list, err := a.pods().List(ctx, namespace, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return nil, err
-	}
-	return typedPods(list.Items)
-}
-
 // typedPods converts unstructured pods to core/v1 pods.
 func typedPods(items []unstructured.Unstructured) ([]corev1.Pod, error) {
 	out := make([]corev1.Pod, len(items))

@@ -156,7 +156,7 @@ func (w *rolloutWatch) ended(ctx context.Context, timeout time.Duration, unanswe
 
 // once watches until the rollout is done, fails, the context ends or a
 // list or watch is not answered (an *unansweredError). answered says
-// whether a list succeeded: the API server is back.
+// whether a list or watch was: the API server is back.
 func (w *rolloutWatch) once(ctx context.Context) (done, answered bool, err error) {
 	actx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -279,8 +279,8 @@ func (w *rolloutWatch) seen() *unstructured.Unstructured {
 // guarded is a ListerWatcher over list and watch that ends the watch
 // (stop) at the first error, as an *unansweredError when the API server
 // did not answer: a reflector would retry on its own, for ever, without
-// saying why. ok is set once a list succeeds. client tells the reflector
-// whether it may stream the initial list (see
+// saying why. ok is set once a list or watch is answered. client tells
+// the reflector whether it may stream the initial list (see
 // cache.ToListWatcherWithWatchListSemantics).
 func guarded(ctx context.Context, stop context.CancelCauseFunc, ok *atomic.Bool, client any, list cache.ListWithContextFunc, watchFn cache.WatchFuncWithContext) cache.ListerWatcher {
 	fail := func(err error) {
@@ -303,6 +303,9 @@ func guarded(ctx context.Context, stop context.CancelCauseFunc, ok *atomic.Bool,
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			wi, err := watchFn(ctx, opts)
+			if err == nil {
+				ok.Store(true) // a streamed list (WatchList) is a watch only
+			}
 			fail(err)
 			return wi, err
 		},
