@@ -155,24 +155,12 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json, yaml, sarif, junit, markdown, html or html=FILE; with --fix, table or diff")
 	fs.StringVar(&o.FailOn, "fail-on", "", "Exit 1 when a pending finding is this severe or worse: critical, high, medium or low")
 	fs.IntVar(&o.MinScore, "min-score", o.MinScore, "Exit 1 when the cluster's score is below this")
-	fs.StringSliceVar(&o.Skip, "skip", nil, "Rules to leave out, comma-separated")
 	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
-	fs.StringSliceVar(&o.Fix, "fix", nil, "Fix these rules on every audited workload: all, or rule IDs, aliases (probes) or categories, comma-separated")
-	fs.StringArrayVar(&o.Set, "set", nil, "A fix parameter, RULE.PARAM=VALUE (e.g. readiness-probe.path=/ready); repeatable")
-	fs.BoolVarP(&o.Yes, "yes", "y", false, "With --fix: apply the planned fixes without asking")
-	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `With --fix: "none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
-	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
-	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
-	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
-	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
+	o.fixFlags().AddFlags(cmd)
 	o.fleet.addFlags(fs)
 	registerPublishFlag(fs, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("set", setCompletion)
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -180,26 +168,28 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 // auditFormats are the -o values of the audit; diff only with --fix.
 var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "html", "policyreport", "openreports", "diff"}
 
+// fixFlags is the fix-flags bundle over o's fields, worded for fixing
+// from an audit.
+func (o *AuditOptions) fixFlags() fixFlags {
+	return fixFlags{Fix: &o.Fix, Skip: &o.Skip, Set: &o.Set, Yes: &o.Yes, DryRun: &o.DryRun, FieldManager: &o.FieldManager,
+		ForceConflicts: &o.ForceConflicts, Watch: &o.Watch, Timeout: &o.Timeout, Usage: map[string]string{
+			"fix":     "Fix these rules on every audited workload: all, or rule IDs, aliases (probes) or categories, comma-separated",
+			"skip":    "Rules to leave out, comma-separated",
+			"yes":     "With --fix: apply the planned fixes without asking",
+			"dry-run": `With --fix: "none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`,
+			"watch":   "After applying, watch each rollout until it completes",
+			"timeout": "How long to watch each rollout before rolling back",
+		}}
+}
+
 // Complete builds the clients and the rule selection.
 func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	var err error
-	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
+	if o.selection, o.policy, err = o.fixFlags().Complete(cmd); err != nil {
 		return err
 	}
-	if o.policy, err = loadPolicy(cmd); err != nil {
+	if err := refuseWithoutFix(cmd, o.Fix, "kubectl harden audit -n NS --fix=pdb,spread --yes"); err != nil {
 		return err
-	}
-	if o.selection, err = selectionWithPolicy(o.selection, o.policy); err != nil {
-		return err
-	}
-	// Flags that only mean something when fixing are refused without
-	// --fix, rather than silently ignored.
-	if len(o.Fix) == 0 {
-		for _, name := range []string{"yes", "set", "dry-run", "field-manager", "force-conflicts", "watch", "timeout"} {
-			if cmd != nil && cmd.Flags().Changed(name) {
-				return fmt.Errorf("--%s only applies with --fix, e.g. kubectl harden audit -n NS --fix=pdb,spread --yes", name)
-			}
-		}
 	}
 	if o.ForceConflicts {
 		o.selection.Force = []string{"all"}
@@ -228,16 +218,8 @@ func (o *AuditOptions) Validate() error {
 	case !slices.Contains(auditFormats, o.Output) && o.Output != "":
 		return fmt.Errorf("--output must be one of %s or html=FILE, got %q", strings.Join(auditFormats[:len(auditFormats)-1], ", "), o.Output)
 	}
-	switch o.DryRun {
-	case "none", "server", "client":
-	default:
-		return fmt.Errorf(`--dry-run must be "none", "server" or "client", got %q`, o.DryRun)
-	}
-	if o.FieldManager == "" {
-		return fmt.Errorf("--field-manager must not be empty")
-	}
-	if o.Timeout <= 0 {
-		return fmt.Errorf("--timeout must be positive")
+	if err := o.fixFlags().Validate(o.selection); err != nil {
+		return err
 	}
 	if o.FailOn != "" {
 		sev, err := rules.ParseSeverity(o.FailOn)
@@ -260,13 +242,7 @@ func (o *AuditOptions) Validate() error {
 	if err := validateColor(o.Color); err != nil {
 		return err
 	}
-	if err := o.validatePublish(); err != nil {
-		return err
-	}
-	if err := validateSet(o.Set); err != nil {
-		return err
-	}
-	return rules.ValidateSelection(o.selection)
+	return o.validatePublish()
 }
 
 // Run reads, evaluates, verifies the Pod Security levels with the API

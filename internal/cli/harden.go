@@ -70,35 +70,24 @@ func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively")
 	fs.StringVarP(&o.Selector, "selector", "l", "", "Selector (label query) to filter on, e.g. -l app=web")
 	fs.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Look for the named workloads in every namespace")
-	fs.StringSliceVar(&o.Fix, "fix", nil, "Rules to fix: all, or rule IDs, aliases (probes) or categories, comma-separated")
-	fs.StringSliceVar(&o.Skip, "skip", nil, "Rules never to fix or report as pending, comma-separated")
-	fs.StringArrayVar(&o.Set, "set", nil, "A fix parameter, RULE.PARAM=VALUE (e.g. readiness-probe.path=/ready); repeatable")
-	fs.BoolVarP(&o.Yes, "yes", "y", false, "Apply the planned fixes without asking")
-	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
+	o.fixFlags().AddFlags(cmd)
 	fs.StringVarP(&o.Output, "output", "o", "", "Output format: text, json, yaml, diff, patch (a JSON array: RFC 6902 ops per changed object for kubectl patch --type=json, manifests of the objects to create), or kustomize=DIR (an overlay that kubectl kustomize builds). Without -o, a terminal gets the interactive UI and anything else the text report")
-	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
-	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
-	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch the rollout until it completes")
-	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch a rollout before giving up")
 	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
 	_ = cmd.RegisterFlagCompletionFunc("output", outputCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("set", setCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
+}
+
+// fixFlags is the fix-flags bundle over o's fields, with the main
+// command's help texts.
+func (o *HardenOptions) fixFlags() fixFlags {
+	return fixFlags{Fix: &o.Fix, Skip: &o.Skip, Set: &o.Set, Yes: &o.Yes, DryRun: &o.DryRun, FieldManager: &o.FieldManager,
+		ForceConflicts: &o.ForceConflicts, Watch: &o.Watch, Timeout: &o.Timeout}
 }
 
 // Complete builds clients, targets and the rule selection.
 func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
 	var err error
-	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
-		return err
-	}
-	if o.policy, err = loadPolicy(cmd); err != nil {
-		return err
-	}
-	if o.selection, err = selectionWithPolicy(o.selection, o.policy); err != nil {
+	if o.selection, o.policy, err = o.fixFlags().Complete(cmd); err != nil {
 		return err
 	}
 	// Fixes written for the source take every field; applied live (-o
@@ -118,11 +107,6 @@ func (o *HardenOptions) Validate() error {
 	if len(o.targets.Args) == 0 && len(o.targets.Filenames) == 0 {
 		return fmt.Errorf("name a workload, e.g. kubectl harden deploy/web (see kubectl harden --help)")
 	}
-	switch o.DryRun {
-	case "none", "server", "client":
-	default:
-		return fmt.Errorf(`--dry-run must be "none", "server" or "client", got %q`, o.DryRun)
-	}
 	switch dir, isKustomize := strings.CutPrefix(o.Output, "kustomize="); {
 	case isKustomize && dir == "":
 		return fmt.Errorf("-o kustomize=DIR needs a directory")
@@ -133,36 +117,10 @@ func (o *HardenOptions) Validate() error {
 	default:
 		return fmt.Errorf("--output must be text, json, yaml, diff, patch or kustomize=DIR, got %q", o.Output)
 	}
-	if o.FieldManager == "" {
-		return fmt.Errorf("--field-manager must not be empty")
-	}
-	if o.Timeout <= 0 {
-		return fmt.Errorf("--timeout must be positive")
-	}
 	if err := validateColor(o.Color); err != nil {
 		return err
 	}
-	if err := validateSet(o.Set); err != nil {
-		return err
-	}
-	return rules.ValidateSelection(o.selection)
-}
-
-// parseSelection reads --fix, --skip and --set.
-func parseSelection(fix, skip, set []string) (rules.Selection, error) {
-	sel := rules.Selection{Fix: fix, Skip: skip, Params: map[string]rules.Params{}}
-	for _, kv := range set {
-		key, value, ok := strings.Cut(kv, "=")
-		id, param, ok2 := strings.Cut(key, ".")
-		if !ok || !ok2 || id == "" || param == "" {
-			return sel, fmt.Errorf("--set %q: want RULE.PARAM=VALUE, e.g. readiness-probe.port=http", kv)
-		}
-		if sel.Params[id] == nil {
-			sel.Params[id] = rules.Params{}
-		}
-		sel.Params[id][param] = value
-	}
-	return sel, nil
+	return o.fixFlags().Validate(o.selection)
 }
 
 // Run inspects each target, plans the chosen fixes, and prints or applies
