@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -165,8 +164,9 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	return cmd
 }
 
-// auditFormats are the -o values of the audit; diff only with --fix.
-var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "html", "policyreport", "openreports", "diff"}
+// auditFormats are the -o values of the audit: the printer registry's,
+// and diff, only with --fix.
+var auditFormats = append(report.AuditFormats(), "diff")
 
 // fixFlags is the fix-flags bundle over o's fields, worded for fixing
 // from an audit.
@@ -275,25 +275,10 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if o.Output == "" && onTerminal(o.IOStreams) && o.Publish == "" {
 		return o.browse(ctx, cluster, scope, rep)
 	}
-	switch o.Output {
-	case "json":
-		err = report.WriteAuditJSON(o.Out, rep)
-	case "yaml":
-		err = printYAML(o.Out, rep)
-	case "sarif":
-		err = report.WriteAuditSARIF(o.Out, rep)
-	case "junit":
-		err = report.WriteAuditJUnit(o.Out, rep)
-	case "markdown":
-		err = report.WriteAuditMarkdown(o.Out, rep)
-	case "html":
-		err = o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error { return report.WriteAuditHTML(w, rep, opt) })
-	case "policyreport", "openreports":
-		err = o.writeReports(rep)
-	default:
-		err = report.WriteAuditTable(o.Out, rep, o.styles)
-	}
-	if err != nil {
+	printer, _ := report.AuditPrinterFor(o.Output)
+	if err := o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error {
+		return printer.Audit(w, rep, report.PrintOptions{Styles: o.styles, HTML: opt})
+	}); err != nil {
 		return err
 	}
 	if o.Publish != "" {
@@ -494,11 +479,11 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	eng := o.engine(o.Watch, o.Timeout)
 	eng.Policy = o.selection.Policy
 	var refused refusedOnce
-	req := engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.status,
+	req := engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.Status,
 		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes),
-		Warn:             func(msg string) { bar.println("warning: " + msg) },
+		Warn:             func(msg string) { bar.Println("warning: " + msg) },
 		Replanned: func(w *inspect.Workload) {
-			bar.println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
+			bar.Println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
 		}}
 	counts := map[outcome]int{}
 	heldFixes := 0
@@ -509,7 +494,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	var used []fixedOn
 	for i, w := range todo {
 		ref := w.Ref() + " -n " + w.Namespace()
-		bar.step(i, ref)
+		bar.Step(i, ref)
 		in := interruptsOf(ctx)
 		done := in.writing(w)
 		res, err := eng.Fix(ctx, cluster, w, req)
@@ -518,11 +503,11 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 		if in.interrupted() {
 			// A signal stops the audit here: this workload was rolled
 			// back (or had completed); the rest are not touched.
-			bar.clear()
+			bar.Clear()
 			return &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
 		}
 		if msg := refused.line(res.DryRunRefused); msg != "" {
-			bar.println(msg)
+			bar.Println(msg)
 		}
 		got, line := outcomeOf(res, err)
 		if err == nil {
@@ -534,7 +519,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 		}
 		held := res.Held()
 		counts[got]++
-		bar.clear()
+		bar.Clear()
 		if o.Output == "diff" && res.Plan != nil && !res.Plan.Empty() && got != outcomeFailed {
 			fmt.Fprint(o.Out, report.DiffHeader(w.Kind(), w.Namespace(), w.Name(), res.Results))
 			fmt.Fprint(o.Out, report.RenderDiff(res.Plan.Diff(), o.styles))
@@ -551,7 +536,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 			fmt.Fprintf(o.Out, "             warning: %s\n", termsafe.String(wn))
 		}
 	}
-	bar.done()
+	bar.Done()
 	// The workloads with nothing of the selection to fix get their line
 	// too, with why a chosen rule needs a human there.
 	for _, n := range before.Namespaces {
@@ -643,75 +628,8 @@ func findingsOf(results []rules.Result, st rules.Status) string {
 	return fmt.Sprintf("%s (%s)", report.Count(n, "finding", "findings"), strings.Join(ids, ", "))
 }
 
-// progress shows --fix's progress on stderr: a bar redrawn in place on a
-// terminal, plain lines otherwise (a CI log).
-type progress struct {
-	out     io.Writer
-	tty     bool
-	total   int
-	current int
-	label   string
-	styles  report.Styles
-}
-
-func newProgress(out io.Writer, total int, st report.Styles) *progress {
-	return &progress{out: out, total: total, styles: st, tty: isTerminal(out)}
-}
-
-// step starts workload i.
-func (p *progress) step(i int, label string) {
-	p.current, p.label = i, label
-	if p.tty {
-		p.draw(label)
-		return
-	}
-	fmt.Fprintf(p.out, "[%d/%d] %s\n", i+1, p.total, termsafe.String(label))
-}
-
-// status is a rollout status line of the current workload.
-func (p *progress) status(msg string) {
-	msg = strings.TrimRight(msg, "\n")
-	if p.tty {
-		p.draw(p.label + ": " + msg)
-		return
-	}
-	fmt.Fprintln(p.out, "  "+termsafe.String(msg))
-}
-
-// println writes a line above the bar.
-func (p *progress) println(msg string) {
-	p.clear()
-	fmt.Fprintln(p.out, termsafe.String(msg))
-	if p.tty {
-		p.draw(p.label)
-	}
-}
-
-func (p *progress) draw(label string) {
-	width := 80
-	if f, ok := p.out.(*os.File); ok {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			width = w
-		}
-	}
-	// Keep it on one line: a wrapped line cannot be redrawn in place.
-	avail := max(width-1-20-len(fmt.Sprintf(" %d/%d ", p.current, p.total)), 10)
-	if r := []rune(label); len(r) > avail {
-		label = string(r[:avail-1]) + "…"
-	}
-	fmt.Fprint(p.out, "\r\x1b[2K"+report.ProgressBar(p.current, p.total, 20, label, p.styles))
-}
-
-func (p *progress) clear() {
-	if p.tty {
-		fmt.Fprint(p.out, "\r\x1b[2K")
-	}
-}
-
-func (p *progress) done() {
-	if p.tty && p.total > 0 {
-		p.current = p.total
-		p.draw("done")
-		fmt.Fprintln(p.out)
-	}
+// newProgress is --fix's progress on out (stderr) for total workloads:
+// a bar redrawn in place when out is a terminal.
+func newProgress(out io.Writer, total int, st report.Styles) *report.Progress {
+	return report.NewProgress(out, total, st, isTerminal(out))
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -107,15 +104,14 @@ func (o *HardenOptions) Validate() error {
 	if len(o.targets.Args) == 0 && len(o.targets.Filenames) == 0 {
 		return fmt.Errorf("name a workload, e.g. kubectl harden deploy/web (see kubectl harden --help)")
 	}
-	switch dir, isKustomize := strings.CutPrefix(o.Output, "kustomize="); {
-	case isKustomize && dir == "":
+	printer, dir, ok := report.HardenPrinterFor(o.Output)
+	switch {
+	case !ok:
+		return fmt.Errorf("--output must be %s, got %q", orList(report.HardenFormats()), o.Output)
+	case printer.Arg != "" && dir == "":
 		return fmt.Errorf("-o kustomize=DIR needs a directory")
-	case isKustomize && o.Yes:
+	case printer.Arg != "" && o.Yes:
 		return fmt.Errorf("-o kustomize=DIR writes the fixes for your repository and applies nothing: drop --yes")
-	case isKustomize:
-	case o.Output == "", o.Output == "text", o.Output == "json", o.Output == "yaml", o.Output == "diff", o.Output == "patch":
-	default:
-		return fmt.Errorf("--output must be text, json, yaml, diff, patch or kustomize=DIR, got %q", o.Output)
 	}
 	if err := validateColor(o.Color); err != nil {
 		return err
@@ -193,33 +189,9 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 		pending = pending || rules.Pending(wl.Findings)
 	}
 	notLiveBefore(len(workloads))
-	switch o.Output {
-	case "json":
-		if err := printJSON(o.Out, doc); err != nil {
+	if printer, arg, _ := report.HardenPrinterFor(o.Output); printer.Run != nil {
+		if err := printer.Run(o.Out, doc, plans, arg); err != nil {
 			return err
-		}
-	case "yaml":
-		if err := printYAML(o.Out, doc); err != nil {
-			return err
-		}
-	case "patch":
-		// One array for the run, so several workloads still make one
-		// JSON document.
-		entries, err := report.Patches(plans)
-		if err != nil {
-			return err
-		}
-		if err := printJSON(o.Out, entries); err != nil {
-			return err
-		}
-	default:
-		if dir, ok := strings.CutPrefix(o.Output, "kustomize="); ok {
-			files, err := report.WriteKustomize(dir, plans)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(o.Out, "wrote %s (%d files): kubectl kustomize %s builds the hardened objects; commit it where your GitOps tool syncs from (%s says how to use your own base)\n",
-				filepath.Join(dir, "kustomization.yaml"), len(files), dir, filepath.Join(dir, "README.md"))
 		}
 	}
 	if total > 1 {
@@ -413,7 +385,7 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 		} else if line := policyLine(o.policy); line != "" {
 			fmt.Fprintln(o.Out, termsafe.String(line))
 		}
-		PrintSnapshot(o.Out, snap)
+		report.PrintSnapshot(o.Out, snap)
 		fmt.Fprintln(o.Out)
 		report.WriteText(o.Out, wl, p, o.styles)
 		o.hint(wl, p)
@@ -483,110 +455,10 @@ func applyHint(dryRun string, yes bool) string {
 	return "nothing was applied"
 }
 
-// PrintSnapshot writes a human-readable summary of what was inspected.
-func PrintSnapshot(out io.Writer, s *inspect.Snapshot) {
-	q := termsafe.String
-	w := s.Workload
-	st := s.Stats()
-	fmt.Fprintf(out, "%s in namespace %s (context %s)\n", q(w.Ref()), q(w.Namespace()), q(s.Cluster.Context))
-	row := func(k, format string, a ...any) { fmt.Fprintf(out, "  %-16s "+format+"\n", append([]any{k}, a...)...) }
-	if r := w.Replicas(); r >= 0 {
-		row("replicas", "%d desired, %d ready, %d restarts", r, st.Ready, st.Restarts)
-	} else {
-		row("pods", "%d, %d ready, %d restarts", st.Total, st.Ready, st.Restarts)
+// orList is the words as a sentence lists them: "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
 	}
-	switch w.RolloutHold() {
-	case inspect.RolloutPaused:
-		row("rollout", "paused (changes roll out on kubectl rollout resume %s -n %s)", q(w.Ref()), q(w.Namespace()))
-	case inspect.RolloutOnDelete:
-		row("rollout", "OnDelete (a pod takes a change only when it is deleted)")
-	}
-	zones := make([]string, 0, len(st.Zones))
-	for z, n := range st.Zones {
-		if z == "" {
-			z = "(no zone)"
-		}
-		zones = append(zones, fmt.Sprintf("%s=%d", q(z), n))
-	}
-	sort.Strings(zones)
-	// "(no zone)" is a node without the zone label; unread nodes leave
-	// every zone unknown.
-	if u, unknown := s.Unknown(inspect.ResNodes); unknown {
-		row("ready by zone", "unknown: nodes cannot be listed (%s)", u.Reason)
-	} else {
-		row("ready by zone", "%s (cluster zones: %s)", orNone(strings.Join(zones, " ")), orNone(strings.Join(s.Cluster.Zones(), ", ")))
-	}
-	for _, p := range s.Pods {
-		ready, _ := inspect.PodReady(&p)
-		state := string(p.Status.Phase)
-		if ready {
-			state += ", ready"
-		}
-		node := p.Spec.NodeName
-		if z := s.Cluster.ZoneOf(node); z != "" {
-			node += " (" + z + ")"
-		}
-		row("pod", "%s  %s  on %s", q(p.Name), state, q(orNone(node)))
-	}
-	for reason, n := range st.Problems {
-		row("problem", "%s ×%d", q(reason), n)
-	}
-	if st.SlowestStart > 0 {
-		row("slowest start", "%s from start to ready", st.SlowestStart.Round(time.Second))
-	}
-	tpl := w.PodTemplate()
-	for _, c := range tpl.Spec.Containers {
-		row("container", "%s  image %s  probes: %s", q(c.Name), q(c.Image), probes(c.ReadinessProbe != nil, c.LivenessProbe != nil, c.StartupProbe != nil))
-	}
-	row("services", "%s", names(len(s.Services), func(i int) string { return s.Services[i].Name }))
-	row("pdbs", "%s", names(len(s.PDBs), func(i int) string { return s.PDBs[i].Name }))
-	row("hpas", "%s", names(len(s.HPAs), func(i int) string { return s.HPAs[i].Name }))
-	row("networkpolicies", "%s", names(len(s.NetworkPolicies), func(i int) string { return s.NetworkPolicies[i].Name }))
-	classes := fmt.Sprintf("cluster defines %d", len(s.Cluster.PriorityClasses))
-	if _, unknown := s.Unknown(inspect.ResPriorityClasses); unknown {
-		classes = "cluster's classes unknown"
-	}
-	row("priorityClass", "%s (%s)", orNone(q(tpl.Spec.PriorityClassName)), classes)
-	_, metricsUnread := s.Unknown(inspect.ResPodMetrics)
-	switch {
-	case s.Usage != nil:
-		row("metrics", "served (%d pods measured)", len(s.Usage))
-	case metricsUnread:
-		row("metrics", "served, not readable")
-	default:
-		row("metrics", "not served")
-	}
-	// One line per read the API server refused, with what it leaves
-	// unknown: the findings that depend on it say so too.
-	for _, u := range s.AllUnread() {
-		row("unread", "%s", q(u.String()))
-	}
-}
-
-func probes(readiness, liveness, startup bool) string {
-	var p []string
-	for _, x := range []struct {
-		on   bool
-		name string
-	}{{readiness, "readiness"}, {liveness, "liveness"}, {startup, "startup"}} {
-		if x.on {
-			p = append(p, x.name)
-		}
-	}
-	return orNone(strings.Join(p, ","))
-}
-
-func names(n int, name func(int) string) string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = termsafe.String(name(i))
-	}
-	return orNone(strings.Join(out, ", "))
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
