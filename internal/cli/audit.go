@@ -202,14 +202,28 @@ func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	return err
 }
 
-// Validate checks the flags.
+// Validate checks the flags, in this order: -o (html=FILE, the fleet's
+// formats, those --fix allows), the fix flags, the gate (--fail-on,
+// --min-score), the scope (--kinds, --chunk-size), --color and
+// --publish. It returns the first error, naming its flag.
 func (o *AuditOptions) Validate() error {
-	if err := o.parseHTMLOutput(); err != nil {
-		return err
+	for _, check := range []func() error{
+		o.parseHTMLOutput, o.validateFleet, o.validateOutput,
+		func() error { return o.fixFlags().Validate(o.selection) },
+		o.validateGate, o.validateScope,
+		func() error { return validateColor(o.Color) },
+		o.validatePublish,
+	} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
-	if err := o.validateFleet(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// validateOutput checks -o: a format of the printer registry, or diff,
+// which only --fix prints (and --fix prints only table and diff).
+func (o *AuditOptions) validateOutput() error {
 	switch {
 	case len(o.Fix) > 0 && o.Output != "" && o.Output != "table" && o.Output != "diff":
 		return fmt.Errorf("with --fix, --output must be table or diff, got %q (audit again afterwards for the other formats)", o.Output)
@@ -218,9 +232,12 @@ func (o *AuditOptions) Validate() error {
 	case !slices.Contains(auditFormats, o.Output) && o.Output != "":
 		return fmt.Errorf("--output must be one of %s or html=FILE, got %q", strings.Join(auditFormats[:len(auditFormats)-1], ", "), o.Output)
 	}
-	if err := o.fixFlags().Validate(o.selection); err != nil {
-		return err
-	}
+	return nil
+}
+
+// validateGate reads --fail-on into failOn and checks --min-score (at
+// most 100; -1, the default, is no minimum).
+func (o *AuditOptions) validateGate() error {
 	if o.FailOn != "" {
 		sev, err := rules.ParseSeverity(o.FailOn)
 		if err != nil {
@@ -231,6 +248,12 @@ func (o *AuditOptions) Validate() error {
 	if o.MinScore > 100 {
 		return fmt.Errorf("--min-score must be at most 100")
 	}
+	return nil
+}
+
+// validateScope checks --kinds (workload kinds inspect knows, in any of
+// kubectl's spellings) and --chunk-size (positive).
+func (o *AuditOptions) validateScope() error {
 	for _, k := range o.Kinds {
 		if !inspect.KindNamed(k) {
 			return fmt.Errorf("--kinds: unknown kind %q (Deployment, StatefulSet, DaemonSet, Job, CronJob)", k)
@@ -239,10 +262,7 @@ func (o *AuditOptions) Validate() error {
 	if o.ChunkSize < 1 {
 		return fmt.Errorf("--chunk-size must be positive")
 	}
-	if err := validateColor(o.Color); err != nil {
-		return err
-	}
-	return o.validatePublish()
+	return nil
 }
 
 // Run reads, evaluates, verifies the Pod Security levels with the API

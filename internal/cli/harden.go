@@ -126,13 +126,7 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	targets := o.targets
-	targets.Note = func(msg string) { fmt.Fprintln(o.ErrOut, termsafe.String(msg)) }
-	// A workload of the files that is not live is one failed outcome;
-	// the others still run.
-	var notLive []inspect.NotLive
-	targets.NotLive = func(n inspect.NotLive) { notLive = append(notLive, n) }
-	workloads, err := inspect.Resolve(o.builder(), targets)
+	workloads, notLive, err := o.resolve()
 	if err != nil {
 		return err
 	}
@@ -148,75 +142,117 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	if len(notLive) == 0 && o.interactive(workloads) {
 		return o.runTUI(ctx, cluster, workloads[0])
 	}
-	doc := report.Report{APIVersion: report.APIVersion, Kind: report.Kind, Policy: policyRef(o.policy)}
-	var plans []*plan.Plan
-	pending := false
+	r := &hardenRun{doc: report.Report{APIVersion: report.APIVersion, Kind: report.Kind, Policy: policyRef(o.policy)}, notLive: notLive, total: total}
 	// Several workloads are run one by one; one that fails (its rollout
 	// rolled back, a write refused) does not stop the others, and each
 	// outcome is told at the end.
-	var outcomes []string
-	var failed []string
-	notLiveBefore := func(i int) {
-		for len(notLive) > 0 && notLive[0].Index <= i {
-			n := notLive[0]
-			notLive = notLive[1:]
-			ref := n.Ref + " -n " + n.Namespace
-			outcomes = append(outcomes, fmt.Sprintf("%-12s %s: %s", outcomeFailed, termsafe.String(ref), termsafe.String(Explain(n.Err))))
-			failed = append(failed, ref)
-		}
-	}
 	for i, w := range workloads {
-		notLiveBefore(i)
+		r.failNotLive(i)
 		wl, err := o.harden(ctx, cluster, w, i)
 		if err != nil && total == 1 {
 			return err
 		}
-		got, line := outcomeOf(wl.res, err)
-		outcomes = append(outcomes, fmt.Sprintf("%-12s %s: %s", got, termsafe.String(w.Ref()+" -n "+w.Namespace()), termsafe.String(line)))
-		if err != nil {
-			failed = append(failed, w.Ref()+" -n "+w.Namespace())
-			if ctx.Err() != nil { // interrupted: the rest is not started
-				for _, rest := range workloads[i+1:] {
-					outcomes = append(outcomes, fmt.Sprintf("%-12s %s", outcomeNotStarted, termsafe.String(rest.Ref()+" -n "+rest.Namespace())))
-				}
-				o.printOutcomes(outcomes)
-				return err
-			}
-			continue
-		}
-		doc.Workloads = append(doc.Workloads, wl.Workload)
-		plans = append(plans, wl.plan)
-		pending = pending || rules.Pending(wl.Findings)
-	}
-	notLiveBefore(len(workloads))
-	if printer, arg, _ := report.HardenPrinterFor(o.Output); printer.Run != nil {
-		if err := printer.Run(o.Out, doc, plans, arg); err != nil {
+		r.add(w, wl, err)
+		if err != nil && ctx.Err() != nil { // interrupted: the rest is not started
+			r.notStarted(workloads[i+1:])
+			o.printOutcomes(r.outcomes)
 			return err
 		}
 	}
-	if total > 1 {
-		o.printOutcomes(outcomes)
+	r.failNotLive(len(workloads))
+	return o.finish(r)
+}
+
+// resolve finds the targets' live workloads; a workload of the files that
+// is not live is returned apart, to be one failed outcome while the
+// others still run.
+func (o *HardenOptions) resolve() ([]*inspect.Workload, []inspect.NotLive, error) {
+	targets := o.targets
+	targets.Note = func(msg string) { fmt.Fprintln(o.ErrOut, termsafe.String(msg)) }
+	var notLive []inspect.NotLive
+	targets.NotLive = func(n inspect.NotLive) { notLive = append(notLive, n) }
+	workloads, err := inspect.Resolve(o.builder(), targets)
+	return workloads, notLive, err
+}
+
+// hardenRun is what a run over several workloads gathers as they are
+// done: the report of those hardened, their plans, one outcome line per
+// target in order, and the targets that failed.
+type hardenRun struct {
+	doc      report.Report
+	plans    []*plan.Plan
+	pending  bool
+	outcomes []string
+	failed   []string
+	notLive  []inspect.NotLive // not yet told, in target order
+	total    int
+}
+
+// failNotLive tells the targets that are not live and come before
+// workload i, as failed.
+func (r *hardenRun) failNotLive(i int) {
+	for len(r.notLive) > 0 && r.notLive[0].Index <= i {
+		n := r.notLive[0]
+		r.notLive = r.notLive[1:]
+		ref := n.Ref + " -n " + n.Namespace
+		r.outcomes = append(r.outcomes, fmt.Sprintf("%-12s %s: %s", outcomeFailed, termsafe.String(ref), termsafe.String(Explain(n.Err))))
+		r.failed = append(r.failed, ref)
+	}
+}
+
+// add records workload w's outcome: a failure (err), or its report and
+// plan.
+func (r *hardenRun) add(w *inspect.Workload, wl hardened, err error) {
+	ref := w.Ref() + " -n " + w.Namespace()
+	got, line := outcomeOf(wl.res, err)
+	r.outcomes = append(r.outcomes, fmt.Sprintf("%-12s %s: %s", got, termsafe.String(ref), termsafe.String(line)))
+	if err != nil {
+		r.failed = append(r.failed, ref)
+		return
+	}
+	r.doc.Workloads = append(r.doc.Workloads, wl.Workload)
+	r.plans = append(r.plans, wl.plan)
+	r.pending = r.pending || rules.Pending(wl.Findings)
+}
+
+// notStarted tells the workloads an interrupted run never reached.
+func (r *hardenRun) notStarted(rest []*inspect.Workload) {
+	for _, w := range rest {
+		r.outcomes = append(r.outcomes, fmt.Sprintf("%-12s %s", outcomeNotStarted, termsafe.String(w.Ref()+" -n "+w.Namespace())))
+	}
+}
+
+// finish prints what is printed once for the run (-o json, yaml, patch,
+// kustomize=DIR; the outcomes of several workloads; the --set nothing
+// used; "nothing to change") and returns its exit: an error naming the
+// failed workloads, else ExitCodeError(1) when findings remain.
+func (o *HardenOptions) finish(r *hardenRun) error {
+	if printer, arg, _ := report.HardenPrinterFor(o.Output); printer.Run != nil {
+		if err := printer.Run(o.Out, r.doc, r.plans, arg); err != nil {
+			return err
+		}
+	}
+	if r.total > 1 {
+		o.printOutcomes(r.outcomes)
 	}
 	var used []fixedOn
-	for _, wl := range doc.Workloads {
+	var all []rules.Result
+	for _, wl := range r.doc.Workloads {
 		ref := strings.ToLower(wl.Kind) + "/" + wl.Name
-		if len(doc.Workloads) > 1 {
+		if len(r.doc.Workloads) > 1 {
 			ref += " -n " + wl.Namespace
 		}
 		used = append(used, fixedOn{Ref: ref, Results: wl.Findings})
+		all = append(all, wl.Findings...)
 	}
 	printUnusedSets(o.ErrOut, o.Set, used)
-	if o.saysNothing(plans) {
-		var all []rules.Result
-		for _, wl := range doc.Workloads {
-			all = append(all, wl.Findings...)
-		}
+	if o.saysNothing(r.plans) {
 		fmt.Fprintln(o.ErrOut, nothingToChange(o.selection, all))
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d workloads failed: %s (each outcome above)", len(failed), total, strings.Join(failed, ", "))
+	if len(r.failed) > 0 {
+		return fmt.Errorf("%d of %d workloads failed: %s (each outcome above)", len(r.failed), r.total, strings.Join(r.failed, ", "))
 	}
-	if pending {
+	if r.pending {
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
