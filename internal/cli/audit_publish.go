@@ -95,12 +95,6 @@ func allKinds(kinds []string) bool {
 	return true
 }
 
-// writeReports is -o policyreport and -o openreports: the reports as a
-// YAML stream for kubectl apply -f, results stamped now.
-func (o *AuditOptions) writeReports(rep *audit.Report) error {
-	return report.WriteAuditPolicyReports(o.Out, rep, o.Output == "openreports", time.Now())
-}
-
 // publish writes the audit's reports to the cluster: one per audited
 // namespace, plus an emptied one for each namespace of the scope that has
 // a harden report but nothing audited any more (its workloads are gone),
