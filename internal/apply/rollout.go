@@ -28,13 +28,10 @@ import (
 )
 
 // Rolls reports whether changing this object rolls out new pods worth
-// watching.
+// watching: a live object of a kind inspect.KindTable puts in RolledOut
+// (not a Job or CronJob, nor a companion).
 func Rolls(o *plan.Object) bool {
-	switch o.Kind {
-	case "Deployment", "StatefulSet", "DaemonSet":
-		return !o.Create
-	}
-	return false
+	return !o.Create && inspect.IsA(o.Kind, inspect.RolledOut)
 }
 
 // Failing names a pod that will not become ready on its own (a crash
