@@ -183,14 +183,16 @@ func resourcesIn(g Group) []string {
 
 // KindOf returns the row of a kind by its name ("Deployment"), or nil for
 // a kind harden does not know.
-func KindOf(kind string) *Kind {
+func KindOf(kind string) *Kind { return kindByName[kind] }
+
+// kindByName indexes KindTable by kind name.
+var kindByName = func() map[string]*Kind {
+	m := make(map[string]*Kind, len(KindTable))
 	for _, k := range KindTable {
-		if k.GVK.Kind == kind {
-			return k
-		}
+		m[k.GVK.Kind] = k
 	}
-	return nil
-}
+	return m
+}()
 
 // IsA reports whether a kind (by name) belongs to every group of g.
 func IsA(kind string, g Group) bool {
