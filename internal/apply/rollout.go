@@ -26,13 +26,10 @@ import (
 )
 
 // Rolls reports whether changing this object rolls out new pods worth
-// watching.
+// watching: a live object of a kind inspect.KindTable puts in RolledOut
+// (not a Job or CronJob, nor a companion).
 func Rolls(o *plan.Object) bool {
-	switch o.Kind {
-	case "Deployment", "StatefulSet", "DaemonSet":
-		return !o.Create
-	}
-	return false
+	return !o.Create && inspect.IsA(o.Kind, inspect.RolledOut)
 }
 
 // WaitRollout waits, watching the object as kubectl rollout status does

@@ -70,7 +70,7 @@ type AuditOptions struct {
 
 // NewAuditCommand builds `kubectl harden audit`.
 func NewAuditCommand(flags *genericclioptions.ConfigFlags, f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &AuditOptions{ConfigFlags: flags, IOStreams: streams, Kinds: []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"},
+	o := &AuditOptions{ConfigFlags: flags, IOStreams: streams, Kinds: inspect.KindsIn(inspect.Workloads),
 		ChunkSize: 500, MinScore: -1, Color: "auto", DryRun: "none", FieldManager: plan.DefaultFieldManager, Watch: true, Timeout: 5 * time.Minute}
 	cmd := &cobra.Command{
 		Use:   "audit [-n NAMESPACE | -A] [-l SELECTOR]",

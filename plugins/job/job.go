@@ -29,7 +29,7 @@ var defaults = map[string]int64{"backoff-limit": 3, "ttl": 86400, "starting-dead
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Bounded Jobs and CronJobs", Category: rules.Rollout, Severity: rules.Medium,
-		Kinds: []string{"Job", "CronJob"},
+		Kinds: inspect.KindsIn(inspect.JobLike),
 		Why: "A Job without activeDeadlineSeconds can hang forever holding its resources; without " +
 			"backoffLimit a failing one retries six times by default; finished Jobs without " +
 			"ttlSecondsAfterFinished pile up. A CronJob that allows concurrent runs stacks slow runs on top of " +

@@ -27,7 +27,7 @@ const id = "network-policy"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "NetworkPolicy", Category: rules.Network, Severity: rules.Medium,
-		Kinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
+		Kinds: inspect.KindsIn(inspect.RolledOut),
 		Why: "Pods that no NetworkPolicy selects accept connections from every pod of the cluster, on every " +
 			"port: one compromised pod anywhere can reach them, admin and debug ports included.",
 		Remediation: "Create a NetworkPolicy selecting the pods that admits each flow the app has: the ports " +
@@ -106,7 +106,6 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 		return nil, fmt.Errorf("egress must be open or dns-only, got %q", p["egress"])
 	}
 	obj := rules.Identity("networking.k8s.io/v1", "NetworkPolicy", s.Workload.Namespace(), name)
-	rules.Set(obj, map[string]any{"app.kubernetes.io/managed-by": "kubectl-harden"}, "metadata", "labels")
 	rules.Set(obj, spec, "spec")
 	return &rules.Fix{Description: "create NetworkPolicy " + name + " admitting " + said,
 		Changes: []rules.Change{{Object: obj, Create: true}}, Warnings: t.warnings}, nil

@@ -28,7 +28,7 @@ const id = "pdb"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "PodDisruptionBudget that allows drains", Category: rules.Availability, Severity: rules.Medium,
-		Kinds: []string{"Deployment", "StatefulSet"},
+		Kinds: inspect.KindsIn(inspect.Replicated),
 		Why: "Without a PodDisruptionBudget a node drain or cluster upgrade may evict every replica at once. " +
 			"A budget that allows no eviction at all (maxUnavailable 0, or minAvailable equal to the replicas) " +
 			"is as bad the other way: drains hang until someone deletes it.",
@@ -199,7 +199,6 @@ func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.
 		name += "-pdb"
 	}
 	obj := rules.Identity("policy/v1", "PodDisruptionBudget", s.Workload.Namespace(), name)
-	rules.Set(obj, map[string]any{"app.kubernetes.io/managed-by": "kubectl-harden"}, "metadata", "labels")
 	rules.Set(obj, mu.String(), "spec", "maxUnavailable")
 	if mu.Type == intstr.Int {
 		rules.Set(obj, int64(mu.IntValue()), "spec", "maxUnavailable")

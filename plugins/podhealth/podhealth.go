@@ -28,7 +28,7 @@ const FrequentRestarts = 5
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Live pod health", Category: rules.Health, Severity: rules.High,
-		Kinds: []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"},
+		Kinds: inspect.KindsIn(inspect.Workloads),
 		Why: "Hardening a workload whose pods are crash-looping, cannot pull their image or are OOM-killed " +
 			"hides the real problem; these are the states monitoring should alert on.",
 		Remediation: "Read the pod's events and logs (kubectl describe pod, kubectl logs --previous): fix the " +

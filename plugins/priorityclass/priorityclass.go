@@ -22,7 +22,7 @@ const id = "priority-class"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Priority class", Category: rules.Availability, Severity: rules.Low,
-		Kinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
+		Kinds: inspect.KindsIn(inspect.RolledOut),
 		Why: "When a cluster is full the scheduler preempts lower-priority pods first. A workload with no " +
 			"priorityClassName, in a cluster whose operators defined classes, competes at priority 0 and is " +
 			"among the first evicted; one naming a class that does not exist cannot create pods at all.",

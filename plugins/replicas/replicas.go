@@ -21,7 +21,7 @@ const id = "replicas"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "At least two replicas", Category: rules.Availability, Severity: rules.High,
-		Kinds: []string{"Deployment", "StatefulSet"},
+		Kinds: inspect.KindsIn(inspect.Replicated),
 		Why: "A single replica means every node drain, eviction, crash or rollout takes the workload " +
 			"down: there is no other pod to serve while it is replaced.",
 		Remediation: "Run at least 2 replicas. When a HorizontalPodAutoscaler targets the workload, raise its " +

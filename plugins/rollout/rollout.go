@@ -32,7 +32,7 @@ const (
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Safe rollouts", Category: rules.Rollout, Severity: rules.Medium,
-		Kinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
+		Kinds: inspect.KindsIn(inspect.RolledOut),
 		Why: "An update that takes down several pods at once, counts a pod available the instant it is ready, " +
 			"or keeps no old revision turns every release into a risk: capacity drops during the rollout, a " +
 			"crash seconds after start goes unnoticed, and `kubectl rollout undo` has nothing to return to.",

@@ -21,7 +21,7 @@ const id = "spread"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Replicas spread over nodes and zones", Category: rules.Availability, Severity: rules.Medium,
-		Kinds: []string{"Deployment", "StatefulSet"},
+		Kinds: inspect.KindsIn(inspect.Replicated),
 		Why: "The scheduler may put every replica on the same node or zone; one node failure, drain or zone " +
 			"outage then takes them all, whatever the replica count.",
 		Remediation: "Add topologySpreadConstraints over topology.kubernetes.io/zone (when nodes carry it) and " +

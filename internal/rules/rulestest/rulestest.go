@@ -171,7 +171,8 @@ func Load(t *testing.T, files ...string) *inspect.Snapshot {
 }
 
 // decode sorts fixture objects into a Snapshot (ResourceQuotas, which only
-// namespace rules read, aside).
+// namespace rules read, aside): workloads and related kinds as
+// inspect.KindTable says, the others by kind.
 func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot, []corev1.ResourceQuota) {
 	t.Helper()
 	// No webhook, APIService or monitor unless the fixture has one: known, none.
@@ -180,63 +181,68 @@ func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot,
 	var quotas []corev1.ResourceQuota
 	for _, u := range objs {
 		var err error
-		switch u.GetKind() {
-		case "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob":
-			// The first workload is the one hardened; the others are its
-			// neighbours, as the Reader lists them.
-			if u.GetNamespace() == "" {
-				u.SetNamespace("default")
-			}
-			var w *inspect.Workload
-			if w, err = inspect.NewWorkload(u); err == nil {
-				s.Neighbourhood = append(s.Neighbourhood, inspect.WorkloadNeighbour(w))
-				if s.Workload == nil {
-					s.Workload = w
-				}
-			}
-		case "Namespace":
-			s.Namespace = &corev1.Namespace{}
-			err = convert(u, s.Namespace)
-		case "Pod":
-			err = appendAs(u, &s.Pods)
-		case "Service":
-			err = appendAs(u, &s.Services)
-		case "PodDisruptionBudget":
-			err = appendAs(u, &s.PDBs)
-		case "HorizontalPodAutoscaler":
-			err = appendAs(u, &s.HPAs)
-		case "NetworkPolicy":
-			err = appendAs(u, &s.NetworkPolicies)
-		case "PriorityClass":
-			err = appendAs(u, &s.Cluster.PriorityClasses)
-		case "LimitRange":
-			err = appendAs(u, &s.LimitRanges)
-		case "ServiceAccount":
-			s.ServiceAccount = &corev1.ServiceAccount{}
-			err = convert(u, s.ServiceAccount)
-		case "RoleBinding":
-			err = appendAs(u, &s.RoleBindings)
-		case "ClusterRoleBinding":
-			err = appendAs(u, &s.Cluster.ClusterRoleBindings)
-		case "ResourceQuota":
-			err = appendAs(u, &quotas)
-		case "Lease":
-			err = appendAs(u, &s.Leases)
-		case "PersistentVolumeClaim":
-			err = appendAs(u, &s.PersistentVolumeClaims)
-		case "Node":
-			s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
+		switch {
+		case inspect.IsA(u.GetKind(), inspect.Workloads):
+			err = decodeWorkload(s, u)
+		case inspect.IsA(u.GetKind(), inspect.Related):
+			// Services, PDBs, HPAs, NetworkPolicies…: KeepRelated keeps
+			// those of the workload.
+			err = s.AddRelated(u)
 		default:
-			var known bool
-			if known, err = decodeTraffic(s, u); !known {
-				t.Fatalf("fixture: unsupported kind %s", u.GetKind())
-			}
+			err = decodeOther(t, s, &quotas, u)
 		}
 		if err != nil {
 			t.Fatalf("fixture %s/%s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}
 	return s, quotas
+}
+
+// decodeWorkload adds a fixture workload: the first is the one hardened;
+// the others are its neighbours, as the Reader lists them.
+func decodeWorkload(s *inspect.Snapshot, u *unstructured.Unstructured) error {
+	if u.GetNamespace() == "" {
+		u.SetNamespace("default")
+	}
+	w, err := inspect.NewWorkload(u)
+	if err != nil {
+		return err
+	}
+	s.Neighbourhood = append(s.Neighbourhood, inspect.WorkloadNeighbour(w))
+	if s.Workload == nil {
+		s.Workload = w
+	}
+	return nil
+}
+
+// decodeOther adds a fixture object of a kind the table of kinds does not
+// carry: the namespace, pods, cluster objects, traffic sources.
+func decodeOther(t *testing.T, s *inspect.Snapshot, quotas *[]corev1.ResourceQuota, u *unstructured.Unstructured) error {
+	t.Helper()
+	switch u.GetKind() {
+	case "Namespace":
+		s.Namespace = &corev1.Namespace{}
+		return convert(u, s.Namespace)
+	case "Pod":
+		return appendAs(u, &s.Pods)
+	case "PriorityClass":
+		return appendAs(u, &s.Cluster.PriorityClasses)
+	case "ServiceAccount":
+		s.ServiceAccount = &corev1.ServiceAccount{}
+		return convert(u, s.ServiceAccount)
+	case "ClusterRoleBinding":
+		return appendAs(u, &s.Cluster.ClusterRoleBindings)
+	case "ResourceQuota":
+		return appendAs(u, quotas)
+	case "Node":
+		s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
+		return nil
+	}
+	known, err := decodeTraffic(s, u)
+	if !known {
+		t.Fatalf("fixture: unsupported kind %s", u.GetKind())
+	}
+	return err
 }
 
 func replace(objs, with []*unstructured.Unstructured) []*unstructured.Unstructured {

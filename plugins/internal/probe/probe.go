@@ -13,7 +13,7 @@ import (
 )
 
 // Kinds that run long-lived pods worth probing.
-var Kinds = []string{"Deployment", "StatefulSet", "DaemonSet"}
+var Kinds = inspect.KindsIn(inspect.RolledOut)
 
 // Params every probe rule takes.
 var Params = []rules.Param{

@@ -158,7 +158,7 @@ func (r reportRule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.
 }
 
 // Kinds every pod-security rule applies to.
-var Kinds = []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+var Kinds = inspect.KindsIn(inspect.Workloads)
 
 // Satisfies reports whether a pod passes every check of the level, the
 // way admission decides it (restricted checks override their baseline
