@@ -1,6 +1,6 @@
-// Package psalabels recommends the strictest Pod Security Admission level
+// Package podsecuritylabels recommends the strictest Pod Security Admission level
 // a namespace's running pods already satisfy.
-package psalabels
+package podsecuritylabels
 
 import (
 	"fmt"
