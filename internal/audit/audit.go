@@ -260,7 +260,7 @@ func NamespaceFindings(ns *inspect.NamespaceSnapshot, sel rules.Selection) []rul
 		}
 		for _, f := range r.Check(ns) {
 			f = sel.Graded(f)
-			res := rules.Result{Finding: f, Status: rules.StatusManual, Reason: f.Manual}
+			res := rules.Result{Finding: f, Status: rules.StatusNeedsHuman, Reason: f.NeedsHuman}
 			why, exempt := policyExempts(sel, ns.Namespace.Name, m)
 			switch {
 			case selects(skip, m):

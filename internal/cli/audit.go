@@ -431,7 +431,7 @@ func (o *AuditOptions) verifyPodSecurity(ctx context.Context, rep *audit.Report)
 		for j := range n.Findings {
 			f := &n.Findings[j]
 			label, level, ok := strings.Cut(f.Field, "=")
-			if f.Rule != "pod-security-labels" || !ok || level == "privileged" || f.Status != rules.StatusManual {
+			if f.Rule != "pod-security-labels" || !ok || level == "privileged" || f.Status != rules.StatusNeedsHuman {
 				continue
 			}
 			patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{label: level}}})
@@ -485,7 +485,7 @@ func (o *AuditOptions) printFixNotes(results []rules.Result) {
 func needsHuman(sel rules.Selection, results []rules.Result) []string {
 	var out []string
 	for _, r := range results {
-		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusManual && sel.Chooses(rule.Meta()) {
+		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusNeedsHuman && sel.Chooses(rule.Meta()) {
 			out = append(out, fmt.Sprintf("%s: needs a human: %s", r.Rule, termsafe.String(r.Reason)))
 		}
 	}

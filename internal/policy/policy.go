@@ -177,8 +177,8 @@ func (p *Policy) Expired(t rules.Target) []rules.Result {
 		}
 		msg := fmt.Sprintf("the exemption from %s (%s) expired on %s: its findings count again", strings.Join(e.Rules, ","), e.Reason, e.Expires)
 		f := rules.Finding{Rule: ExpiredRule, Severity: rules.Low, Category: rules.PolicyFile, Message: msg,
-			Manual: fmt.Sprintf("renew its expires date or remove it: %s, exemptions[%d]", p.Ref.Path, i)}
-		out = append(out, rules.Result{Finding: f, Status: rules.StatusManual, Reason: f.Manual})
+			NeedsHuman: fmt.Sprintf("renew its expires date or remove it: %s, exemptions[%d]", p.Ref.Path, i)}
+		out = append(out, rules.Result{Finding: f, Status: rules.StatusNeedsHuman, Reason: f.NeedsHuman})
 	}
 	return out
 }

@@ -323,7 +323,7 @@ func sarifMessage(ns, kind, name string, f rules.Result) string {
 	}
 	msg := subject + ": " + f.Message
 	switch {
-	case f.Status == rules.StatusManual && f.Reason != "" && f.Reason != f.Message:
+	case f.Status == rules.StatusNeedsHuman && f.Reason != "" && f.Reason != f.Message:
 		msg += " (needs a human: " + f.Reason + ")"
 	case f.Status == rules.StatusPlanned && f.Fix != nil && f.Fix.Description != "":
 		msg += ". Planned fix: " + f.Fix.Description

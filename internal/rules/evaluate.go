@@ -15,11 +15,11 @@ import (
 type Status string
 
 const (
-	StatusPlanned  Status = "planned"     // a fix is in the plan
-	StatusFixed    Status = "fixed"       // the fix was applied
-	StatusSkipped  Status = "skipped"     // a choice not to fix: --skip, or an opt-in fix "all" or a category passed over
-	StatusExempted Status = "exempted"    // an opt-out annotation
-	StatusManual   Status = "needs-human" // no safe automatic fix; Reason says why
+	StatusPlanned    Status = "planned"     // a fix is in the plan
+	StatusFixed      Status = "fixed"       // the fix was applied
+	StatusSkipped    Status = "skipped"     // a choice not to fix: --skip, or an opt-in fix "all" or a category passed over
+	StatusExempted   Status = "exempted"    // an opt-out annotation
+	StatusNeedsHuman Status = "needs-human" // no safe automatic fix; Reason says why
 	// StatusNotSelected is a finding whose rule --fix did not choose (by
 	// ID, alias, category or "all"): nobody decided either way. Reason
 	// says how to choose it. A finding whose fix would need a human
@@ -121,14 +121,18 @@ func (sel Selection) Chooses(m Meta) bool {
 	return sel.selects(sel.Fix, m) && !sel.selects(sel.Skip, m)
 }
 
-// NeedsHuman is returned by Fix when no safe automatic fix exists for this
-// workload as it is.
-type NeedsHuman struct{ Reason string }
+// NeedsHumanError is returned by Fix when no safe automatic fix exists for
+// this workload as it is: the finding's status becomes needs-human
+// (StatusNeedsHuman) with Reason as its reason.
+type NeedsHumanError struct{ Reason string }
 
-func (e *NeedsHuman) Error() string { return e.Reason }
+func (e *NeedsHumanError) Error() string { return e.Reason }
 
-// Human returns a NeedsHuman error.
-func Human(format string, a ...any) error { return &NeedsHuman{Reason: fmt.Sprintf(format, a...)} }
+// NeedsHumanf returns a NeedsHumanError whose reason is formatted as
+// fmt.Sprintf does, e.g. NeedsHumanf("set --set %s.port=NAME", id).
+func NeedsHumanf(format string, a ...any) error {
+	return &NeedsHumanError{Reason: fmt.Sprintf(format, a...)}
+}
 
 // NotSelected is the start of every not-selected finding's reason.
 const NotSelected = "not selected for fixing"
@@ -200,14 +204,14 @@ func settle(f Finding, human string, withAll Result) (Status, string) {
 	if r, ok := Get(f.Rule); ok {
 		m = r.Meta()
 	}
-	fixableWithAll := withAll.Status != StatusManual
+	fixableWithAll := withAll.Status != StatusNeedsHuman
 	switch {
 	case human == "" && f.OptIn != "":
 		return StatusNotSelected, NotSelected + ": " + OptInReason(f, m)
 	case human == "":
 		return StatusNotSelected, NotSelected + " (--fix=" + m.ID + ")"
 	case !fixableWithAll:
-		return StatusManual, withAll.Reason
+		return StatusNeedsHuman, withAll.Reason
 	case f.OptIn != "":
 		return StatusNotSelected, NotSelected + ": " + OptInReason(f, m) + ", with --fix=all (alone it needs a human: " + human + ")"
 	}
@@ -238,8 +242,8 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 				res.Status, res.Reason = StatusExempted, exemptBy
 			case sel.selects(sel.Skip, m):
 				res.Status, res.Reason = StatusSkipped, "skipped by --skip"
-			case f.Manual != "":
-				res.Status, res.Reason = StatusManual, f.Manual
+			case f.NeedsHuman != "":
+				res.Status, res.Reason = StatusNeedsHuman, f.NeedsHuman
 			case !sel.selects(sel.Fix, m):
 				res.Status = StatusNotSelected
 				if _, human, err = verdict(r, projected, s, f, sel.ParamsOf(m.ID)); err != nil {
@@ -252,7 +256,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 				if _, why, err := verdict(r, projected, s, f, sel.ParamsOf(m.ID)); err != nil {
 					return nil, nil, err
 				} else if why != "" {
-					res.Status, res.Reason = StatusManual, why
+					res.Status, res.Reason = StatusNeedsHuman, why
 				}
 			case sel.Hold[HoldKey(f)].Reason != "":
 				h := sel.Hold[HoldKey(f)]
@@ -263,7 +267,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 				case err != nil:
 					return nil, nil, err
 				case why != "":
-					res.Status, res.Reason = StatusManual, why
+					res.Status, res.Reason = StatusNeedsHuman, why
 				default:
 					if projected, err = Project(projected, fix); err != nil {
 						return nil, nil, fmt.Errorf("%s: %w", m.ID, err)
@@ -284,7 +288,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 // left to the caller. An error is a rule's failure, prefixed by its ID.
 func verdict(r Rule, projected, s *inspect.Snapshot, f Finding, p Params) (*Fix, string, error) {
 	fix, err := r.Fix(projected, f, p)
-	var human *NeedsHuman
+	var human *NeedsHumanError
 	switch {
 	case errors.As(err, &human):
 		return nil, human.Reason, nil

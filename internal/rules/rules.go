@@ -119,9 +119,10 @@ type Finding struct {
 	Container string   `json:"container,omitempty"`
 	// Field is the path of the field concerned, e.g. spec.replicas.
 	Field string `json:"field,omitempty"`
-	// Manual, when set, says why no automatic fix is offered: a human
-	// must act.
-	Manual string `json:"manual,omitempty"`
+	// NeedsHuman, when set, says why no automatic fix is offered and what
+	// a human must do (the finding's status is needs-human). The JSON
+	// key stays "manual", as published.
+	NeedsHuman string `json:"manual,omitempty"`
 	// OptIn, when set, says why the fix is a choice the user must make
 	// knowingly (e.g. "containers web run as root (UID 0) today: …"):
 	// Evaluate plans it only when the selection names the rule by ID or

@@ -38,8 +38,8 @@ func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 			continue
 		}
 		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Availability, Field: "pod/" + p.Name,
-			Message: fmt.Sprintf("pod %s has no controller: nothing recreates it when its node goes away", p.Name),
-			Manual:  "run it from a Deployment"})
+			Message:    fmt.Sprintf("pod %s has no controller: nothing recreates it when its node goes away", p.Name),
+			NeedsHuman: "run it from a Deployment"})
 	}
 	return out
 }

@@ -70,8 +70,8 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		}
 		if len(added) > 0 {
 			out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Container: c.Name, Field: "securityContext.capabilities.add",
-				Message: fmt.Sprintf("container %s adds %s", c.Name, strings.Join(added, ", ")),
-				Manual:  "remove the capabilities the app does not need from securityContext.capabilities.add (only NET_BIND_SERVICE passes restricted)"})
+				Message:    fmt.Sprintf("container %s adds %s", c.Name, strings.Join(added, ", ")),
+				NeedsHuman: "remove the capabilities the app does not need from securityContext.capabilities.add (only NET_BIND_SERVICE passes restricted)"})
 		}
 	}
 	return out
@@ -104,7 +104,7 @@ func undropped(s *inspect.Snapshot) []string {
 //
 // A container that still runs as root in s (the snapshot with the fixes
 // before this one projected, run-as-non-root's among them) makes the fix a
-// NeedsHuman error: dropping ALL takes from a root entrypoint the
+// NeedsHumanError: dropping ALL takes from a root entrypoint the
 // SETUID/SETGID/CHOWN it needs to switch user, and it fails to start.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fix, error) {
 	todo := undropped(s)
@@ -113,7 +113,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 		if len(root) > 1 {
 			what = "containers " + strings.Join(root, ", ") + " run"
 		}
-		return nil, rules.Human("%s as root: its entrypoint may need SETUID/SETGID/CHOWN to switch user (nginx, redis and postgres "+
+		return nil, rules.NeedsHumanf("%s as root: its entrypoint may need SETUID/SETGID/CHOWN to switch user (nginx, redis and postgres "+
 			"images do); drop ALL once it runs non-root (--fix=run-as-non-root), or drop ALL and add back what it needs", what)
 	}
 	low := pss.LowPorts(s)

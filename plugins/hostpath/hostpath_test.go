@@ -10,8 +10,8 @@ import (
 func TestFixtures(t *testing.T) {
 	rulestest.Run(t, Rule{}, []rulestest.Case{
 		{Name: "runtime socket and a host directory", Failure: "testdata/failure-socket.yaml",
-			Findings: []string{"volume docker mounts the container runtime socket /var/run/docker.sock", "volume logs mounts the node's /var/log"},
-			Manual:   []string{"replace the hostPath volume docker", "replace the hostPath volume logs"}},
+			Findings:   []string{"volume docker mounts the container runtime socket /var/run/docker.sock", "volume logs mounts the node's /var/log"},
+			NeedsHuman: []string{"replace the hostPath volume docker", "replace the hostPath volume logs"}},
 		{Name: "no hostPath passes", Failure: "testdata/pass.yaml"},
 	})
 }

@@ -129,10 +129,10 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 		digests := running(s, target.Name)
 		switch len(digests) {
 		case 0:
-			return nil, rules.Human("no running pod reports the digest container %s runs: pin a version tag or a digest by hand", target.Name)
+			return nil, rules.NeedsHumanf("no running pod reports the digest container %s runs: pin a version tag or a digest by hand", target.Name)
 		case 1:
 		default:
-			return nil, rules.Human("the pods of container %s run %d different digests (%s): choose one by hand", target.Name, len(digests), strings.Join(digests, ", "))
+			return nil, rules.NeedsHumanf("the pods of container %s run %d different digests (%s): choose one by hand", target.Name, len(digests), strings.Join(digests, ", "))
 		}
 		fields["image"] = target.Image + "@" + digests[0]
 		desc = "pin " + target.Name + " to " + digests[0] + ", the digest its pods run"

@@ -59,7 +59,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	}
 	var out []rules.Finding
 	add := func(sev rules.Severity, msg, manual string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Manual: manual})
+		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, NeedsHuman: manual})
 	}
 	podLabels := labels.Set(s.Workload.PodTemplate().Labels)
 	for _, p := range s.NamespacePDBs {
@@ -111,11 +111,11 @@ func sharedBudget(s *inspect.Snapshot, p policyv1.PodDisruptionBudget) (rules.Fi
 		f.Message = fmt.Sprintf("PodDisruptionBudget %s selects the pods of %s too, which %s also %s: the eviction API refuses to evict a pod that more than one PodDisruptionBudget selects",
 			p.Name, strings.Join(refs, ", "), strings.Join(twice, ", "), verb)
 	}
-	f.Manual = "narrow the selector of PodDisruptionBudget " + p.Name + " to this workload's own pods"
+	f.NeedsHuman = "narrow the selector of PodDisruptionBudget " + p.Name + " to this workload's own pods"
 	if own, err := rules.OwnPodSelector(s); err == nil {
-		f.Manual += fmt.Sprintf(", e.g. selector: %s", compact(own))
+		f.NeedsHuman += fmt.Sprintf(", e.g. selector: %s", compact(own))
 	} else {
-		f.Manual += ": " + err.Error()
+		f.NeedsHuman += ": " + err.Error()
 	}
 	return f, true
 }
@@ -176,7 +176,7 @@ func blocks(p policyv1.PodDisruptionBudget, replicas int32) bool {
 // protects nothing.
 func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	if n := desired(s); n < 2 {
-		return nil, rules.Human("the workload runs %d replica: a budget protects nothing until it runs 2 (fix replicas first: --fix=replicas,pdb)", n)
+		return nil, rules.NeedsHumanf("the workload runs %d replica: a budget protects nothing until it runs 2 (fix replicas first: --fix=replicas,pdb)", n)
 	}
 	mu, source := intstr.FromInt32(1), "the rule's default, --set pdb.max-unavailable=N or N%"
 	if v, ok := p["max-unavailable"]; ok {

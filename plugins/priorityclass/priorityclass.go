@@ -65,8 +65,8 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			}
 		}
 		return []rules.Finding{{Rule: id, Severity: rules.High, Category: m.Category, Field: "priorityClassName",
-			Message: fmt.Sprintf("priorityClassName %s does not exist: new pods are rejected", name),
-			Manual:  "create PriorityClass " + name + " or change priorityClassName"}}
+			Message:    fmt.Sprintf("priorityClassName %s does not exist: new pods are rejected", name),
+			NeedsHuman: "create PriorityClass " + name + " or change priorityClassName"}}
 	}
 	if len(names) == 0 || globalDefault {
 		return nil
@@ -80,7 +80,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 // is unknown.
 func unknownClasses(m rules.Meta, name string, u inspect.Unread) rules.Finding {
 	f := rules.Finding{Rule: id, Severity: m.Severity, Category: m.Category, Field: "priorityClassName",
-		Manual: "kubectl get priorityclasses as a user who may list them, then set one"}
+		NeedsHuman: "kubectl get priorityclasses as a user who may list them, then set one"}
 	if name != "" {
 		f.Message = fmt.Sprintf("priorityClassName %s: whether it exists is unknown (%s)", name, u.Short())
 	} else {
@@ -97,7 +97,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	case name == "" && len(names) == 1:
 		name = names[0]
 	case name == "":
-		return nil, rules.Human("choose one of %s: --set %s.name=NAME", strings.Join(names, ", "), id)
+		return nil, rules.NeedsHumanf("choose one of %s: --set %s.name=NAME", strings.Join(names, ", "), id)
 	}
 	found := false
 	for _, pc := range s.Cluster.PriorityClasses {

@@ -76,7 +76,7 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, _ rules.Params) (*rules.Fi
 		return map[string]any{"allowPrivilegeEscalation": false}
 	})
 	if len(stuck) > 0 {
-		return nil, rules.Human("the API refuses allowPrivilegeEscalation: false on %s: fix privileged and capabilities first (--fix=privileged,privilege-escalation)", strings.Join(stuck, ", "))
+		return nil, rules.NeedsHumanf("the API refuses allowPrivilegeEscalation: false on %s: fix privileged and capabilities first (--fix=privileged,privilege-escalation)", strings.Join(stuck, ", "))
 	}
 	if !ok {
 		return nil, nil

@@ -51,7 +51,7 @@ func (Rule) Meta() rules.Meta {
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	m := r.Meta()
 	finding := func(msg, field, manual string) []rules.Finding {
-		return []rules.Finding{{Rule: id, Severity: m.Severity, Category: m.Category, Message: msg, Field: field, Manual: manual}}
+		return []rules.Finding{{Rule: id, Severity: m.Severity, Category: m.Category, Message: msg, Field: field, NeedsHuman: manual}}
 	}
 	if len(s.HPAs) > 0 {
 		h := s.HPAs[0]
@@ -116,7 +116,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	}
 	risks := copyRisks(s)
 	if len(risks) > 0 && !declared {
-		return nil, rules.Human("%s", humanReason(s, risks))
+		return nil, rules.NeedsHumanf("%s", humanReason(s, risks))
 	}
 	var fix *rules.Fix
 	if len(s.HPAs) > 0 {

@@ -355,21 +355,21 @@ func (e evidence) fixRequests() (*rules.Fix, error) {
 			continue
 		}
 		if why := e.outOfRange(r, v.q); why != "" {
-			return nil, rules.Human("container %s: %s %s (%s) %s", e.c.Name, name, v.q.String(), v.source, why)
+			return nil, rules.NeedsHumanf("container %s: %s %s (%s) %s", e.c.Name, name, v.q.String(), v.source, why)
 		}
 		if lim, ok := e.c.Resources.Limits[r]; ok && v.q.Cmp(lim) > 0 {
-			return nil, rules.Human("container %s: %s %s (%s) would exceed its limits.%s %s: raise the limit first", e.c.Name, name, v.q.String(), v.source, r, lim.String())
+			return nil, rules.NeedsHumanf("container %s: %s %s (%s) would exceed its limits.%s %s: raise the limit first", e.c.Name, name, v.q.String(), v.source, r, lim.String())
 		}
 		if lim, ok := e.podLimit(r); ok {
 			if why := e.ratioRefused(r, v.q, lim.q); why != "" {
-				return nil, rules.Human("container %s: %s %s (%s) with limits.%s %s (%s) %s", e.c.Name, name, v.q.String(), v.source, r, lim.q.String(), lim.source, why)
+				return nil, rules.NeedsHumanf("container %s: %s %s (%s) with limits.%s %s (%s) %s", e.c.Name, name, v.q.String(), v.source, r, lim.q.String(), lim.source, why)
 			}
 		}
 		requests[string(r)] = v.q.String()
 		parts = append(parts, fmt.Sprintf("%s %s (%s)", name, v.q.String(), v.source))
 	}
 	if len(unknown) > 0 {
-		return nil, rules.Human("%s and no LimitRange default for container %s's %s: set requests from observed usage, e.g. %s "+
+		return nil, rules.NeedsHumanf("%s and no LimitRange default for container %s's %s: set requests from observed usage, e.g. %s "+
 			"(--set resources.cpu=100m --set resources.memory=128Mi); harden guesses no memory limit",
 			e.usage.noData(e.c.Name), e.c.Name, strings.Join(unknown, ", "), suggestion)
 	}
@@ -383,13 +383,13 @@ func (e evidence) fixRequests() (*rules.Fix, error) {
 func (e evidence) fixLimit() (*rules.Fix, error) {
 	v, ok := e.limit()
 	if !ok {
-		return nil, rules.Human("%s: harden guesses no memory limit (one too low OOM-kills the app hours after the rollout); "+
+		return nil, rules.NeedsHumanf("%s: harden guesses no memory limit (one too low OOM-kills the app hours after the rollout); "+
 			"once kubectl top shows container %s's peak under load, set limits.memory well above it, e.g. 2× the peak "+
 			"(--set resources.memory-limit=…)", e.usage.noData(e.c.Name), e.c.Name)
 	}
 	if e.usage.pods > 0 {
 		if low := ceilDiv(e.usage.memoryBytes*headroomNum, headroomDen); v.q.Value() < low {
-			return nil, rules.Human("container %s: limits.memory %s (%s) is below the observed %s ×1.2: it would be OOMKilled; give at least %s",
+			return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) is below the observed %s ×1.2: it would be OOMKilled; give at least %s",
 				e.c.Name, v.q.String(), v.source, e.usage.peak(corev1.ResourceMemory), resource.NewQuantity(roundMi(low), resource.BinarySI).String())
 		}
 	}
@@ -409,14 +409,14 @@ func (e evidence) fixLimit() (*rules.Fix, error) {
 		v = sized{req, v.source + ", raised to requests.memory"}
 	}
 	if hasReq && v.q.Cmp(req) < 0 {
-		return nil, rules.Human("container %s: limits.memory %s (%s) is below its requests.memory %s: the API server refuses it",
+		return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) is below its requests.memory %s: the API server refuses it",
 			e.c.Name, v.q.String(), v.source, req.String())
 	}
 	if why := e.ratioRefused(corev1.ResourceMemory, req, v.q); hasReq && why != "" {
-		return nil, rules.Human("container %s: limits.memory %s (%s) with requests.memory %s %s", e.c.Name, v.q.String(), v.source, req.String(), why)
+		return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) with requests.memory %s %s", e.c.Name, v.q.String(), v.source, req.String(), why)
 	}
 	if why := e.outOfRange(corev1.ResourceMemory, v.q); why != "" {
-		return nil, rules.Human("container %s: limits.memory %s (%s) %s", e.c.Name, v.q.String(), v.source, why)
+		return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) %s", e.c.Name, v.q.String(), v.source, why)
 	}
 	res := map[string]any{"limits": map[string]any{"memory": v.q.String()}}
 	return &rules.Fix{Description: fmt.Sprintf("set limits.memory %s (%s) of container %s", v.q.String(), v.source, e.c.Name),
@@ -450,7 +450,7 @@ func (e evidence) fixOOM() (*rules.Fix, error) {
 		v = sized{q, "user: --set resources.memory-limit"}
 	}
 	if why := e.outOfRange(corev1.ResourceMemory, v.q); why != "" {
-		return nil, rules.Human("container %s: limits.memory %s (%s) %s", e.c.Name, v.q.String(), v.source, why)
+		return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) %s", e.c.Name, v.q.String(), v.source, why)
 	}
 	res := map[string]any{"limits": map[string]any{"memory": v.q.String()}}
 	return &rules.Fix{Description: fmt.Sprintf("raise limits.memory of container %s to %s (%s)", e.c.Name, v.q.String(), v.source),

@@ -37,7 +37,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "securityContext.seccompProfile",
 			Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message()}
 		if unconfined(s) != "" {
-			f.Manual = "container " + unconfined(s) + " asks for an Unconfined seccomp profile: only its owner can say it can do without"
+			f.NeedsHuman = "container " + unconfined(s) + " asks for an Unconfined seccomp profile: only its owner can say it can do without"
 		}
 		out = append(out, f)
 		break // both levels say the same of one pod: one finding

@@ -148,13 +148,13 @@ func (r reportRule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range Find(s, r.checks...) {
 		out = append(out, rules.Finding{Rule: r.meta.ID, Severity: r.meta.Severity, Category: r.meta.Category,
-			Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message(), Manual: r.manual})
+			Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message(), NeedsHuman: r.manual})
 	}
 	return out
 }
 
 func (r reportRule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.Fix, error) {
-	return nil, rules.Human("%s", r.manual)
+	return nil, rules.NeedsHumanf("%s", r.manual)
 }
 
 // Kinds every pod-security rule applies to.
