@@ -258,7 +258,7 @@ func NamespaceFindings(ns *inspect.NamespaceSnapshot, sel rules.Selection) []rul
 		if !sel.Active(m.ID) {
 			continue
 		}
-		for _, f := range r.Check(ns) {
+		for _, f := range rules.CheckNamespace(r, ns) {
 			f = sel.Graded(f)
 			res := rules.Result{Finding: f, Status: rules.StatusNeedsHuman, Reason: f.NeedsHuman}
 			why, exempt := policyExempts(sel, ns.Namespace.Name, m)

@@ -232,7 +232,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 		if !sel.Active(m.ID) {
 			continue
 		}
-		findings := r.Check(s)
+		findings := Check(r, s)
 		exemptBy, exempt := sel.exempted(s, m)
 		for _, f := range findings {
 			f = sel.Graded(f)

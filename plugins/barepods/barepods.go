@@ -37,7 +37,7 @@ func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 		if metav1.GetControllerOf(p) != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
 			continue
 		}
-		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Availability, Field: "pod/" + p.Name,
+		out = append(out, rules.Finding{Field: "pod/" + p.Name,
 			Message:    fmt.Sprintf("pod %s has no controller: nothing recreates it when its node goes away", p.Name),
 			NeedsHuman: "run it from a Deployment"})
 	}

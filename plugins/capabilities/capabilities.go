@@ -57,7 +57,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 				msg += fmt.Sprintf("; %s keeps NET_BIND_SERVICE (%s)", c.Name, bindReason(low[c.Name]))
 			}
 		}
-		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Field: "securityContext.capabilities.drop", Message: msg})
+		out = append(out, rules.Finding{Field: "securityContext.capabilities.drop", Message: msg})
 	}
 	for _, c := range pss.Containers(s) {
 		var added []string
@@ -69,7 +69,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			}
 		}
 		if len(added) > 0 {
-			out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Container: c.Name, Field: "securityContext.capabilities.add",
+			out = append(out, rules.Finding{Container: c.Name, Field: "securityContext.capabilities.add",
 				Message:    fmt.Sprintf("container %s adds %s", c.Name, strings.Join(added, ", ")),
 				NeedsHuman: "remove the capabilities the app does not need from securityContext.capabilities.add (only NET_BIND_SERVICE passes restricted)"})
 		}

@@ -46,7 +46,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		if v.HostPath == nil {
 			continue
 		}
-		f := rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Field: "volumes",
+		f := rules.Finding{Field: "volumes",
 			Message:    fmt.Sprintf("volume %s mounts the node's %s", v.Name, v.HostPath.Path),
 			NeedsHuman: "replace the hostPath volume " + v.Name + " with emptyDir, a PersistentVolumeClaim or a CSI volume"}
 		for _, sock := range sockets {

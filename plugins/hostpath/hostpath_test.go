@@ -17,7 +17,7 @@ func TestFixtures(t *testing.T) {
 }
 
 func TestSocketIsCritical(t *testing.T) {
-	f := Rule{}.Check(rulestest.Load(t, "testdata/failure-socket.yaml"))
+	f := rules.Check(Rule{}, rulestest.Load(t, "testdata/failure-socket.yaml")) // the rule's High comes from its Meta
 	if f[0].Severity != rules.Critical || f[1].Severity != rules.High {
 		t.Errorf("severities %v %v", f[0].Severity, f[1].Severity)
 	}

@@ -63,10 +63,10 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			if t == "latest" {
 				what = ":latest"
 			}
-			out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Container: c.Name, Field: "image",
+			out = append(out, rules.Finding{Container: c.Name, Field: "image",
 				Message: fmt.Sprintf("container %s runs %s (%s): nodes may run different versions and rollbacks are impossible", c.Name, c.Image, what)})
 		case digest && c.ImagePullPolicy == corev1.PullAlways:
-			out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Security, Container: c.Name, Field: "imagePullPolicy",
+			out = append(out, rules.Finding{Severity: rules.Low, Container: c.Name, Field: "imagePullPolicy",
 				Message: fmt.Sprintf("container %s pulls its immutable digest again at every start (imagePullPolicy: Always)", c.Name)})
 		}
 	}

@@ -60,7 +60,7 @@ func spec(w *inspect.Workload) (*batchv1.JobSpec, []string) {
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	add := func(sev rules.Severity, field, msg string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: rules.Rollout, Field: field, Message: msg})
+		out = append(out, rules.Finding{Severity: sev, Field: field, Message: msg})
 	}
 	js, _ := spec(s.Workload)
 	if js.ActiveDeadlineSeconds == nil {

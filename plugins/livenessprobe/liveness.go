@@ -56,7 +56,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	m := r.Meta()
 	var out []rules.Finding
 	add := func(sev rules.Severity, c, field, msg, manual string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Container: c, Field: field, NeedsHuman: manual})
+		out = append(out, rules.Finding{Severity: sev, Message: msg, Container: c, Field: field, NeedsHuman: manual})
 	}
 	for _, c := range s.Workload.PodTemplate().Spec.Containers {
 		lp := c.LivenessProbe

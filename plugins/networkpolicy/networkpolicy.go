@@ -60,8 +60,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if len(s.NetworkPolicies) > 0 {
 		return nil
 	}
-	f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Network,
-		Message: "no NetworkPolicy selects the pods: every pod of the cluster can connect to them on any port"}
+	f := rules.Finding{Message: "no NetworkPolicy selects the pods: every pod of the cluster can connect to them on any port"}
 	if s.Workload.PodTemplate().Spec.HostNetwork {
 		f.Message = "the pods use hostNetwork and no NetworkPolicy selects them: they accept every connection the node accepts"
 		f.Field = "spec.template.spec.hostNetwork"

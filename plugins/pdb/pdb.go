@@ -59,7 +59,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	}
 	var out []rules.Finding
 	add := func(sev rules.Severity, msg, manual string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, NeedsHuman: manual})
+		out = append(out, rules.Finding{Severity: sev, Message: msg, NeedsHuman: manual})
 	}
 	podLabels := labels.Set(s.Workload.PodTemplate().Labels)
 	for _, p := range s.NamespacePDBs {
@@ -99,9 +99,8 @@ func sharedBudget(s *inspect.Snapshot, p policyv1.PodDisruptionBudget) (rules.Fi
 	if len(refs) == 0 {
 		return rules.Finding{}, false
 	}
-	f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Availability,
-		Message: fmt.Sprintf("PodDisruptionBudget %s selects the pods of %s too: one budget for both, the evictions of one use up the other's",
-			p.Name, strings.Join(refs, ", "))}
+	f := rules.Finding{Message: fmt.Sprintf("PodDisruptionBudget %s selects the pods of %s too: one budget for both, the evictions of one use up the other's",
+		p.Name, strings.Join(refs, ", "))}
 	if twice := otherBudgets(s, p, refs); len(twice) > 0 {
 		f.Severity = rules.High
 		verb := "selects"

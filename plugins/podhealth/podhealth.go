@@ -48,8 +48,7 @@ var waitingProblems = map[string]string{
 }
 
 // Check reads each pod's container states.
-func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
-	m := r.Meta()
+func (Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	type key struct{ container, problem string }
 	pods := map[key][]string{}
 	var order []key
@@ -79,7 +78,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	for _, k := range order {
 		names := pods[k]
 		sort.Strings(names)
-		f := rules.Finding{Rule: id, Severity: m.Severity, Category: m.Category, Container: k.container}
+		f := rules.Finding{Container: k.container}
 		switch k.problem {
 		case "OOMKilled":
 			f.Message = fmt.Sprintf("container %s was OOMKilled in %s: its memory limit is too low for its use", k.container, list(names))
@@ -95,8 +94,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		out = append(out, f)
 	}
 	if want, have, ok := availability(s.Workload); ok && have < want {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Medium, Category: m.Category,
-			Message:    fmt.Sprintf("%d of %d desired pods are available", have, want),
+		out = append(out, rules.Finding{Severity: rules.Medium, Message: fmt.Sprintf("%d of %d desired pods are available", have, want),
 			NeedsHuman: "kubectl rollout status " + s.Workload.Ref() + " and the pods' events say what holds the rest back"})
 	}
 	return out

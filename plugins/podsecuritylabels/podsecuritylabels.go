@@ -79,7 +79,7 @@ func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 	best := Strictest(ns)
 	current, labelled := ns.Namespace.Labels[EnforceLabel]
 	cmd := fmt.Sprintf("kubectl label ns %s %s=%s", ns.Namespace.Name, EnforceLabel, best)
-	f := rules.Finding{Rule: id, Category: rules.Security, Field: EnforceLabel + "=" + string(best), NeedsHuman: cmd}
+	f := rules.Finding{Field: EnforceLabel + "=" + string(best), NeedsHuman: cmd}
 	if u, unknown := inspect.FindUnread(ns.Unread, inspect.ResNamespaces); unknown && u.Verb == "get" {
 		// The namespace could not be read: its labels are unknown.
 		f.Severity = rules.Low

@@ -48,9 +48,8 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range pss.Find(s, "privileged") {
 		names := privileged(s)
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Critical, Category: rules.Security,
-			Message: "Pod Security Standards (baseline): " + v.Message(),
-			Field:   "securityContext.privileged", OptIn: risk(s, names)})
+		out = append(out, rules.Finding{Message: "Pod Security Standards (baseline): " + v.Message(),
+			Field: "securityContext.privileged", OptIn: risk(s, names)})
 	}
 	return out
 }

@@ -37,8 +37,7 @@ func (Rule) Meta() rules.Meta {
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range pss.Find(s, "allowPrivilegeEscalation") {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security,
-			Message: "Pod Security Standards (restricted): " + v.Message(), Field: "securityContext.allowPrivilegeEscalation"})
+		out = append(out, rules.Finding{Message: "Pod Security Standards (restricted): " + v.Message(), Field: "securityContext.allowPrivilegeEscalation"})
 	}
 	return out
 }

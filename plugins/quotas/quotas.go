@@ -30,11 +30,11 @@ func (Rule) Meta() rules.Meta {
 func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 	var out []rules.Finding
 	if len(ns.ResourceQuotas) == 0 {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Resources, Field: "resourcequota",
+		out = append(out, rules.Finding{Field: "resourcequota",
 			Message: "no ResourceQuota: nothing bounds what the namespace may consume", NeedsHuman: "create a ResourceQuota for the namespace"})
 	}
 	if len(ns.LimitRanges) == 0 {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Resources, Field: "limitrange",
+		out = append(out, rules.Finding{Field: "limitrange",
 			Message: "no LimitRange: containers without requests get none", NeedsHuman: "create a LimitRange with default requests and limits"})
 	}
 	return out

@@ -65,7 +65,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		if c.LivenessProbe != nil {
 			msg = fmt.Sprintf("container %s has a livenessProbe but no readinessProbe: a slow pod is restarted instead of taken out of rotation", c.Name)
 		}
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Container: c.Name, Field: "readinessProbe"})
+		out = append(out, rules.Finding{Severity: sev, Message: msg, Container: c.Name, Field: "readinessProbe"})
 	}
 	return out
 }

@@ -67,7 +67,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if len(names) == 0 {
 		return nil
 	}
-	return []rules.Finding{{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "securityContext.readOnlyRootFilesystem",
+	return []rules.Finding{{Field: "securityContext.readOnlyRootFilesystem",
 		Message: "containers " + strings.Join(names, ", ") + " can write to their root filesystem",
 		OptIn:   OptIn}}
 }

@@ -48,10 +48,9 @@ func (Rule) Meta() rules.Meta {
 // workload scaled to 0 on purpose is left alone. The message names what
 // makes more copies doubtful (copyRisks), so that it shows before any fix
 // is asked for.
-func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
-	m := r.Meta()
+func (Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	finding := func(msg, field, manual string) []rules.Finding {
-		return []rules.Finding{{Rule: id, Severity: m.Severity, Category: m.Category, Message: msg, Field: field, NeedsHuman: manual}}
+		return []rules.Finding{{Message: msg, Field: field, NeedsHuman: manual}}
 	}
 	if len(s.HPAs) > 0 {
 		h := s.HPAs[0]

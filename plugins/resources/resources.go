@@ -117,7 +117,7 @@ func oomKilled(s *inspect.Snapshot, container string, limit resource.Quantity) b
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	finding := func(sev rules.Severity, c, field, msg string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: rules.Resources, Container: c, Field: field, Message: msg})
+		out = append(out, rules.Finding{Severity: sev, Container: c, Field: field, Message: msg})
 	}
 	for _, c := range s.Workload.PodTemplate().Spec.Containers {
 		if m := missingRequests(&c); len(m) > 0 {

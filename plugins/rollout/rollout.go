@@ -48,11 +48,10 @@ func (Rule) Meta() rules.Meta {
 }
 
 // Check reports each rollout setting that risks downtime or rollback.
-func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
-	m := r.Meta()
+func (Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	add := func(sev rules.Severity, field, msg, manual string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Field: field, NeedsHuman: manual})
+		out = append(out, rules.Finding{Severity: sev, Message: msg, Field: field, NeedsHuman: manual})
 	}
 	w := s.Workload
 	var minReady int32

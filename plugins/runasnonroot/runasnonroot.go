@@ -77,7 +77,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if uid, known := liveUID(s); known && uid != 0 {
 		msg += fmt.Sprintf("; the containers run as UID %d today", uid)
 	}
-	f := rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Message: msg, Field: "securityContext.runAsNonRoot"}
+	f := rules.Finding{Message: msg, Field: "securityContext.runAsNonRoot"}
 	who := decide(s, 0)
 	if len(who.root) > 0 {
 		f.OptIn = rootRisk(who.root)

@@ -34,7 +34,7 @@ func (Rule) Meta() rules.Meta {
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range pss.Find(s, "seccompProfile_restricted", "seccompProfile_baseline") {
-		f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "securityContext.seccompProfile",
+		f := rules.Finding{Field: "securityContext.seccompProfile",
 			Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message()}
 		if unconfined(s) != "" {
 			f.NeedsHuman = "container " + unconfined(s) + " asks for an Unconfined seccomp profile: only its owner can say it can do without"

@@ -42,7 +42,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	for _, c := range pss.Containers(s) {
 		for _, e := range c.Env {
 			if e.Value != "" && e.ValueFrom == nil && credential.MatchString(e.Name) {
-				out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Container: c.Name, Field: "env",
+				out = append(out, rules.Finding{Container: c.Name, Field: "env",
 					Message:    fmt.Sprintf("container %s: env %s holds a literal value that looks like a credential", c.Name, e.Name),
 					NeedsHuman: "move " + e.Name + " into a Secret and use valueFrom.secretKeyRef"})
 			}

@@ -46,7 +46,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		mounted = *s.ServiceAccount.AutomountServiceAccountToken
 	}
 	if mounted && !s.ServiceAccountBound() {
-		f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "automountServiceAccountToken",
+		f := rules.Finding{Field: "automountServiceAccountToken",
 			Message: fmt.Sprintf("pods mount an API token for ServiceAccount %s, which no RoleBinding or ClusterRoleBinding names", sa)}
 		if unknown := unreadEvidence(s); unknown != "" {
 			// Not seeing a binding is no proof there is none: taking the
@@ -58,7 +58,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		out = append(out, f)
 	}
 	if sa == "default" {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Security, Field: "serviceAccountName",
+		out = append(out, rules.Finding{Severity: rules.Low, Field: "serviceAccountName",
 			Message:    "pods run as the namespace's default ServiceAccount, shared with every other workload there",
 			NeedsHuman: "create a ServiceAccount for this workload and set serviceAccountName"})
 	}

@@ -63,7 +63,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			msg += fmt.Sprintf(" (all %d pods are on node %s now)", st.Total, node)
 		}
 	}
-	f := rules.Finding{Rule: id, Severity: r.Meta().Severity, Category: r.Meta().Category, Message: msg, Field: "spec.template.spec.topologySpreadConstraints"}
+	f := rules.Finding{Message: msg, Field: "spec.template.spec.topologySpreadConstraints"}
 	if unknown {
 		// Whether the nodes carry zones decides the constraints: the fix
 		// is left to someone who can see them.

@@ -38,8 +38,7 @@ func (Rule) Meta() rules.Meta {
 // Check reports containers with a liveness probe and no startup probe when
 // the observed start time exceeds the liveness budget, or when the liveness
 // probe relies on initialDelaySeconds to survive start-up.
-func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
-	m := r.Meta()
+func (Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	slowest := s.Stats().SlowestStart
 	var out []rules.Finding
 	for _, c := range s.Workload.PodTemplate().Spec.Containers {
@@ -58,7 +57,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		default:
 			continue
 		}
-		out = append(out, rules.Finding{Rule: id, Severity: m.Severity, Category: m.Category, Message: msg, Container: c.Name, Field: "startupProbe"})
+		out = append(out, rules.Finding{Message: msg, Container: c.Name, Field: "startupProbe"})
 	}
 	return out
 }

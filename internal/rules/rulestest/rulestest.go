@@ -65,7 +65,7 @@ func Run(t *testing.T, rule rules.Rule, cases []Case) {
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			s := Load(t, tc.Failure)
-			findings := rule.Check(s)
+			findings := rules.Check(rule, s)
 			if len(findings) != len(tc.Findings) {
 				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
 			}
@@ -128,7 +128,7 @@ func Run(t *testing.T, rule rules.Rule, cases []Case) {
 			}
 			// On the fixed state, the rule is satisfied and harden idempotent.
 			fixed := Load(t, tc.Failure, tc.Fixed)
-			if f := rule.Check(fixed); len(f) != len(tc.NeedsHuman) {
+			if f := rules.Check(rule, fixed); len(f) != len(tc.NeedsHuman) {
 				t.Errorf("after the fix, %d findings, want %d (those needing a human): %+v", len(f), len(tc.NeedsHuman), f)
 			}
 			results, err = rules.Evaluate(fixed, sel)
@@ -312,7 +312,7 @@ func RunNamespace(t *testing.T, rule rules.NamespaceRule, cases []NamespaceCase)
 			if decoded.Workload != nil {
 				s.Workloads, s.Templates = 1, []corev1.PodTemplateSpec{*decoded.Workload.PodTemplate()}
 			}
-			findings := rule.Check(s)
+			findings := rules.CheckNamespace(rule, s)
 			if len(findings) != len(tc.Findings) {
 				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
 			}

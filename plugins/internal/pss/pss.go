@@ -147,8 +147,7 @@ func (r reportRule) Meta() rules.Meta { return r.meta }
 func (r reportRule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range Find(s, r.checks...) {
-		out = append(out, rules.Finding{Rule: r.meta.ID, Severity: r.meta.Severity, Category: r.meta.Category,
-			Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message(), NeedsHuman: r.manual})
+		out = append(out, rules.Finding{Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message(), NeedsHuman: r.manual})
 	}
 	return out
 }
