@@ -639,7 +639,7 @@ func pendingOf(rep *audit.Report, words []string) int {
 	count := func(findings []rules.Result) {
 		for _, f := range findings {
 			r, ok := rules.Get(f.Rule)
-			if ok && f.Pending() && slices.ContainsFunc(words, r.Meta().Selects) {
+			if ok && f.Pending() && r.Meta().SelectedBy(words) {
 				n++
 			}
 		}

@@ -145,7 +145,7 @@ func (p *Policy) Exempts(t rules.Target, m rules.Meta) (string, bool) {
 		if p.Lapsed(i) {
 			continue
 		}
-		if p.matches(i, t) && listSelects(e.Rules, m) {
+		if p.matches(i, t) && m.SelectedBy(e.Rules) {
 			reason := p.Source() + ": " + e.Reason
 			if e.Expires != "" {
 				reason += " (until " + e.Expires + ")"
@@ -217,8 +217,4 @@ func workloadMatches(pattern string, t rules.Target) bool {
 func glob(pattern, s string) bool {
 	ok, err := path.Match(pattern, s)
 	return err == nil && ok
-}
-
-func listSelects(words []string, m rules.Meta) bool {
-	return slices.ContainsFunc(words, m.Selects)
 }

@@ -31,7 +31,7 @@ func policyReportAudit() *audit.Report {
 		Workloads: []audit.Workload{{Kind: "Deployment", Name: "web", Findings: []rules.Result{
 			f("replicas", rules.High, rules.Availability, rules.StatusNotSelected, rules.NotSelected+" (--fix=replicas)", "", "1 replica: a node drain takes the service down"),
 			f("run-as-non-root", rules.High, rules.Security, rules.StatusExempted, "harden.kubectl.dev/skip: run-as-non-root", "web", "container web may run as root"),
-			f("capabilities", rules.Medium, rules.Security, rules.StatusSkipped, audit.SkippedByFlag, "web", "container web keeps every capability"),
+			f("capabilities", rules.Medium, rules.Security, rules.StatusSkipped, rules.SkippedByFlag, "web", "container web keeps every capability"),
 			f("pdb", rules.Medium, rules.Availability, rules.StatusFixed, "", "", "no PodDisruptionBudget"),
 			f("resources", rules.Medium, rules.Resources, rules.StatusNeedsHuman, "no usage observed: start from requests cpu 100m, memory 128Mi", "web", "container web has no requests"),
 		}}},

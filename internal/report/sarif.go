@@ -335,7 +335,7 @@ func sarifMessage(ns, kind, name string, f rules.Result) string {
 		// Opt-in, or fixable only with the fixes --fix=all adds: the
 		// reason says how.
 		msg += " (" + f.Reason + ")"
-	case f.Status == rules.StatusSkipped && f.Reason != audit.SkippedByFlag:
+	case f.Status == rules.StatusSkipped && f.Reason != rules.SkippedByFlag:
 		msg += " (skipped: " + f.Reason + ")"
 	}
 	return msg

@@ -43,7 +43,7 @@ func TestTextNotes(t *testing.T) {
 	wl := Workload{Kind: "Deployment", Namespace: "demo", Name: "worker", Findings: []rules.Result{
 		res("pdb", rules.StatusNotSelected, "not selected for fixing (--fix=pdb)"),
 		res("capabilities", rules.StatusNotSelected, "not selected for fixing: --fix=all fixes it; --fix=capabilities alone needs a human: root"),
-		res("rollout", rules.StatusSkipped, "skipped by --skip"),
+		res("rollout", rules.StatusSkipped, rules.SkippedByFlag),
 		res("network-policy", rules.StatusNeedsHuman, "no Service sends traffic to the pods"),
 	}}
 	var buf bytes.Buffer

@@ -38,7 +38,7 @@ type Result struct {
 	// needs-human or conflict (the JSON and YAML reports' "status").
 	Status Status `json:"status"`
 	// Reason says why, for every status but planned and fixed: the
-	// annotation that exempts, "skipped by --skip", an opt-in fix's risk,
+	// annotation that exempts, SkippedByFlag, an opt-in fix's risk,
 	// "not selected for fixing …" with the --fix that fixes it, what a
 	// human must decide, or the field manager that holds a fix back.
 	Reason string `json:"reason,omitempty"`
@@ -76,27 +76,10 @@ type Held struct {
 	Owners []owners.Conflict
 }
 
-func (sel Selection) selects(words []string, m Meta) bool {
-	for _, w := range words {
-		if m.Selects(w) {
-			return true
-		}
-	}
-	return false
-}
-
 // Names reports whether the selection's fix list names the rule itself,
 // by ID or alias: "all", "*" and categories do not. A finding with OptIn
 // is planned only then.
-func (sel Selection) Names(m Meta) bool {
-	for _, w := range sel.Fix {
-		w = strings.TrimSpace(strings.ToLower(w))
-		if w == m.ID || slices.Contains(m.Aliases, w) {
-			return true
-		}
-	}
-	return false
-}
+func (sel Selection) Names(m Meta) bool { return slices.ContainsFunc(sel.Fix, m.Names) }
 
 // OptInReason is the reason of an opt-in finding left unplanned: why it
 // must be named, and how, e.g. "containers web run as root (UID 0) today:
@@ -113,12 +96,12 @@ func HoldKey(f Finding) string { return f.Rule + "\x00" + f.Container + "\x00" +
 // their other owners.
 func Forces(sel Selection, id string) bool {
 	r, ok := Get(id)
-	return ok && sel.selects(sel.Force, r.Meta())
+	return ok && r.Meta().SelectedBy(sel.Force)
 }
 
 // Chooses reports whether the selection asks to fix the rule.
 func (sel Selection) Chooses(m Meta) bool {
-	return sel.selects(sel.Fix, m) && !sel.selects(sel.Skip, m)
+	return m.SelectedBy(sel.Fix) && !m.SelectedBy(sel.Skip)
 }
 
 // NeedsHumanError is returned by Fix when no safe automatic fix exists for
@@ -133,6 +116,9 @@ func (e *NeedsHumanError) Error() string { return e.Reason }
 func NeedsHumanf(format string, a ...any) error {
 	return &NeedsHumanError{Reason: fmt.Sprintf(format, a...)}
 }
+
+// SkippedByFlag is the reason of a finding whose rule --skip left out.
+const SkippedByFlag = "skipped by --skip"
 
 // NotSelected is the start of every not-selected finding's reason.
 const NotSelected = "not selected for fixing"
@@ -240,11 +226,11 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 			switch {
 			case exempt:
 				res.Status, res.Reason = StatusExempted, exemptBy
-			case sel.selects(sel.Skip, m):
-				res.Status, res.Reason = StatusSkipped, "skipped by --skip"
+			case m.SelectedBy(sel.Skip):
+				res.Status, res.Reason = StatusSkipped, SkippedByFlag
 			case f.NeedsHuman != "":
 				res.Status, res.Reason = StatusNeedsHuman, f.NeedsHuman
-			case !sel.selects(sel.Fix, m):
+			case !m.SelectedBy(sel.Fix):
 				res.Status = StatusNotSelected
 				if _, human, err = verdict(r, projected, s, f, sel.ParamsOf(m.ID)); err != nil {
 					return nil, nil, err
