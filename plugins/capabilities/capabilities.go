@@ -52,14 +52,14 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if v := pss.Find(s, "capabilities_restricted"); len(v) > 0 && len(undropped(s)) > 0 {
 		msg := fmt.Sprintf("containers %s keep the default capabilities: drop ALL", strings.Join(undropped(s), ", "))
 		low := pss.LowPorts(s)
-		for _, c := range pss.Containers(s) {
+		for _, c := range rules.Containers(s) {
 			if _, needed := withBindService(c, low[c.Name]); needed && slices.Contains(undropped(s), c.Name) {
 				msg += fmt.Sprintf("; %s keeps NET_BIND_SERVICE (%s)", c.Name, bindReason(low[c.Name]))
 			}
 		}
 		out = append(out, rules.Finding{Field: "securityContext.capabilities.drop", Message: msg})
 	}
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		var added []string
 		if sc := c.SecurityContext; sc != nil && sc.Capabilities != nil {
 			for _, a := range sc.Capabilities.Add {
@@ -80,7 +80,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 // undropped lists the containers that do not drop ALL.
 func undropped(s *inspect.Snapshot) []string {
 	var names []string
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		dropsAll := false
 		if sc := c.SecurityContext; sc != nil && sc.Capabilities != nil {
 			for _, d := range sc.Capabilities.Drop {
@@ -118,7 +118,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 	}
 	low := pss.LowPorts(s)
 	var kept []string
-	change, names, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
+	change, names, ok := pss.SecurityContextChange(s, func(c rules.Container) map[string]any {
 		if !slices.Contains(todo, c.Name) {
 			return nil
 		}
@@ -150,7 +150,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 // withBindService is the container's capabilities.add list with
 // NET_BIND_SERVICE after the ones it has, and whether it must be set: the
 // container listens below 1024 and does not add it yet.
-func withBindService(c pss.Container, ports []int32) ([]any, bool) {
+func withBindService(c rules.Container, ports []int32) ([]any, bool) {
 	if len(ports) == 0 {
 		return nil, false
 	}
@@ -191,7 +191,7 @@ func staysRoot(s *inspect.Snapshot, names []string) []string {
 		podSC = &corev1.PodSecurityContext{}
 	}
 	var out []string
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		if !slices.Contains(names, c.Name) {
 			continue
 		}

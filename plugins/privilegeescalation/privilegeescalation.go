@@ -64,7 +64,7 @@ func blocked(c *corev1.Container) string {
 // Fix sets allowPrivilegeEscalation: false where the API allows it.
 func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, _ rules.Params) (*rules.Fix, error) {
 	var stuck []string
-	change, names, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
+	change, names, ok := pss.SecurityContextChange(s, func(c rules.Container) map[string]any {
 		if sc := c.SecurityContext; sc != nil && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
 			return nil
 		}

@@ -37,9 +37,9 @@ func (Rule) Meta() rules.Meta {
 	}
 }
 
-func writable(s *inspect.Snapshot) []pss.Container {
-	var out []pss.Container
-	for _, c := range pss.Containers(s) {
+func writable(s *inspect.Snapshot) []rules.Container {
+	var out []rules.Container
+	for _, c := range rules.Containers(s) {
 		if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
 			out = append(out, c)
 		}

@@ -119,8 +119,8 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	finding := func(sev rules.Severity, c, field, msg string) {
 		out = append(out, rules.Finding{Severity: sev, Container: c, Field: field, Message: msg})
 	}
-	for _, c := range s.Workload.PodTemplate().Spec.Containers {
-		if m := missingRequests(&c); len(m) > 0 {
+	for _, c := range rules.Containers(s, rules.RegularContainers) {
+		if m := missingRequests(c.Container); len(m) > 0 {
 			finding(rules.Medium, c.Name, fieldRequests, fmt.Sprintf("container %s has no %s", c.Name, strings.Join(m, ", ")))
 		}
 		lim, ok := c.Resources.Limits[corev1.ResourceMemory]
@@ -138,14 +138,9 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 // container's limit; without evidence it returns rules.Human with a
 // suggestion. Bad parameters are errors.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
-	var c *corev1.Container
-	for i, cc := range s.Workload.PodTemplate().Spec.Containers {
-		if cc.Name == f.Container {
-			c = &s.Workload.PodTemplate().Spec.Containers[i]
-		}
-	}
-	if c == nil {
-		return nil, fmt.Errorf("no container %q", f.Container)
+	c, err := rules.ContainerNamed(s, f.Container, rules.RegularContainers)
+	if err != nil {
+		return nil, err
 	}
 	user, err := userValues(p)
 	if err != nil {
@@ -280,7 +275,7 @@ type sized struct {
 // evidence is what one container's numbers can come from.
 type evidence struct {
 	s        *inspect.Snapshot
-	c        *corev1.Container
+	c        rules.Container
 	user     map[string]resource.Quantity
 	usage    usage
 	headroom headroom
@@ -347,7 +342,7 @@ func (e evidence) limit() (sized, bool) {
 func (e evidence) fixRequests() (*rules.Fix, error) {
 	requests := map[string]any{}
 	var parts, unknown []string
-	for _, name := range missingRequests(e.c) {
+	for _, name := range missingRequests(e.c.Container) {
 		r := corev1.ResourceName(strings.TrimPrefix(name, "requests."))
 		v, ok := e.request(r)
 		if !ok {
@@ -375,7 +370,7 @@ func (e evidence) fixRequests() (*rules.Fix, error) {
 	}
 	res := map[string]any{"requests": requests}
 	return &rules.Fix{Description: "set " + strings.Join(parts, ", ") + " of container " + e.c.Name,
-		Changes: []rules.Change{containerChange(e.s, e.c.Name, map[string]any{"resources": res})}, Warnings: e.sampleWarning()}, nil
+		Changes: []rules.Change{e.c.WorkloadChange(e.s, map[string]any{"resources": res})}, Warnings: e.sampleWarning()}, nil
 }
 
 // fixLimit writes the missing memory limit from evidence; it is never
@@ -420,7 +415,7 @@ func (e evidence) fixLimit() (*rules.Fix, error) {
 	}
 	res := map[string]any{"limits": map[string]any{"memory": v.q.String()}}
 	return &rules.Fix{Description: fmt.Sprintf("set limits.memory %s (%s) of container %s", v.q.String(), v.source, e.c.Name),
-		Changes: []rules.Change{containerChange(e.s, e.c.Name, map[string]any{"resources": res})}, Warnings: e.sampleWarning()}, nil
+		Changes: []rules.Change{e.c.WorkloadChange(e.s, map[string]any{"resources": res})}, Warnings: e.sampleWarning()}, nil
 }
 
 // liveLimit is the highest memory limit the container's live pods run
@@ -454,7 +449,7 @@ func (e evidence) fixOOM() (*rules.Fix, error) {
 	}
 	res := map[string]any{"limits": map[string]any{"memory": v.q.String()}}
 	return &rules.Fix{Description: fmt.Sprintf("raise limits.memory of container %s to %s (%s)", e.c.Name, v.q.String(), v.source),
-		Changes: []rules.Change{containerChange(e.s, e.c.Name, map[string]any{"resources": res})}}, nil
+		Changes: []rules.Change{e.c.WorkloadChange(e.s, map[string]any{"resources": res})}}, nil
 }
 
 // sampleWarning says that observed sizes rest on one sample; nil when no
@@ -530,12 +525,6 @@ func containerItems(lr corev1.LimitRange) []corev1.LimitRangeItem {
 		}
 	}
 	return out
-}
-
-func containerChange(s *inspect.Snapshot, container string, fields map[string]any) rules.Change {
-	obj := rules.WorkloadChange(s.Workload)
-	rules.Set(obj, rules.ContainerChange(container, fields), rules.PodSpecPath(s.Workload)...)
-	return rules.Change{Object: obj}
 }
 
 // quantity is v millicores of CPU or v bytes of memory, memory rounded

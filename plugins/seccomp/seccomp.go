@@ -46,7 +46,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 }
 
 func unconfined(s *inspect.Snapshot) string {
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		if sc := c.SecurityContext; sc != nil && sc.SeccompProfile != nil && sc.SeccompProfile.Type == corev1.SeccompProfileTypeUnconfined {
 			return c.Name
 		}

@@ -39,7 +39,7 @@ func (Rule) Meta() rules.Meta {
 // Check reports each literal credential, never its value.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		for _, e := range c.Env {
 			if e.Value != "" && e.ValueFrom == nil && credential.MatchString(e.Name) {
 				out = append(out, rules.Finding{Container: c.Name, Field: "env",
