@@ -96,7 +96,7 @@ func shorts(risks []risk) string {
 
 // Fix sets spec.replicas, or the HPA's minReplicas, to count (default 2).
 // When copyRisks finds a reason to doubt that more copies are safe, the
-// finding needs a human (rules.Human with every reason and the way on)
+// finding needs a human (rules.NeedsHumanf with every reason and the way on)
 // unless the user said singleton=ok; the reasons then stay in the fix's
 // description and warnings. Errors: count not a number ≥ 2, singleton not
 // "ok".

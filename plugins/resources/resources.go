@@ -135,7 +135,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 }
 
 // Fix writes what is missing from evidence, or raises an OOM-killed
-// container's limit; without evidence it returns rules.Human with a
+// container's limit; without evidence it returns rules.NeedsHumanf with a
 // suggestion. Bad parameters are errors.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	c, err := rules.ContainerNamed(s, f.Container, rules.RegularContainers)
