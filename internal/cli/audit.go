@@ -412,7 +412,7 @@ func (o *AuditOptions) verifyPodSecurity(ctx context.Context, rep *audit.Report)
 		for j := range n.Findings {
 			f := &n.Findings[j]
 			label, level, ok := strings.Cut(f.Field, "=")
-			if f.Rule != "pod-security-labels" || !ok || level == "privileged" || f.Status != rules.StatusManual {
+			if f.Rule != "pod-security-labels" || !ok || level == "privileged" || f.Status != rules.StatusNeedsHuman {
 				continue
 			}
 			patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{label: level}}})
@@ -466,7 +466,7 @@ func (o *AuditOptions) printFixNotes(results []rules.Result) {
 func needsHuman(sel rules.Selection, results []rules.Result) []string {
 	var out []string
 	for _, r := range results {
-		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusManual && sel.Chooses(rule.Meta()) {
+		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusNeedsHuman && sel.Chooses(rule.Meta()) {
 			out = append(out, fmt.Sprintf("%s: needs a human: %s", r.Rule, termsafe.String(r.Reason)))
 		}
 	}
@@ -620,7 +620,7 @@ func pendingOf(rep *audit.Report, words []string) int {
 	count := func(findings []rules.Result) {
 		for _, f := range findings {
 			r, ok := rules.Get(f.Rule)
-			if ok && f.Pending() && slices.ContainsFunc(words, r.Meta().Selects) {
+			if ok && f.Pending() && r.Meta().SelectedBy(words) {
 				n++
 			}
 		}

@@ -14,7 +14,6 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/apply"
-	"github.com/kubectl-harden/kubectl-harden/internal/audit"
 	"github.com/kubectl-harden/kubectl-harden/internal/engine"
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/plan"
@@ -463,7 +462,7 @@ func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
 func suggestions(findings []rules.Result) (fixable, named []string) {
 	for _, f := range findings {
 		optInLeft := f.OptIn != "" && (f.Status == rules.StatusNotSelected ||
-			f.Status == rules.StatusSkipped && f.Reason != audit.SkippedByFlag)
+			f.Status == rules.StatusSkipped && f.Reason != rules.SkippedByFlag)
 		switch {
 		case optInLeft && !slices.Contains(named, f.Rule):
 			named = append(named, f.Rule)

@@ -31,7 +31,7 @@ func (expiredRule) Meta() rules.Meta {
 // Check finds nothing: see expiredRule.
 func (expiredRule) Check(*inspect.Snapshot) []rules.Finding { return nil }
 
-// Fix is never called: the finding is needs-human (Finding.Manual).
+// Fix is never called: the finding is needs-human (Finding.NeedsHuman).
 func (expiredRule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.Fix, error) {
-	return nil, rules.Human("edit the policy file's exemption")
+	return nil, rules.NeedsHumanf("edit the policy file's exemption")
 }

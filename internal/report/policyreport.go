@@ -296,7 +296,7 @@ func ruleResults(ref corev1.ObjectReference, m rules.Meta, findings []rules.Resu
 // pending finding counts in the score, so none is a warn).
 func Outcome(f rules.Result) string {
 	switch {
-	case f.Status == rules.StatusExempted, f.Status == rules.StatusSkipped && f.Reason == audit.SkippedByFlag:
+	case f.Status == rules.StatusExempted, f.Status == rules.StatusSkipped && f.Reason == rules.SkippedByFlag:
 		return ResultSkip
 	case f.Status == rules.StatusFixed:
 		return ResultPass

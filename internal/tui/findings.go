@@ -52,7 +52,7 @@ func newItems(results []rules.Result) []item {
 		switch r.Status {
 		case rules.StatusPlanned, rules.StatusConflict:
 			it.fixable = true
-		case rules.StatusManual, rules.StatusExempted:
+		case rules.StatusNeedsHuman, rules.StatusExempted:
 			if it.reason == "" {
 				it.reason = r.Reason
 			}

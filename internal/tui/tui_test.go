@@ -1223,7 +1223,7 @@ func TestOutcomePending(t *testing.T) {
 		}
 		if r.Pending() && r.Status != rules.StatusPlanned {
 			left++
-			manual = manual || r.Status == rules.StatusManual
+			manual = manual || r.Status == rules.StatusNeedsHuman
 		}
 	}
 	if left == 0 || !manual || all <= left {

@@ -50,9 +50,10 @@ type Case struct {
 	Fixed string
 	// Findings are substrings of the expected messages, one per finding.
 	Findings []string
-	// Manual lists substrings of the reasons of findings without a fix.
-	Manual []string
-	Params rules.Params
+	// NeedsHuman lists substrings of the reasons of the needs-human
+	// findings (Finding.NeedsHuman or a NeedsHumanError from Fix), in order.
+	NeedsHuman []string
+	Params     rules.Params
 }
 
 // Run runs the cases for one rule: Check finds what is expected, the fix
@@ -64,7 +65,7 @@ func Run(t *testing.T, rule rules.Rule, cases []Case) {
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			s := Load(t, tc.Failure)
-			findings := rule.Check(s)
+			findings := rules.Check(rule, s)
 			if len(findings) != len(tc.Findings) {
 				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
 			}
@@ -85,16 +86,16 @@ func Run(t *testing.T, rule rules.Rule, cases []Case) {
 			// need a human too.
 			var manual []string
 			for _, r := range results {
-				if r.Rule == id && r.Status == rules.StatusManual {
+				if r.Rule == id && r.Status == rules.StatusNeedsHuman {
 					manual = append(manual, r.Reason)
 				}
 			}
-			if len(manual) != len(tc.Manual) {
-				t.Fatalf("%d findings need a human, want %d: %q", len(manual), len(tc.Manual), manual)
+			if len(manual) != len(tc.NeedsHuman) {
+				t.Fatalf("%d findings need a human, want %d: %q", len(manual), len(tc.NeedsHuman), manual)
 			}
 			for i := range manual {
-				if !strings.Contains(manual[i], tc.Manual[i]) {
-					t.Errorf("manual reason %q does not contain %q", manual[i], tc.Manual[i])
+				if !strings.Contains(manual[i], tc.NeedsHuman[i]) {
+					t.Errorf("manual reason %q does not contain %q", manual[i], tc.NeedsHuman[i])
 				}
 			}
 			p, err := plan.Build(s, results, plan.DefaultFieldManager)
@@ -127,8 +128,8 @@ func Run(t *testing.T, rule rules.Rule, cases []Case) {
 			}
 			// On the fixed state, the rule is satisfied and harden idempotent.
 			fixed := Load(t, tc.Failure, tc.Fixed)
-			if f := rule.Check(fixed); len(f) != len(tc.Manual) {
-				t.Errorf("after the fix, %d findings, want %d (those needing a human): %+v", len(f), len(tc.Manual), f)
+			if f := rules.Check(rule, fixed); len(f) != len(tc.NeedsHuman) {
+				t.Errorf("after the fix, %d findings, want %d (those needing a human): %+v", len(f), len(tc.NeedsHuman), f)
 			}
 			results, err = rules.Evaluate(fixed, sel)
 			if err != nil {
@@ -317,12 +318,12 @@ func RunNamespace(t *testing.T, rule rules.NamespaceRule, cases []NamespaceCase)
 			if decoded.Workload != nil {
 				s.Workloads, s.Templates = 1, []corev1.PodTemplateSpec{*decoded.Workload.PodTemplate()}
 			}
-			findings := rule.Check(s)
+			findings := rules.CheckNamespace(rule, s)
 			if len(findings) != len(tc.Findings) {
 				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
 			}
 			for i, f := range findings {
-				if !strings.Contains(f.Message, tc.Findings[i]) || f.Manual == "" || f.Rule != rule.Meta().ID {
+				if !strings.Contains(f.Message, tc.Findings[i]) || f.NeedsHuman == "" || f.Rule != rule.Meta().ID {
 					t.Errorf("finding %d: %+v, want message with %q and a remediation for a human", i, f, tc.Findings[i])
 				}
 			}
