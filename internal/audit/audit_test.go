@@ -28,7 +28,7 @@ type testRule struct {
 func (r testRule) Meta() rules.Meta                          { return r.meta }
 func (r testRule) Check(s *inspect.Snapshot) []rules.Finding { return r.check(s) }
 func (r testRule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.Fix, error) {
-	return nil, rules.Human("test rule")
+	return nil, rules.NeedsHumanf("test rule")
 }
 
 type testNSRule struct{ meta rules.Meta }
@@ -48,14 +48,14 @@ func init() {
 			if r := s.Workload.Deployment.Spec.Replicas; r != nil && *r >= 2 {
 				return nil
 			}
-			return []rules.Finding{{Rule: "t-replicas", Severity: rules.High, Category: "availability", Message: "one replica", Manual: "test"}}
+			return []rules.Finding{{Rule: "t-replicas", Severity: rules.High, Category: "availability", Message: "one replica", NeedsHuman: "test"}}
 		}})
 	rules.Register(testRule{meta: rules.Meta{ID: "t-latest", Severity: rules.Medium, Category: "rollout", Kinds: kinds},
 		check: func(s *inspect.Snapshot) []rules.Finding {
 			var out []rules.Finding
 			for _, c := range s.Workload.PodTemplate().Spec.Containers {
 				if strings.HasSuffix(c.Image, ":latest") {
-					out = append(out, rules.Finding{Rule: "t-latest", Severity: rules.Medium, Category: "rollout", Container: c.Name, Message: "latest", Manual: "test"})
+					out = append(out, rules.Finding{Rule: "t-latest", Severity: rules.Medium, Category: "rollout", Container: c.Name, Message: "latest", NeedsHuman: "test"})
 				}
 			}
 			return out
@@ -183,9 +183,9 @@ func TestNamespaceFindings(t *testing.T) {
 		status rules.Status
 		reason string
 	}{
-		{"plain", ns(nil), rules.Selection{}, rules.StatusManual, ""},
+		{"plain", ns(nil), rules.Selection{}, rules.StatusNeedsHuman, ""},
 		{"annotated", ns(map[string]string{rules.SkipAnnotation: "t-team"}), rules.Selection{}, rules.StatusExempted, "namespace annotation " + rules.SkipAnnotation + "=t-team"},
-		{"--skip", ns(nil), rules.Selection{Skip: []string{"t-team"}}, rules.StatusSkipped, SkippedByFlag},
+		{"--skip", ns(nil), rules.Selection{Skip: []string{"t-team"}}, rules.StatusSkipped, rules.SkippedByFlag},
 	} {
 		got := NamespaceFindings(tc.ns, tc.sel)
 		if len(got) != 1 || got[0].Status != tc.status || got[0].Reason != tc.reason {
