@@ -87,7 +87,7 @@ func allKinds(kinds []string) bool {
 	for _, k := range kinds {
 		have[inspect.CanonicalKind(k)] = true
 	}
-	for _, k := range []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"} {
+	for _, k := range inspect.KindsIn(inspect.Workloads) {
 		if !have[k] {
 			return false
 		}
