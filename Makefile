@@ -13,7 +13,7 @@ export KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 # Pinned tools, git-ignored: goreleaser and krew (make tools), the bench's.
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: all build test unit fuzz e2e vet docs cluster cluster-build cluster-down demo clean bench bench-fix bench-tools tools dist dist-check image
+.PHONY: all build test unit fuzz e2e vet docs cluster cluster-build cluster-down demo clean bench bench-sweep bench-fix bench-tools tools dist dist-check image
 
 all: build
 
@@ -97,19 +97,33 @@ demo: build cluster
 	@hack/demo.sh
 
 clean: cluster-down
-	rm -rf $(BIN) .cluster dist
+	rm -rf $(BIN) .cluster .bench-cluster dist
 
-## bench: `kubectl harden audit -A -o json` against `kubectl get` of the same
-## kinds and dump + kube-score, on the local cluster at scale (40 namespaces ×
-## 50 workloads; BENCH_NAMESPACES, BENCH_WORKLOADS and BENCH_RUNS scale it
-## down). Prints a Markdown table; exits 1 when a target is missed. Not part
-## of `make test`.
+## bench: `kubectl harden audit -A -o json` against the raw floor (its own
+## LISTs in protobuf, bytes discarded), `kubectl get` of the same kinds and
+## dump + kube-score, on the local cluster at scale (40 namespaces × 50
+## workloads; BENCH_NAMESPACES, BENCH_WORKLOADS and BENCH_RUNS scale it
+## down); then one workload and the UI's first frame (in tmux). Prints a
+## Markdown table; exits 1 when a target is missed. Not part of `make test`.
 KUBE_SCORE_VERSION ?= v1.20.0
 KUBE_SCORE := $(TOOLS)/kube-score-$(KUBE_SCORE_VERSION)
 
 bench: build bench-tools
 	@hack/cluster-up.sh >/dev/null
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(TOOLS)/bench -harden $(BIN)/kubectl-harden
+
+## bench-sweep: the audit and the raw floor at 200, 2,000 and 20,000
+## workloads (BENCH_SCALES), with Popeye and Polaris when .tools holds them,
+## on a new cluster of its own (BENCH_CLUSTER_DIR, HARDEN_CLUSTER_LARGE=1,
+## 3 kwok nodes), stopped afterwards. Takes about an hour on 2 cores.
+BENCH_CLUSTER_DIR ?= $(CURDIR)/.bench-cluster
+BENCH_SCALES ?= 200,2000,20000
+BENCH_CLUSTER := CLUSTER_DIR=$(BENCH_CLUSTER_DIR) HARDEN_CLUSTER_NAME=bench HARDEN_CLUSTER_PORT_OFFSET=300
+bench-sweep: build bench-tools
+	@$(BENCH_CLUSTER) hack/cluster-down.sh 2>/dev/null
+	@$(BENCH_CLUSTER) HARDEN_CLUSTER_NODES=3 HARDEN_CLUSTER_LARGE=1 hack/cluster-up.sh >/dev/null
+	KUBECONFIG=$(BENCH_CLUSTER_DIR)/kubeconfig $(TOOLS)/bench -harden $(BIN)/kubectl-harden \
+		-scales $(BENCH_SCALES) -concurrency 32 -timeout 60m; rc=$$?; $(BENCH_CLUSTER) hack/cluster-down.sh; exit $$rc
 
 ## bench-fix: `kubectl harden audit --fix --yes` of one workload against
 ## 200 over 4 namespaces (BENCH_FIX_WORKLOADS, BENCH_FIX_NAMESPACES;

@@ -17,6 +17,15 @@
 #   HARDEN_CLUSTER_PORT_OFFSET=K    added to the first ports tried (0):
 #                                   etcd 23790, kube-apiserver 26443, kwok
 #                                   10247; a port in use is skipped anyway
+#
+# A cluster for the bench's scale sweep (make bench-sweep: up to 20,000
+# workloads and ~30,000 pods) needs more than the defaults allow:
+#   HARDEN_CLUSTER_LARGE=1          etcd's quota 8 GiB; the API server's
+#                                   in-flight limits ×3; the controller
+#                                   manager's and scheduler's client at
+#                                   1,000 QPS with 50 workers per workload
+#                                   controller; kwok's pod CIDR a /16 (a /24
+#                                   has 254 pod IPs). Unset: the defaults.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +41,21 @@ if [[ -n ${HARDEN_CLUSTER_NAME:-} ]]; then
 fi
 nodes=${HARDEN_CLUSTER_NODES:-6}
 offset=${HARDEN_CLUSTER_PORT_OFFSET:-0}
+# The defaults, then what a large cluster adds or overrides (later flags win).
+etcd_flags=(--quota-backend-bytes 4294967296)
+apiserver_flags=(--max-requests-inflight 1000 --max-mutating-requests-inflight 500)
+cm_flags=(--concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 --kube-api-qps 200 --kube-api-burst 400)
+scheduler_flags=(--kube-api-qps 200 --kube-api-burst 400)
+pod_cidr=10.0.0.1/24
+if [[ ${HARDEN_CLUSTER_LARGE:-} == 1 ]]; then
+	etcd_flags=(--quota-backend-bytes 8589934592)
+	apiserver_flags=(--max-requests-inflight 3000 --max-mutating-requests-inflight 1500)
+	cm_flags=(--concurrent-deployment-syncs 50 --concurrent-replicaset-syncs 50 --concurrent-statefulset-syncs 50
+		--concurrent-daemonset-syncs 20 --concurrent-service-endpoint-syncs 20 --concurrent-gc-syncs 50
+		--kube-api-qps 1000 --kube-api-burst 2000)
+	scheduler_flags=(--kube-api-qps 1000 --kube-api-burst 2000)
+	pod_cidr=10.0.0.1/16
+fi
 
 log() { echo "cluster: $*" >&2; }
 
@@ -89,7 +113,7 @@ start etcd "$bin/etcd" --name local --data-dir "$dir/etcd-data" \
 	--listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
 	--listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
 	--initial-cluster "local=http://127.0.0.1:$peer_port" \
-	--quota-backend-bytes 4294967296 --log-level warn
+	"${etcd_flags[@]}" --log-level warn
 
 start kube-apiserver "$bin/kube-apiserver" \
 	--etcd-servers "http://127.0.0.1:$etcd_port" \
@@ -101,7 +125,7 @@ start kube-apiserver "$bin/kube-apiserver" \
 	--service-account-signing-key-file "$dir/certs/sa.key" \
 	--service-cluster-ip-range 10.96.0.0/16 \
 	--authorization-mode RBAC --allow-privileged=true \
-	--max-requests-inflight 1000 --max-mutating-requests-inflight 500
+	"${apiserver_flags[@]}"
 
 cat >"$kubeconfig" <<EOF
 apiVersion: v1
@@ -145,20 +169,19 @@ start kube-controller-manager "$bin/kube-controller-manager" \
 	--root-ca-file "$dir/certs/apiserver.crt" \
 	--controllers '*,-serviceaccount-token' \
 	--node-monitor-grace-period 5m \
-	--concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
-	--kube-api-qps 200 --kube-api-burst 400
+	"${cm_flags[@]}"
 
 start kube-scheduler "$bin/kube-scheduler" \
 	--kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
 	--leader-elect=false --secure-port 0 \
-	--kube-api-qps 200 --kube-api-burst 400
+	"${scheduler_flags[@]}"
 
 start kwok "$bin/kwok" --kubeconfig "$kubeconfig" \
 	--config "$root/hack/kwok/stages.yaml" \
 	--manage-all-nodes=false \
 	--manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
 	--node-lease-duration-seconds 40 \
-	--cidr 10.0.0.1/24 --node-ip 10.0.0.1 --server-address "127.0.0.1:$(free_port $((10247 + offset)))"
+	--cidr "$pod_cidr" --node-ip 10.0.0.1 --server-address "127.0.0.1:$(free_port $((10247 + offset)))"
 
 echo "$url" >"$dir/apiserver.url"
 

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -20,12 +22,21 @@ type command struct {
 	// codes are the exit codes that mean success: the audit exits 1 when
 	// findings are pending, kube-score when it finds a critical issue.
 	codes []int
+	// timeout ends the command (and its children) when it runs longer;
+	// 0: never.
+	timeout time.Duration
+	// peer: a crash or a timeout is a result to record (sample.ended), not
+	// an error of the bench.
+	peer bool
 }
 
 // sample is one run of a command.
 type sample struct {
 	wall time.Duration
 	rss  int64 // peak resident set size, bytes
+	// ended is how a peer's run ended: "" when it succeeded, else "crash
+	// (exit N)", "killed (signal N)" or "timeout after D".
+	ended string
 }
 
 // run runs the command once through the rusage launcher, which measures
@@ -38,12 +49,27 @@ func (c command) run(ctx context.Context, launcher string) (sample, error) {
 	}
 	defer out.Close()
 	usage := c.out + ".rusage"
-	cmd := exec.CommandContext(ctx, launcher, append([]string{usage}, c.args...)...)
+	os.Remove(usage)
+	runCtx := ctx
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(runCtx, launcher, append([]string{usage}, c.args...)...)
+	// A process group of its own: a timeout kills the command's children
+	// too, not the launcher alone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = out, &stderr
 	err = cmd.Run()
+	if c.peer && runCtx.Err() != nil && ctx.Err() == nil {
+		return sample{wall: time.Since(start), ended: "timeout after " + c.timeout.String()}, nil
+	}
 	var exit *exec.ExitError
-	if errors.As(err, &exit) && slices.Contains(c.codes, exit.ExitCode()) {
+	if errors.As(err, &exit) && (slices.Contains(c.codes, exit.ExitCode()) || c.peer) {
 		err = nil
 	}
 	if err != nil {
@@ -54,10 +80,28 @@ func (c command) run(ctx context.Context, launcher string) (sample, error) {
 		return sample{}, err
 	}
 	var ns, kib int64
-	if _, err := fmt.Sscan(string(data), &ns, &kib); err != nil {
+	var how string
+	if _, err := fmt.Sscan(string(data), &ns, &kib, &how); err != nil {
 		return sample{}, fmt.Errorf("reading %s: %w", usage, err)
 	}
-	return sample{wall: time.Duration(ns), rss: kib * 1024}, nil
+	return sample{wall: time.Duration(ns), rss: kib * 1024, ended: c.ending(how)}, nil
+}
+
+// ending says how a run ended, from the launcher's "exit:N" or
+// "signal:N": "" for success (an exit code of c.codes or 0).
+func (c command) ending(how string) string {
+	kind, n, _ := strings.Cut(how, ":")
+	code, _ := strconv.Atoi(n)
+	switch {
+	case kind == "signal":
+		return fmt.Sprintf("killed (signal %d)", code)
+	case code == 0 || slices.Contains(c.codes, code):
+		return ""
+	case code == 137:
+		return "crash (exit 137: SIGKILL, the OOM killer's)"
+	default:
+		return fmt.Sprintf("crash (exit %d)", code)
+	}
 }
 
 func lastLines(s string, n int) string {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
@@ -37,6 +38,12 @@ type Applier struct {
 	Force bool
 	// Warnings collects the API server's warnings (admission, deprecation).
 	Warnings *Warnings
+	// StatusViewer gives the rollout status viewer of a kind, which says
+	// whether a rollout is done and how far it is; nil means kubectl
+	// rollout status' own, polymorphichelpers.StatusViewerFor.
+	StatusViewer func(schema.GroupKind) (polymorphichelpers.StatusViewer, error)
+	// Pods lists and watches pods; nil means Client's.
+	Pods PodLister
 }
 
 // Warnings is a rest.WarningHandler that keeps what the server said.

@@ -7,11 +7,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/plan"
 )
@@ -78,7 +73,6 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 	if ctx.Err() != nil {
 		return out, a.rollback(ctx, p, w, out.Entry, c, fmt.Errorf("stopped before watching the rollout: %w", context.Cause(ctx)), record)
 	}
-	failing := a.Failing(w)
 	var held []string
 	watched := false
 	for _, obj := range p.Objects {
@@ -99,7 +93,7 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 			}
 			continue
 		}
-		if err := a.waitRollout(ctx, obj, c.Timeout, c.Progress, failing); err != nil {
+		if err := a.waitRollout(ctx, obj, c.Timeout, c.Progress, a.stuckPod); err != nil {
 			return out, a.rollback(ctx, p, w, out.Entry, c, err, record)
 		}
 		watched = true
@@ -269,43 +263,3 @@ func (e *RolledBackError) State() string {
 }
 
 func (e *RolledBackError) Unwrap() error { return e.Cause }
-
-// Failing finds a pod of the workload stuck in a state it will not leave
-// alone, so a broken rollout is rolled back at once rather than at the
-// timeout. Only pods created since the apply count, by the API server's own
-// clock: the time it recorded for harden's field manager.
-func (a *Applier) Failing(w *inspect.Workload) Failing {
-	var since time.Time
-	pods := a.Client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace(w.Namespace())
-	return func(ctx context.Context) (string, error) {
-		sel, err := w.Selector()
-		if err != nil || sel == nil {
-			return "", err
-		}
-		if since.IsZero() {
-			live, err := a.Get(ctx, &plan.Object{APIVersion: w.Object.GetAPIVersion(), Kind: w.Kind(), Namespace: w.Namespace(), Name: w.Name()})
-			if err != nil {
-				return "", err
-			}
-			for _, m := range live.GetManagedFields() {
-				if m.Manager == a.FieldManager && m.Operation == metav1.ManagedFieldsOperationApply && m.Time != nil {
-					since = m.Time.Time.Add(-time.Second)
-				}
-			}
-			if since.IsZero() {
-				return "", nil
-			}
-		}
-		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-		if err != nil {
-			return "", err
-		}
-		typed := make([]corev1.Pod, len(list.Items))
-		for i := range list.Items {
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &typed[i]); err != nil {
-				return "", err
-			}
-		}
-		return inspect.StuckPod(typed, since), nil
-	}
-}

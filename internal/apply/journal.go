@@ -23,8 +23,9 @@ import (
 // so `kubectl harden undo` works from any machine.
 const UndoAnnotation = plan.UndoAnnotation
 
-// ManagedByLabel marks companion objects harden created.
-const ManagedByLabel = "app.kubernetes.io/managed-by"
+// ManagedByLabel marks companion objects harden created (plan.Build sets
+// it on each).
+const ManagedByLabel = plan.ManagedByLabel
 
 // Entry records one run on one workload: enough to put back every field it
 // changed and delete every companion it created.

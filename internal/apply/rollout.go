@@ -18,32 +18,25 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/plan"
 )
 
 // Rolls reports whether changing this object rolls out new pods worth
-// watching.
+// watching: a live object of a kind inspect.KindTable puts in RolledOut
+// (not a Job or CronJob, nor a companion).
 func Rolls(o *plan.Object) bool {
-	switch o.Kind {
-	case "Deployment", "StatefulSet", "DaemonSet":
-		return !o.Create
-	}
-	return false
+	return !o.Create && inspect.IsA(o.Kind, inspect.RolledOut)
 }
 
-// Failing names a pod that will not become ready on its own (a crash
-// loop, a config error…) and why, or returns "".
-type Failing func(ctx context.Context) (string, error)
-
-// WaitRollout waits, with kubectl rollout status' own status viewers, until
-// the object's rollout completes, the progress deadline is exceeded, the
-// timeout passes, or failing reports a pod that will not recover. A live
+// WaitRollout waits, watching the object as kubectl rollout status does
+// and with its status viewers (Applier.StatusViewer), until the object's
+// rollout completes, the progress deadline is exceeded, the timeout
+// passes, or failing reports a pod that will not recover (its pods are
+// watched only with a failing; see waitRollout). A live
 // object that does not roll out by itself (a paused Deployment, an OnDelete
 // StatefulSet or DaemonSet) is not waited for: progress gets Held's note
 // and WaitRollout returns nil. progress receives each new status line. The
@@ -64,99 +57,6 @@ func (a *Applier) WaitRollout(ctx context.Context, o *plan.Object, timeout time.
 	return a.waitRollout(ctx, o, timeout, progress, failing)
 }
 
-// waitRollout is WaitRollout for an object known to roll out by itself.
-//
-// Only the rollout's own signals fail it: the progress deadline exceeded,
-// a pod failing reports, the timeout. A read the API server does not answer
-// (connection refused or reset, a timeout, 429 throttling, a 5xx — an API
-// server restarting, say) is retried with backoff, from 500ms doubling up
-// to 5s, until the timeout.
-func (a *Applier) waitRollout(ctx context.Context, o *plan.Object, timeout time.Duration, progress func(string), failing Failing) error {
-	r, err := a.resource(o)
-	if err != nil {
-		return err
-	}
-	gv, err := schema.ParseGroupVersion(o.APIVersion)
-	if err != nil {
-		return err
-	}
-	viewer, err := polymorphichelpers.StatusViewerFor(gv.WithKind(o.Kind).GroupKind())
-	if err != nil {
-		return fmt.Errorf("cannot watch the rollout of %s: %s", o.Ref(), oneLine(err.Error()))
-	}
-	tctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	last := ""
-	var unanswered error // the last read the API server did not answer, nil once one is
-	check := func() (bool, error) {
-		obj, err := r.Get(tctx, o.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		msg, done, err := viewer.Status(obj, 0)
-		if err != nil {
-			return false, rolloutSignal{err} // e.g. progress deadline exceeded
-		}
-		if !done && failing != nil {
-			why, err := failing(tctx)
-			if err != nil {
-				return false, err
-			}
-			if why != "" {
-				return false, rolloutSignal{errors.New(why)}
-			}
-		}
-		if msg != last && progress != nil {
-			progress(msg)
-		}
-		last = msg
-		return done, nil
-	}
-	delay, next := pollEvery, pollEvery
-	for {
-		done, err := check()
-		var signal rolloutSignal
-		switch {
-		case err == nil && done:
-			return nil
-		case err == nil:
-			unanswered, delay, next = nil, pollEvery, pollEvery
-		case tctx.Err() != nil:
-			// A request cut short by the deadline or a cancel fails inside
-			// client-go's rate limiter; what ended is the context.
-		case errors.As(err, &signal):
-			return fmt.Errorf("rollout of %s failed: %s", o.Ref(), oneLine(signal.Error()))
-		case Transient(err):
-			unanswered, delay, next = err, next, min(next*2, maxRetryEvery)
-		default:
-			return fmt.Errorf("rollout of %s: %s", o.Ref(), Brief(err))
-		}
-		if tctx.Err() == nil {
-			t := time.NewTimer(delay)
-			select {
-			case <-tctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
-		}
-		if tctx.Err() == nil {
-			continue
-		}
-		switch {
-		case ctx.Err() != nil:
-			// The caller's context ended (ctrl+c, a signal): not a timeout.
-			return fmt.Errorf("stopped watching the rollout of %s: %w", o.Ref(), context.Cause(ctx))
-		case unanswered != nil:
-			return fmt.Errorf("rollout of %s did not complete within %s: %s", o.Ref(), timeout, Brief(unanswered))
-		}
-		status := strings.TrimSpace(last)
-		if status == "" {
-			return fmt.Errorf("rollout of %s did not complete within %s", o.Ref(), timeout)
-		}
-		return fmt.Errorf("rollout of %s did not complete within %s: %s", o.Ref(), timeout, oneLine(status))
-	}
-}
-
 // readError is a read of the object that failed, told in a few words.
 type readError struct {
 	ref string
@@ -165,13 +65,6 @@ type readError struct {
 
 func (e *readError) Error() string { return "reading " + e.ref + ": " + Brief(e.err) }
 func (e *readError) Unwrap() error { return e.err }
-
-// pollEvery is how often the watch reads the rollout; maxRetryEvery
-// bounds the backoff of a read the API server did not answer.
-var pollEvery, maxRetryEvery = 500 * time.Millisecond, 5 * time.Second
-
-// rolloutSignal is the rollout's own word that it failed.
-type rolloutSignal struct{ error }
 
 // Transient reports whether err is the API server not answering for a
 // moment — a connection refused or reset, a timeout, throttling (429), a
@@ -307,8 +200,7 @@ func (a *Applier) oldRevisionPods(ctx context.Context, o *plan.Object, within ti
 	if revision == "" {
 		return nil, fmt.Errorf("%s reports no update revision yet", o.Ref())
 	}
-	list, err := a.Client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace(o.Namespace).
-		List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	list, err := a.pods().List(ctx, o.Namespace, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
 		return nil, err
 	}

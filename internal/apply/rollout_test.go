@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -159,25 +160,26 @@ func TestWaitRolloutEnds(t *testing.T) {
 	}
 }
 
-// A read the API server does not answer (an API server restarting:
-// connection refused, 503, throttling) does not fail a healthy rollout:
-// the watch retries until the rollout completes. An answer that is the
-// rollout's own signal, or a refusal, still ends it.
+// A list or watch the API server does not answer (an API server
+// restarting: connection refused, 503, throttling) does not fail a healthy
+// rollout: the watch is made again until the rollout completes. An answer
+// that is the rollout's own signal, or a refusal, still ends it.
 func TestWaitRolloutToleratesTransientErrors(t *testing.T) {
 	one := int32(1)
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}}
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", Generation: 1},
-		Spec:   appsv1.DeploymentSpec{Replicas: &one},
+		Spec:   appsv1.DeploymentSpec{Replicas: &one, Selector: sel},
 		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}}
 	o := &plan.Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "api"}
 	refused := &url.Error{Op: "Get", URL: "https://127.0.0.1:26443/apis/apps/v1/namespaces/shop/deployments/api",
 		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
-	defer func(p, m time.Duration) { pollEvery, maxRetryEvery = p, m }(pollEvery, maxRetryEvery)
-	pollEvery, maxRetryEvery = 20*time.Millisecond, 100*time.Millisecond
+	defer func(p, m time.Duration) { retryEvery, maxRetryEvery = p, m }(retryEvery, maxRetryEvery)
+	retryEvery, maxRetryEvery = 20*time.Millisecond, 100*time.Millisecond
 	faults := []error{refused, apierrors.NewServiceUnavailable("etcd is restarting"), apierrors.NewTooManyRequests("slow down", 1), refused}
 
 	a := fakeApplier(t, d)
 	calls := 0
-	a.Client.(*dynamicfake.FakeDynamicClient).PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+	a.Client.(*dynamicfake.FakeDynamicClient).PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
 		calls++
 		if calls <= len(faults) {
 			return true, nil, faults[calls-1]
@@ -185,16 +187,15 @@ func TestWaitRolloutToleratesTransientErrors(t *testing.T) {
 		return false, nil, nil
 	})
 	if err := a.WaitRollout(context.Background(), o, time.Minute, nil, nil); err != nil {
-		t.Errorf("a healthy rollout behind %d unanswered reads: %v", len(faults), err)
+		t.Errorf("a healthy rollout behind %d unanswered lists: %v", len(faults), err)
 	}
-	// The first read is Held's; the watch read through every fault.
-	if calls < len(faults)+1 {
-		t.Errorf("%d reads, want the faults retried", calls)
+	if calls != len(faults)+1 {
+		t.Errorf("%d lists, want the %d faults retried and one answer", calls, len(faults))
 	}
 
 	// Never answered: the timeout says why, in a few words.
 	a = fakeApplier(t, d)
-	a.Client.(*dynamicfake.FakeDynamicClient).PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+	a.Client.(*dynamicfake.FakeDynamicClient).PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, refused
 	})
 	err := a.waitRollout(context.Background(), o, 500*time.Millisecond, nil, nil)
@@ -206,35 +207,55 @@ func TestWaitRolloutToleratesTransientErrors(t *testing.T) {
 	// A refusal is an answer: it is not retried.
 	a = fakeApplier(t, d)
 	calls = 0
-	a.Client.(*dynamicfake.FakeDynamicClient).PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+	a.Client.(*dynamicfake.FakeDynamicClient).PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
 		calls++
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "api", errors.New("no"))
 	})
 	err = a.waitRollout(context.Background(), o, time.Minute, nil, nil)
 	if err == nil || calls != 1 || !strings.HasPrefix(err.Error(), "rollout of deployment.apps/api: ") {
-		t.Errorf("forbidden: %d reads, %v", calls, err)
+		t.Errorf("forbidden: %d lists, %v", calls, err)
 	}
 
 	// A pod that will not recover fails the rollout at once.
-	a = fakeApplier(t, &appsv1.Deployment{ObjectMeta: d.ObjectMeta, Spec: d.Spec, Status: appsv1.DeploymentStatus{ObservedGeneration: 1}})
-	failing := func(context.Context) (string, error) { return "pod api-1 is in CrashLoopBackOff", nil }
+	rolling := &appsv1.Deployment{ObjectMeta: d.ObjectMeta, Spec: d.Spec, Status: appsv1.DeploymentStatus{ObservedGeneration: 1}}
+	crashing := pod("api-1", "api", "rs", "new")
+	a = fakeApplier(t, rolling, crashing)
+	failing := func(_ *unstructured.Unstructured, pods []corev1.Pod) string {
+		for _, p := range pods {
+			if p.Name == "api-1" {
+				return "pod api-1 is in CrashLoopBackOff"
+			}
+		}
+		return ""
+	}
 	err = a.waitRollout(context.Background(), o, time.Minute, nil, failing)
 	if err == nil || err.Error() != "rollout of deployment.apps/api failed: pod api-1 is in CrashLoopBackOff" {
 		t.Errorf("failing pod: %v", err)
 	}
 	// …but a pod list the API server did not answer does not.
-	n := 0
-	flaky := func(context.Context) (string, error) {
-		if n++; n < 3 {
-			return "", apierrors.NewInternalError(errors.New("boom"))
-		}
-		return "pod api-1 is in CrashLoopBackOff", nil
-	}
-	err = a.waitRollout(context.Background(), o, time.Minute, nil, flaky)
-	if err == nil || n != 3 || !strings.Contains(err.Error(), "CrashLoopBackOff") {
-		t.Errorf("flaky pod list: %d calls, %v", n, err)
+	a = fakeApplier(t, rolling, crashing)
+	flaky := &flakyPods{PodLister: DynamicPods{Client: a.Client}, faults: 2}
+	a.Pods = flaky
+	err = a.waitRollout(context.Background(), o, time.Minute, nil, failing)
+	if err == nil || flaky.lists != 3 || !strings.Contains(err.Error(), "CrashLoopBackOff") {
+		t.Errorf("flaky pod list: %d lists, %v", flaky.lists, err)
 	}
 }
+
+// flakyPods is a PodLister whose first faults lists fail with a 500.
+type flakyPods struct {
+	PodLister
+	faults, lists int
+}
+
+func (f *flakyPods) List(ctx context.Context, ns string, opts metav1.ListOptions) (*unstructured.UnstructuredList, error) {
+	if f.lists++; f.lists <= f.faults {
+		return nil, apierrors.NewInternalError(errors.New("boom"))
+	}
+	return f.PodLister.List(ctx, ns, opts)
+}
+
+func (f *flakyPods) IsWatchListSemanticsUnSupported() bool { return true }
 
 func TestBrief(t *testing.T) {
 	refused := &url.Error{Op: "Get", URL: "https://127.0.0.1:1/x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/plan"
@@ -87,7 +86,7 @@ func (a *Applier) replaceStuck(ctx context.Context, o *plan.Object, failed strin
 		out.Left = append(out.Left, fmt.Sprintf("pods on the failed revision %s could not be listed (%s): %s", failed, Brief(err), finish))
 		return out
 	}
-	pods := a.Client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace(o.Namespace)
+	pods := a.Client.Resource(podsResource).Namespace(o.Namespace)
 	for _, p := range stuck {
 		uid := p.UID
 		err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
@@ -116,8 +115,7 @@ func (a *Applier) stuckOn(ctx context.Context, sts *unstructured.Unstructured, r
 	if err != nil {
 		return nil, err
 	}
-	list, err := a.Client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace(sts.GetNamespace()).
-		List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	list, err := a.pods().List(ctx, sts.GetNamespace(), metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -245,9 +244,6 @@ func FixableRules(w Workload) []string {
 	return ids
 }
 
-// SkippedByFlag is the reason of a finding whose rule --skip left out.
-const SkippedByFlag = "skipped by --skip"
-
 // NamespaceFindings runs the namespace rules; their findings always need a
 // human (or are exempted by the namespace's skip annotation, or skipped).
 func NamespaceFindings(ns *inspect.NamespaceSnapshot, sel rules.Selection) []rules.Result {
@@ -258,17 +254,17 @@ func NamespaceFindings(ns *inspect.NamespaceSnapshot, sel rules.Selection) []rul
 		if !sel.Active(m.ID) {
 			continue
 		}
-		for _, f := range r.Check(ns) {
+		for _, f := range rules.CheckNamespace(r, ns) {
 			f = sel.Graded(f)
-			res := rules.Result{Finding: f, Status: rules.StatusManual, Reason: f.Manual}
+			res := rules.Result{Finding: f, Status: rules.StatusNeedsHuman, Reason: f.NeedsHuman}
 			why, exempt := policyExempts(sel, ns.Namespace.Name, m)
 			switch {
-			case selects(skip, m):
+			case m.SelectedByList(skip):
 				res.Status, res.Reason = rules.StatusExempted, "namespace annotation "+rules.SkipAnnotation+"="+skip
 			case exempt:
 				res.Status, res.Reason = rules.StatusExempted, why
-			case selectsAny(sel.Skip, m):
-				res.Status, res.Reason = rules.StatusSkipped, SkippedByFlag
+			case m.SelectedBy(sel.Skip):
+				res.Status, res.Reason = rules.StatusSkipped, rules.SkippedByFlag
 			}
 			out = append(out, res)
 		}
@@ -283,17 +279,4 @@ func policyExempts(sel rules.Selection, ns string, m rules.Meta) (string, bool) 
 		return "", false
 	}
 	return sel.Policy.Exempts(rules.Target{Namespace: ns}, m)
-}
-
-func selects(list string, m rules.Meta) bool {
-	return list != "" && selectsAny(strings.Split(list, ","), m)
-}
-
-func selectsAny(words []string, m rules.Meta) bool {
-	for _, w := range words {
-		if m.Selects(w) {
-			return true
-		}
-	}
-	return false
 }

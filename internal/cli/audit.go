@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -72,7 +71,7 @@ type AuditOptions struct {
 
 // NewAuditCommand builds `kubectl harden audit`.
 func NewAuditCommand(flags *genericclioptions.ConfigFlags, f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &AuditOptions{ConfigFlags: flags, IOStreams: streams, Kinds: []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"},
+	o := &AuditOptions{ConfigFlags: flags, IOStreams: streams, Kinds: inspect.KindsIn(inspect.Workloads),
 		ChunkSize: 500, MinScore: -1, Color: "auto", DryRun: "none", FieldManager: plan.DefaultFieldManager, Watch: true, Timeout: 5 * time.Minute, Parallel: engine.DefaultParallel}
 	cmd := &cobra.Command{
 		Use:   "audit [-n NAMESPACE | -A] [-l SELECTOR]",
@@ -163,52 +162,46 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json, yaml, sarif, junit, markdown, html or html=FILE; with --fix, table or diff")
 	fs.StringVar(&o.FailOn, "fail-on", "", "Exit 1 when a pending finding is this severe or worse: critical, high, medium or low")
 	fs.IntVar(&o.MinScore, "min-score", o.MinScore, "Exit 1 when the cluster's score is below this")
-	fs.StringSliceVar(&o.Skip, "skip", nil, "Rules to leave out, comma-separated")
 	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
-	fs.StringSliceVar(&o.Fix, "fix", nil, "Fix these rules on every audited workload: all, or rule IDs, aliases (probes) or categories, comma-separated")
-	fs.StringArrayVar(&o.Set, "set", nil, "A fix parameter, RULE.PARAM=VALUE (e.g. readiness-probe.path=/ready); repeatable")
-	fs.BoolVarP(&o.Yes, "yes", "y", false, "With --fix: apply the planned fixes without asking")
-	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `With --fix: "none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
-	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
-	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
-	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch each rollout until it completes")
-	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch each rollout before rolling back")
+	o.fixFlags().AddFlags(cmd)
 	fs.IntVar(&o.Parallel, "parallel", o.Parallel, "With --fix --yes: how many workloads to fix at once (1: one after another, 0: the default); never more in a namespace than its PodDisruptionBudgets allow disruptions")
 	o.fleet.addFlags(fs)
 	registerPublishFlag(fs, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("set", setCompletion)
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-// auditFormats are the -o values of the audit; diff only with --fix.
-var auditFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "html", "policyreport", "openreports", "diff"}
+// auditFormats are the -o values of the audit: the printer registry's,
+// and diff, only with --fix.
+var auditFormats = append(report.AuditFormats(), "diff")
+
+// fixFlags is the fix-flags bundle over o's fields, worded for fixing
+// from an audit.
+func (o *AuditOptions) fixFlags() fixFlags {
+	return fixFlags{Fix: &o.Fix, Skip: &o.Skip, Set: &o.Set, Yes: &o.Yes, DryRun: &o.DryRun, FieldManager: &o.FieldManager,
+		ForceConflicts: &o.ForceConflicts, Watch: &o.Watch, Timeout: &o.Timeout, Usage: map[string]string{
+			"fix":     "Fix these rules on every audited workload: all, or rule IDs, aliases (probes) or categories, comma-separated",
+			"skip":    "Rules to leave out, comma-separated",
+			"yes":     "With --fix: apply the planned fixes without asking",
+			"dry-run": `With --fix: "none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`,
+			"watch":   "After applying, watch each rollout until it completes",
+			"timeout": "How long to watch each rollout before rolling back",
+		}}
+}
 
 // Complete builds the clients and the rule selection.
 func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	var err error
-	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
+	if o.selection, o.policy, err = o.fixFlags().Complete(cmd); err != nil {
 		return err
 	}
-	if o.policy, err = loadPolicy(cmd); err != nil {
+	if err := refuseWithoutFix(cmd, o.Fix, "kubectl harden audit -n NS --fix=pdb,spread --yes"); err != nil {
 		return err
 	}
-	if o.selection, err = selectionWithPolicy(o.selection, o.policy); err != nil {
-		return err
-	}
-	// Flags that only mean something when fixing are refused without
-	// --fix, rather than silently ignored.
-	if len(o.Fix) == 0 {
-		for _, name := range []string{"yes", "set", "dry-run", "field-manager", "force-conflicts", "watch", "timeout", "parallel"} {
-			if cmd != nil && cmd.Flags().Changed(name) {
-				return fmt.Errorf("--%s only applies with --fix, e.g. kubectl harden audit -n NS --fix=pdb,spread --yes", name)
-			}
-		}
+	if len(o.Fix) == 0 && cmd != nil && cmd.Flags().Changed("parallel") {
+		return fmt.Errorf("--parallel only applies with --fix, e.g. kubectl harden audit -n NS --fix=pdb,spread --yes")
 	}
 	if o.ForceConflicts {
 		o.selection.Force = []string{"all"}
@@ -221,14 +214,28 @@ func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	return err
 }
 
-// Validate checks the flags.
+// Validate checks the flags, in this order: -o (html=FILE, the fleet's
+// formats, those --fix allows), the fix flags, the gate (--fail-on,
+// --min-score), the scope (--kinds, --chunk-size), --color and
+// --publish. It returns the first error, naming its flag.
 func (o *AuditOptions) Validate() error {
-	if err := o.parseHTMLOutput(); err != nil {
-		return err
+	for _, check := range []func() error{
+		o.parseHTMLOutput, o.validateFleet, o.validateOutput,
+		func() error { return o.fixFlags().Validate(o.selection) }, o.validateParallel,
+		o.validateGate, o.validateScope,
+		func() error { return validateColor(o.Color) },
+		o.validatePublish,
+	} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
-	if err := o.validateFleet(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// validateOutput checks -o: a format of the printer registry, or diff,
+// which only --fix prints (and --fix prints only table and diff).
+func (o *AuditOptions) validateOutput() error {
 	switch {
 	case len(o.Fix) > 0 && o.Output != "" && o.Output != "table" && o.Output != "diff":
 		return fmt.Errorf("with --fix, --output must be table or diff, got %q (audit again afterwards for the other formats)", o.Output)
@@ -237,20 +244,12 @@ func (o *AuditOptions) Validate() error {
 	case !slices.Contains(auditFormats, o.Output) && o.Output != "":
 		return fmt.Errorf("--output must be one of %s or html=FILE, got %q", strings.Join(auditFormats[:len(auditFormats)-1], ", "), o.Output)
 	}
-	switch o.DryRun {
-	case "none", "server", "client":
-	default:
-		return fmt.Errorf(`--dry-run must be "none", "server" or "client", got %q`, o.DryRun)
-	}
-	if o.FieldManager == "" {
-		return fmt.Errorf("--field-manager must not be empty")
-	}
-	if o.Timeout <= 0 {
-		return fmt.Errorf("--timeout must be positive")
-	}
-	if o.Parallel < 0 {
-		return fmt.Errorf("--parallel must be at least 1 (or 0 for the default, %d)", engine.DefaultParallel)
-	}
+	return nil
+}
+
+// validateGate reads --fail-on into failOn and checks --min-score (at
+// most 100; -1, the default, is no minimum).
+func (o *AuditOptions) validateGate() error {
 	if o.FailOn != "" {
 		sev, err := rules.ParseSeverity(o.FailOn)
 		if err != nil {
@@ -261,6 +260,12 @@ func (o *AuditOptions) Validate() error {
 	if o.MinScore > 100 {
 		return fmt.Errorf("--min-score must be at most 100")
 	}
+	return nil
+}
+
+// validateScope checks --kinds (workload kinds inspect knows, in any of
+// kubectl's spellings) and --chunk-size (positive).
+func (o *AuditOptions) validateScope() error {
 	for _, k := range o.Kinds {
 		if !inspect.KindNamed(k) {
 			return fmt.Errorf("--kinds: unknown kind %q (Deployment, StatefulSet, DaemonSet, Job, CronJob)", k)
@@ -269,16 +274,7 @@ func (o *AuditOptions) Validate() error {
 	if o.ChunkSize < 1 {
 		return fmt.Errorf("--chunk-size must be positive")
 	}
-	if err := validateColor(o.Color); err != nil {
-		return err
-	}
-	if err := o.validatePublish(); err != nil {
-		return err
-	}
-	if err := validateSet(o.Set); err != nil {
-		return err
-	}
-	return rules.ValidateSelection(o.selection)
+	return nil
 }
 
 // Run reads, evaluates, verifies the Pod Security levels with the API
@@ -311,25 +307,10 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if o.Output == "" && onTerminal(o.IOStreams) && o.Publish == "" {
 		return o.browse(ctx, cluster, scope, rep)
 	}
-	switch o.Output {
-	case "json":
-		err = report.WriteAuditJSON(o.Out, rep)
-	case "yaml":
-		err = printYAML(o.Out, rep)
-	case "sarif":
-		err = report.WriteAuditSARIF(o.Out, rep)
-	case "junit":
-		err = report.WriteAuditJUnit(o.Out, rep)
-	case "markdown":
-		err = report.WriteAuditMarkdown(o.Out, rep)
-	case "html":
-		err = o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error { return report.WriteAuditHTML(w, rep, opt) })
-	case "policyreport", "openreports":
-		err = o.writeReports(rep)
-	default:
-		err = report.WriteAuditTable(o.Out, rep, o.styles)
-	}
-	if err != nil {
+	printer, _ := report.AuditPrinterFor(o.Output)
+	if err := o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error {
+		return printer.Audit(w, rep, report.PrintOptions{Styles: o.styles, HTML: opt})
+	}); err != nil {
 		return err
 	}
 	if o.Publish != "" {
@@ -443,7 +424,7 @@ func (o *AuditOptions) verifyPodSecurity(ctx context.Context, rep *audit.Report)
 		for j := range n.Findings {
 			f := &n.Findings[j]
 			label, level, ok := strings.Cut(f.Field, "=")
-			if f.Rule != "pod-security-labels" || !ok || level == "privileged" || f.Status != rules.StatusManual {
+			if f.Rule != "pod-security-labels" || !ok || level == "privileged" || f.Status != rules.StatusNeedsHuman {
 				continue
 			}
 			patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{label: level}}})
@@ -497,7 +478,7 @@ func (o *AuditOptions) printFixNotes(results []rules.Result) {
 func needsHuman(sel rules.Selection, results []rules.Result) []string {
 	var out []string
 	for _, r := range results {
-		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusManual && sel.Chooses(rule.Meta()) {
+		if rule, ok := rules.Get(r.Rule); ok && r.Status == rules.StatusNeedsHuman && sel.Chooses(rule.Meta()) {
 			out = append(out, fmt.Sprintf("%s: needs a human: %s", r.Rule, termsafe.String(r.Reason)))
 		}
 	}
@@ -528,7 +509,7 @@ func pendingOf(rep *audit.Report, words []string) int {
 	count := func(findings []rules.Result) {
 		for _, f := range findings {
 			r, ok := rules.Get(f.Rule)
-			if ok && f.Pending() && slices.ContainsFunc(words, r.Meta().Selects) {
+			if ok && f.Pending() && r.Meta().SelectedBy(words) {
 				n++
 			}
 		}
@@ -556,75 +537,8 @@ func findingsOf(results []rules.Result, st rules.Status) string {
 	return fmt.Sprintf("%s (%s)", report.Count(n, "finding", "findings"), strings.Join(ids, ", "))
 }
 
-// progress shows --fix's progress on stderr: a bar redrawn in place on a
-// terminal, plain lines otherwise (a CI log).
-type progress struct {
-	out     io.Writer
-	tty     bool
-	total   int
-	current int
-	label   string
-	styles  report.Styles
-}
-
-func newProgress(out io.Writer, total int, st report.Styles) *progress {
-	return &progress{out: out, total: total, styles: st, tty: isTerminal(out)}
-}
-
-// step starts workload i.
-func (p *progress) step(i int, label string) {
-	p.current, p.label = i, label
-	if p.tty {
-		p.draw(label)
-		return
-	}
-	fmt.Fprintf(p.out, "[%d/%d] %s\n", i+1, p.total, termsafe.String(label))
-}
-
-// status is a rollout status line of the current workload.
-func (p *progress) status(msg string) {
-	msg = strings.TrimRight(msg, "\n")
-	if p.tty {
-		p.draw(p.label + ": " + msg)
-		return
-	}
-	fmt.Fprintln(p.out, "  "+termsafe.String(msg))
-}
-
-// println writes a line above the bar.
-func (p *progress) println(msg string) {
-	p.clear()
-	fmt.Fprintln(p.out, termsafe.String(msg))
-	if p.tty {
-		p.draw(p.label)
-	}
-}
-
-func (p *progress) draw(label string) {
-	width := 80
-	if f, ok := p.out.(*os.File); ok {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			width = w
-		}
-	}
-	// Keep it on one line: a wrapped line cannot be redrawn in place.
-	avail := max(width-1-20-len(fmt.Sprintf(" %d/%d ", p.current, p.total)), 10)
-	if r := []rune(label); len(r) > avail {
-		label = string(r[:avail-1]) + "…"
-	}
-	fmt.Fprint(p.out, "\r\x1b[2K"+report.ProgressBar(p.current, p.total, 20, label, p.styles))
-}
-
-func (p *progress) clear() {
-	if p.tty {
-		fmt.Fprint(p.out, "\r\x1b[2K")
-	}
-}
-
-func (p *progress) done() {
-	if p.tty && p.total > 0 {
-		p.current = p.total
-		p.draw("done")
-		fmt.Fprintln(p.out)
-	}
+// newProgress is --fix's progress on out (stderr) for total workloads:
+// a bar redrawn in place when out is a terminal.
+func newProgress(out io.Writer, total int, st report.Styles) *report.Progress {
+	return report.NewProgress(out, total, st, isTerminal(out))
 }

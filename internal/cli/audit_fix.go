@@ -26,7 +26,7 @@ type fixRun struct {
 	cluster *inspect.Cluster
 	eng     *engine.Engine
 	req     engine.Request
-	bar     *progress
+	bar     *report.Progress
 	refused refusedOnce
 	counts  map[outcome]int
 	held    int           // fixes left to their owners (conflict)
@@ -49,11 +49,11 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	eng := o.engine(o.Watch, o.Timeout)
 	eng.Policy = o.selection.Policy
 	run := &fixRun{o: o, cluster: cluster, eng: eng, bar: bar, counts: map[outcome]int{}}
-	run.req = engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.status,
+	run.req = engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.Status,
 		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes), NoReadAfter: true,
-		Warn: func(msg string) { bar.println("warning: " + msg) },
+		Warn: func(msg string) { bar.Println("warning: " + msg) },
 		Replanned: func(w *inspect.Workload) {
-			bar.println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
+			bar.Println(fmt.Sprintf("%s changed while being hardened; planning again", w.Ref()))
 		}}
 	fixing := map[string]bool{}
 	for _, w := range todo {
@@ -71,7 +71,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	if err != nil {
 		return err
 	}
-	bar.done()
+	bar.Done()
 	counts := run.counts
 	// The workloads with nothing of the selection to fix get their line
 	// too, with why a chosen rule needs a human there.
@@ -132,23 +132,31 @@ func (r *fixRun) parallelism() int {
 	return r.o.Parallel
 }
 
+// validateParallel checks --parallel: at least 1, or 0 for the default.
+func (o *AuditOptions) validateParallel() error {
+	if o.Parallel < 0 {
+		return fmt.Errorf("--parallel must be at least 1 (or 0 for the default, %d)", engine.DefaultParallel)
+	}
+	return nil
+}
+
 // sequential fixes the workloads one after another (--parallel 1, and
 // every preview). A signal stops it after the workload being fixed, which
 // is rolled back (or had completed); the rest are not touched.
 func (r *fixRun) sequential(ctx context.Context, todo []*inspect.Workload) error {
 	for i, w := range todo {
 		ref := w.Ref() + " -n " + w.Namespace()
-		r.bar.step(i, ref)
+		r.bar.Step(i, ref)
 		in := interruptsOf(ctx)
 		done := in.writing(w)
 		res, err := r.eng.Fix(ctx, r.cluster, w, r.req)
 		wrote := in.wrote()
 		done()
 		if in.interrupted() {
-			r.bar.clear()
+			r.bar.Clear()
 			return &InterruptedError{State: interruptedState(workloadRef(w), res.Plan, res.Applied, wrote, err)}
 		}
-		r.bar.clear()
+		r.bar.Clear()
 		r.print(w, res, err)
 	}
 	return nil
@@ -160,7 +168,7 @@ func (r *fixRun) print(w *inspect.Workload, res *engine.Result, err error) {
 	o := r.o
 	ref := w.Ref() + " -n " + w.Namespace()
 	if msg := r.refused.line(res.DryRunRefused); msg != "" {
-		r.bar.println(msg)
+		r.bar.Println(msg)
 	}
 	got, line := outcomeOf(res, err)
 	if err == nil {
@@ -210,7 +218,7 @@ type fixed struct {
 // state names every run the signal caught and how many never started.
 func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 	slots := r.slots(ctx, todo)
-	bar := &parProgress{p: r.bar, inFlight: map[int]string{}}
+	bar := &parProgress{p: r.bar, tty: isTerminal(r.o.ErrOut), inFlight: map[int]string{}}
 	in := interruptsOf(ctx)
 	if in != nil {
 		in.setBeforeExit(func() { bar.stoppedAtOnce(in) })
@@ -275,7 +283,7 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 	if len(states) == 0 {
 		return nil // every run had ended: on as the sequential run goes
 	}
-	r.bar.clear()
+	r.bar.Clear()
 	return &InterruptedError{State: strings.Join(states, "; ")}
 }
 
@@ -310,7 +318,7 @@ func (r *fixRun) slots(ctx context.Context, todo []*inspect.Workload) []engine.S
 		list, err := r.o.reader.Client.PolicyV1().PodDisruptionBudgets(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			unread[ns] = true
-			r.bar.println(fmt.Sprintf("warning: the PodDisruptionBudgets of namespace %s could not be read (%s): its workloads are fixed one at a time", ns, Explain(err)))
+			r.bar.Println(fmt.Sprintf("warning: the PodDisruptionBudgets of namespace %s could not be read (%s): its workloads are fixed one at a time", ns, Explain(err)))
 			continue
 		}
 		budgets[ns] = list.Items
@@ -338,7 +346,8 @@ func (r *fixRun) slots(ctx context.Context, todo []*inspect.Workload) []engine.S
 // prefixed with its workload.
 type parProgress struct {
 	mu       sync.Mutex
-	p        *progress
+	p        *report.Progress
+	tty      bool
 	done     int
 	inFlight map[int]string // running workloads, by their place in the order
 }
@@ -348,8 +357,8 @@ func (b *parProgress) start(i int, ref string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.inFlight[i] = ref
-	if !b.p.tty {
-		fmt.Fprintf(b.p.out, "[%d/%d] %s\n", i+1, b.p.total, termsafe.String(ref))
+	if !b.tty {
+		b.p.Step(i, ref)
 		return
 	}
 	b.redraw()
@@ -359,20 +368,18 @@ func (b *parProgress) start(i int, ref string) {
 func (b *parProgress) status(ref, msg string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	msg = strings.TrimRight(msg, "\n")
-	if !b.p.tty {
-		fmt.Fprintln(b.p.out, "  "+termsafe.String(ref+": "+msg))
+	if !b.tty {
+		b.p.Status(ref + ": " + msg)
 		return
 	}
-	b.p.current = b.done
-	b.p.draw(ref + ": " + msg)
+	b.p.Step(b.done, ref+": "+strings.TrimRight(msg, "\n"))
 }
 
 // println writes a line above the bar.
 func (b *parProgress) println(msg string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.p.println(msg)
+	b.p.Println(msg)
 }
 
 // finish is workload i done.
@@ -381,7 +388,7 @@ func (b *parProgress) finish(i int) {
 	defer b.mu.Unlock()
 	delete(b.inFlight, i)
 	b.done++
-	if b.p.tty {
+	if b.tty {
 		b.redraw()
 	}
 }
@@ -390,18 +397,16 @@ func (b *parProgress) finish(i int) {
 func (b *parProgress) print(f func()) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.p.clear()
+	b.p.Clear()
 	f()
-	if b.p.tty && b.done < b.p.total {
+	if b.tty && len(b.inFlight) > 0 {
 		b.redraw()
 	}
 }
 
 // redraw draws the bar: the workloads done, and those running.
 func (b *parProgress) redraw() {
-	b.p.current = b.done
-	b.p.label = fmt.Sprintf("%d running: %s", len(b.inFlight), strings.Join(b.running(), ", "))
-	b.p.draw(b.p.label)
+	b.p.Step(b.done, fmt.Sprintf("%d running: %s", len(b.inFlight), strings.Join(b.running(), ", ")))
 }
 
 // running are the refs of the running workloads, in the sequential order.
@@ -428,7 +433,7 @@ func (b *parProgress) stoppedAtOnce(in *interrupts) {
 	in.mu.Unlock()
 	b.mu.Lock()
 	refs := b.running()
-	b.p.clear()
+	b.p.Clear()
 	b.mu.Unlock()
 	if writes == 0 || len(refs) == 0 {
 		return

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/kubectl-harden/kubectl-harden/internal/audit"
 	"io"
 	"slices"
 	"strings"
@@ -36,9 +35,10 @@ import (
 // API servers, is the limit past a few.
 const fleetParallel = 4
 
-// fleetFormats are the -o values of a fleet audit. The others (diff, and
-// the single-cluster exports) read or write one cluster.
-var fleetFormats = []string{"table", "json", "yaml", "sarif", "junit", "markdown", "html"}
+// fleetFormats are the -o values of a fleet audit: the printers with a
+// fleet variant. The others (diff, and the single-cluster exports) read
+// or write one cluster.
+var fleetFormats = report.FleetFormats()
 
 // fleetOptions are the audit's fleet flags and the contexts they name.
 type fleetOptions struct {
@@ -178,32 +178,12 @@ func (o *AuditOptions) runFleet(ctx context.Context) error {
 		})
 	}
 	_ = g.Wait() // each cluster's error is its item's
-	var err error
-	switch o.Output {
-	case "json":
-		err = report.WriteFleetJSON(o.Out, items)
-	case "yaml":
-		err = printYAML(o.Out, report.NewFleetReport(items))
-	case "sarif":
-		err = report.WriteFleetSARIF(o.Out, items)
-	case "junit":
-		err = report.WriteFleetJUnit(o.Out, items)
-	case "markdown":
-		err = report.WriteFleetMarkdown(o.Out, items)
-	case "html":
-		// A cluster not audited is named on stderr by fleetExit; the
-		// page holds the clusters that were.
-		var reps []*audit.Report
-		for _, it := range items {
-			if it.Report != nil {
-				reps = append(reps, it.Report)
-			}
-		}
-		err = o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error { return report.WriteAuditHTMLFleet(w, reps, opt) })
-	default:
-		err = report.WriteFleetTable(o.Out, items, o.styles)
-	}
-	if err != nil {
+	// A cluster not audited is named on stderr by fleetExit; the html
+	// page holds the clusters that were.
+	printer, _ := report.AuditPrinterFor(o.Output)
+	if err := o.writeHTML(func(w io.Writer, opt report.HTMLOptions) error {
+		return printer.Fleet(w, items, report.PrintOptions{Styles: o.styles, HTML: opt})
+	}); err != nil {
 		return err
 	}
 	return o.fleetExit(items)

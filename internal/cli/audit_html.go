@@ -32,11 +32,17 @@ func (o *AuditOptions) parseHTMLOutput() error {
 	return nil
 }
 
-// writeHTML writes the page render makes (one cluster, or a fleet): to the
-// -o html=FILE file (whole or not at all: written beside it, then
-// renamed, and announced on stderr), else to stdout.
+// writeHTML writes what render makes in the -o format (one cluster, or a
+// fleet): for -o html=FILE to the file (whole or not at all: written
+// beside it, then renamed, and announced on stderr), else to stdout.
+// Every audit format is printed through it; only html takes a file.
 func (o *AuditOptions) writeHTML(render func(io.Writer, report.HTMLOptions) error) error {
-	opt := report.HTMLOptions{Context: o.context, Generated: time.Now()}
+	opt := report.HTMLOptions{Generated: time.Now()}
+	// A fleet has no session of its own (each cluster has one): its page
+	// names each report's cluster instead of one context.
+	if o.session != nil {
+		opt.Context = o.context
+	}
 	if o.htmlFile == "" {
 		return render(o.Out, opt)
 	}

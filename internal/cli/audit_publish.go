@@ -87,18 +87,12 @@ func allKinds(kinds []string) bool {
 	for _, k := range kinds {
 		have[inspect.CanonicalKind(k)] = true
 	}
-	for _, k := range []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"} {
+	for _, k := range inspect.KindsIn(inspect.Workloads) {
 		if !have[k] {
 			return false
 		}
 	}
 	return true
-}
-
-// writeReports is -o policyreport and -o openreports: the reports as a
-// YAML stream for kubectl apply -f, results stamped now.
-func (o *AuditOptions) writeReports(rep *audit.Report) error {
-	return report.WriteAuditPolicyReports(o.Out, rep, o.Output == "openreports", time.Now())
 }
 
 // publish writes the audit's reports to the cluster: one per audited

@@ -61,7 +61,7 @@ func TestPendingOf(t *testing.T) {
 		return rules.Result{Finding: rules.Finding{Rule: rule, Severity: rules.Medium}, Status: st}
 	}
 	rep := &audit.Report{Namespaces: []audit.Namespace{{Name: "shop", Workloads: []audit.Workload{
-		{Kind: "Deployment", Name: "web", Findings: []rules.Result{res("pdb", rules.StatusFixed), res("spread", rules.StatusManual), res("image", rules.StatusSkipped)}},
+		{Kind: "Deployment", Name: "web", Findings: []rules.Result{res("pdb", rules.StatusFixed), res("spread", rules.StatusNeedsHuman), res("image", rules.StatusSkipped)}},
 		{Kind: "Deployment", Name: "api", Findings: []rules.Result{res("pdb", rules.StatusExempted)}},
 	}}}}
 	for words, want := range map[string]int{"pdb": 0, "pdb,spread": 1, "availability": 1, "all": 2, "image": 1} {

@@ -17,6 +17,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/report"
 	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
@@ -195,9 +196,19 @@ func ruleCompletion(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Co
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }
 
-// outputFormats are the -o values of kubectl harden TYPE/NAME; the last,
-// kustomize=, takes a directory.
-var outputFormats = []string{"text", "json", "yaml", "diff", "patch", "kustomize="}
+// outputFormats are harden's -o values from the printer registry, a
+// format that takes an argument ending in "=" (kustomize=).
+var outputFormats = func() []string {
+	var out []string
+	for _, f := range report.HardenFormats() {
+		format, _, hasArg := strings.Cut(f, "=")
+		if hasArg {
+			format += "="
+		}
+		out = append(out, format)
+	}
+	return out
+}()
 
 // outputCompletion completes -o: the formats, then after kustomize= the
 // directories under what is typed (listed here, so that every shell

@@ -83,7 +83,7 @@ func TestUnusedSets(t *testing.T) {
 	res := func(rule string, st rules.Status) rules.Result {
 		return rules.Result{Finding: rules.Finding{Rule: rule}, Status: st}
 	}
-	web := fixedOn{Ref: "deployment/web", Results: []rules.Result{res("readiness-probe", rules.StatusFixed), res("pdb", rules.StatusManual)}}
+	web := fixedOn{Ref: "deployment/web", Results: []rules.Result{res("readiness-probe", rules.StatusFixed), res("pdb", rules.StatusNeedsHuman)}}
 	api := fixedOn{Ref: "deployment/api", Results: []rules.Result{res("readiness-probe", rules.StatusNotSelected)}}
 	got := unusedSets([]string{"readiness-probe.path=/", "readiness-probe.path=/x", "pdb.min-available=1", "replicas.count=3"}, []fixedOn{web, api})
 	want := []string{
@@ -103,8 +103,8 @@ func TestUnusedSets(t *testing.T) {
 // text report does; rules not chosen say nothing.
 func TestNeedsHuman(t *testing.T) {
 	results := []rules.Result{
-		{Finding: rules.Finding{Rule: "pdb"}, Status: rules.StatusManual, Reason: "fix replicas first: --fix=replicas,pdb"},
-		{Finding: rules.Finding{Rule: "spread"}, Status: rules.StatusManual, Reason: "zones unknown"},
+		{Finding: rules.Finding{Rule: "pdb"}, Status: rules.StatusNeedsHuman, Reason: "fix replicas first: --fix=replicas,pdb"},
+		{Finding: rules.Finding{Rule: "spread"}, Status: rules.StatusNeedsHuman, Reason: "zones unknown"},
 		{Finding: rules.Finding{Rule: "replicas"}, Status: rules.StatusPlanned},
 	}
 	got := needsHuman(rules.Selection{Fix: []string{"replicas", "pdb"}}, results)

@@ -20,8 +20,8 @@ func TestAuditFixNotes(t *testing.T) {
 	o.printFixNotes([]rules.Result{
 		{Finding: rules.Finding{Rule: "resources"}, Status: rules.StatusFixed,
 			Fix: &rules.Fix{Description: "set requests.cpu 150m (LimitRange lr\x1b[2J defaultRequest) of container web", Warnings: []string{"one sample"}}},
-		{Finding: rules.Finding{Rule: "resources"}, Status: rules.StatusManual, Reason: "no usage data (metrics.k8s.io not served): harden guesses no memory limit"},
-		{Finding: rules.Finding{Rule: "replicas"}, Status: rules.StatusManual, Reason: "not chosen: not shown"},
+		{Finding: rules.Finding{Rule: "resources"}, Status: rules.StatusNeedsHuman, Reason: "no usage data (metrics.k8s.io not served): harden guesses no memory limit"},
+		{Finding: rules.Finding{Rule: "replicas"}, Status: rules.StatusNeedsHuman, Reason: "not chosen: not shown"},
 		{Finding: rules.Finding{Rule: "pdb"}, Status: rules.StatusConflict, Reason: "held: the conflict line says so"},
 	})
 	want := "             resources: fix: set requests.cpu 150m (LimitRange lr\\x1b[2J defaultRequest) of container web\n" +

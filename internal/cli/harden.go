@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +14,6 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/apply"
-	"github.com/kubectl-harden/kubectl-harden/internal/audit"
 	"github.com/kubectl-harden/kubectl-harden/internal/engine"
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/plan"
@@ -70,35 +66,24 @@ func (o *HardenOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively")
 	fs.StringVarP(&o.Selector, "selector", "l", "", "Selector (label query) to filter on, e.g. -l app=web")
 	fs.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Look for the named workloads in every namespace")
-	fs.StringSliceVar(&o.Fix, "fix", nil, "Rules to fix: all, or rule IDs, aliases (probes) or categories, comma-separated")
-	fs.StringSliceVar(&o.Skip, "skip", nil, "Rules never to fix or report as pending, comma-separated")
-	fs.StringArrayVar(&o.Set, "set", nil, "A fix parameter, RULE.PARAM=VALUE (e.g. readiness-probe.path=/ready); repeatable")
-	fs.BoolVarP(&o.Yes, "yes", "y", false, "Apply the planned fixes without asking")
-	fs.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none" applies (with --yes); "server" sends a server-side dry-run only; "client" plans without asking the server`)
+	o.fixFlags().AddFlags(cmd)
 	fs.StringVarP(&o.Output, "output", "o", "", "Output format: text, json, yaml, diff, patch (a JSON array: RFC 6902 ops per changed object for kubectl patch --type=json, manifests of the objects to create), or kustomize=DIR (an overlay that kubectl kustomize builds). Without -o, a terminal gets the interactive UI and anything else the text report")
-	fs.StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
-	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also apply the fixes whose fields another field manager owns (kubectl apply, Helm, Argo CD, Flux, an autoscaler); without it they end as conflict and the rest is applied")
-	fs.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After applying, watch the rollout until it completes")
-	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch a rollout before giving up")
 	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
 	_ = cmd.RegisterFlagCompletionFunc("output", outputCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("set", setCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("fix", ruleCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("skip", ruleCompletion)
+}
+
+// fixFlags is the fix-flags bundle over o's fields, with the main
+// command's help texts.
+func (o *HardenOptions) fixFlags() fixFlags {
+	return fixFlags{Fix: &o.Fix, Skip: &o.Skip, Set: &o.Set, Yes: &o.Yes, DryRun: &o.DryRun, FieldManager: &o.FieldManager,
+		ForceConflicts: &o.ForceConflicts, Watch: &o.Watch, Timeout: &o.Timeout}
 }
 
 // Complete builds clients, targets and the rule selection.
 func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
 	var err error
-	if o.selection, err = parseSelection(o.Fix, o.Skip, o.Set); err != nil {
-		return err
-	}
-	if o.policy, err = loadPolicy(cmd); err != nil {
-		return err
-	}
-	if o.selection, err = selectionWithPolicy(o.selection, o.policy); err != nil {
+	if o.selection, o.policy, err = o.fixFlags().Complete(cmd); err != nil {
 		return err
 	}
 	// Fixes written for the source take every field; applied live (-o
@@ -118,51 +103,19 @@ func (o *HardenOptions) Validate() error {
 	if len(o.targets.Args) == 0 && len(o.targets.Filenames) == 0 {
 		return fmt.Errorf("name a workload, e.g. kubectl harden deploy/web (see kubectl harden --help)")
 	}
-	switch o.DryRun {
-	case "none", "server", "client":
-	default:
-		return fmt.Errorf(`--dry-run must be "none", "server" or "client", got %q`, o.DryRun)
-	}
-	switch dir, isKustomize := strings.CutPrefix(o.Output, "kustomize="); {
-	case isKustomize && dir == "":
+	printer, dir, ok := report.HardenPrinterFor(o.Output)
+	switch {
+	case !ok:
+		return fmt.Errorf("--output must be %s, got %q", orList(report.HardenFormats()), o.Output)
+	case printer.Arg != "" && dir == "":
 		return fmt.Errorf("-o kustomize=DIR needs a directory")
-	case isKustomize && o.Yes:
+	case printer.Arg != "" && o.Yes:
 		return fmt.Errorf("-o kustomize=DIR writes the fixes for your repository and applies nothing: drop --yes")
-	case isKustomize:
-	case o.Output == "", o.Output == "text", o.Output == "json", o.Output == "yaml", o.Output == "diff", o.Output == "patch":
-	default:
-		return fmt.Errorf("--output must be text, json, yaml, diff, patch or kustomize=DIR, got %q", o.Output)
-	}
-	if o.FieldManager == "" {
-		return fmt.Errorf("--field-manager must not be empty")
-	}
-	if o.Timeout <= 0 {
-		return fmt.Errorf("--timeout must be positive")
 	}
 	if err := validateColor(o.Color); err != nil {
 		return err
 	}
-	if err := validateSet(o.Set); err != nil {
-		return err
-	}
-	return rules.ValidateSelection(o.selection)
-}
-
-// parseSelection reads --fix, --skip and --set.
-func parseSelection(fix, skip, set []string) (rules.Selection, error) {
-	sel := rules.Selection{Fix: fix, Skip: skip, Params: map[string]rules.Params{}}
-	for _, kv := range set {
-		key, value, ok := strings.Cut(kv, "=")
-		id, param, ok2 := strings.Cut(key, ".")
-		if !ok || !ok2 || id == "" || param == "" {
-			return sel, fmt.Errorf("--set %q: want RULE.PARAM=VALUE, e.g. readiness-probe.port=http", kv)
-		}
-		if sel.Params[id] == nil {
-			sel.Params[id] = rules.Params{}
-		}
-		sel.Params[id][param] = value
-	}
-	return sel, nil
+	return o.fixFlags().Validate(o.selection)
 }
 
 // Run inspects each target, plans the chosen fixes, and prints or applies
@@ -172,13 +125,7 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	targets := o.targets
-	targets.Note = func(msg string) { fmt.Fprintln(o.ErrOut, termsafe.String(msg)) }
-	// A workload of the files that is not live is one failed outcome;
-	// the others still run.
-	var notLive []inspect.NotLive
-	targets.NotLive = func(n inspect.NotLive) { notLive = append(notLive, n) }
-	workloads, err := inspect.Resolve(o.builder(), targets)
+	workloads, notLive, err := o.resolve()
 	if err != nil {
 		return err
 	}
@@ -194,99 +141,117 @@ func (o *HardenOptions) Run(ctx context.Context) error {
 	if len(notLive) == 0 && o.interactive(workloads) {
 		return o.runTUI(ctx, cluster, workloads[0])
 	}
-	doc := report.Report{APIVersion: report.APIVersion, Kind: report.Kind, Policy: policyRef(o.policy)}
-	var plans []*plan.Plan
-	pending := false
+	r := &hardenRun{doc: report.Report{APIVersion: report.APIVersion, Kind: report.Kind, Policy: policyRef(o.policy)}, notLive: notLive, total: total}
 	// Several workloads are run one by one; one that fails (its rollout
 	// rolled back, a write refused) does not stop the others, and each
 	// outcome is told at the end.
-	var outcomes []string
-	var failed []string
-	notLiveBefore := func(i int) {
-		for len(notLive) > 0 && notLive[0].Index <= i {
-			n := notLive[0]
-			notLive = notLive[1:]
-			ref := n.Ref + " -n " + n.Namespace
-			outcomes = append(outcomes, fmt.Sprintf("%-12s %s: %s", outcomeFailed, termsafe.String(ref), termsafe.String(Explain(n.Err))))
-			failed = append(failed, ref)
-		}
-	}
 	for i, w := range workloads {
-		notLiveBefore(i)
+		r.failNotLive(i)
 		wl, err := o.harden(ctx, cluster, w, i)
 		if err != nil && total == 1 {
 			return err
 		}
-		got, line := outcomeOf(wl.res, err)
-		outcomes = append(outcomes, fmt.Sprintf("%-12s %s: %s", got, termsafe.String(w.Ref()+" -n "+w.Namespace()), termsafe.String(line)))
-		if err != nil {
-			failed = append(failed, w.Ref()+" -n "+w.Namespace())
-			if ctx.Err() != nil { // interrupted: the rest is not started
-				for _, rest := range workloads[i+1:] {
-					outcomes = append(outcomes, fmt.Sprintf("%-12s %s", outcomeNotStarted, termsafe.String(rest.Ref()+" -n "+rest.Namespace())))
-				}
-				o.printOutcomes(outcomes)
-				return err
-			}
-			continue
-		}
-		doc.Workloads = append(doc.Workloads, wl.Workload)
-		plans = append(plans, wl.plan)
-		pending = pending || rules.Pending(wl.Findings)
-	}
-	notLiveBefore(len(workloads))
-	switch o.Output {
-	case "json":
-		if err := printJSON(o.Out, doc); err != nil {
+		r.add(w, wl, err)
+		if err != nil && ctx.Err() != nil { // interrupted: the rest is not started
+			r.notStarted(workloads[i+1:])
+			o.printOutcomes(r.outcomes)
 			return err
-		}
-	case "yaml":
-		if err := printYAML(o.Out, doc); err != nil {
-			return err
-		}
-	case "patch":
-		// One array for the run, so several workloads still make one
-		// JSON document.
-		entries, err := report.Patches(plans)
-		if err != nil {
-			return err
-		}
-		if err := printJSON(o.Out, entries); err != nil {
-			return err
-		}
-	default:
-		if dir, ok := strings.CutPrefix(o.Output, "kustomize="); ok {
-			files, err := report.WriteKustomize(dir, plans)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(o.Out, "wrote %s (%d files): kubectl kustomize %s builds the hardened objects; commit it where your GitOps tool syncs from (%s says how to use your own base)\n",
-				filepath.Join(dir, "kustomization.yaml"), len(files), dir, filepath.Join(dir, "README.md"))
 		}
 	}
-	if total > 1 {
-		o.printOutcomes(outcomes)
+	r.failNotLive(len(workloads))
+	return o.finish(r)
+}
+
+// resolve finds the targets' live workloads; a workload of the files that
+// is not live is returned apart, to be one failed outcome while the
+// others still run.
+func (o *HardenOptions) resolve() ([]*inspect.Workload, []inspect.NotLive, error) {
+	targets := o.targets
+	targets.Note = func(msg string) { fmt.Fprintln(o.ErrOut, termsafe.String(msg)) }
+	var notLive []inspect.NotLive
+	targets.NotLive = func(n inspect.NotLive) { notLive = append(notLive, n) }
+	workloads, err := inspect.Resolve(o.builder(), targets)
+	return workloads, notLive, err
+}
+
+// hardenRun is what a run over several workloads gathers as they are
+// done: the report of those hardened, their plans, one outcome line per
+// target in order, and the targets that failed.
+type hardenRun struct {
+	doc      report.Report
+	plans    []*plan.Plan
+	pending  bool
+	outcomes []string
+	failed   []string
+	notLive  []inspect.NotLive // not yet told, in target order
+	total    int
+}
+
+// failNotLive tells the targets that are not live and come before
+// workload i, as failed.
+func (r *hardenRun) failNotLive(i int) {
+	for len(r.notLive) > 0 && r.notLive[0].Index <= i {
+		n := r.notLive[0]
+		r.notLive = r.notLive[1:]
+		ref := n.Ref + " -n " + n.Namespace
+		r.outcomes = append(r.outcomes, fmt.Sprintf("%-12s %s: %s", outcomeFailed, termsafe.String(ref), termsafe.String(Explain(n.Err))))
+		r.failed = append(r.failed, ref)
+	}
+}
+
+// add records workload w's outcome: a failure (err), or its report and
+// plan.
+func (r *hardenRun) add(w *inspect.Workload, wl hardened, err error) {
+	ref := w.Ref() + " -n " + w.Namespace()
+	got, line := outcomeOf(wl.res, err)
+	r.outcomes = append(r.outcomes, fmt.Sprintf("%-12s %s: %s", got, termsafe.String(ref), termsafe.String(line)))
+	if err != nil {
+		r.failed = append(r.failed, ref)
+		return
+	}
+	r.doc.Workloads = append(r.doc.Workloads, wl.Workload)
+	r.plans = append(r.plans, wl.plan)
+	r.pending = r.pending || rules.Pending(wl.Findings)
+}
+
+// notStarted tells the workloads an interrupted run never reached.
+func (r *hardenRun) notStarted(rest []*inspect.Workload) {
+	for _, w := range rest {
+		r.outcomes = append(r.outcomes, fmt.Sprintf("%-12s %s", outcomeNotStarted, termsafe.String(w.Ref()+" -n "+w.Namespace())))
+	}
+}
+
+// finish prints what is printed once for the run (-o json, yaml, patch,
+// kustomize=DIR; the outcomes of several workloads; the --set nothing
+// used; "nothing to change") and returns its exit: an error naming the
+// failed workloads, else ExitCodeError(1) when findings remain.
+func (o *HardenOptions) finish(r *hardenRun) error {
+	if printer, arg, _ := report.HardenPrinterFor(o.Output); printer.Run != nil {
+		if err := printer.Run(o.Out, r.doc, r.plans, arg); err != nil {
+			return err
+		}
+	}
+	if r.total > 1 {
+		o.printOutcomes(r.outcomes)
 	}
 	var used []fixedOn
-	for _, wl := range doc.Workloads {
+	var all []rules.Result
+	for _, wl := range r.doc.Workloads {
 		ref := strings.ToLower(wl.Kind) + "/" + wl.Name
-		if len(doc.Workloads) > 1 {
+		if len(r.doc.Workloads) > 1 {
 			ref += " -n " + wl.Namespace
 		}
 		used = append(used, fixedOn{Ref: ref, Results: wl.Findings})
+		all = append(all, wl.Findings...)
 	}
 	printUnusedSets(o.ErrOut, o.Set, used)
-	if o.saysNothing(plans) {
-		var all []rules.Result
-		for _, wl := range doc.Workloads {
-			all = append(all, wl.Findings...)
-		}
+	if o.saysNothing(r.plans) {
 		fmt.Fprintln(o.ErrOut, nothingToChange(o.selection, all))
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d workloads failed: %s (each outcome above)", len(failed), total, strings.Join(failed, ", "))
+	if len(r.failed) > 0 {
+		return fmt.Errorf("%d of %d workloads failed: %s (each outcome above)", len(r.failed), r.total, strings.Join(r.failed, ", "))
 	}
-	if pending {
+	if r.pending {
 		return ExitCodeError(ExitFindings)
 	}
 	return nil
@@ -455,7 +420,7 @@ func (o *HardenOptions) print(snap *inspect.Snapshot, wl report.Workload, p *pla
 		} else if line := policyLine(o.policy); line != "" {
 			fmt.Fprintln(o.Out, termsafe.String(line))
 		}
-		PrintSnapshot(o.Out, snap)
+		report.PrintSnapshot(o.Out, snap)
 		fmt.Fprintln(o.Out)
 		report.WriteText(o.Out, wl, p, o.styles)
 		o.hint(wl, p)
@@ -497,7 +462,7 @@ func (o *HardenOptions) hint(wl report.Workload, p *plan.Plan) {
 func suggestions(findings []rules.Result) (fixable, named []string) {
 	for _, f := range findings {
 		optInLeft := f.OptIn != "" && (f.Status == rules.StatusNotSelected ||
-			f.Status == rules.StatusSkipped && f.Reason != audit.SkippedByFlag)
+			f.Status == rules.StatusSkipped && f.Reason != rules.SkippedByFlag)
 		switch {
 		case optInLeft && !slices.Contains(named, f.Rule):
 			named = append(named, f.Rule)
@@ -525,110 +490,10 @@ func applyHint(dryRun string, yes bool) string {
 	return "nothing was applied"
 }
 
-// PrintSnapshot writes a human-readable summary of what was inspected.
-func PrintSnapshot(out io.Writer, s *inspect.Snapshot) {
-	q := termsafe.String
-	w := s.Workload
-	st := s.Stats()
-	fmt.Fprintf(out, "%s in namespace %s (context %s)\n", q(w.Ref()), q(w.Namespace()), q(s.Cluster.Context))
-	row := func(k, format string, a ...any) { fmt.Fprintf(out, "  %-16s "+format+"\n", append([]any{k}, a...)...) }
-	if r := w.Replicas(); r >= 0 {
-		row("replicas", "%d desired, %d ready, %d restarts", r, st.Ready, st.Restarts)
-	} else {
-		row("pods", "%d, %d ready, %d restarts", st.Total, st.Ready, st.Restarts)
+// orList is the words as a sentence lists them: "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
 	}
-	switch w.RolloutHold() {
-	case inspect.RolloutPaused:
-		row("rollout", "paused (changes roll out on kubectl rollout resume %s -n %s)", q(w.Ref()), q(w.Namespace()))
-	case inspect.RolloutOnDelete:
-		row("rollout", "OnDelete (a pod takes a change only when it is deleted)")
-	}
-	zones := make([]string, 0, len(st.Zones))
-	for z, n := range st.Zones {
-		if z == "" {
-			z = "(no zone)"
-		}
-		zones = append(zones, fmt.Sprintf("%s=%d", q(z), n))
-	}
-	sort.Strings(zones)
-	// "(no zone)" is a node without the zone label; unread nodes leave
-	// every zone unknown.
-	if u, unknown := s.Unknown(inspect.ResNodes); unknown {
-		row("ready by zone", "unknown: nodes cannot be listed (%s)", u.Reason)
-	} else {
-		row("ready by zone", "%s (cluster zones: %s)", orNone(strings.Join(zones, " ")), orNone(strings.Join(s.Cluster.Zones(), ", ")))
-	}
-	for _, p := range s.Pods {
-		ready, _ := inspect.PodReady(&p)
-		state := string(p.Status.Phase)
-		if ready {
-			state += ", ready"
-		}
-		node := p.Spec.NodeName
-		if z := s.Cluster.ZoneOf(node); z != "" {
-			node += " (" + z + ")"
-		}
-		row("pod", "%s  %s  on %s", q(p.Name), state, q(orNone(node)))
-	}
-	for reason, n := range st.Problems {
-		row("problem", "%s ×%d", q(reason), n)
-	}
-	if st.SlowestStart > 0 {
-		row("slowest start", "%s from start to ready", st.SlowestStart.Round(time.Second))
-	}
-	tpl := w.PodTemplate()
-	for _, c := range tpl.Spec.Containers {
-		row("container", "%s  image %s  probes: %s", q(c.Name), q(c.Image), probes(c.ReadinessProbe != nil, c.LivenessProbe != nil, c.StartupProbe != nil))
-	}
-	row("services", "%s", names(len(s.Services), func(i int) string { return s.Services[i].Name }))
-	row("pdbs", "%s", names(len(s.PDBs), func(i int) string { return s.PDBs[i].Name }))
-	row("hpas", "%s", names(len(s.HPAs), func(i int) string { return s.HPAs[i].Name }))
-	row("networkpolicies", "%s", names(len(s.NetworkPolicies), func(i int) string { return s.NetworkPolicies[i].Name }))
-	classes := fmt.Sprintf("cluster defines %d", len(s.Cluster.PriorityClasses))
-	if _, unknown := s.Unknown(inspect.ResPriorityClasses); unknown {
-		classes = "cluster's classes unknown"
-	}
-	row("priorityClass", "%s (%s)", orNone(q(tpl.Spec.PriorityClassName)), classes)
-	_, metricsUnread := s.Unknown(inspect.ResPodMetrics)
-	switch {
-	case s.Usage != nil:
-		row("metrics", "served (%d pods measured)", len(s.Usage))
-	case metricsUnread:
-		row("metrics", "served, not readable")
-	default:
-		row("metrics", "not served")
-	}
-	// One line per read the API server refused, with what it leaves
-	// unknown: the findings that depend on it say so too.
-	for _, u := range s.AllUnread() {
-		row("unread", "%s", q(u.String()))
-	}
-}
-
-func probes(readiness, liveness, startup bool) string {
-	var p []string
-	for _, x := range []struct {
-		on   bool
-		name string
-	}{{readiness, "readiness"}, {liveness, "liveness"}, {startup, "startup"}} {
-		if x.on {
-			p = append(p, x.name)
-		}
-	}
-	return orNone(strings.Join(p, ","))
-}
-
-func names(n int, name func(int) string) string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = termsafe.String(name(i))
-	}
-	return orNone(strings.Join(out, ", "))
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }

@@ -27,8 +27,8 @@ func TestSuggestions(t *testing.T) {
 		}, []string{"pdb", "capabilities"}, nil},
 		// worker: no Service, so network-policy needs a human whatever is chosen.
 		{"needs a human", []rules.Result{
-			res("network-policy", rules.StatusManual, "no Service sends traffic to the pods", ""),
-			res("resources", rules.StatusManual, "no usage data", ""),
+			res("network-policy", rules.StatusNeedsHuman, "no Service sends traffic to the pods", ""),
+			res("resources", rules.StatusNeedsHuman, "no usage data", ""),
 			res("rollout", rules.StatusNotSelected, "not selected for fixing (--fix=rollout)", ""),
 		}, []string{"rollout"}, nil},
 		{"skipped by --skip", []rules.Result{res("pdb", rules.StatusSkipped, "skipped by --skip", "")}, nil, nil},

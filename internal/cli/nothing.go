@@ -51,7 +51,7 @@ func nothingToChange(sel rules.Selection, findings []rules.Result) string {
 		status    rules.Status
 		one, many string
 	}{
-		{rules.StatusManual, "finding needs a human", "findings need a human"},
+		{rules.StatusNeedsHuman, "finding needs a human", "findings need a human"},
 		{rules.StatusConflict, "fix held back (conflict: another field manager owns its fields)", "fixes held back (conflict: other field managers own their fields)"},
 		{rules.StatusSkipped, "finding skipped", "findings skipped"},
 		{rules.StatusNotSelected, "finding not selected (--fix=… chooses it)", "findings not selected (--fix=… chooses them)"},

@@ -13,7 +13,7 @@ func TestNothingToChange(t *testing.T) {
 		return rules.Result{Finding: rules.Finding{Rule: rule}, Status: st}
 	}
 	findings := []rules.Result{
-		res("host-path", rules.StatusManual), res("resources", rules.StatusManual), res("resources", rules.StatusManual),
+		res("host-path", rules.StatusNeedsHuman), res("resources", rules.StatusNeedsHuman), res("resources", rules.StatusNeedsHuman),
 		res("replicas", rules.StatusConflict), res("rollout", rules.StatusNotSelected), res("pdb", rules.StatusSkipped),
 	}
 	for _, tc := range []struct {

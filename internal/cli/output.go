@@ -1,28 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
 	"io"
 	"os"
 
 	"golang.org/x/term"
-	"sigs.k8s.io/yaml"
 )
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-func printYAML(w io.Writer, v any) error {
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
-}
 
 // useColor decides --color=auto|always|never: auto colours only a
 // terminal, and never when NO_COLOR is set or TERM is dumb.

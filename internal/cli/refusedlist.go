@@ -15,9 +15,15 @@ import (
 
 // workloadResources are the audit's workload LISTs, read only when their
 // kind is audited (--kinds); Jobs are always read, for CronJobs' pods.
-var workloadResources = map[string]string{
-	"deployments": "Deployment", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet", "cronjobs": "CronJob",
-}
+var workloadResources = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range inspect.KindTable {
+		if k.In(inspect.Workloads) && k.Name() != "Job" {
+			m[k.Resource] = k.Name()
+		}
+	}
+	return m
+}()
 
 // firstRefusedList makes an audit of every namespace refused a LIST
 // (*inspect.ClusterWideError) name the same resource on every run: the

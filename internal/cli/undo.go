@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/internal/apply"
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/plan"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 	"github.com/kubectl-harden/kubectl-harden/internal/termsafe"
 )
 
@@ -28,6 +29,8 @@ type UndoOptions struct {
 	Watch          bool
 	Timeout        time.Duration
 	*session
+	// workloads are the targets, resolved by Complete.
+	workloads []*inspect.Workload
 }
 
 // NewUndoCommand builds `kubectl harden undo`.
@@ -49,38 +52,74 @@ stops unless --force-conflicts.`,
 		Example:           "  kubectl harden undo deploy/web -n demo",
 		ValidArgsFunction: workloadCompletion(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, o.FieldManager, o.ForceConflicts); err != nil {
+			if err := o.Complete(f, cmd, args); err != nil {
 				return err
 			}
-			if len(args) == 0 {
-				return fmt.Errorf("name a workload, e.g. kubectl harden undo deploy/web")
+			if err := o.Validate(); err != nil {
+				return err
 			}
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the server-side apply field manager")
-	cmd.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "Undo even though fields harden set were changed since")
-	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "Watch the rollout the undo causes")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to watch the rollout")
+	o.fixFlags().AddFlags(cmd)
 	return cmd
 }
 
-// Run undoes the last run on each target.
+// fixFlags is the part of the fix-flags bundle undo offers: how to write
+// and watch, over o's fields; nothing chooses rules.
+func (o *UndoOptions) fixFlags() fixFlags {
+	return fixFlags{FieldManager: &o.FieldManager, ForceConflicts: &o.ForceConflicts, Watch: &o.Watch, Timeout: &o.Timeout,
+		Usage: map[string]string{
+			"force-conflicts": "Undo even though fields harden set were changed since",
+			"watch":           "Watch the rollout the undo causes",
+			"timeout":         "How long to watch the rollout",
+		}}
+}
+
+// Complete builds the clients and resolves the named workloads (an
+// unknown kind or a missing object is its error); without a name it
+// leaves the targets empty, for Validate to say so.
+func (o *UndoOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
+	var err error
+	if _, _, err = o.fixFlags().Complete(cmd); err != nil {
+		return err
+	}
+	if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, o.FieldManager, o.ForceConflicts); err != nil {
+		return err
+	}
+	o.workloads, err = resolveNamed(o.session, args)
+	return err
+}
+
+// Validate checks a workload is named and the flags' values.
+func (o *UndoOptions) Validate() error {
+	if o.session == nil || len(o.targets.Args) == 0 {
+		return fmt.Errorf("name a workload, e.g. kubectl harden undo deploy/web")
+	}
+	return o.fixFlags().Validate(rules.Selection{})
+}
+
+// Run undoes the last run on each target, in the order named; the first
+// that fails ends it.
 func (o *UndoOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	workloads, err := inspect.Resolve(o.builder(), o.targets)
-	if err != nil {
-		return err
-	}
-	for _, w := range workloads {
+	for _, w := range o.workloads {
 		if err := o.undo(ctx, w); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// resolveNamed resolves the workloads args name, with the session's
+// namespace; none without args.
+func resolveNamed(s *session, args []string) ([]*inspect.Workload, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	return inspect.Resolve(s.builder(), s.targets)
 }
 
 func (o *UndoOptions) undo(ctx context.Context, w *inspect.Workload) error {
@@ -125,6 +164,8 @@ type HistoryOptions struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 	*session
+	// workloads are the targets, resolved by Complete.
+	workloads []*inspect.Workload
 }
 
 // NewHistoryCommand builds `kubectl harden history`.
@@ -135,26 +176,40 @@ func NewHistoryCommand(flags *genericclioptions.ConfigFlags, f cmdutil.Factory, 
 		Short:             "List the kubectl harden runs recorded for a workload",
 		Example:           "  kubectl harden history deploy/web -n demo",
 		ValidArgsFunction: workloadCompletion(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, plan.DefaultFieldManager, false); err != nil {
+		RunE: func(_ *cobra.Command, args []string) error {
+			if err := o.Complete(f, args); err != nil {
 				return err
 			}
-			if len(args) == 0 {
-				return fmt.Errorf("name a workload, e.g. kubectl harden history deploy/web")
+			if err := o.Validate(); err != nil {
+				return err
 			}
 			return o.Run()
 		},
 	}
 }
 
-// Run prints each target's recorded runs, oldest first.
-func (o *HistoryOptions) Run() error {
-	workloads, err := inspect.Resolve(o.builder(), o.targets)
-	if err != nil {
+// Complete builds the clients and resolves the named workloads; without
+// a name it leaves the targets empty, for Validate to say so.
+func (o *HistoryOptions) Complete(f cmdutil.Factory, args []string) error {
+	var err error
+	if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, plan.DefaultFieldManager, false); err != nil {
 		return err
 	}
-	for _, w := range workloads {
+	o.workloads, err = resolveNamed(o.session, args)
+	return err
+}
+
+// Validate checks a workload is named.
+func (o *HistoryOptions) Validate() error {
+	if o.session == nil || len(o.targets.Args) == 0 {
+		return fmt.Errorf("name a workload, e.g. kubectl harden history deploy/web")
+	}
+	return nil
+}
+
+// Run prints each target's recorded runs, oldest first.
+func (o *HistoryOptions) Run() error {
+	for _, w := range o.workloads {
 		entries, err := o.journal.List(o.cluster, w.Namespace(), w.Kind(), w.Name())
 		if err != nil {
 			return err

@@ -73,8 +73,8 @@ const (
 // again, with a PATCH); create and patch on each companion it creates, and
 // get and delete to remove it on a rollback; delete on the pods of a
 // StatefulSet, whose rollback deletes the pods stuck on the failed
-// revision; get on what rolls and list on its pods, which the rollout
-// watch reads.
+// revision; get, list and watch on what rolls (by name) and list and
+// watch on its pods, which the rollout watch reads.
 func (e *Engine) Rights(p *plan.Plan) ([]Right, error) {
 	var out []Right
 	seen := map[Right]bool{}
@@ -100,8 +100,10 @@ func (e *Engine) Rights(p *plan.Plan) ([]Right, error) {
 		if !o.Create {
 			add(with(r, "patch", o.Name, forApply))
 			if e.Commit.Watch && apply.Rolls(o) {
-				watches = append(watches, with(r, "get", o.Name, forWatch),
-					Right{Verb: "list", Resource: "pods", Namespace: ns, For: forWatch})
+				// The watch lists and watches the workload by name, as
+				// kubectl rollout status does, and its pods.
+				watches = append(watches, with(r, "get", o.Name, forWatch), with(r, "list", o.Name, forWatch), with(r, "watch", o.Name, forWatch),
+					Right{Verb: "list", Resource: "pods", Namespace: ns, For: forWatch}, Right{Verb: "watch", Resource: "pods", Namespace: ns, For: forWatch})
 			}
 			if o.Kind == "StatefulSet" && apply.Rolls(o) {
 				// Its rollback deletes the pods stuck on the failed

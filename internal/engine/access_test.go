@@ -66,7 +66,7 @@ func TestRightsCoverRunAndRollback(t *testing.T) {
 		"patch deployments shop/web", "patch horizontalpodautoscalers shop/web",
 		"patch poddisruptionbudgets shop/web", "create poddisruptionbudgets shop/", "get poddisruptionbudgets shop/web", "delete poddisruptionbudgets shop/web",
 		"patch networkpolicies shop/web", "create networkpolicies shop/", "get networkpolicies shop/web", "delete networkpolicies shop/web",
-		"get deployments shop/web", "list pods shop/",
+		"get deployments shop/web", "list deployments shop/web", "watch deployments shop/web", "list pods shop/", "watch pods shop/",
 	}
 	got := map[string]int{}
 	for _, a := range *asked {
@@ -120,7 +120,7 @@ func TestStatefulSetRollbackNeedsDeletePods(t *testing.T) {
 	if err := e.CheckAccess(context.Background(), sts); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"patch statefulsets shop/ledger", "delete pods shop/", "get statefulsets shop/ledger", "list pods shop/"}
+	want := []string{"patch statefulsets shop/ledger", "delete pods shop/", "get statefulsets shop/ledger", "list statefulsets shop/ledger", "watch statefulsets shop/ledger", "list pods shop/", "watch pods shop/"}
 	got := append([]string(nil), *asked...)
 	sort.Strings(got)
 	sort.Strings(want)

@@ -359,7 +359,7 @@ func explainWaits(results []rules.Result) {
 	}
 	for i := range results {
 		r := &results[i]
-		if r.Status != rules.StatusManual || !strings.Contains(r.Reason, "--fix=") {
+		if r.Status != rules.StatusNeedsHuman || !strings.Contains(r.Reason, "--fix=") {
 			continue
 		}
 		for id := range held {

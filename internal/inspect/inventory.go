@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"golang.org/x/sync/errgroup"
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/pager"
 )
 
@@ -54,19 +54,17 @@ type Inventory struct {
 	Unread []Unread
 	// The workloads as listed, until finish makes them Workloads; the Jobs
 	// stay, for the CronJobs' pods.
-	deployments  []appsv1.Deployment
-	statefulsets []appsv1.StatefulSet
-	daemonsets   []appsv1.DaemonSet
-	jobs         []batchv1.Job
-	cronjobs     []batchv1.CronJob
+	listed []listedKind
+	jobs   []batchv1.Job
 }
 
 // ListedResources are the resources an audit of every namespace reads
 // (Reader.Cluster and Reader.EachNamespace), one LIST each: what
 // `kubectl get` must read to see the same objects.
-var ListedResources = []string{
+var ListedResources = slices.Concat([]string{
 	"nodes", "priorityclasses", "clusterrolebindings", "namespaces",
-	"deployments", "statefulsets", "daemonsets", "jobs", "cronjobs", "pods",
+	// The Workloads kinds, in KindTable's order: deployments…cronjobs.
+}, resourcesIn(Workloads), []string{"pods",
 	"poddisruptionbudgets", "services", "horizontalpodautoscalers", "networkpolicies",
 	"limitranges", "resourcequotas", "rolebindings", "serviceaccounts",
 	"leases", "persistentvolumeclaims",
@@ -74,7 +72,7 @@ var ListedResources = []string{
 	// gatewayclasses and routes too, when the cluster serves them, and the
 	// aggregation layer's apiservices (both through the REST client).
 	"ingressclasses", "ingresses", "validatingwebhookconfigurations", "mutatingwebhookconfigurations",
-}
+})
 
 // Scope says what to read.
 type Scope struct {
@@ -184,21 +182,11 @@ func newSource[T any, L interface {
 func (r *Reader) sources(sc Scope) []source {
 	c, ns, sel := r.Client, sc.Namespace, sc.Selector
 	var out []source
-	if sc.Kinds["Deployment"] {
-		out = append(out, newSource("deployments", sel, c.AppsV1().Deployments(ns).List,
-			func(inv *Inventory, l []appsv1.Deployment) { inv.deployments = l }))
-	}
-	if sc.Kinds["StatefulSet"] {
-		out = append(out, newSource("statefulsets", sel, c.AppsV1().StatefulSets(ns).List,
-			func(inv *Inventory, l []appsv1.StatefulSet) { inv.statefulsets = l }))
-	}
-	if sc.Kinds["DaemonSet"] {
-		out = append(out, newSource("daemonsets", sel, c.AppsV1().DaemonSets(ns).List,
-			func(inv *Inventory, l []appsv1.DaemonSet) { inv.daemonsets = l }))
-	}
-	if sc.Kinds["CronJob"] {
-		out = append(out, newSource("cronjobs", sel, c.BatchV1().CronJobs(ns).List,
-			func(inv *Inventory, l []batchv1.CronJob) { inv.cronjobs = l }))
+	for _, k := range KindTable {
+		// Jobs are read below, whatever the scope's kinds.
+		if k.In(Workloads) && k.listWorkloads != nil && sc.Kinds[k.Name()] {
+			out = append(out, k.listWorkloads(k, c, ns, sel))
+		}
 	}
 	// Jobs are always read, without the selector: CronJobs' pods are found
 	// through them.
@@ -398,27 +386,21 @@ func (r *Reader) namespaces(ctx context.Context, name string, chunk int64, into 
 // selector, which the Jobs' LIST did not carry, picks the others.
 func (inv *Inventory) finish(jobs bool, sel labels.Selector) error {
 	var err error
-	for i := range inv.deployments {
-		err = errors.Join(err, inv.addWorkload(&inv.deployments[i], "apps/v1", "Deployment"))
-	}
-	for i := range inv.statefulsets {
-		err = errors.Join(err, inv.addWorkload(&inv.statefulsets[i], "apps/v1", "StatefulSet"))
-	}
-	for i := range inv.daemonsets {
-		err = errors.Join(err, inv.addWorkload(&inv.daemonsets[i], "apps/v1", "DaemonSet"))
+	for _, l := range inv.listed {
+		for i := range l.n {
+			err = errors.Join(err, inv.addWorkload(l.kind, l.at(i)))
+		}
 	}
 	if jobs {
+		job := KindOf("Job")
 		for i := range inv.jobs {
 			if ref := metav1.GetControllerOf(&inv.jobs[i]); ref != nil && ref.Kind == "CronJob" || !sel.Matches(labels.Set(inv.jobs[i].Labels)) {
 				continue
 			}
-			err = errors.Join(err, inv.addWorkload(&inv.jobs[i], "batch/v1", "Job"))
+			err = errors.Join(err, inv.addWorkload(job, &inv.jobs[i]))
 		}
 	}
-	for i := range inv.cronjobs {
-		err = errors.Join(err, inv.addWorkload(&inv.cronjobs[i], "batch/v1", "CronJob"))
-	}
-	inv.deployments, inv.statefulsets, inv.daemonsets, inv.cronjobs = nil, nil, nil, nil
+	inv.listed = nil
 	sort.Slice(inv.Workloads, func(i, j int) bool { return inv.Workloads[i].Ref() < inv.Workloads[j].Ref() })
 	return err
 }
@@ -426,36 +408,46 @@ func (inv *Inventory) finish(jobs bool, sel labels.Selector) error {
 // addWorkload keeps a listed object as a Workload: the typed object as
 // listed (not converted back from its unstructured form, which would cost a
 // second copy) and its unstructured form, the base of patches and diffs.
-func (inv *Inventory) addWorkload(obj interface {
-	runtime.Object
-	SetGroupVersionKind(schema.GroupVersionKind)
-}, apiVersion, kind string) error {
-	gv, err := schema.ParseGroupVersion(apiVersion)
-	if err != nil {
-		return err
-	}
-	obj.SetGroupVersionKind(gv.WithKind(kind))
+func (inv *Inventory) addWorkload(k *Kind, obj runtime.Object) error {
+	obj.GetObjectKind().SetGroupVersionKind(k.GVK)
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return err
 	}
 	w := &Workload{Object: &unstructured.Unstructured{Object: m}}
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		w.Deployment = o
-	case *appsv1.StatefulSet:
-		w.StatefulSet = o
-	case *appsv1.DaemonSet:
-		w.DaemonSet = o
-	case *batchv1.Job:
-		w.Job = o
-	case *batchv1.CronJob:
-		w.CronJob = o
-	default:
-		return fmt.Errorf("%s is not a workload kind", kind)
+	if _, ok := k.bind(w, obj); !ok {
+		return fmt.Errorf("%s is not a workload kind", k.Name())
 	}
 	inv.Workloads = append(inv.Workloads, w)
 	return nil
+}
+
+// listedKind is one LIST of a workload kind in one namespace, until
+// finish makes its items Workloads: item i is at(i), in the list as read
+// (not copied).
+type listedKind struct {
+	kind *Kind
+	n    int
+	at   func(i int) runtime.Object
+}
+
+// listFunc is a typed client's List, e.g. c.AppsV1().Deployments(ns).List.
+type listFunc[L any] func(context.Context, metav1.ListOptions) (L, error)
+
+// workloadSource makes a Kind.listWorkloads from the kind's typed List:
+// its paginated LIST (newSource), the items kept in Inventory.listed.
+func workloadSource[T any, PT interface {
+	*T
+	runtime.Object
+}, L interface {
+	runtime.Object
+	GetContinue() string
+}](list func(c kubernetes.Interface, ns string) listFunc[L]) func(*Kind, kubernetes.Interface, string, string) source {
+	return func(k *Kind, c kubernetes.Interface, ns, sel string) source {
+		return newSource(k.Resource, sel, list(c, ns), func(inv *Inventory, l []T) {
+			inv.listed = append(inv.listed, listedKind{kind: k, n: len(l), at: func(i int) runtime.Object { return PT(&l[i]) }})
+		})
+	}
 }
 
 // Snapshots assembles each workload's Snapshot from the inventory, as the

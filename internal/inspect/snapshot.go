@@ -42,43 +42,38 @@ type Workload struct {
 	CronJob     *batchv1.CronJob
 }
 
-// Kinds harden works on, by GroupKind.
-var Kinds = map[schema.GroupKind]bool{
-	{Group: "apps", Kind: "Deployment"}:  true,
-	{Group: "apps", Kind: "StatefulSet"}: true,
-	{Group: "apps", Kind: "DaemonSet"}:   true,
-	{Group: "batch", Kind: "Job"}:        true,
-	{Group: "batch", Kind: "CronJob"}:    true,
-}
-
-// NewWorkload converts a live object of a supported kind.
-func NewWorkload(obj *unstructured.Unstructured) (*Workload, error) {
-	w := &Workload{Object: obj}
-	var into any
-	switch obj.GetKind() {
-	case "Deployment":
-		w.Deployment = &appsv1.Deployment{}
-		into = w.Deployment
-	case "StatefulSet":
-		w.StatefulSet = &appsv1.StatefulSet{}
-		into = w.StatefulSet
-	case "DaemonSet":
-		w.DaemonSet = &appsv1.DaemonSet{}
-		into = w.DaemonSet
-	case "Job":
-		w.Job = &batchv1.Job{}
-		into = w.Job
-	case "CronJob":
-		w.CronJob = &batchv1.CronJob{}
-		into = w.CronJob
-	default:
-		return nil, fmt.Errorf("%s/%s is a %s: kubectl harden works on deployments, statefulsets, daemonsets, jobs and cronjobs",
-			obj.GetKind(), obj.GetName(), obj.GetKind())
+// Kinds harden works on, by GroupKind: KindTable's Workloads group.
+var Kinds = func() map[schema.GroupKind]bool {
+	m := map[schema.GroupKind]bool{}
+	for _, k := range KindTable {
+		if k.In(Workloads) {
+			m[k.GVK.GroupKind()] = true
+		}
 	}
+	return m
+}()
+
+// NewWorkload converts a live object of a Workloads kind; it errs for any
+// other kind, naming the ones harden works on.
+func NewWorkload(obj *unstructured.Unstructured) (*Workload, error) {
+	k := KindOf(obj.GetKind())
+	if k == nil || !k.In(Workloads) {
+		return nil, fmt.Errorf("%s/%s is a %s: kubectl harden works on %s",
+			obj.GetKind(), obj.GetName(), obj.GetKind(), workloadResources())
+	}
+	w := &Workload{Object: obj}
+	into, _ := k.bind(w, nil)
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.UnstructuredContent(), into); err != nil {
 		return nil, fmt.Errorf("reading %s/%s: %w", obj.GetKind(), obj.GetName(), err)
 	}
 	return w, nil
+}
+
+// workloadResources names the Workloads kinds' resources as a sentence:
+// "deployments, statefulsets, daemonsets, jobs and cronjobs".
+func workloadResources() string {
+	rs := resourcesIn(Workloads)
+	return strings.Join(rs[:len(rs)-1], ", ") + " and " + rs[len(rs)-1]
 }
 
 func (w *Workload) Kind() string      { return w.Object.GetKind() }
@@ -124,10 +119,7 @@ func (w *Workload) PodTemplate() *corev1.PodTemplateSpec {
 
 // PodTemplatePath is the field path of PodTemplate inside the object.
 func (w *Workload) PodTemplatePath() []string {
-	if w.CronJob != nil {
-		return []string{"spec", "jobTemplate", "spec", "template"}
-	}
-	return []string{"spec", "template"}
+	return KindOf(w.Kind()).TemplatePath
 }
 
 // Rollout holds, as Workload.RolloutHold reports them.
@@ -454,17 +446,13 @@ func (s *Snapshot) ServiceAccountBound() bool {
 	return false
 }
 
-// kindNames maps what users type for a kind to the kind.
-var kindNames = map[string]string{
-	"deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
-	"statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
-	"daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
-	"job": "Job", "jobs": "Job",
-	"cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
-}
-
 // KindNamed reports whether a word names a workload kind.
-func KindNamed(word string) bool { return kindNames[strings.ToLower(word)] != "" }
+func KindNamed(word string) bool { return workloadNamed[strings.ToLower(word)] != nil }
 
-// CanonicalKind returns the kind a word names.
-func CanonicalKind(word string) string { return kindNames[strings.ToLower(word)] }
+// CanonicalKind returns the workload kind a word names ("" for none).
+func CanonicalKind(word string) string {
+	if k := workloadNamed[strings.ToLower(word)]; k != nil {
+		return k.Name()
+	}
+	return ""
+}

@@ -10,15 +10,8 @@ import (
 	"sort"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
-	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/objmerge"
@@ -28,6 +21,16 @@ import (
 
 // DefaultFieldManager is harden's server-side apply field manager.
 const DefaultFieldManager = "kubectl-harden"
+
+// ManagedByLabel, set to ManagedBy, marks the companion objects harden
+// creates: Build sets it on every object a fix creates, and undo deletes
+// only a companion that still carries it (apply.ManagedByLabel).
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedBy is the label's value: the default field manager's name,
+	// whatever --field-manager says.
+	ManagedBy = DefaultFieldManager
+)
 
 // UndoAnnotation is harden's bookkeeping on the workload (see
 // apply.Entry); diffs leave it out.
@@ -143,8 +146,14 @@ func Build(s *inspect.Snapshot, results []rules.Result, fieldManager string) (*P
 				byKey[key] = o
 				order = append(order, key)
 			}
-			o.Apply = objmerge.Merge(o.Apply, objmerge.DeepCopy(c.Object))
-			o.Set = objmerge.Merge(o.Set, objmerge.DeepCopy(c.Object))
+			change := objmerge.DeepCopy(c.Object)
+			if c.Create {
+				if err := unstructured.SetNestedField(change, ManagedBy, "metadata", "labels", ManagedByLabel); err != nil {
+					return nil, fmt.Errorf("plan: labelling %s/%s: %w", o.Kind, o.Name, err)
+				}
+			}
+			o.Apply = objmerge.Merge(o.Apply, change)
+			o.Set = objmerge.Merge(o.Set, objmerge.DeepCopy(change))
 			if !slices.Contains(o.Rules, r.Rule) {
 				o.Rules = append(o.Rules, r.Rule)
 			}
@@ -172,8 +181,9 @@ func Build(s *inspect.Snapshot, results []rules.Result, fieldManager string) (*P
 }
 
 // LiveObject finds in the snapshot the live object that a change (a
-// partial object naming it) is to: the workload or one of its HPAs. It
-// errs for any other object.
+// partial object naming it) is to: the workload or one of its related
+// objects of a kind fixes change in place (inspect.KindTable: its HPAs).
+// It errs for any other object.
 func LiveObject(s *inspect.Snapshot, change map[string]any) (*unstructured.Unstructured, error) {
 	u := unstructured.Unstructured{Object: change}
 	return liveObject(s, &Object{Kind: u.GetKind(), Name: u.GetName()})
@@ -185,66 +195,25 @@ func liveObject(s *inspect.Snapshot, o *Object) (*unstructured.Unstructured, err
 	if o.Kind == w.Kind() && o.Name == w.Name() {
 		return w.Object, nil
 	}
-	if o.Kind == "HorizontalPodAutoscaler" {
-		for i := range s.HPAs {
-			if s.HPAs[i].Name == o.Name {
-				m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&s.HPAs[i])
-				if err != nil {
-					return nil, err
-				}
-				u := &unstructured.Unstructured{Object: m}
-				u.SetAPIVersion("autoscaling/v2")
-				u.SetKind("HorizontalPodAutoscaler")
-				return u, nil
-			}
+	if k := inspect.KindOf(o.Kind); k != nil && k.ChangedInPlace() {
+		u, err := s.RelatedObject(o.Kind, o.Name)
+		if err != nil || u != nil {
+			return u, err
 		}
 	}
 	return nil, fmt.Errorf("plan: %s/%s is not in the snapshot", o.Kind, o.Name)
 }
 
 // ownedFields extracts the fields fieldManager already owns on the live
-// object. They go into every apply, since server-side apply removes owned
-// fields an apply leaves out: a second run for other fixes must not undo
-// the first.
+// object (Kind.ExtractOwned: client-go's Extract<Kind>). They go into
+// every apply, since server-side apply removes owned fields an apply
+// leaves out: a second run for other fixes must not undo the first.
 func ownedFields(live *unstructured.Unstructured, fieldManager string) (map[string]any, error) {
-	var (
-		ac  any
-		err error
-	)
-	switch live.GetKind() {
-	case "Deployment":
-		var obj appsv1.Deployment
-		if err = fromUnstructured(live, &obj); err == nil {
-			ac, err = appsv1ac.ExtractDeployment(&obj, fieldManager)
-		}
-	case "StatefulSet":
-		var obj appsv1.StatefulSet
-		if err = fromUnstructured(live, &obj); err == nil {
-			ac, err = appsv1ac.ExtractStatefulSet(&obj, fieldManager)
-		}
-	case "DaemonSet":
-		var obj appsv1.DaemonSet
-		if err = fromUnstructured(live, &obj); err == nil {
-			ac, err = appsv1ac.ExtractDaemonSet(&obj, fieldManager)
-		}
-	case "Job":
-		var obj batchv1.Job
-		if err = fromUnstructured(live, &obj); err == nil {
-			ac, err = batchv1ac.ExtractJob(&obj, fieldManager)
-		}
-	case "CronJob":
-		var obj batchv1.CronJob
-		if err = fromUnstructured(live, &obj); err == nil {
-			ac, err = batchv1ac.ExtractCronJob(&obj, fieldManager)
-		}
-	case "HorizontalPodAutoscaler":
-		var obj autoscalingv2.HorizontalPodAutoscaler
-		if err = fromUnstructured(live, &obj); err == nil {
-			ac, err = autoscalingv2ac.ExtractHorizontalPodAutoscaler(&obj, fieldManager)
-		}
-	default:
+	k := inspect.KindOf(live.GetKind())
+	if k == nil || !k.ChangedInPlace() {
 		return nil, fmt.Errorf("plan: cannot change a %s", live.GetKind())
 	}
+	ac, err := k.ExtractOwned(live, fieldManager)
 	if err != nil {
 		return nil, fmt.Errorf("reading fields owned by %s on %s/%s: %w", fieldManager, live.GetKind(), live.GetName(), err)
 	}
@@ -259,10 +228,6 @@ func ownedFields(live *unstructured.Unstructured, fieldManager string) (map[stri
 	// Extract copies the identity; the namespace is part of it.
 	m["apiVersion"], m["kind"] = live.GetAPIVersion(), live.GetKind()
 	return m, nil
-}
-
-func fromUnstructured(u *unstructured.Unstructured, into any) error {
-	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into)
 }
 
 // Clean drops what the server manages (status, managedFields,

@@ -145,7 +145,7 @@ func (p *Policy) Exempts(t rules.Target, m rules.Meta) (string, bool) {
 		if p.Lapsed(i) {
 			continue
 		}
-		if p.matches(i, t) && listSelects(e.Rules, m) {
+		if p.matches(i, t) && m.SelectedBy(e.Rules) {
 			reason := p.Source() + ": " + e.Reason
 			if e.Expires != "" {
 				reason += " (until " + e.Expires + ")"
@@ -177,8 +177,8 @@ func (p *Policy) Expired(t rules.Target) []rules.Result {
 		}
 		msg := fmt.Sprintf("the exemption from %s (%s) expired on %s: its findings count again", strings.Join(e.Rules, ","), e.Reason, e.Expires)
 		f := rules.Finding{Rule: ExpiredRule, Severity: rules.Low, Category: rules.PolicyFile, Message: msg,
-			Manual: fmt.Sprintf("renew its expires date or remove it: %s, exemptions[%d]", p.Ref.Path, i)}
-		out = append(out, rules.Result{Finding: f, Status: rules.StatusManual, Reason: f.Manual})
+			NeedsHuman: fmt.Sprintf("renew its expires date or remove it: %s, exemptions[%d]", p.Ref.Path, i)}
+		out = append(out, rules.Result{Finding: f, Status: rules.StatusNeedsHuman, Reason: f.NeedsHuman})
 	}
 	return out
 }
@@ -217,8 +217,4 @@ func workloadMatches(pattern string, t rules.Target) bool {
 func glob(pattern, s string) bool {
 	ok, err := path.Match(pattern, s)
 	return err == nil && ok
-}
-
-func listSelects(words []string, m rules.Meta) bool {
-	return slices.ContainsFunc(words, m.Selects)
 }

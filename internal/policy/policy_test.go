@@ -101,7 +101,7 @@ func TestExemptionsAndExpiry(t *testing.T) {
 		t.Errorf("expired exemption still applies: %q", why)
 	}
 	got := after.Expired(web)
-	if len(got) != 1 || got[0].Rule != policy.ExpiredRule || got[0].Status != rules.StatusManual ||
+	if len(got) != 1 || got[0].Rule != policy.ExpiredRule || got[0].Status != rules.StatusNeedsHuman ||
 		!strings.Contains(got[0].Message, "(web is probed by the mesh sidecar) expired on 2026-01-31") ||
 		!strings.Contains(got[0].Reason, "exemptions[1]") {
 		t.Errorf("expired: %+v", got)
@@ -147,7 +147,7 @@ func TestEvaluateWithPolicy(t *testing.T) {
 	}
 	// web's probe exemption (deployment/web) expired on 2026-01-31; the
 	// probes stay exempted by the workload's own annotation.
-	if r, ok := is[policy.ExpiredRule]; !ok || r.Status != rules.StatusManual {
+	if r, ok := is[policy.ExpiredRule]; !ok || r.Status != rules.StatusNeedsHuman {
 		t.Errorf("no expired-exemption finding: %+v", got)
 	}
 	if rules.Score(got) == rules.Score(plain) {

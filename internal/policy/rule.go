@@ -20,7 +20,7 @@ func (expiredRule) Meta() rules.Meta {
 		Title:    "A policy file exemption has expired",
 		Category: rules.PolicyFile,
 		Severity: rules.Low,
-		Kinds:    []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"},
+		Kinds:    inspect.KindsIn(inspect.Workloads),
 		Why: "An exemption in the policy file (.harden.yaml) was granted until a date that has passed. " +
 			"It no longer applies, so the findings it hid are reported again; this finding says so, " +
 			"with the exemption's reason, so that its owner renews it knowingly or removes it.",
@@ -31,7 +31,7 @@ func (expiredRule) Meta() rules.Meta {
 // Check finds nothing: see expiredRule.
 func (expiredRule) Check(*inspect.Snapshot) []rules.Finding { return nil }
 
-// Fix is never called: the finding is needs-human (Finding.Manual).
+// Fix is never called: the finding is needs-human (Finding.NeedsHuman).
 func (expiredRule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.Fix, error) {
-	return nil, rules.Human("edit the policy file's exemption")
+	return nil, rules.NeedsHumanf("edit the policy file's exemption")
 }

@@ -75,7 +75,7 @@ func TestTextShowsFixes(t *testing.T) {
 func TestJSONAndYAMLShowFixes(t *testing.T) {
 	wl := sizedWorkload(t)
 	wl.Findings = append(wl.Findings, rules.Result{Finding: rules.Finding{Rule: "replicas", Severity: rules.High, Category: rules.Availability, Message: "runs 1 replica"},
-		Status: rules.StatusManual, Reason: "singleton"})
+		Status: rules.StatusNeedsHuman, Reason: "singleton"})
 	doc := Report{APIVersion: APIVersion, Kind: Kind, Workloads: []Workload{wl}}
 	b, err := json.Marshal(doc)
 	if err != nil {

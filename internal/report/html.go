@@ -191,7 +191,7 @@ func htmlFindings(results []rules.Result) (pending, other []htmlFinding) {
 		}
 		switch n := Note(f); {
 		case n == "" || n == f.Message:
-		case f.Status == rules.StatusManual:
+		case f.Status == rules.StatusNeedsHuman:
 			h.NoteLabel, h.Note = "needs a human", n
 		default:
 			h.NoteLabel, h.Note = string(f.Status), n

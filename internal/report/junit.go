@@ -201,7 +201,7 @@ func failureText(m rules.Meta, f rules.Result, fix string) string {
 		"message: " + f.Message,
 	}
 	switch n := Note(f); {
-	case n != "" && f.Status == rules.StatusManual:
+	case n != "" && f.Status == rules.StatusNeedsHuman:
 		lines = append(lines, "needs a human: "+n)
 	case n != "":
 		lines = append(lines, string(f.Status)+": "+n)

@@ -88,7 +88,7 @@ func findingLines(findings []rules.Result) []string {
 		}
 		switch n := Note(f); {
 		case n == "" || n == f.Message:
-		case f.Status == rules.StatusManual:
+		case f.Status == rules.StatusNeedsHuman:
 			line += "  - needs a human: " + md(n) + "\n"
 		default:
 			line += "  - " + string(f.Status) + ": " + md(n) + "\n"

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/audit"
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/plan"
 	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
@@ -59,10 +61,11 @@ const (
 )
 
 // ManagedByLabel marks the reports harden writes, so a re-publish finds
-// (and replaces) its own: app.kubernetes.io/managed-by=kubectl-harden.
+// (and replaces) its own: app.kubernetes.io/managed-by=kubectl-harden, the
+// label plan sets on the companions harden creates.
 const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedBy      = "kubectl-harden"
+	ManagedByLabel = plan.ManagedByLabel
+	ManagedBy      = plan.ManagedBy
 )
 
 // ReportName is the name of a namespace's report: "harden-NAMESPACE". One
@@ -246,9 +249,8 @@ func namespaceResults(n audit.Namespace, now time.Time, found func(string, Polic
 
 // workloadAPIVersion is the group/version of a workload kind.
 func workloadAPIVersion(kind string) string {
-	switch kind {
-	case "Job", "CronJob":
-		return "batch/v1"
+	if k := inspect.KindOf(kind); k != nil {
+		return k.GVK.GroupVersion().String()
 	}
 	return "apps/v1"
 }
@@ -296,7 +298,7 @@ func ruleResults(ref corev1.ObjectReference, m rules.Meta, findings []rules.Resu
 // pending finding counts in the score, so none is a warn).
 func Outcome(f rules.Result) string {
 	switch {
-	case f.Status == rules.StatusExempted, f.Status == rules.StatusSkipped && f.Reason == audit.SkippedByFlag:
+	case f.Status == rules.StatusExempted, f.Status == rules.StatusSkipped && f.Reason == rules.SkippedByFlag:
 		return ResultSkip
 	case f.Status == rules.StatusFixed:
 		return ResultPass

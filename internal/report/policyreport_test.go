@@ -26,14 +26,14 @@ func policyReportAudit() *audit.Report {
 	return &audit.Report{APIVersion: audit.APIVersion, Kind: audit.Kind, Namespaces: []audit.Namespace{{
 		Name: "shop",
 		Findings: []rules.Result{
-			f("default-deny", rules.Medium, rules.Network, rules.StatusManual, "create a default-deny NetworkPolicy once every flow is allowed", "", "no default-deny NetworkPolicy"),
+			f("default-deny", rules.Medium, rules.Network, rules.StatusNeedsHuman, "create a default-deny NetworkPolicy once every flow is allowed", "", "no default-deny NetworkPolicy"),
 		},
 		Workloads: []audit.Workload{{Kind: "Deployment", Name: "web", Findings: []rules.Result{
 			f("replicas", rules.High, rules.Availability, rules.StatusNotSelected, rules.NotSelected+" (--fix=replicas)", "", "1 replica: a node drain takes the service down"),
 			f("run-as-non-root", rules.High, rules.Security, rules.StatusExempted, "harden.kubectl.dev/skip: run-as-non-root", "web", "container web may run as root"),
-			f("capabilities", rules.Medium, rules.Security, rules.StatusSkipped, audit.SkippedByFlag, "web", "container web keeps every capability"),
+			f("capabilities", rules.Medium, rules.Security, rules.StatusSkipped, rules.SkippedByFlag, "web", "container web keeps every capability"),
 			f("pdb", rules.Medium, rules.Availability, rules.StatusFixed, "", "", "no PodDisruptionBudget"),
-			f("resources", rules.Medium, rules.Resources, rules.StatusManual, "no usage observed: start from requests cpu 100m, memory 128Mi", "web", "container web has no requests"),
+			f("resources", rules.Medium, rules.Resources, rules.StatusNeedsHuman, "no usage observed: start from requests cpu 100m, memory 128Mi", "web", "container web has no requests"),
 		}}},
 	}}}
 }

@@ -323,7 +323,7 @@ func sarifMessage(ns, kind, name string, f rules.Result) string {
 	}
 	msg := subject + ": " + f.Message
 	switch {
-	case f.Status == rules.StatusManual && f.Reason != "" && f.Reason != f.Message:
+	case f.Status == rules.StatusNeedsHuman && f.Reason != "" && f.Reason != f.Message:
 		msg += " (needs a human: " + f.Reason + ")"
 	case f.Status == rules.StatusPlanned && f.Fix != nil && f.Fix.Description != "":
 		msg += ". Planned fix: " + f.Fix.Description
@@ -335,7 +335,7 @@ func sarifMessage(ns, kind, name string, f rules.Result) string {
 		// Opt-in, or fixable only with the fixes --fix=all adds: the
 		// reason says how.
 		msg += " (" + f.Reason + ")"
-	case f.Status == rules.StatusSkipped && f.Reason != audit.SkippedByFlag:
+	case f.Status == rules.StatusSkipped && f.Reason != rules.SkippedByFlag:
 		msg += " (skipped: " + f.Reason + ")"
 	}
 	return msg

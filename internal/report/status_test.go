@@ -43,8 +43,8 @@ func TestTextNotes(t *testing.T) {
 	wl := Workload{Kind: "Deployment", Namespace: "demo", Name: "worker", Findings: []rules.Result{
 		res("pdb", rules.StatusNotSelected, "not selected for fixing (--fix=pdb)"),
 		res("capabilities", rules.StatusNotSelected, "not selected for fixing: --fix=all fixes it; --fix=capabilities alone needs a human: root"),
-		res("rollout", rules.StatusSkipped, "skipped by --skip"),
-		res("network-policy", rules.StatusManual, "no Service sends traffic to the pods"),
+		res("rollout", rules.StatusSkipped, rules.SkippedByFlag),
+		res("network-policy", rules.StatusNeedsHuman, "no Service sends traffic to the pods"),
 	}}
 	var buf bytes.Buffer
 	WriteText(&buf, wl, nil, NewStyles(false))
@@ -74,7 +74,7 @@ func TestFixableRulesLeaveHumanFindings(t *testing.T) {
 		ids := audit.FixableRules(wl)
 		for _, f := range wl.Findings {
 			switch {
-			case f.Status == rules.StatusManual && slices.Contains(ids, f.Rule) &&
+			case f.Status == rules.StatusNeedsHuman && slices.Contains(ids, f.Rule) &&
 				!slices.ContainsFunc(wl.Findings, func(g rules.Result) bool { return g.Rule == f.Rule && g.Status == rules.StatusNotSelected }):
 				t.Errorf("%s: the fix command names %s, whose findings all need a human (%s)", wl.Name, f.Rule, f.Reason)
 			case f.Status == rules.StatusNotSelected && f.OptIn == "" && !slices.Contains(ids, f.Rule):
@@ -123,7 +123,7 @@ func TestSARIFReasons(t *testing.T) {
 			if !strings.HasPrefix(reason, rules.NotSelected) || !strings.Contains(r.Message.Text, reason) {
 				t.Errorf("%s: not-selected, reason %q, message %q", r.RuleID, reason, r.Message.Text)
 			}
-		case status == string(rules.StatusManual):
+		case status == string(rules.StatusNeedsHuman):
 			if reason == "" {
 				t.Errorf("%s: needs-human without a reason", r.RuleID)
 			}
@@ -131,7 +131,7 @@ func TestSARIFReasons(t *testing.T) {
 			t.Errorf("%s: skipped in an audit that skipped nothing (%q)", r.RuleID, reason)
 		}
 	}
-	if seen[string(rules.StatusNotSelected)] == 0 || seen[string(rules.StatusManual)] == 0 {
+	if seen[string(rules.StatusNotSelected)] == 0 || seen[string(rules.StatusNeedsHuman)] == 0 {
 		t.Errorf("statuses seen: %v", seen)
 	}
 }

@@ -15,11 +15,11 @@ import (
 type Status string
 
 const (
-	StatusPlanned  Status = "planned"     // a fix is in the plan
-	StatusFixed    Status = "fixed"       // the fix was applied
-	StatusSkipped  Status = "skipped"     // a choice not to fix: --skip, or an opt-in fix "all" or a category passed over
-	StatusExempted Status = "exempted"    // an opt-out annotation
-	StatusManual   Status = "needs-human" // no safe automatic fix; Reason says why
+	StatusPlanned    Status = "planned"     // a fix is in the plan
+	StatusFixed      Status = "fixed"       // the fix was applied
+	StatusSkipped    Status = "skipped"     // a choice not to fix: --skip, or an opt-in fix "all" or a category passed over
+	StatusExempted   Status = "exempted"    // an opt-out annotation
+	StatusNeedsHuman Status = "needs-human" // no safe automatic fix; Reason says why
 	// StatusNotSelected is a finding whose rule --fix did not choose (by
 	// ID, alias, category or "all"): nobody decided either way. Reason
 	// says how to choose it. A finding whose fix would need a human
@@ -38,7 +38,7 @@ type Result struct {
 	// needs-human or conflict (the JSON and YAML reports' "status").
 	Status Status `json:"status"`
 	// Reason says why, for every status but planned and fixed: the
-	// annotation that exempts, "skipped by --skip", an opt-in fix's risk,
+	// annotation that exempts, SkippedByFlag, an opt-in fix's risk,
 	// "not selected for fixing …" with the --fix that fixes it, what a
 	// human must decide, or the field manager that holds a fix back.
 	Reason string `json:"reason,omitempty"`
@@ -76,27 +76,10 @@ type Held struct {
 	Owners []owners.Conflict
 }
 
-func (sel Selection) selects(words []string, m Meta) bool {
-	for _, w := range words {
-		if m.Selects(w) {
-			return true
-		}
-	}
-	return false
-}
-
 // Names reports whether the selection's fix list names the rule itself,
 // by ID or alias: "all", "*" and categories do not. A finding with OptIn
 // is planned only then.
-func (sel Selection) Names(m Meta) bool {
-	for _, w := range sel.Fix {
-		w = strings.TrimSpace(strings.ToLower(w))
-		if w == m.ID || slices.Contains(m.Aliases, w) {
-			return true
-		}
-	}
-	return false
-}
+func (sel Selection) Names(m Meta) bool { return slices.ContainsFunc(sel.Fix, m.Names) }
 
 // OptInReason is the reason of an opt-in finding left unplanned: why it
 // must be named, and how, e.g. "containers web run as root (UID 0) today:
@@ -113,22 +96,29 @@ func HoldKey(f Finding) string { return f.Rule + "\x00" + f.Container + "\x00" +
 // their other owners.
 func Forces(sel Selection, id string) bool {
 	r, ok := Get(id)
-	return ok && sel.selects(sel.Force, r.Meta())
+	return ok && r.Meta().SelectedBy(sel.Force)
 }
 
 // Chooses reports whether the selection asks to fix the rule.
 func (sel Selection) Chooses(m Meta) bool {
-	return sel.selects(sel.Fix, m) && !sel.selects(sel.Skip, m)
+	return m.SelectedBy(sel.Fix) && !m.SelectedBy(sel.Skip)
 }
 
-// NeedsHuman is returned by Fix when no safe automatic fix exists for this
-// workload as it is.
-type NeedsHuman struct{ Reason string }
+// NeedsHumanError is returned by Fix when no safe automatic fix exists for
+// this workload as it is: the finding's status becomes needs-human
+// (StatusNeedsHuman) with Reason as its reason.
+type NeedsHumanError struct{ Reason string }
 
-func (e *NeedsHuman) Error() string { return e.Reason }
+func (e *NeedsHumanError) Error() string { return e.Reason }
 
-// Human returns a NeedsHuman error.
-func Human(format string, a ...any) error { return &NeedsHuman{Reason: fmt.Sprintf(format, a...)} }
+// NeedsHumanf returns a NeedsHumanError whose reason is formatted as
+// fmt.Sprintf does, e.g. NeedsHumanf("set --set %s.port=NAME", id).
+func NeedsHumanf(format string, a ...any) error {
+	return &NeedsHumanError{Reason: fmt.Sprintf(format, a...)}
+}
+
+// SkippedByFlag is the reason of a finding whose rule --skip left out.
+const SkippedByFlag = "skipped by --skip"
 
 // NotSelected is the start of every not-selected finding's reason.
 const NotSelected = "not selected for fixing"
@@ -200,14 +190,14 @@ func settle(f Finding, human string, withAll Result) (Status, string) {
 	if r, ok := Get(f.Rule); ok {
 		m = r.Meta()
 	}
-	fixableWithAll := withAll.Status != StatusManual
+	fixableWithAll := withAll.Status != StatusNeedsHuman
 	switch {
 	case human == "" && f.OptIn != "":
 		return StatusNotSelected, NotSelected + ": " + OptInReason(f, m)
 	case human == "":
 		return StatusNotSelected, NotSelected + " (--fix=" + m.ID + ")"
 	case !fixableWithAll:
-		return StatusManual, withAll.Reason
+		return StatusNeedsHuman, withAll.Reason
 	case f.OptIn != "":
 		return StatusNotSelected, NotSelected + ": " + OptInReason(f, m) + ", with --fix=all (alone it needs a human: " + human + ")"
 	}
@@ -228,7 +218,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 		if !sel.Active(m.ID) {
 			continue
 		}
-		findings := r.Check(s)
+		findings := Check(r, s)
 		exemptBy, exempt := sel.exempted(s, m)
 		for _, f := range findings {
 			f = sel.Graded(f)
@@ -236,11 +226,11 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 			switch {
 			case exempt:
 				res.Status, res.Reason = StatusExempted, exemptBy
-			case sel.selects(sel.Skip, m):
-				res.Status, res.Reason = StatusSkipped, "skipped by --skip"
-			case f.Manual != "":
-				res.Status, res.Reason = StatusManual, f.Manual
-			case !sel.selects(sel.Fix, m):
+			case m.SelectedBy(sel.Skip):
+				res.Status, res.Reason = StatusSkipped, SkippedByFlag
+			case f.NeedsHuman != "":
+				res.Status, res.Reason = StatusNeedsHuman, f.NeedsHuman
+			case !m.SelectedBy(sel.Fix):
 				res.Status = StatusNotSelected
 				if _, human, err = verdict(r, projected, s, f, sel.ParamsOf(m.ID)); err != nil {
 					return nil, nil, err
@@ -252,7 +242,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 				if _, why, err := verdict(r, projected, s, f, sel.ParamsOf(m.ID)); err != nil {
 					return nil, nil, err
 				} else if why != "" {
-					res.Status, res.Reason = StatusManual, why
+					res.Status, res.Reason = StatusNeedsHuman, why
 				}
 			case sel.Hold[HoldKey(f)].Reason != "":
 				h := sel.Hold[HoldKey(f)]
@@ -263,7 +253,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 				case err != nil:
 					return nil, nil, err
 				case why != "":
-					res.Status, res.Reason = StatusManual, why
+					res.Status, res.Reason = StatusNeedsHuman, why
 				default:
 					if projected, err = Project(projected, fix); err != nil {
 						return nil, nil, fmt.Errorf("%s: %w", m.ID, err)
@@ -284,7 +274,7 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 // left to the caller. An error is a rule's failure, prefixed by its ID.
 func verdict(r Rule, projected, s *inspect.Snapshot, f Finding, p Params) (*Fix, string, error) {
 	fix, err := r.Fix(projected, f, p)
-	var human *NeedsHuman
+	var human *NeedsHumanError
 	switch {
 	case errors.As(err, &human):
 		return nil, human.Reason, nil

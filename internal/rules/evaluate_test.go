@@ -85,7 +85,7 @@ func TestValidateSelection(t *testing.T) {
 func TestScore(t *testing.T) {
 	results := []rules.Result{
 		{Finding: rules.Finding{Severity: rules.Critical}, Status: rules.StatusSkipped},
-		{Finding: rules.Finding{Severity: rules.High}, Status: rules.StatusManual},
+		{Finding: rules.Finding{Severity: rules.High}, Status: rules.StatusNeedsHuman},
 		{Finding: rules.Finding{Severity: rules.Medium}, Status: rules.StatusFixed},
 		{Finding: rules.Finding{Severity: rules.Low}, Status: rules.StatusExempted},
 	}
@@ -120,7 +120,7 @@ func TestJobTemplateImmutable(t *testing.T) {
 					}
 				}
 			}
-			if r.Status == rules.StatusManual && strings.Contains(r.Reason, "pod template (spec.template) is immutable") {
+			if r.Status == rules.StatusNeedsHuman && strings.Contains(r.Reason, "pod template (spec.template) is immutable") {
 				templated++
 				if !strings.HasSuffix(r.Reason, where) {
 					t.Errorf("%s: %s: reason %q, want it to end %q", file, r.Rule, r.Reason, where)

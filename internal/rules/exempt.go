@@ -2,6 +2,7 @@ package rules
 
 import (
 	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,20 +14,33 @@ import (
 // such as "probes", or categories) harden must not check; "all" skips all.
 const SkipAnnotation = "harden.kubectl.dev/skip"
 
-// Selects reports whether a user's word for rules (in --fix, --skip or the
-// skip annotation) names this rule: its ID, an alias, its category or "all".
+// Selects reports whether a user's word for rules — in --fix, --skip,
+// --force-conflicts, the skip annotation or a policy file, compared
+// trimmed and in lower case — selects this rule: "all", "*", its category,
+// or a word that names it (Names). It is the one place that decides it.
 func (m Meta) Selects(word string) bool {
-	word = strings.TrimSpace(strings.ToLower(word))
-	if word == "all" || word == "*" || word == m.ID || word == string(m.Category) {
-		return true
-	}
-	for _, a := range m.Aliases {
-		if word == a {
-			return true
-		}
-	}
-	return false
+	word = normalWord(word)
+	return word == "all" || word == "*" || word == string(m.Category) || m.Names(word)
 }
+
+// Names reports whether the word names this rule itself: its ID or an
+// alias ("probes"), not "all" nor a category. An opt-in fix is planned
+// only when the selection names its rule.
+func (m Meta) Names(word string) bool {
+	word = normalWord(word)
+	return word == m.ID || slices.Contains(m.Aliases, word)
+}
+
+// SelectedBy reports whether any of the words selects the rule (Selects).
+func (m Meta) SelectedBy(words []string) bool { return slices.ContainsFunc(words, m.Selects) }
+
+// SelectedByList is SelectedBy for a comma-separated list, as annotations
+// write it: "pdb,probes".
+func (m Meta) SelectedByList(list string) bool { return m.SelectedBy(strings.Split(list, ",")) }
+
+// normalWord is a user's word as rule IDs, aliases and categories are
+// spelled: trimmed, in lower case.
+func normalWord(w string) string { return strings.TrimSpace(strings.ToLower(w)) }
 
 // Exempted reports whether the workload or its namespace opts out of the
 // rule, by harden's own annotation or a peer tool's, and names the
@@ -37,7 +51,7 @@ func Exempted(s *inspect.Snapshot, m Meta) (string, bool) {
 		sources = append(sources, s.Namespace.Annotations)
 	}
 	for i, ann := range sources {
-		if v, ok := ann[SkipAnnotation]; ok && listSelects(v, m) {
+		if v, ok := ann[SkipAnnotation]; ok && m.SelectedByList(v) {
 			where := "workload"
 			if i == 1 {
 				where = "namespace"
@@ -56,15 +70,6 @@ func Exempted(s *inspect.Snapshot, m Meta) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func listSelects(list string, m Meta) bool {
-	for _, w := range strings.Split(list, ",") {
-		if m.Selects(w) {
-			return true
-		}
-	}
-	return false
 }
 
 func containsWord(list, word string) bool {

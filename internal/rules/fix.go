@@ -79,16 +79,6 @@ func PodSpecPath(w *inspect.Workload) []string {
 	return append(w.PodTemplatePath(), "spec")
 }
 
-// ContainerChange returns pod-spec fields that set fields of one container,
-// keyed by name as server-side apply merges containers.
-func ContainerChange(container string, fields map[string]any) map[string]any {
-	c := map[string]any{"name": container}
-	for k, v := range fields {
-		c[k] = v
-	}
-	return map[string]any{"containers": []any{c}}
-}
-
 // Set puts value at path in obj, creating maps on the way.
 func Set(obj map[string]any, value any, path ...string) {
 	m := obj

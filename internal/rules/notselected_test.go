@@ -35,13 +35,13 @@ func TestNotSelectedVerdict(t *testing.T) {
 			rules.StatusNotSelected, "--fix=all fixes it"},
 		// redis: run-as-non-root is opt-in, so no --fix=all drops ALL.
 		{"capabilities on a root image", caps + "redis-root.yaml", rules.Selection{}, "capabilities",
-			rules.StatusManual, "runs as root"},
+			rules.StatusNeedsHuman, "runs as root"},
 		{"capabilities on a root image, all", caps + "redis-root.yaml", rules.Selection{Fix: []string{"all"}}, "capabilities",
-			rules.StatusManual, "runs as root"},
+			rules.StatusNeedsHuman, "runs as root"},
 		{"resources without evidence", res + "failure-no-data.yaml", rules.Selection{}, "resources",
-			rules.StatusManual, "no usage data"},
+			rules.StatusNeedsHuman, "no usage data"},
 		{"resources without evidence, chosen", res + "failure-no-data.yaml", rules.Selection{Fix: []string{"resources"}}, "resources",
-			rules.StatusManual, "no usage data"},
+			rules.StatusNeedsHuman, "no usage data"},
 		{"skipped stays skipped", caps + "failure-default.yaml", rules.Selection{Skip: []string{"capabilities"}}, "capabilities",
 			rules.StatusSkipped, "skipped by --skip"},
 	} {
@@ -109,11 +109,11 @@ func TestNotSelectedAgreesWithAll(t *testing.T) {
 				continue
 			}
 			checked++
-			if (n.Status == rules.StatusManual) != (a.Status == rules.StatusManual) {
+			if (n.Status == rules.StatusNeedsHuman) != (a.Status == rules.StatusNeedsHuman) {
 				t.Errorf("%s: %s (container %q): %s (%q) with nothing chosen, %s (%q) with --fix=all",
 					file, n.Rule, n.Container, n.Status, n.Reason, a.Status, a.Reason)
 			}
-			if n.Status != rules.StatusManual && n.Status != rules.StatusNotSelected {
+			if n.Status != rules.StatusNeedsHuman && n.Status != rules.StatusNotSelected {
 				t.Errorf("%s: %s: %s with nothing chosen", file, n.Rule, n.Status)
 			}
 			if n.Status == rules.StatusNotSelected && !strings.HasPrefix(n.Reason, rules.NotSelected) {

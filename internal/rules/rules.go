@@ -110,7 +110,8 @@ func (m Meta) AppliesTo(kind string) bool {
 	return false
 }
 
-// Finding is one problem a rule found.
+// Finding is one problem a rule found. Rule, Severity and Category are
+// filled from the rule's Meta when the rule leaves them unset (Check).
 type Finding struct {
 	Rule      string   `json:"rule"`
 	Severity  Severity `json:"severity"`
@@ -119,9 +120,10 @@ type Finding struct {
 	Container string   `json:"container,omitempty"`
 	// Field is the path of the field concerned, e.g. spec.replicas.
 	Field string `json:"field,omitempty"`
-	// Manual, when set, says why no automatic fix is offered: a human
-	// must act.
-	Manual string `json:"manual,omitempty"`
+	// NeedsHuman, when set, says why no automatic fix is offered and what
+	// a human must do (the finding's status is needs-human). The JSON
+	// key stays "manual", as published.
+	NeedsHuman string `json:"manual,omitempty"`
 	// OptIn, when set, says why the fix is a choice the user must make
 	// knowingly (e.g. "containers web run as root (UID 0) today: …"):
 	// Evaluate plans it only when the selection names the rule by ID or
@@ -133,14 +135,50 @@ type Finding struct {
 // Params are the fix parameters given for one rule, by name.
 type Params map[string]string
 
-// Rule is one hardening practice.
+// Rule is one hardening practice: a plugin under plugins/<ID without
+// dashes> implements it and registers it from init (Register). Its whole
+// contract:
+//
+//   - Meta is constant: the same value on every call. ID is kebab-case and
+//     stable (--fix, --skip, annotations, reports and docs/rules.md use
+//     it); Kinds lists the workload kinds Check is called for (Evaluate
+//     skips the others); Params names every fix parameter Fix reads, with
+//     its default and where the default comes from in Description (--set
+//     <id>.<name>=value and a policy file give them; ValidateSelection
+//     refuses any other name); Fixable says whether Fix can ever return a
+//     change; Why and Remediation are docs/rules.md's text (make docs).
+//   - Check is pure: it reads only the Snapshot (never the API server,
+//     the clock or the environment), changes nothing in it, and returns
+//     the same findings in the same order for the same snapshot — none
+//     when the workload is fine. Each finding carries a Message in
+//     Kubernetes' terms, saying what is wrong and what it risks, and,
+//     when it is about one container or field, Container and Field (the
+//     path inside the container or the pod spec, e.g.
+//     "securityContext.runAsNonRoot"). Rule, Severity and Category may be
+//     left unset: evaluation (Check, the function) fills them from Meta;
+//     set Severity only where one finding is graver or milder than the
+//     rule. NeedsHuman, set by Check, says that no automatic fix exists
+//     whatever the parameters, and what to do (a concrete command or
+//     field); OptIn says why the fix must be named to be planned.
+//   - Fix is called only for this rule's findings without NeedsHuman, on
+//     the snapshot as the fixes before it in FixOrder leave it; it is pure
+//     like Check. It returns the Fix (a Description naming the source of
+//     each number, the Changes — partial objects holding only the fields
+//     the fix owns — and Warnings), or NeedsHumanf("…") when no safe fix
+//     exists for this workload as it is (an ambiguous port, evidence the
+//     snapshot lacks, a guess that could break the app): the finding then
+//     needs a human, with that reason. Any other error is a bad parameter
+//     or a bug and stops the run. A Fix without changes counts as "no
+//     automatic fix". On the fixed workload Check must find nothing but
+//     needs-human findings: harden is idempotent, and rulestest.Run
+//     checks it on the plugin's testdata.
 type Rule interface {
 	Meta() Meta
 	// Check lists the findings for the snapshot's workload.
 	Check(s *inspect.Snapshot) []Finding
-	// Fix proposes the change that resolves a finding of this rule. It is
-	// only called for findings without Manual. It returns an error when the
-	// parameters are wrong or the fix would be unsafe.
+	// Fix proposes the change that resolves one finding of this rule, or
+	// returns a NeedsHumanError (NeedsHumanf) when no safe automatic fix
+	// exists for this workload.
 	Fix(s *inspect.Snapshot, f Finding, p Params) (*Fix, error)
 }
 
@@ -192,7 +230,9 @@ func Get(id string) (Rule, bool) {
 }
 
 // NamespaceRule is a practice about a namespace as a whole (admission
-// labels, quotas, a default-deny policy); the audit runs these.
+// labels, quotas, a default-deny policy); the audit runs these, through
+// CheckNamespace. Meta and Check keep Rule's contract; there is no Fix:
+// every finding needs a human, so each sets NeedsHuman.
 type NamespaceRule interface {
 	Meta() Meta
 	Check(ns *inspect.NamespaceSnapshot) []Finding

@@ -42,8 +42,8 @@ var controllerLabels = map[string]bool{
 //     controller adds (pod-template-hash…), when they select no neighbour's
 //     pods: the template's labels are on every pod the workload makes, so
 //     they still select all of them — a live pod of the workload without
-//     them (a rollout under way) makes it a NeedsHuman error;
-//   - otherwise a NeedsHuman error naming the workloads whose pods carry
+//     them (a rollout under way) makes it a NeedsHumanError;
+//   - otherwise a NeedsHumanError naming the workloads whose pods carry
 //     every label of these pods.
 //
 // The map is a fresh copy the caller may keep. Neighbours the snapshot
@@ -67,11 +67,11 @@ func OwnPodSelector(s *inspect.Snapshot) (map[string]any, error) {
 	}
 	narrow := labels.SelectorFromSet(template)
 	if refs := selected(narrow, neighbours); len(refs) > 0 || len(template) == 0 {
-		return nil, Human("pods of %s carry every label of these pods (%s): give the pods a distinguishing label, e.g. app.kubernetes.io/component",
+		return nil, NeedsHumanf("pods of %s carry every label of these pods (%s): give the pods a distinguishing label, e.g. app.kubernetes.io/component",
 			strings.Join(refs, ", "), narrow.String())
 	}
 	if missing := unselectedOwnPod(s, narrow); missing != "" {
-		return nil, Human("pod %s of this workload lacks some of %s (a rollout under way?), which its selector %s leaves to tell it from %s: run harden again once the rollout is complete",
+		return nil, NeedsHumanf("pod %s of this workload lacks some of %s (a rollout under way?), which its selector %s leaves to tell it from %s: run harden again once the rollout is complete",
 			missing, narrow.String(), sel.String(), strings.Join(selected(sel, neighbours), ", "))
 	}
 	return map[string]any{"matchLabels": toAnyMap(template)}, nil

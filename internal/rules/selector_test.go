@@ -131,7 +131,7 @@ func TestOwnPodSelectorNeedsHumanWhenNoLabelTellsThePodsApart(t *testing.T) {
 	// A bare pod carrying every label of web's too.
 	s.Neighbourhood = append(s.Neighbourhood, inspect.Neighbour{Ref: "pod/debug", Labels: map[string]string{"app": "shop", "run": "debug"}})
 	_, err := OwnPodSelector(s)
-	var human *NeedsHuman
+	var human *NeedsHumanError
 	if !errors.As(err, &human) {
 		t.Fatalf("error %v, want NeedsHuman", err)
 	}
@@ -170,7 +170,7 @@ func TestOwnPodSelectorRolloutUnderWay(t *testing.T) {
 	s, _ := shop(t, map[string]any{"app": "shop", "tier": "web"})
 	s.Pods = []corev1.Pod{livePod("web", "0ld0", map[string]string{"app": "shop"}), livePod("web", "5d8f", map[string]string{"app": "shop", "tier": "web"})}
 	_, err := OwnPodSelector(s)
-	var human *NeedsHuman
+	var human *NeedsHumanError
 	if !errors.As(err, &human) || !strings.Contains(human.Reason, "pod web-0ld0-x of this workload lacks some of app=shop,tier=web (a rollout under way?)") {
 		t.Errorf("error %v", err)
 	}

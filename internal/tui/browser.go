@@ -40,14 +40,16 @@ type Browser struct {
 	refresh Refresher
 	context string
 
-	keys      browserKeys
-	st        styles
-	cursor    int
-	offset    int
-	filter    textinput.Model
-	filtering bool
-	status    string
-	busy      string
+	// modes is what the browser is doing, the current mode last; child
+	// is set while the fix view is open (browseFix).
+	modes  stack[browseMode]
+	keys   browserKeys
+	st     styles
+	cursor int
+	offset int
+	filter textinput.Model
+	status string
+	busy   string
 
 	child         *Model
 	width, height int
@@ -85,7 +87,7 @@ func (k browserKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.Short
 
 // NewBrowser builds the audit browser.
 func NewBrowser(ctx context.Context, rep *audit.Report, contextName string, open Opener, refresh Refresher) *Browser {
-	b := &Browser{ctx: ctx, open: open, refresh: refresh, context: contextName, st: newStyles(true),
+	b := &Browser{ctx: ctx, open: open, refresh: refresh, context: contextName, st: newStyles(true), modes: stack[browseMode]{browseList},
 		keys: browserKeys{
 			Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 			Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
@@ -151,7 +153,18 @@ type (
 // Init asks for the background colour, like the fix view.
 func (b *Browser) Init() tea.Cmd { return tea.RequestBackgroundColor }
 
-// Update routes to the open fix view, or handles the list.
+// browseMode is what the browser is doing; see stack.
+type browseMode int
+
+const (
+	browseList   browseMode = iota // the workloads list has the keys
+	browseFilter                   // `/`: typing the filter
+	browseFix                      // enter: one workload's fix view (b.child) has the screen
+)
+
+// Update handles the browser's own messages, then hands the rest to the
+// current mode: the fix view, the filter prompt or the list. A resize
+// and the background colour reach the open fix view too.
 func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
@@ -159,112 +172,154 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.BackgroundColorMsg:
 		b.st = newStyles(msg.IsDark())
 	case openedMsg:
-		b.busy = ""
-		if msg.err != nil {
-			b.status = "cannot open: " + msg.err.Error()
-			return b, nil
-		}
-		b.child = msg.m
-		b.child.embedded = true
-		b.child.st = b.st
-		b.child.help.Styles = b.st.help
-		b.child.Update(tea.WindowSizeMsg{Width: b.width, Height: b.height})
-		return b, nil
+		return b, b.opened(msg)
 	case refreshedMsg:
-		b.busy, b.auditing = "", false
-		if msg.err != nil {
-			b.status = "cannot re-audit: " + msg.err.Error()
-		} else {
-			b.setReport(msg.rep)
-			b.status = "audited again"
-		}
-		if b.quitting {
+		return b, b.refreshed(msg)
+	case interruptMsg:
+		if b.modes.top() != browseFix {
 			return b, tea.Quit
 		}
-		return b, nil
 	}
-	if _, ok := msg.(interruptMsg); ok && b.child == nil {
-		return b, tea.Quit
+	switch b.modes.top() {
+	case browseFix:
+		return b, b.childUpdate(msg)
+	case browseFilter:
+		return b, b.filterUpdate(msg)
 	}
-	if b.child != nil {
-		_, cmd := b.child.Update(msg)
-		if b.child.done && b.child.interrupted {
-			b.interrupted = &b.child.outcome
-			b.interruptedW = b.child.w
-			return b, tea.Quit
-		}
-		if b.child.done {
-			applied := b.child.outcome.Applied != nil
-			if dir := b.child.outcome.Written; dir != "" {
-				b.status = "wrote " + dir + ": kubectl kustomize " + dir + " builds it"
-			}
-			b.child = nil
-			if applied {
-				return b, b.reaudit()
-			}
-		}
-		return b, cmd
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		return b, b.listKey(k)
 	}
+	return b, nil
+}
+
+// opened shows the fix view the Opener built, sized and styled as the
+// browser, or says why it could not be opened.
+func (b *Browser) opened(msg openedMsg) tea.Cmd {
+	b.busy = ""
+	if msg.err != nil {
+		b.status = "cannot open: " + msg.err.Error()
+		return nil
+	}
+	b.child = msg.m
+	b.child.embedded = true
+	b.child.st = b.st
+	b.child.help.Styles = b.st.help
+	b.child.Update(tea.WindowSizeMsg{Width: b.width, Height: b.height})
+	b.modes.push(browseFix)
+	return nil
+}
+
+// refreshed takes the audit read again; the browser ends now if q came
+// while it was read.
+func (b *Browser) refreshed(msg refreshedMsg) tea.Cmd {
+	b.busy, b.auditing = "", false
+	if msg.err != nil {
+		b.status = "cannot re-audit: " + msg.err.Error()
+	} else {
+		b.setReport(msg.rep)
+		b.status = "audited again"
+	}
+	if b.quitting {
+		return tea.Quit
+	}
+	return nil
+}
+
+// childUpdate hands a message to the open fix view. When it ends, the
+// browser ends too if a signal ended it; otherwise the list comes back,
+// audited again if fixes were applied.
+func (b *Browser) childUpdate(msg tea.Msg) tea.Cmd {
+	_, cmd := b.child.Update(msg)
+	switch {
+	case !b.child.done:
+		return cmd
+	case b.child.interrupted:
+		b.interrupted = &b.child.outcome
+		b.interruptedW = b.child.w
+		return tea.Quit
+	}
+	out := b.child.outcome
+	if out.Written != "" {
+		b.status = "wrote " + out.Written + ": kubectl kustomize " + out.Written + " builds it"
+	}
+	b.child = nil
+	b.modes.pop()
+	if out.Applied != nil {
+		return b.reaudit()
+	}
+	return cmd
+}
+
+// filterUpdate types into the `/` prompt; enter keeps the filter, esc
+// clears it, and either closes the prompt.
+func (b *Browser) filterUpdate(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyPressMsg)
-	if !ok {
-		if b.filtering {
-			var cmd tea.Cmd
-			b.filter, cmd = b.filter.Update(msg)
-			return b, cmd
+	if ok && (k.String() == "enter" || k.String() == "esc") {
+		b.modes.pop()
+		b.filter.Blur()
+		if k.String() == "esc" {
+			b.filter.SetValue("")
 		}
-		return b, nil
+		return nil
 	}
-	if b.filtering {
-		switch k.String() {
-		case "enter", "esc":
-			b.filtering = false
-			b.filter.Blur()
-			if k.String() == "esc" {
-				b.filter.SetValue("")
-			}
-			return b, nil
-		}
-		var cmd tea.Cmd
-		b.filter, cmd = b.filter.Update(msg)
+	var cmd tea.Cmd
+	b.filter, cmd = b.filter.Update(msg)
+	if ok {
 		b.cursor = 0
-		return b, cmd
 	}
+	return cmd
+}
+
+// listKey handles a key of the workloads list: esc clears a filter
+// first; q, esc and ctrl+c quit.
+func (b *Browser) listKey(k tea.KeyPressMsg) tea.Cmd {
 	n := len(b.visible())
 	switch {
 	case k.String() == "esc" && b.filter.Value() != "":
 		b.filter.SetValue("") // esc undoes the filter first
 		b.cursor = 0
 	case key.Matches(k, b.keys.Quit):
-		b.aborted = k.String() == "ctrl+c"
-		if b.auditing && !b.aborted {
-			b.quitting = true // the exit code needs the audit as it is now
-			b.busy = "auditing again, then quitting…"
-			return b, nil
-		}
-		return b, tea.Quit
+		return b.quit(k.String() == "ctrl+c")
 	case key.Matches(k, b.keys.Up):
 		b.cursor = max(b.cursor-1, 0)
 	case key.Matches(k, b.keys.Down):
 		b.cursor = min(b.cursor+1, max(n-1, 0))
 	case key.Matches(k, b.keys.Filter):
-		b.filtering = true
-		return b, b.filter.Focus()
+		b.modes.push(browseFilter)
+		return b.filter.Focus()
 	case key.Matches(k, b.keys.Refresh):
-		return b, b.reaudit()
+		return b.reaudit()
 	case key.Matches(k, b.keys.Open) && n > 0 && b.busy == "":
-		r := b.visible()[min(b.cursor, n-1)]
-		b.busy = "reading " + strings.ToLower(r.wl.Kind) + "/" + r.wl.Name + "…"
-		ctx := b.ctx
-		return b, func() tea.Msg {
-			eng, w, err := b.open(ctx, r.ns, r.wl.Kind, r.wl.Name)
-			if err != nil {
-				return openedMsg{err: err}
-			}
-			m, err := New(ctx, eng, w, nil, nil)
-			return openedMsg{m, err}
-		}
+		return b.openFix(b.visible()[min(b.cursor, n-1)])
 	}
-	return b, nil
+	return nil
+}
+
+// quit ends the browser; abort is ctrl+c (exit 130). During a re-audit,
+// q waits for it: the exit code needs the audit as it is now.
+func (b *Browser) quit(abort bool) tea.Cmd {
+	b.aborted = abort
+	if b.auditing && !abort {
+		b.quitting = true
+		b.busy = "auditing again, then quitting…"
+		return nil
+	}
+	return tea.Quit
+}
+
+// openFix reads workload r live and builds its fix view, in a command:
+// an openedMsg comes back.
+func (b *Browser) openFix(r row) tea.Cmd {
+	b.busy = "reading " + strings.ToLower(r.wl.Kind) + "/" + r.wl.Name + "…"
+	ctx, open := b.ctx, b.open
+	return func() tea.Msg {
+		eng, w, err := open(ctx, r.ns, r.wl.Kind, r.wl.Name)
+		if err != nil {
+			return openedMsg{err: err}
+		}
+		m, err := New(ctx, eng, w, nil, nil)
+		return openedMsg{m, err}
+	}
 }
 
 func (b *Browser) reaudit() tea.Cmd {
@@ -286,7 +341,7 @@ func (b *Browser) View() tea.View {
 
 // Render is the screen's content.
 func (b *Browser) Render() string {
-	if b.child != nil {
+	if b.modes.top() == browseFix {
 		return b.child.Render()
 	}
 	if b.width == 0 || b.height == 0 {
@@ -320,7 +375,7 @@ func (b *Browser) Render() string {
 	detail := st.box(title, b.detailView(rows, b.width-2), b.width-2, detailH-2, false)
 	status := ""
 	switch {
-	case b.filtering:
+	case b.modes.top() == browseFilter:
 		b.filter.SetWidth(b.width - 2)
 		status = b.filter.View()
 	case b.busy != "":

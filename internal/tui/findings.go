@@ -52,7 +52,7 @@ func newItems(results []rules.Result) []item {
 		switch r.Status {
 		case rules.StatusPlanned, rules.StatusConflict:
 			it.fixable = true
-		case rules.StatusManual, rules.StatusExempted:
+		case rules.StatusNeedsHuman, rules.StatusExempted:
 			if it.reason == "" {
 				it.reason = r.Reason
 			}
@@ -259,48 +259,15 @@ func (l *findingsList) view(st styles, width, height int, focused bool) string {
 			last = it.meta.Category
 			rows = append(rows, row{text: st.category.Render(string(last))})
 		}
-		box := "[ ]"
-		switch {
-		case it.exempted():
-			box = " - "
-		case !it.fixable:
-			box = " · "
-		case l.selected[it.meta.ID] && l.own[it.meta.ID].held:
-			box = "[" + st.bad.Render("!") + "]" // chosen, but not applied
-		case l.selected[it.meta.ID] && l.unplanned[it.meta.ID] != "":
-			box = "[" + st.warn.Render("~") + "]"
-		case l.selected[it.meta.ID]:
-			box = "[" + st.check.Render("x") + "]"
-		}
-		msg := termsafe.String(it.headline().Message)
-		if len(it.findings) > 1 {
-			msg = fmt.Sprintf("(%d) %s", len(it.findings), msg)
-		}
-		if !it.fixable {
-			msg = st.manual.Render(msg)
-		}
-		if o, ok := l.own[it.meta.ID]; ok && it.fixable {
-			if b := o.badge(l.managed); b != "" {
-				msg = st.owner(o).Render(b) + " " + msg
-			}
-		}
-		line := fmt.Sprintf("%s %s %-22s %s", box, st.badge(it.severity()), it.meta.ID, msg)
 		if n == l.cursor {
 			cursorRow = len(rows)
 		}
-		rows = append(rows, row{text: line, cursor: n == l.cursor})
+		rows = append(rows, row{text: l.line(st, it), cursor: n == l.cursor})
 	}
 	if len(rows) == 0 {
 		return lipgloss.NewStyle().Width(width).Height(height).Render(st.subtle.Render("no finding matches the filter"))
 	}
-	// Keep the cursor (and its category heading, when there is room) in view.
-	if cursorRow < l.offset+1 {
-		l.offset = max(cursorRow-1, 0)
-	}
-	if cursorRow >= l.offset+height {
-		l.offset = cursorRow - height + 1
-	}
-	l.offset = min(l.offset, max(len(rows)-height, 0))
+	l.scroll(cursorRow, len(rows), height)
 	var out []string
 	for _, r := range rows[l.offset:min(l.offset+height, len(rows))] {
 		text := ansi.Truncate(r.text, width, "…")
@@ -313,6 +280,56 @@ func (l *findingsList) view(st styles, width, height int, focused bool) string {
 		out = append(out, "")
 	}
 	return strings.Join(out, "\n")
+}
+
+// scroll sets the first row shown of rows rows, height at a time, so the
+// cursor's row (and its category heading, when there is room) is in view.
+func (l *findingsList) scroll(cursorRow, rows, height int) {
+	if cursorRow < l.offset+1 {
+		l.offset = max(cursorRow-1, 0)
+	}
+	if cursorRow >= l.offset+height {
+		l.offset = cursorRow - height + 1
+	}
+	l.offset = min(l.offset, max(rows-height, 0))
+}
+
+// line is one rule's row: its box, severity, ID, and headline with the
+// count of its findings and the owner badge of its fix.
+func (l *findingsList) line(st styles, it item) string {
+	msg := termsafe.String(it.headline().Message)
+	if len(it.findings) > 1 {
+		msg = fmt.Sprintf("(%d) %s", len(it.findings), msg)
+	}
+	if !it.fixable {
+		msg = st.manual.Render(msg)
+	}
+	if o, ok := l.own[it.meta.ID]; ok && it.fixable {
+		if b := o.badge(l.managed); b != "" {
+			msg = st.owner(o).Render(b) + " " + msg
+		}
+	}
+	return fmt.Sprintf("%s %s %-22s %s", l.box(st, it), st.badge(it.severity()), it.meta.ID, msg)
+}
+
+// box is a rule's check box: "[x]" chosen, "[!]" chosen but held, "[~]"
+// chosen but not planned now, "[ ]" not chosen, " · " report only, " - "
+// exempted.
+func (l *findingsList) box(st styles, it item) string {
+	id := it.meta.ID
+	switch {
+	case it.exempted():
+		return " - "
+	case !it.fixable:
+		return " · "
+	case l.selected[id] && l.own[id].held:
+		return "[" + st.bad.Render("!") + "]" // chosen, but not applied
+	case l.selected[id] && l.unplanned[id] != "":
+		return "[" + st.warn.Render("~") + "]"
+	case l.selected[id]:
+		return "[" + st.check.Render("x") + "]"
+	}
+	return "[ ]"
 }
 
 // unplanned maps each chosen rule the plan neither applies nor holds to

@@ -16,7 +16,7 @@ func TestFixNotesInTheDiffPane(t *testing.T) {
 	results := []rules.Result{
 		{Finding: rules.Finding{Rule: "pdb"}, Status: rules.StatusPlanned,
 			Fix: &rules.Fix{Description: "create PodDisruptionBudget evil\x1b[2J", Warnings: []string{"ring\x07"}}},
-		{Finding: rules.Finding{Rule: "resources"}, Status: rules.StatusManual, Reason: "no usage data",
+		{Finding: rules.Finding{Rule: "resources"}, Status: rules.StatusNeedsHuman, Reason: "no usage data",
 			Fix: &rules.Fix{Description: "not planned: never shown"}},
 	}
 	notes := fixNotes(results, "")

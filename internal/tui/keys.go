@@ -1,6 +1,9 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+)
 
 // keyMap is every key of the fix view; it satisfies help.KeyMap.
 type keyMap struct {
@@ -102,3 +105,12 @@ func newPromptKeys() promptKeys {
 
 func (k promptKeys) ShortHelp() []key.Binding  { return k }
 func (k promptKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k} }
+
+// Each mode's keys draw the help line.
+var (
+	_ help.KeyMap = keyMap{}
+	_ help.KeyMap = stepKeys{}
+	_ help.KeyMap = formKeys{}
+	_ help.KeyMap = promptKeys{}
+	_ help.KeyMap = browserKeys{}
+)

@@ -25,7 +25,8 @@ import (
 )
 
 // Model is the fix view of one workload: the root model, holding the
-// findings list, the diff pane, the edit form and the apply flow.
+// findings list, the diff pane, the edit form and the apply flow. Its
+// modes (mode.go) say which of them has the keys and the screen.
 type Model struct {
 	ctx  context.Context
 	eng  Engine
@@ -34,16 +35,19 @@ type Model struct {
 	st   styles
 	help help.Model
 
-	list      findingsList
-	diff      diffPane
-	form      *form
-	steps     *steps
-	filter    textinput.Model
-	filtering bool
-	focusDiff bool
+	// modes is what the view is doing, the current mode last; modes[0]
+	// is the panes' (modeList or modeDiff). Each mode's sub-model is set
+	// while it is open: form (modeEdit), steps (modeApply), quitting
+	// (modeQuit).
+	modes stack[mode]
+	list  findingsList
+	diff  diffPane
+	form  *form
+	steps *steps
+	// filter is the `/` prompt.
+	filter textinput.Model
 	// dest is the `w` prompt: the folder to write the overlay into.
-	dest    textinput.Model
-	writing bool
+	dest textinput.Model
 
 	params map[string]rules.Params
 	// initial is the selection and parameters the view opened with: what
@@ -101,7 +105,7 @@ func New(ctx context.Context, eng Engine, w Workload, preselect []string, params
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{ctx: ctx, eng: eng, w: w, keys: newKeyMap(), st: newStyles(true), help: help.New(),
+	m := &Model{ctx: ctx, eng: eng, w: w, keys: newKeyMap(), st: newStyles(true), help: help.New(), modes: stack[mode]{modeList},
 		list: findingsList{items: newItems(all), selected: map[string]bool{}, managed: termsafe.String(w.Managed)},
 		diff: newDiffPane(), params: params, force: map[string]bool{}, focused: map[string]string{}}
 	for _, it := range m.list.items {
@@ -305,7 +309,9 @@ func (m *Model) scores() (now, after int) {
 	return rules.Score(m.results), rules.Score(projected)
 }
 
-// Update routes a message to the part of the view that owns it.
+// Update routes a message to the part of the view that owns it: keys to
+// the current mode (see key), the apply flow's results and the prompts'
+// own messages to the mode that runs (see forward).
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
@@ -318,125 +324,105 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.diff.render(m.st)
 		return m, nil
 	case tea.KeyPressMsg:
-		return m.key(msg)
+		return m, m.key(msg)
 	case interruptMsg:
-		return m.interrupt()
+		return m, m.interrupt()
 	}
-	if m.steps != nil {
-		cmd := m.steps.update(m.ctx, m.eng, msg)
-		m.follow(msg)
-		if m.interrupted && m.steps.phase == phaseDone {
-			return m.quit(m.applyOutcome())
-		}
-		return m, cmd
-	}
-	if m.form != nil {
-		f, cmd, _ := m.form.update(msg)
-		m.form = &f
-		return m, cmd
-	}
-	if m.filtering {
-		var cmd tea.Cmd
-		m.filter, cmd = m.filter.Update(msg)
-		return m, cmd
-	}
-	if m.writing {
-		var cmd tea.Cmd
-		m.dest, cmd = m.dest.Update(msg)
-		return m, cmd
-	}
-	return m, nil
+	return m, m.forward(msg)
 }
 
-func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch {
-	case m.quitting != nil:
-		return m.quitKey(msg)
-	case m.steps != nil:
-		return m.stepKey(msg)
-	case m.form != nil:
-		return m.formKey(msg)
-	case m.filtering:
-		return m.filterKey(msg)
-	case m.writing:
-		return m.writeKey(msg)
+// stepsUpdate hands a message to the apply flow; the header follows it,
+// and a signal that came during the rollout ends the view once the
+// result is in.
+func (m *Model) stepsUpdate(msg tea.Msg) tea.Cmd {
+	cmd := m.steps.update(m.ctx, m.eng, msg)
+	m.follow(msg)
+	if m.interrupted && m.steps.phase == phaseDone {
+		return m.quit(m.applyOutcome())
 	}
-	k := m.keys
-	switch {
-	case key.Matches(msg, k.Back) && m.list.filter != "":
-		m.clearFilter() // esc undoes the filter first
-	case key.Matches(msg, k.Quit, k.Back):
-		return m.askQuit(msg.String() == "ctrl+c")
-	case key.Matches(msg, k.Help):
-		m.help.ShowAll = !m.help.ShowAll
+	return cmd
+}
+
+// toggleHelp shows the full help, or the one line.
+func (m *Model) toggleHelp() {
+	m.help.ShowAll = !m.help.ShowAll
+	m.layout()
+}
+
+// switchPane moves the focus between the list and the diff pane (tab).
+func (m *Model) switchPane() {
+	if m.diffFocused() {
+		m.modes[0] = modeList
+	} else {
+		m.modes[0] = modeDiff
+	}
+}
+
+// moveFocus moves the list's focus by delta rules; the diff follows.
+func (m *Model) moveFocus(delta int) {
+	m.list.move(delta)
+	m.refocus()
+}
+
+// toggleFix selects or drops the focused fix; a report-only rule says
+// why it has none.
+func (m *Model) toggleFix() {
+	if !m.list.toggle() {
+		m.status = "report only: no automatic fix for this one"
+		if it, ok := m.list.focused(); ok && it.reason != "" {
+			m.status = "report only: " + it.reason
+		}
+		return
+	}
+	m.replan()
+}
+
+// selectAll selects every fix (a) or none (n).
+func (m *Model) selectAll(on bool) {
+	m.list.setAll(on)
+	m.replan()
+}
+
+// nextDiffMode shows the diff the next way: unified, side by side, ….
+func (m *Model) nextDiffMode() {
+	m.diff.next(m.diffWidth())
+	m.diff.render(m.st)
+}
+
+// openFilter opens the `/` prompt.
+func (m *Model) openFilter() tea.Cmd {
+	m.modes.push(modeFilter)
+	return m.filter.Focus()
+}
+
+// openWrite opens the `w` prompt, when there is something to write.
+func (m *Model) openWrite() tea.Cmd {
+	if m.plan.Empty() && len(m.held()) == 0 {
+		m.status = "nothing to write: select a fix with space"
+		return nil
+	}
+	m.modes.push(modeWrite)
+	m.status = ""
+	if m.help.ShowAll { // the prompt's help is one line
+		m.help.ShowAll = false
 		m.layout()
-	case key.Matches(msg, k.Tab):
-		m.focusDiff = !m.focusDiff
-	case key.Matches(msg, k.Up, k.Down) && m.focusDiff:
-		if key.Matches(msg, k.Up) {
-			m.diff.vp.ScrollUp(1)
-		} else {
-			m.diff.vp.ScrollDown(1)
-		}
-	case key.Matches(msg, k.Up):
-		m.list.move(-1)
-		m.refocus()
-	case key.Matches(msg, k.Down):
-		m.list.move(1)
-		m.refocus()
-	case key.Matches(msg, k.PageUp):
-		m.diff.vp.PageUp()
-	case key.Matches(msg, k.PageDown):
-		m.diff.vp.PageDown()
-	case key.Matches(msg, k.Force):
-		m.toggleForce()
-	case key.Matches(msg, k.Toggle):
-		if !m.list.toggle() {
-			m.status = "report only: no automatic fix for this one"
-			if it, ok := m.list.focused(); ok && it.reason != "" {
-				m.status = "report only: " + it.reason
-			}
-			return m, nil
-		}
-		m.replan()
-	case key.Matches(msg, k.All):
-		m.list.setAll(true)
-		m.replan()
-	case key.Matches(msg, k.None):
-		m.list.setAll(false)
-		m.replan()
-	case key.Matches(msg, k.Filter):
-		m.filtering = true
-		return m, m.filter.Focus()
-	case key.Matches(msg, k.Edit):
-		return m, m.openForm()
-	case key.Matches(msg, k.DiffMode):
-		m.diff.next(m.diffWidth())
-		m.diff.render(m.st)
-	case key.Matches(msg, k.Write):
-		if m.plan.Empty() && len(m.held()) == 0 {
-			m.status = "nothing to write: select a fix with space"
-			return m, nil
-		}
-		m.writing, m.status = true, ""
-		if m.help.ShowAll { // the prompt's help is one line
-			m.help.ShowAll = false
-			m.layout()
-		}
-		m.dest.CursorEnd()
-		return m, m.dest.Focus()
-	case key.Matches(msg, k.Apply):
-		// Held fixes alone still open the confirm screen, where f takes them.
-		if m.plan.Empty() && len(m.held()) == 0 {
-			m.status = "nothing to apply: select a fix with space"
-			return m, nil
-		}
-		s := newSteps(m.st)
-		m.steps = &s
-		m.steps.load(m.plan, m.toApply(), m.confirmFixes(), m.list.managed)
-		return m, m.steps.startDryRun(m.ctx, m.eng)
 	}
-	return m, nil
+	m.dest.CursorEnd()
+	return m.dest.Focus()
+}
+
+// openApply starts the apply flow with its dry-run. Held fixes alone
+// still open the confirm screen, where f takes them.
+func (m *Model) openApply() tea.Cmd {
+	if m.plan.Empty() && len(m.held()) == 0 {
+		m.status = "nothing to apply: select a fix with space"
+		return nil
+	}
+	s := newSteps(m.st)
+	m.steps = &s
+	m.modes.push(modeApply)
+	m.steps.load(m.plan, m.toApply(), m.confirmFixes(), m.list.managed)
+	return m.steps.startDryRun(m.ctx, m.eng)
 }
 
 // confirmFixes are the chosen fixes the confirm screen names with their
@@ -465,18 +451,28 @@ func (m *Model) openForm() tea.Cmd {
 	}
 	f := newForm(it.meta, m.params[it.meta.ID], m.st)
 	m.form = &f
+	m.modes.push(modeEdit)
 	return textinput.Blink
 }
 
-func (m *Model) formKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// closeForm closes the edit form.
+func (m *Model) closeForm() {
+	m.form = nil
+	m.modes.pop()
+}
+
+// formKey edits the focused fix's parameters: esc drops the edit, a
+// submit replans with them and closes the form, or keeps it open with
+// the error when the rule refuses them.
+func (m *Model) formKey(msg tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(msg, m.keys.Back) {
-		m.form = nil
-		return m, nil
+		m.closeForm()
+		return nil
 	}
 	f, cmd, submit := m.form.update(msg)
 	m.form = &f
 	if !submit {
-		return m, cmd
+		return cmd
 	}
 	id := f.rule.ID
 	old, had := m.params[id]
@@ -493,22 +489,23 @@ func (m *Model) formKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.list.selected[id] = wasSelected
 		m.form.err = err.Error()
 		m.replan()
-		return m, nil
+		return nil
 	}
-	m.form = nil
+	m.closeForm()
 	m.status = "updated " + id + "'s fix"
-	return m, nil
+	return nil
 }
 
 // filterKey edits the `/` prompt: enter keeps the filter, esc clears it
 // (the view stays), ↑/↓ move the focus through what it shows, and the
 // diff follows the focus as without a filter.
-func (m *Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+func (m *Model) filterKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.String() {
 	case "enter":
-		m.filtering = false
+		m.modes.pop()
 		m.filter.Blur()
 	case "esc":
+		m.modes.pop()
 		m.clearFilter()
 	case "up":
 		m.list.move(-1)
@@ -519,55 +516,74 @@ func (m *Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.filter, cmd = m.filter.Update(msg)
 		m.list.setFilter(m.filter.Value())
 		m.refocus()
-		return m, cmd
+		return cmd
 	}
 	m.refocus()
-	return m, nil
+	return nil
 }
 
-// clearFilter ends the `/` prompt and shows every rule again, the focus
-// staying on its rule.
+// clearFilter shows every rule again, the focus staying on its rule.
 func (m *Model) clearFilter() {
-	m.filtering = false
 	m.filter.Blur()
 	m.filter.SetValue("")
 	m.list.setFilter("")
 	m.refocus()
 }
 
-func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// applyingKey handles a key during the apply: ctrl+c stops it, and the
+// engine rolls back, then reports.
+func (m *Model) applyingKey(msg tea.KeyPressMsg) tea.Cmd {
+	if s := m.steps; msg.String() == "ctrl+c" && !s.cancelled {
+		s.cancelled = true
+		s.cancel()
+	}
+	return nil
+}
+
+// resultKey handles a key on the result screen: q, esc, enter or ctrl+c
+// end the view with the apply's outcome.
+func (m *Model) resultKey(msg tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(msg, m.steps.keys().Quit) {
+		return m.quit(m.applyOutcome())
+	}
+	return nil
+}
+
+// confirmKey handles a key during the dry-run and on the confirm screen:
+// quit, esc back to the list, y applies, f takes other managers' fields.
+func (m *Model) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
 	s := m.steps
 	k := s.keys()
 	switch {
-	case s.phase == phaseApplying:
-		if msg.String() == "ctrl+c" && !s.cancelled {
-			s.cancelled = true
-			s.cancel() // the engine rolls back, then reports
-		}
-	case s.phase == phaseDone && key.Matches(msg, k.Quit):
-		return m.quit(m.applyOutcome())
 	case key.Matches(msg, k.Quit):
 		return m.askQuit(msg.String() == "ctrl+c")
 	case key.Matches(msg, k.Back):
 		s.cancel()
 		m.steps = nil
+		m.modes.pop()
 	case key.Matches(msg, k.Confirm) && k.Confirm.Enabled():
-		return m, s.startCommit(m.ctx, m.eng)
+		return s.startCommit(m.ctx, m.eng)
 	case key.Matches(msg, k.Force) && k.Force.Enabled():
-		// Like --force-conflicts: the held fixes are planned again taking
-		// their fields, and the dry-run takes whatever else it meets.
-		if len(s.heldFixes()) > 0 {
-			m.forceAll = true
-			if err := m.replan(); err != nil {
-				s.err = err
-				return m, nil
-			}
-			s.load(m.plan, m.toApply(), m.confirmFixes(), m.list.managed)
-		}
-		s.force = true
-		return m, s.startDryRun(m.ctx, m.eng)
+		return m.forceConflicts()
 	}
-	return m, nil
+	return nil
+}
+
+// forceConflicts is f on the confirm screen, like --force-conflicts: the
+// held fixes are planned again taking their fields, and the dry-run takes
+// whatever else it meets.
+func (m *Model) forceConflicts() tea.Cmd {
+	s := m.steps
+	if len(s.heldFixes()) > 0 {
+		m.forceAll = true
+		if err := m.replan(); err != nil {
+			s.err = err
+			return nil
+		}
+		s.load(m.plan, m.toApply(), m.confirmFixes(), m.list.managed)
+	}
+	s.force = true
+	return s.startDryRun(m.ctx, m.eng)
 }
 
 // defaultDest is the folder `w` offers: harden-NS-KIND-NAME.
@@ -579,37 +595,44 @@ func (m *Model) defaultDest() string {
 // esc goes back without writing. A failed write closes the prompt with the
 // error; `w` reopens it with the folder typed. Held fixes are written too:
 // the source is where their owner's fields change.
-func (m *Model) writeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+func (m *Model) writeKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.String() {
 	case "esc":
-		m.writing = false
+		m.modes.pop()
 		m.dest.Blur()
 		m.dest.SetValue(m.defaultDest())
-		return m, nil
+		return nil
 	case "enter":
 		dir := strings.TrimSpace(m.dest.Value())
 		if dir == "" {
-			return m, nil // the prompt stays: a folder is needed
+			return nil // the prompt stays: a folder is needed
 		}
-		m.writing = false
+		m.modes.pop()
 		m.dest.Blur()
-		sel := m.selection(m.list.chosen())
-		sel.Force = []string{"all"}
-		_, p, err := m.eng.Plan(sel)
-		if err != nil {
-			m.status = "cannot plan: " + err.Error()
-			return m, nil
-		}
-		written, err := m.eng.Write(p, dir)
-		if err != nil {
-			m.status = "cannot write " + dir + ": " + err.Error()
-			return m, nil
-		}
-		return m.quit(Outcome{Written: written, Rules: m.list.chosen(), Pending: m.pendingNow()})
+		return m.write(dir)
 	}
 	var cmd tea.Cmd
 	m.dest, cmd = m.dest.Update(msg)
-	return m, cmd
+	return cmd
+}
+
+// write writes the chosen fixes, held ones included, as a kustomize
+// overlay into dir and ends the view; a failure is told on the status
+// line and the view stays.
+func (m *Model) write(dir string) tea.Cmd {
+	sel := m.selection(m.list.chosen())
+	sel.Force = []string{"all"}
+	_, p, err := m.eng.Plan(sel)
+	if err != nil {
+		m.status = "cannot plan: " + err.Error()
+		return nil
+	}
+	written, err := m.eng.Write(p, dir)
+	if err != nil {
+		m.status = "cannot write " + dir + ": " + err.Error()
+		return nil
+	}
+	return m.quit(Outcome{Written: written, Rules: m.list.chosen(), Pending: m.pendingNow()})
 }
 
 // follow keeps the header live through the apply: the pods as the
@@ -680,34 +703,41 @@ func (q quitPrompt) String() string {
 
 // askQuit ends the view without applying: at once when nothing was
 // edited, else after "quit and drop N edits? y/n". abort is ctrl+c.
-func (m *Model) askQuit(abort bool) (tea.Model, tea.Cmd) {
+func (m *Model) askQuit(abort bool) tea.Cmd {
 	if n := m.edits(); n > 0 {
 		m.quitting = &quitPrompt{abort: abort, edits: n}
-		return m, nil
+		m.modes.push(modeQuit)
+		return nil
 	}
 	return m.leave(abort)
 }
 
 // quitKey answers the quit question: y quits, ctrl+c (asked twice)
 // aborts, n or esc stays; any other key leaves the question up.
-func (m *Model) quitKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+func (m *Model) quitKey(msg tea.KeyPressMsg) tea.Cmd {
 	q := m.quitting
 	switch msg.String() {
 	case "y", "Y":
-		m.quitting = nil
+		m.closeQuit()
 		return m.leave(q.abort)
 	case "ctrl+c":
-		m.quitting = nil
+		m.closeQuit()
 		return m.leave(true)
 	case "n", "N", "esc":
-		m.quitting = nil
+		m.closeQuit()
 	}
-	return m, nil
+	return nil
+}
+
+// closeQuit takes the quit question down.
+func (m *Model) closeQuit() {
+	m.quitting = nil
+	m.modes.pop()
 }
 
 // leave ends the view with nothing applied: aborted (ctrl+c, exit 130) or
 // quit with every finding still pending.
-func (m *Model) leave(abort bool) (tea.Model, tea.Cmd) {
+func (m *Model) leave(abort bool) tea.Cmd {
 	if m.steps != nil && m.steps.cancel != nil {
 		m.steps.cancel() // a dry-run in flight
 	}
@@ -775,13 +805,13 @@ func (m *Model) pendingAfter() int {
 // interrupt handles SIGINT or SIGTERM: a rollout in progress is being
 // rolled back (its context was the cancelled one) and the view ends once
 // the engine reports; otherwise it ends at once, nothing changed.
-func (m *Model) interrupt() (tea.Model, tea.Cmd) {
+func (m *Model) interrupt() tea.Cmd {
 	m.interrupted = true
 	s := m.steps
 	switch {
 	case s != nil && s.phase == phaseApplying:
 		s.cancelled = true
-		return m, nil
+		return nil
 	case s != nil && s.phase == phaseDone:
 		return m.quit(m.applyOutcome())
 	case s != nil && s.cancel != nil:
@@ -790,12 +820,14 @@ func (m *Model) interrupt() (tea.Model, tea.Cmd) {
 	return m.quit(Outcome{Aborted: true, Interrupted: true})
 }
 
-func (m *Model) quit(o Outcome) (tea.Model, tea.Cmd) {
+// quit ends the view with outcome o: the program, or, embedded, back to
+// the browser.
+func (m *Model) quit(o Outcome) tea.Cmd {
 	m.outcome, m.done = o, true
 	if m.embedded {
-		return m, nil
+		return nil
 	}
-	return m, tea.Quit
+	return tea.Quit
 }
 
 // Layout: a two-line header, the panes, a status line and the help.
@@ -850,34 +882,37 @@ func (m *Model) View() tea.View {
 	return v
 }
 
-// Render is the screen's content.
+// Render is the screen's content: the header, then the apply flow's
+// screen or the panes with the status line, and the current mode's help
+// line at the bottom.
 func (m *Model) Render() string {
 	if m.width == 0 || m.height == 0 {
 		return ""
 	}
 	parts := []string{m.header()}
-	if m.steps != nil {
-		parts = append(parts, m.st.box(m.steps.title(), m.steps.view(m.st, m.w, m.width-2, m.bodyHeight()-2), m.width-2, m.bodyHeight()-2, true))
-		m.help.SetWidth(m.width)
-		parts = append(parts, "", m.help.View(m.steps.keys()))
-		if m.quitting != nil {
-			parts[len(parts)-1] = m.quitLine()
-		}
-		return strings.Join(parts, "\n")
+	if m.modes.has(modeApply) {
+		parts = append(parts, m.st.box(m.steps.title(), m.steps.view(m.st, m.w, m.width-2, m.bodyHeight()-2), m.width-2, m.bodyHeight()-2, true), "")
+	} else {
+		parts = append(parts, m.body(), m.statusLine())
 	}
-	parts = append(parts, m.body(), m.statusLine())
+	return strings.Join(append(parts, m.helpLine()), "\n")
+}
+
+// helpLine is the bottom line: the current mode's keys, or the quit
+// question in their place.
+func (m *Model) helpLine() string {
 	m.help.SetWidth(m.width)
-	switch {
-	case m.quitting != nil:
-		parts = append(parts, m.quitLine())
-	case m.writing:
-		parts = append(parts, m.help.View(newPromptKeys()))
-	case m.form != nil:
-		parts = append(parts, m.help.View(newFormKeys()))
-	default:
-		parts = append(parts, m.help.View(m.keys))
+	switch m.modes.top() {
+	case modeQuit:
+		return m.quitLine()
+	case modeApply:
+		return m.help.View(m.steps.keys())
+	case modeWrite:
+		return m.help.View(newPromptKeys())
+	case modeEdit:
+		return m.help.View(newFormKeys())
 	}
-	return strings.Join(parts, "\n")
+	return m.help.View(m.keys)
 }
 
 func (m *Model) header() string {
@@ -967,13 +1002,13 @@ func (m *Model) body() string {
 	if m.list.filter != "" {
 		title += " · filter " + termsafe.String(m.list.filter)
 	}
-	if m.form != nil {
+	if m.modes.top() == modeEdit {
 		left = m.st.box("edit fix", m.form.view(m.st, listW, listH), listW, listH, true)
 	} else {
-		left = m.st.box(title, m.list.view(m.st, listW, listH, !m.focusDiff), listW, listH, !m.focusDiff)
+		left = m.st.box(title, m.list.view(m.st, listW, listH, !m.diffFocused()), listW, listH, !m.diffFocused())
 	}
 	diffTitle := fmt.Sprintf("%s · %d object%s%s", m.diff.title(), len(m.plan.Objects), plural(len(m.plan.Objects), "s"), m.diff.position())
-	right := m.st.box(diffTitle, m.diff.vp.View(), m.diffWidth(), m.diff.vp.Height(), m.focusDiff)
+	right := m.st.box(diffTitle, m.diff.vp.View(), m.diffWidth(), m.diff.vp.Height(), m.diffFocused())
 	if m.wide() {
 		return lipgloss.JoinHorizontal(lipgloss.Top, left, right)
 	}
@@ -993,10 +1028,10 @@ func (m *Model) planned(id string) *rules.Fix {
 func (m *Model) statusLine() string {
 	var line string
 	switch {
-	case m.filtering:
+	case m.modes.top() == modeFilter:
 		m.filter.SetWidth(m.width - 2)
 		return m.filter.View()
-	case m.writing:
+	case m.modes.top() == modeWrite:
 		m.dest.SetWidth(m.width - ansi.StringWidth(m.dest.Prompt) - 1)
 		return m.dest.View()
 	case m.status != "":

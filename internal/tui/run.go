@@ -37,7 +37,7 @@ func Run(ctx context.Context, m tea.Model, t Terminal) error {
 	if !t.Color {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	p := tea.NewProgram(m, opts...)
+	p := tea.NewProgram(traceFirstFrame(m), opts...)
 	go func() {
 		select {
 		case <-ctx.Done():

@@ -189,24 +189,10 @@ func (s *steps) update(ctx context.Context, eng Engine, msg tea.Msg) tea.Cmd {
 	case dryRunMsg:
 		s.dry, s.err, s.phase = msg.res, msg.err, phaseConfirm
 	case linesMsg:
-		s.lines = append(s.lines, strings.TrimRight(msg.line, "\n"))
-		if len(s.lines) > 50 {
-			s.lines = s.lines[len(s.lines)-50:]
-		}
-		if f, ok := readyFraction(msg.line); ok {
-			s.ready = f
-		}
+		s.addLine(msg.line)
 		return msg.next
 	case commitMsg:
-		s.out, s.err, s.phase = msg.out, msg.err, phaseDone
-		s.elapsed = time.Since(s.started)
-		if msg.err == nil {
-			s.ready = 1
-		}
-		if s.cancel != nil {
-			s.cancel()
-		}
-		return pollPods(context.Background(), eng, 0, true)
+		return s.committed(eng, msg)
 	case podsMsg:
 		if msg.err == nil && (s.phase != phaseDone || msg.final) {
 			s.pods, s.podsRead = msg.stats, true
@@ -222,6 +208,32 @@ func (s *steps) update(ctx context.Context, eng Engine, msg tea.Msg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// addLine keeps a rollout status line, the last 50 at most, and the
+// ready fraction it tells.
+func (s *steps) addLine(line string) {
+	s.lines = append(s.lines, strings.TrimRight(line, "\n"))
+	if len(s.lines) > 50 {
+		s.lines = s.lines[len(s.lines)-50:]
+	}
+	if f, ok := readyFraction(line); ok {
+		s.ready = f
+	}
+}
+
+// committed takes the commit's result: the flow is done, its clock
+// stops, and the pods are read once more.
+func (s *steps) committed(eng Engine, msg commitMsg) tea.Cmd {
+	s.out, s.err, s.phase = msg.out, msg.err, phaseDone
+	s.elapsed = time.Since(s.started)
+	if msg.err == nil {
+		s.ready = 1
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	return pollPods(context.Background(), eng, 0, true)
 }
 
 // readyFraction reads "N of M updated replicas are available" and the
@@ -283,67 +295,82 @@ func (s *steps) title() string {
 	return map[phase]string{phaseDryRun: "server-side dry-run", phaseConfirm: "apply these changes?", phaseApplying: "applying", phaseDone: "result"}[s.phase]
 }
 
-// view renders the flow in width×height cells.
+// view renders the flow in width×height cells, by phase: the plan and
+// the dry-run's answer, then the rollout and its result. Lines wrap at
+// width; when they overflow, the newest are kept.
 func (s *steps) view(st styles, w Workload, width, height int) string {
-	q := termsafe.String
-	var out []string
-	add := func(l ...string) {
-		for _, x := range l {
-			out = append(out, strings.Split(ansi.Wrap(x, width, " "), "\n")...)
-		}
-	}
-	if s.phase <= phaseConfirm {
-		if s.plan.Empty() {
-			add("nothing to apply until f takes the held fixes' fields", "")
-		} else {
-			add(fmt.Sprintf("%d fix%s: %s", len(s.rules), plural(len(s.rules), "es"), strings.Join(s.rules, ", ")), "objects:")
-			for _, o := range s.plan.Objects {
-				verb := st.warn.Render("update")
-				if o.Create {
-					verb = st.ok.Render("create")
-				}
-				add(fmt.Sprintf("  %s %s", verb, q(o.Namespace+"/"+o.Ref())))
-			}
-			add("")
-		}
-		add(s.ownedView(st)...)
-		if w.Managed != "" {
-			add(st.warn.Render("! "+q(w.Managed)+" manages this workload: it will revert a live change (esc, then w writes a kustomize overlay instead)"), "")
-		}
-	}
+	var lines []string
 	switch s.phase {
 	case phaseDryRun:
-		add(s.spin.View() + " asking the API server (dry-run, nothing is stored)…")
+		lines = append(s.planView(st, w), s.spin.View()+" asking the API server (dry-run, nothing is stored)…")
 	case phaseConfirm:
-		switch {
-		case s.err != nil:
-			add(st.bad.Render("✗ the dry-run failed: ") + q(s.err.Error()))
-		case s.plan.Empty(): // no dry-run was sent
-		case len(s.dry.Conflicts) > 0:
-			for _, c := range s.dry.Conflicts {
-				add(st.bad.Render("✗ ") + q(c))
-			}
-			add(st.subtle.Render("nothing was changed. f takes these fields from their manager (like --force-conflicts); they may be changed back by whoever applies them next."))
-		default:
-			add(st.ok.Render("✓ dry-run passed: admission accepts every object"))
-		}
-		for _, wn := range s.dry.Warnings {
-			add(st.warn.Render("! warning: ") + q(wn))
-		}
-	case phaseApplying, phaseDone:
-		add(s.progressView(st, w, width)...)
+		lines = append(s.planView(st, w), s.dryRunView(st)...)
+	default:
+		lines = s.progressView(st, w, width)
 		if s.phase == phaseDone && s.err == nil {
-			add("", st.subtle.Render(fmt.Sprintf("undo: kubectl harden undo %s/%s -n %s", strings.ToLower(w.Kind), q(w.Name), q(w.Namespace))))
+			lines = append(lines, "", st.subtle.Render(fmt.Sprintf("undo: kubectl harden undo %s/%s -n %s", strings.ToLower(w.Kind), termsafe.String(w.Name), termsafe.String(w.Namespace))))
 		}
+	}
+	var out []string
+	for _, l := range lines {
+		out = append(out, strings.Split(ansi.Wrap(l, width, " "), "\n")...)
 	}
 	if len(out) > height {
 		out = out[len(out)-height:] // the newest lines
-
 	}
 	for len(out) < height {
 		out = append(out, "")
 	}
 	return strings.Join(out, "\n")
+}
+
+// planView is what the flow would apply: the fixes and the objects they
+// create or update, the chosen fixes other managers own fields of, and
+// the GitOps tool that would revert a live change.
+func (s *steps) planView(st styles, w Workload) []string {
+	q := termsafe.String
+	var out []string
+	if s.plan.Empty() {
+		out = append(out, "nothing to apply until f takes the held fixes' fields", "")
+	} else {
+		out = append(out, fmt.Sprintf("%d fix%s: %s", len(s.rules), plural(len(s.rules), "es"), strings.Join(s.rules, ", ")), "objects:")
+		for _, o := range s.plan.Objects {
+			verb := st.warn.Render("update")
+			if o.Create {
+				verb = st.ok.Render("create")
+			}
+			out = append(out, fmt.Sprintf("  %s %s", verb, q(o.Namespace+"/"+o.Ref())))
+		}
+		out = append(out, "")
+	}
+	out = append(out, s.ownedView(st)...)
+	if w.Managed != "" {
+		out = append(out, st.warn.Render("! "+q(w.Managed)+" manages this workload: it will revert a live change (esc, then w writes a kustomize overlay instead)"), "")
+	}
+	return out
+}
+
+// dryRunView is the dry-run's answer: failed, conflicts to force, or
+// passed; then the API server's warnings.
+func (s *steps) dryRunView(st styles) []string {
+	q := termsafe.String
+	var out []string
+	switch {
+	case s.err != nil:
+		out = append(out, st.bad.Render("✗ the dry-run failed: ")+q(s.err.Error()))
+	case s.plan.Empty(): // no dry-run was sent
+	case len(s.dry.Conflicts) > 0:
+		for _, c := range s.dry.Conflicts {
+			out = append(out, st.bad.Render("✗ ")+q(c))
+		}
+		out = append(out, st.subtle.Render("nothing was changed. f takes these fields from their manager (like --force-conflicts); they may be changed back by whoever applies them next."))
+	default:
+		out = append(out, st.ok.Render("✓ dry-run passed: admission accepts every object"))
+	}
+	for _, wn := range s.dry.Warnings {
+		out = append(out, st.warn.Render("! warning: ")+q(wn))
+	}
+	return out
 }
 
 // ownedView names the chosen fixes held back, with their owners and the
@@ -406,7 +433,15 @@ func (s *steps) progressView(st styles, w Workload, width int) []string {
 		}
 		return out
 	}
-	out = append(out, "")
+	return append(append(out, ""), s.resultView(st)...)
+}
+
+// resultView says how the apply ended: applied (the rollout's state and
+// the API server's warnings), stopped by the user and rolled back,
+// failed and rolled back, or failed.
+func (s *steps) resultView(st styles) []string {
+	q := termsafe.String
+	var out []string
 	var rolled *apply.RolledBackError
 	switch {
 	case s.err == nil:

@@ -193,27 +193,10 @@ func start(t *testing.T, m *Model, w, h int) *teatest.TestModel {
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(answerProbes)))
 }
 
-// press sends keys by name: "space", "enter", "esc", "tab", "ctrl+c", or
-// one character.
+// press sends keys by name (see keyMsg).
 func press(tm *teatest.TestModel, keys ...string) {
 	for _, k := range keys {
-		var msg tea.KeyPressMsg
-		switch k {
-		case "space":
-			msg = tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-		case "enter":
-			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
-		case "esc":
-			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
-		case "tab":
-			msg = tea.KeyPressMsg{Code: tea.KeyTab}
-		case "ctrl+c":
-			msg = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
-		default:
-			r := []rune(k)[0]
-			msg = tea.KeyPressMsg{Code: r, Text: k}
-		}
-		tm.Send(msg)
+		tm.Send(keyMsg(k))
 	}
 }
 
@@ -815,17 +798,17 @@ func TestWriteFails(t *testing.T) {
 	m := newModel(t, eng)
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	m.Update(tea.KeyPressMsg{Code: 'w', Text: "w"})
-	if !m.writing {
-		t.Fatal("w did not open the prompt")
+	if m.modes.top() != modeWrite {
+		t.Fatalf("w did not open the prompt: mode %v", m.modes.top())
 	}
 	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
-	if m.done || m.writing || !strings.Contains(m.status, "cannot write harden-demo-deployment-web: mkdir /nope") {
-		t.Errorf("failed write: done %v, prompt %v, status %q", m.done, m.writing, m.status)
+	if m.done || m.modes.top() != modeList || !strings.Contains(m.status, "cannot write harden-demo-deployment-web: mkdir /nope") {
+		t.Errorf("failed write: done %v, mode %v, status %q", m.done, m.modes.top(), m.status)
 	}
 	m.Update(tea.KeyPressMsg{Code: 'n', Text: "n"})
 	m.Update(tea.KeyPressMsg{Code: 'w', Text: "w"})
-	if m.writing || !strings.Contains(m.status, "nothing to write") {
-		t.Errorf("w with no fix: prompt %v, status %q", m.writing, m.status)
+	if m.modes.top() != modeList || !strings.Contains(m.status, "nothing to write") {
+		t.Errorf("w with no fix: mode %v, status %q", m.modes.top(), m.status)
 	}
 }
 
@@ -1160,20 +1143,7 @@ func TestFilterFollowsFocus(t *testing.T) {
 func TestQuitAsksBeforeDroppingEdits(t *testing.T) {
 	m := newModel(t, newEngine(t))
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
-	key := func(k string) {
-		switch k {
-		case "esc":
-			m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
-		case "enter":
-			m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
-		case "ctrl+c":
-			m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
-		case "space":
-			m.Update(tea.KeyPressMsg{Code: tea.KeySpace, Text: " "})
-		default:
-			m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k})
-		}
-	}
+	key := func(k string) { send(m, k) }
 	prompt := func() string {
 		lines := strings.Split(ansi.Strip(m.Render()), "\n")
 		return lines[len(lines)-1]
@@ -1182,8 +1152,8 @@ func TestQuitAsksBeforeDroppingEdits(t *testing.T) {
 		for _, k := range keys {
 			key(k)
 		}
-		if m.done || m.list.filter != "" || m.filtering {
-			t.Errorf("%v: done %v, filter %q, typing %v", keys, m.done, m.list.filter, m.filtering)
+		if m.done || m.list.filter != "" || m.modes.top() != modeList {
+			t.Errorf("%v: done %v, filter %q, mode %v", keys, m.done, m.list.filter, m.modes.top())
 		}
 	}
 	key("space") // replicas off
@@ -1202,16 +1172,16 @@ func TestQuitAsksBeforeDroppingEdits(t *testing.T) {
 	}
 	key("x") // not an answer
 	key("n")
-	if m.done || m.quitting != nil {
-		t.Fatalf("n: done %v, still asking %v", m.done, m.quitting != nil)
+	if m.done || m.quitting != nil || m.modes.top() != modeList {
+		t.Fatalf("n: done %v, still asking %v, mode %v", m.done, m.quitting != nil, m.modes.top())
 	}
 	key("ctrl+c")
 	if !strings.HasPrefix(prompt(), "quit and drop 2 edits? y/n · ctrl+c again aborts") {
 		t.Errorf("ctrl+c with edits: bottom line %q", prompt())
 	}
 	key("esc")
-	if m.done || m.quitting != nil {
-		t.Fatalf("esc on the question: done %v", m.done)
+	if m.done || m.quitting != nil || m.modes.top() != modeList {
+		t.Fatalf("esc on the question: done %v, mode %v", m.done, m.modes.top())
 	}
 	key("ctrl+c")
 	key("ctrl+c")
@@ -1253,7 +1223,7 @@ func TestOutcomePending(t *testing.T) {
 		}
 		if r.Pending() && r.Status != rules.StatusPlanned {
 			left++
-			manual = manual || r.Status == rules.StatusManual
+			manual = manual || r.Status == rules.StatusNeedsHuman
 		}
 	}
 	if left == 0 || !manual || all <= left {

@@ -37,9 +37,9 @@ func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 		if metav1.GetControllerOf(p) != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
 			continue
 		}
-		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Availability, Field: "pod/" + p.Name,
-			Message: fmt.Sprintf("pod %s has no controller: nothing recreates it when its node goes away", p.Name),
-			Manual:  "run it from a Deployment"})
+		out = append(out, rules.Finding{Field: "pod/" + p.Name,
+			Message:    fmt.Sprintf("pod %s has no controller: nothing recreates it when its node goes away", p.Name),
+			NeedsHuman: "run it from a Deployment"})
 	}
 	return out
 }

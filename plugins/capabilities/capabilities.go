@@ -52,14 +52,14 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if v := pss.Find(s, "capabilities_restricted"); len(v) > 0 && len(undropped(s)) > 0 {
 		msg := fmt.Sprintf("containers %s keep the default capabilities: drop ALL", strings.Join(undropped(s), ", "))
 		low := pss.LowPorts(s)
-		for _, c := range pss.Containers(s) {
+		for _, c := range rules.Containers(s) {
 			if _, needed := withBindService(c, low[c.Name]); needed && slices.Contains(undropped(s), c.Name) {
 				msg += fmt.Sprintf("; %s keeps NET_BIND_SERVICE (%s)", c.Name, bindReason(low[c.Name]))
 			}
 		}
-		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Field: "securityContext.capabilities.drop", Message: msg})
+		out = append(out, rules.Finding{Field: "securityContext.capabilities.drop", Message: msg})
 	}
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		var added []string
 		if sc := c.SecurityContext; sc != nil && sc.Capabilities != nil {
 			for _, a := range sc.Capabilities.Add {
@@ -69,9 +69,9 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			}
 		}
 		if len(added) > 0 {
-			out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Container: c.Name, Field: "securityContext.capabilities.add",
-				Message: fmt.Sprintf("container %s adds %s", c.Name, strings.Join(added, ", ")),
-				Manual:  "remove the capabilities the app does not need from securityContext.capabilities.add (only NET_BIND_SERVICE passes restricted)"})
+			out = append(out, rules.Finding{Container: c.Name, Field: "securityContext.capabilities.add",
+				Message:    fmt.Sprintf("container %s adds %s", c.Name, strings.Join(added, ", ")),
+				NeedsHuman: "remove the capabilities the app does not need from securityContext.capabilities.add (only NET_BIND_SERVICE passes restricted)"})
 		}
 	}
 	return out
@@ -80,7 +80,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 // undropped lists the containers that do not drop ALL.
 func undropped(s *inspect.Snapshot) []string {
 	var names []string
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		dropsAll := false
 		if sc := c.SecurityContext; sc != nil && sc.Capabilities != nil {
 			for _, d := range sc.Capabilities.Drop {
@@ -104,7 +104,7 @@ func undropped(s *inspect.Snapshot) []string {
 //
 // A container that still runs as root in s (the snapshot with the fixes
 // before this one projected, run-as-non-root's among them) makes the fix a
-// NeedsHuman error: dropping ALL takes from a root entrypoint the
+// NeedsHumanError: dropping ALL takes from a root entrypoint the
 // SETUID/SETGID/CHOWN it needs to switch user, and it fails to start.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fix, error) {
 	todo := undropped(s)
@@ -113,12 +113,12 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 		if len(root) > 1 {
 			what = "containers " + strings.Join(root, ", ") + " run"
 		}
-		return nil, rules.Human("%s as root: its entrypoint may need SETUID/SETGID/CHOWN to switch user (nginx, redis and postgres "+
+		return nil, rules.NeedsHumanf("%s as root: its entrypoint may need SETUID/SETGID/CHOWN to switch user (nginx, redis and postgres "+
 			"images do); drop ALL once it runs non-root (--fix=run-as-non-root), or drop ALL and add back what it needs", what)
 	}
 	low := pss.LowPorts(s)
 	var kept []string
-	change, names, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
+	change, names, ok := pss.SecurityContextChange(s, func(c rules.Container) map[string]any {
 		if !slices.Contains(todo, c.Name) {
 			return nil
 		}
@@ -150,7 +150,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 // withBindService is the container's capabilities.add list with
 // NET_BIND_SERVICE after the ones it has, and whether it must be set: the
 // container listens below 1024 and does not add it yet.
-func withBindService(c pss.Container, ports []int32) ([]any, bool) {
+func withBindService(c rules.Container, ports []int32) ([]any, bool) {
 	if len(ports) == 0 {
 		return nil, false
 	}
@@ -191,7 +191,7 @@ func staysRoot(s *inspect.Snapshot, names []string) []string {
 		podSC = &corev1.PodSecurityContext{}
 	}
 	var out []string
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		if !slices.Contains(names, c.Name) {
 			continue
 		}

@@ -14,20 +14,20 @@ func TestFixtures(t *testing.T) {
 		{Name: "default capabilities kept", Failure: "testdata/failure-default.yaml", Fixed: "testdata/fixed-default.yaml",
 			Findings: []string{"containers web, proxy keep the default capabilities: drop ALL"}},
 		{Name: "added capabilities need a human", Failure: "testdata/failure-added.yaml", Fixed: "testdata/fixed-added.yaml",
-			Findings: []string{"containers worker keep the default capabilities", "container worker adds NET_ADMIN, SYS_ADMIN"},
-			Manual:   []string{"remove the capabilities the app does not need"}},
+			Findings:   []string{"containers worker keep the default capabilities", "container worker adds NET_ADMIN, SYS_ADMIN"},
+			NeedsHuman: []string{"remove the capabilities the app does not need"}},
 		{Name: "port 80 keeps NET_BIND_SERVICE after the capabilities added", Failure: "testdata/failure-port80.yaml", Fixed: "testdata/fixed-port80.yaml",
-			Findings: []string{"containers web, exporter keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE (port 80 < 1024: a non-root process needs NET_BIND_SERVICE to bind it)", "container web adds CHOWN"},
-			Manual:   []string{"remove the capabilities the app does not need"}},
+			Findings:   []string{"containers web, exporter keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE (port 80 < 1024: a non-root process needs NET_BIND_SERVICE to bind it)", "container web adds CHOWN"},
+			NeedsHuman: []string{"remove the capabilities the app does not need"}},
 		{Name: "a Service's port 443", Failure: "testdata/failure-service-port.yaml", Fixed: "testdata/fixed-service-port.yaml",
 			Findings: []string{"containers web keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE (port 443 < 1024"}},
 		{Name: "root container needs a human", Failure: "testdata/failure-root.yaml",
 			Findings: []string{"containers web keep the default capabilities: drop ALL; web keeps NET_BIND_SERVICE"},
-			Manual: []string{"container web runs as root: its entrypoint may need SETUID/SETGID/CHOWN to switch user (nginx, redis and postgres images do); " +
+			NeedsHuman: []string{"container web runs as root: its entrypoint may need SETUID/SETGID/CHOWN to switch user (nginx, redis and postgres images do); " +
 				"drop ALL once it runs non-root (--fix=run-as-non-root), or drop ALL and add back what it needs"}},
 		{Name: "runAsUser 0 and a reported UID 0 need a human", Failure: "testdata/failure-root-reported.yaml",
-			Findings: []string{"containers redis, sidecar keep the default capabilities: drop ALL"},
-			Manual:   []string{"containers redis, sidecar run as root: its entrypoint may need SETUID/SETGID/CHOWN"}},
+			Findings:   []string{"containers redis, sidecar keep the default capabilities: drop ALL"},
+			NeedsHuman: []string{"containers redis, sidecar run as root: its entrypoint may need SETUID/SETGID/CHOWN"}},
 		{Name: "a reported non-root UID drops ALL", Failure: "testdata/failure-live-nonroot.yaml", Fixed: "testdata/fixed-live-nonroot.yaml",
 			Findings: []string{"containers web keep the default capabilities: drop ALL"}},
 		{Name: "drop ALL passes", Failure: "testdata/pass.yaml"},
@@ -75,14 +75,14 @@ func TestAfterRunAsNonRoot(t *testing.T) {
 		status rules.Status
 	}{
 		{"testdata/plain-root.yaml", []string{"all"}, nil, rules.StatusPlanned},
-		{"testdata/redis-root.yaml", []string{"all"}, nil, rules.StatusManual},
+		{"testdata/redis-root.yaml", []string{"all"}, nil, rules.StatusNeedsHuman},
 		{"testdata/redis-root.yaml", []string{"all", "run-as-non-root"}, map[string]rules.Params{"run-as-non-root": {"uid": "999"}}, rules.StatusPlanned},
 	} {
 		r := rulestest.Result(t, rules.Selection{Fix: tc.fix, Params: tc.params}, id, tc.file)
 		if r.Status != tc.status {
 			t.Errorf("%s --fix=%s: %s (%s), want %s", tc.file, strings.Join(tc.fix, ","), r.Status, r.Reason, tc.status)
 		}
-		if r.Status == rules.StatusManual && !strings.Contains(r.Reason, "container redis runs as root") {
+		if r.Status == rules.StatusNeedsHuman && !strings.Contains(r.Reason, "container redis runs as root") {
 			t.Errorf("%s: reason %q", tc.file, r.Reason)
 		}
 	}

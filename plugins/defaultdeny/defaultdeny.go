@@ -37,7 +37,6 @@ func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 			}
 		}
 	}
-	return []rules.Finding{{Rule: id, Severity: rules.Medium, Category: rules.Network,
-		Message: "no default-deny NetworkPolicy: pods no policy selects accept traffic from the whole cluster",
-		Manual:  "create a NetworkPolicy with podSelector: {} and policyTypes: [Ingress], then admit traffic per workload"}}
+	return []rules.Finding{{Message: "no default-deny NetworkPolicy: pods no policy selects accept traffic from the whole cluster",
+		NeedsHuman: "create a NetworkPolicy with podSelector: {} and policyTypes: [Ingress], then admit traffic per workload"}}
 }

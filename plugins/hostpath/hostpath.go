@@ -46,9 +46,9 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		if v.HostPath == nil {
 			continue
 		}
-		f := rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Field: "volumes",
-			Message: fmt.Sprintf("volume %s mounts the node's %s", v.Name, v.HostPath.Path),
-			Manual:  "replace the hostPath volume " + v.Name + " with emptyDir, a PersistentVolumeClaim or a CSI volume"}
+		f := rules.Finding{Field: "volumes",
+			Message:    fmt.Sprintf("volume %s mounts the node's %s", v.Name, v.HostPath.Path),
+			NeedsHuman: "replace the hostPath volume " + v.Name + " with emptyDir, a PersistentVolumeClaim or a CSI volume"}
 		for _, sock := range sockets {
 			if strings.Contains(v.HostPath.Path, sock) {
 				f.Severity = rules.Critical
@@ -62,5 +62,5 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 
 // Fix never changes anything: what the volume is for is the owner's call.
 func (Rule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.Fix, error) {
-	return nil, rules.Human("replace the hostPath volume by hand")
+	return nil, rules.NeedsHumanf("replace the hostPath volume by hand")
 }

@@ -55,7 +55,7 @@ func tag(image string) (string, bool) {
 // Check reports mutable references, and Always pulls of a digest.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		t, digest := tag(c.Image)
 		switch {
 		case !digest && (t == "" || t == "latest"):
@@ -63,10 +63,10 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			if t == "latest" {
 				what = ":latest"
 			}
-			out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Container: c.Name, Field: "image",
+			out = append(out, rules.Finding{Container: c.Name, Field: "image",
 				Message: fmt.Sprintf("container %s runs %s (%s): nodes may run different versions and rollbacks are impossible", c.Name, c.Image, what)})
 		case digest && c.ImagePullPolicy == corev1.PullAlways:
-			out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Security, Container: c.Name, Field: "imagePullPolicy",
+			out = append(out, rules.Finding{Severity: rules.Low, Container: c.Name, Field: "imagePullPolicy",
 				Message: fmt.Sprintf("container %s pulls its immutable digest again at every start (imagePullPolicy: Always)", c.Name)})
 		}
 	}
@@ -98,7 +98,7 @@ func running(s *inspect.Snapshot, container string) []string {
 // spec's, else the API server's default for its reference (Always for
 // :latest or no tag, IfNotPresent otherwise; k8s.io/kubernetes
 // pkg/apis/core/v1 SetDefaults_Container).
-func pullPolicy(c pss.Container) corev1.PullPolicy {
+func pullPolicy(c rules.Container) corev1.PullPolicy {
 	if c.ImagePullPolicy != "" {
 		return c.ImagePullPolicy
 	}
@@ -114,14 +114,9 @@ func pullPolicy(c pss.Container) corev1.PullPolicy {
 // pods run, and pull it only when missing (imagePullPolicy: Always →
 // IfNotPresent)".
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fix, error) {
-	var target pss.Container
-	for _, c := range pss.Containers(s) {
-		if c.Name == f.Container {
-			target = c
-		}
-	}
-	if target.Container == nil {
-		return nil, fmt.Errorf("no container %q", f.Container)
+	target, err := rules.ContainerNamed(s, f.Container)
+	if err != nil {
+		return nil, err
 	}
 	fields := map[string]any{"imagePullPolicy": string(corev1.PullIfNotPresent)}
 	desc := "pull " + target.Name + "'s digest only when missing (imagePullPolicy: Always → IfNotPresent)"
@@ -129,10 +124,10 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 		digests := running(s, target.Name)
 		switch len(digests) {
 		case 0:
-			return nil, rules.Human("no running pod reports the digest container %s runs: pin a version tag or a digest by hand", target.Name)
+			return nil, rules.NeedsHumanf("no running pod reports the digest container %s runs: pin a version tag or a digest by hand", target.Name)
 		case 1:
 		default:
-			return nil, rules.Human("the pods of container %s run %d different digests (%s): choose one by hand", target.Name, len(digests), strings.Join(digests, ", "))
+			return nil, rules.NeedsHumanf("the pods of container %s run %d different digests (%s): choose one by hand", target.Name, len(digests), strings.Join(digests, ", "))
 		}
 		fields["image"] = target.Image + "@" + digests[0]
 		desc = "pin " + target.Name + " to " + digests[0] + ", the digest its pods run"
@@ -140,8 +135,5 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 			desc += ", and pull it only when missing (imagePullPolicy: " + string(p) + " → IfNotPresent)"
 		}
 	}
-	fields["name"] = target.Name
-	obj := rules.WorkloadChange(s.Workload)
-	rules.Set(obj, map[string]any{target.List: []any{fields}}, rules.PodSpecPath(s.Workload)...)
-	return &rules.Fix{Description: desc, Changes: []rules.Change{{Object: obj}}}, nil
+	return &rules.Fix{Description: desc, Changes: []rules.Change{target.WorkloadChange(s, fields)}}, nil
 }

@@ -29,7 +29,7 @@ var defaults = map[string]int64{"backoff-limit": 3, "ttl": 86400, "starting-dead
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Bounded Jobs and CronJobs", Category: rules.Rollout, Severity: rules.Medium,
-		Kinds: []string{"Job", "CronJob"},
+		Kinds: inspect.KindsIn(inspect.JobLike),
 		Why: "A Job without activeDeadlineSeconds can hang forever holding its resources; without " +
 			"backoffLimit a failing one retries six times by default; finished Jobs without " +
 			"ttlSecondsAfterFinished pile up. A CronJob that allows concurrent runs stacks slow runs on top of " +
@@ -60,7 +60,7 @@ func spec(w *inspect.Workload) (*batchv1.JobSpec, []string) {
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	add := func(sev rules.Severity, field, msg string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: rules.Rollout, Field: field, Message: msg})
+		out = append(out, rules.Finding{Severity: sev, Field: field, Message: msg})
 	}
 	js, _ := spec(s.Workload)
 	if js.ActiveDeadlineSeconds == nil {
@@ -72,7 +72,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if cj := s.Workload.CronJob; cj != nil {
 		if cj.Spec.ConcurrencyPolicy == "" || cj.Spec.ConcurrencyPolicy == batchv1.AllowConcurrent {
 			add(rules.Medium, "concurrency", "concurrencyPolicy Allow: slow runs pile up on top of each other")
-			out[len(out)-1].Manual = overlapReason(s)
+			out[len(out)-1].NeedsHuman = overlapReason(s)
 		}
 		if cj.Spec.StartingDeadlineSeconds == nil {
 			add(rules.Low, "starting-deadline", "no startingDeadlineSeconds: after 100 missed schedules the CronJob stops starting runs")
@@ -183,7 +183,7 @@ func activeDeadline(s *inspect.Snapshot, user int64, given bool) (value, error) 
 	case observed:
 		v.n, v.source = deadlineFrom(long.Duration(), long.Job)
 	default:
-		return value{}, rules.Human("no run observed yet (no finished run to learn its length from%s; a guessed deadline kills a longer healthy run): "+
+		return value{}, rules.NeedsHumanf("no run observed yet (no finished run to learn its length from%s; a guessed deadline kills a longer healthy run): "+
 			"set --set %s.active-deadline=SECONDS above the longest run you expect", runningNow(rs), id)
 	}
 	if j := s.Workload.Job; j != nil && j.Status.StartTime != nil && j.Status.CompletionTime == nil && j.Status.Active > 0 {

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
@@ -56,9 +54,9 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	m := r.Meta()
 	var out []rules.Finding
 	add := func(sev rules.Severity, c, field, msg, manual string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Container: c, Field: field, Manual: manual})
+		out = append(out, rules.Finding{Severity: sev, Message: msg, Container: c, Field: field, NeedsHuman: manual})
 	}
-	for _, c := range s.Workload.PodTemplate().Spec.Containers {
+	for _, c := range rules.Containers(s, rules.RegularContainers) {
 		lp := c.LivenessProbe
 		switch {
 		case lp == nil:
@@ -110,11 +108,11 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	if f.Field == "livenessProbe.thresholds" {
 		return relax(s, c, given)
 	}
-	h, where, err := probe.Handler(s, c, p, id)
+	h, where, err := probe.Handler(s, c.Container, p, id)
 	if err != nil {
 		return nil, err
 	}
-	t, why, warnings, err := probe.NewTiming(c, "livenessProbe", defaults, given)
+	t, why, warnings, err := probe.NewTiming(c.Container, "livenessProbe", defaults, given)
 	if err != nil {
 		return nil, err
 	}
@@ -134,14 +132,12 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	// same check holds the liveness checks back until it answers. Its
 	// budget exceeds the new tolerance (given timings included), as
 	// startup-probe's would: it is never below the liveness tolerance.
-	if bounds := probe.StartupBounds(s, c, nil); c.StartupProbe == nil && probe.Binding(bounds).Seconds > tolerance {
+	if bounds := probe.StartupBounds(s, c.Container, nil); c.StartupProbe == nil && probe.Binding(bounds).Seconds > tolerance {
 		sp, allowed, every := probe.Startup(rules.ToMap(h), probe.Binding(bounds).Seconds, t.Timeout)
 		fields["startupProbe"] = sp
 		desc += fmt.Sprintf("; and a startupProbe with the same check, %s, so that a slow start is not restarted", probe.ExplainBudget(allowed, every, bounds))
 	}
-	obj := rules.WorkloadChange(s.Workload)
-	rules.Set(obj, rules.ContainerChange(c.Name, fields), rules.PodSpecPath(s.Workload)...)
-	return &rules.Fix{Description: desc, Changes: []rules.Change{{Object: obj}}, Warnings: warnings}, nil
+	return &rules.Fix{Description: desc, Changes: []rules.Change{c.WorkloadChange(s, fields)}, Warnings: warnings}, nil
 }
 
 // relax raises the tight thresholds of a liveness probe to at least every
@@ -149,7 +145,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 // parameters; it never lowers one: a given value below the live one is
 // not used, with a warning. A raised timeout above the period raises the
 // period too.
-func relax(s *inspect.Snapshot, c *corev1.Container, given probe.Timing) (*rules.Fix, error) {
+func relax(s *inspect.Snapshot, c rules.Container, given probe.Timing) (*rules.Fix, error) {
 	lp := c.LivenessProbe
 	live := probe.Timing{Period: int64(orDefault(lp.PeriodSeconds, 10)), Timeout: int64(probe.Timeout(lp)), Failures: int64(orDefault(lp.FailureThreshold, 3))}
 	t := live
@@ -192,7 +188,7 @@ func relax(s *inspect.Snapshot, c *corev1.Container, given probe.Timing) (*rules
 	}
 	return &rules.Fix{
 		Description: fmt.Sprintf("relax the livenessProbe thresholds of container %s: %s (%s)", c.Name, strings.Join(what, ", "), note),
-		Changes:     []rules.Change{probe.Change(s, c.Name, "livenessProbe", relaxed)},
+		Changes:     []rules.Change{c.WorkloadChange(s, map[string]any{"livenessProbe": relaxed})},
 		Warnings:    warnings,
 	}, nil
 }

@@ -27,7 +27,7 @@ const id = "network-policy"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "NetworkPolicy", Category: rules.Network, Severity: rules.Medium,
-		Kinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
+		Kinds: inspect.KindsIn(inspect.RolledOut),
 		Why: "Pods that no NetworkPolicy selects accept connections from every pod of the cluster, on every " +
 			"port: one compromised pod anywhere can reach them, admin and debug ports included.",
 		Remediation: "Create a NetworkPolicy selecting the pods that admits each flow the app has: the ports " +
@@ -60,12 +60,11 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if len(s.NetworkPolicies) > 0 {
 		return nil
 	}
-	f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Network,
-		Message: "no NetworkPolicy selects the pods: every pod of the cluster can connect to them on any port"}
+	f := rules.Finding{Message: "no NetworkPolicy selects the pods: every pod of the cluster can connect to them on any port"}
 	if s.Workload.PodTemplate().Spec.HostNetwork {
 		f.Message = "the pods use hostNetwork and no NetworkPolicy selects them: they accept every connection the node accepts"
 		f.Field = "spec.template.spec.hostNetwork"
-		f.Manual = "most network plugins do not enforce NetworkPolicies on host-network pods (they share the node's " +
+		f.NeedsHuman = "most network plugins do not enforce NetworkPolicies on host-network pods (they share the node's " +
 			"address): restrict the node's ports with the node firewall or the plugin's host policies (Calico " +
 			"HostEndpoint, Cilium host firewall), or run the pods without hostNetwork and create the policy then"
 	}
@@ -106,7 +105,6 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 		return nil, fmt.Errorf("egress must be open or dns-only, got %q", p["egress"])
 	}
 	obj := rules.Identity("networking.k8s.io/v1", "NetworkPolicy", s.Workload.Namespace(), name)
-	rules.Set(obj, map[string]any{"app.kubernetes.io/managed-by": "kubectl-harden"}, "metadata", "labels")
 	rules.Set(obj, spec, "spec")
 	return &rules.Fix{Description: "create NetworkPolicy " + name + " admitting " + said,
 		Changes: []rules.Change{{Object: obj, Create: true}}, Warnings: t.warnings}, nil
@@ -133,7 +131,7 @@ func sharedServices(namespace string) bool {
 // a human must say which ports clients use.
 func admitted(s *inspect.Snapshot, p rules.Params) (*traffic, error) {
 	if len(s.Services) == 0 && p["ports"] == "" {
-		return nil, rules.Human("no Service sends traffic to the pods: say which ports to admit with --set %s.ports=8080,9090", id)
+		return nil, rules.NeedsHumanf("no Service sends traffic to the pods: say which ports to admit with --set %s.ports=8080,9090", id)
 	}
 	t := &traffic{}
 	declared := containerPorts(s)
@@ -153,7 +151,7 @@ func admitted(s *inspect.Snapshot, p rules.Params) (*traffic, error) {
 	t.fromPeers(declared, targeted, metrics)
 	if len(t.admissions) == 0 {
 		// A policy admitting nothing would cut every client off.
-		return nil, rules.Human("Service %s is headless and lists no ports, and the containers declare none: say which ports to admit with --set %s.ports=8080,9090",
+		return nil, rules.NeedsHumanf("Service %s is headless and lists no ports, and the containers declare none: say which ports to admit with --set %s.ports=8080,9090",
 			s.Services[0].Name, id)
 	}
 	return t, nil

@@ -15,7 +15,7 @@ func TestFixtures(t *testing.T) {
 		{Name: "allow-from and DNS-only egress", Failure: "testdata/failure-served.yaml", Fixed: "testdata/fixed-allow-from.yaml",
 			Findings: []string{"no NetworkPolicy"}, Params: rules.Params{"allow-from": "ingress-nginx", "egress": "dns-only"}},
 		{Name: "no Service: a human names the ports", Failure: "testdata/failure-unserved.yaml",
-			Findings: []string{"no NetworkPolicy"}, Manual: []string{"--set network-policy.ports="}},
+			Findings: []string{"no NetworkPolicy"}, NeedsHuman: []string{"--set network-policy.ports="}},
 		{Name: "ports parameter", Failure: "testdata/failure-unserved.yaml", Fixed: "testdata/fixed-ports.yaml",
 			Findings: []string{"no NetworkPolicy"}, Params: rules.Params{"ports": "8080"}},
 		{Name: "a selecting policy passes", Failure: "testdata/pass.yaml"},
@@ -40,13 +40,13 @@ func TestFixtures(t *testing.T) {
 		{Name: "headless Service without ports: the declared ports from the namespace", Failure: "testdata/failure-headless-portless.yaml",
 			Fixed: "testdata/fixed-headless-portless.yaml", Findings: []string{"no NetworkPolicy"}},
 		{Name: "headless Service without ports, no declared port: a human names the ports", Failure: "testdata/failure-headless-undeclared.yaml",
-			Findings: []string{"no NetworkPolicy"}, Manual: []string{"Service worker is headless and lists no ports, and the containers declare none: say which ports to admit with --set network-policy.ports="}},
+			Findings: []string{"no NetworkPolicy"}, NeedsHuman: []string{"Service worker is headless and lists no ports, and the containers declare none: say which ports to admit with --set network-policy.ports="}},
 		{Name: "admission webhook: the API server's calls from anywhere", Failure: "testdata/failure-webhook.yaml",
 			Fixed: "testdata/fixed-webhook.yaml", Findings: []string{"no NetworkPolicy"}},
 		{Name: "ServiceMonitor and PodMonitor ports from the monitoring namespace", Failure: "testdata/failure-servicemonitor.yaml",
 			Fixed: "testdata/fixed-servicemonitor.yaml", Findings: []string{"no NetworkPolicy"}},
 		{Name: "hostNetwork: report only", Failure: "testdata/failure-hostnetwork.yaml",
-			Findings: []string{"the pods use hostNetwork"}, Manual: []string{"most network plugins do not enforce NetworkPolicies on host-network pods"}},
+			Findings: []string{"the pods use hostNetwork"}, NeedsHuman: []string{"most network plugins do not enforce NetworkPolicies on host-network pods"}},
 	})
 }
 

@@ -28,7 +28,7 @@ const id = "pdb"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "PodDisruptionBudget that allows drains", Category: rules.Availability, Severity: rules.Medium,
-		Kinds: []string{"Deployment", "StatefulSet"},
+		Kinds: inspect.KindsIn(inspect.Replicated),
 		Why: "Without a PodDisruptionBudget a node drain or cluster upgrade may evict every replica at once. " +
 			"A budget that allows no eviction at all (maxUnavailable 0, or minAvailable equal to the replicas) " +
 			"is as bad the other way: drains hang until someone deletes it.",
@@ -59,7 +59,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	}
 	var out []rules.Finding
 	add := func(sev rules.Severity, msg, manual string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Manual: manual})
+		out = append(out, rules.Finding{Severity: sev, Message: msg, NeedsHuman: manual})
 	}
 	podLabels := labels.Set(s.Workload.PodTemplate().Labels)
 	for _, p := range s.NamespacePDBs {
@@ -99,9 +99,8 @@ func sharedBudget(s *inspect.Snapshot, p policyv1.PodDisruptionBudget) (rules.Fi
 	if len(refs) == 0 {
 		return rules.Finding{}, false
 	}
-	f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Availability,
-		Message: fmt.Sprintf("PodDisruptionBudget %s selects the pods of %s too: one budget for both, the evictions of one use up the other's",
-			p.Name, strings.Join(refs, ", "))}
+	f := rules.Finding{Message: fmt.Sprintf("PodDisruptionBudget %s selects the pods of %s too: one budget for both, the evictions of one use up the other's",
+		p.Name, strings.Join(refs, ", "))}
 	if twice := otherBudgets(s, p, refs); len(twice) > 0 {
 		f.Severity = rules.High
 		verb := "selects"
@@ -111,11 +110,11 @@ func sharedBudget(s *inspect.Snapshot, p policyv1.PodDisruptionBudget) (rules.Fi
 		f.Message = fmt.Sprintf("PodDisruptionBudget %s selects the pods of %s too, which %s also %s: the eviction API refuses to evict a pod that more than one PodDisruptionBudget selects",
 			p.Name, strings.Join(refs, ", "), strings.Join(twice, ", "), verb)
 	}
-	f.Manual = "narrow the selector of PodDisruptionBudget " + p.Name + " to this workload's own pods"
+	f.NeedsHuman = "narrow the selector of PodDisruptionBudget " + p.Name + " to this workload's own pods"
 	if own, err := rules.OwnPodSelector(s); err == nil {
-		f.Manual += fmt.Sprintf(", e.g. selector: %s", compact(own))
+		f.NeedsHuman += fmt.Sprintf(", e.g. selector: %s", compact(own))
 	} else {
-		f.Manual += ": " + err.Error()
+		f.NeedsHuman += ": " + err.Error()
 	}
 	return f, true
 }
@@ -176,7 +175,7 @@ func blocks(p policyv1.PodDisruptionBudget, replicas int32) bool {
 // protects nothing.
 func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	if n := desired(s); n < 2 {
-		return nil, rules.Human("the workload runs %d replica: a budget protects nothing until it runs 2 (fix replicas first: --fix=replicas,pdb)", n)
+		return nil, rules.NeedsHumanf("the workload runs %d replica: a budget protects nothing until it runs 2 (fix replicas first: --fix=replicas,pdb)", n)
 	}
 	mu, source := intstr.FromInt32(1), "the rule's default, --set pdb.max-unavailable=N or N%"
 	if v, ok := p["max-unavailable"]; ok {
@@ -199,7 +198,6 @@ func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.
 		name += "-pdb"
 	}
 	obj := rules.Identity("policy/v1", "PodDisruptionBudget", s.Workload.Namespace(), name)
-	rules.Set(obj, map[string]any{"app.kubernetes.io/managed-by": "kubectl-harden"}, "metadata", "labels")
 	rules.Set(obj, mu.String(), "spec", "maxUnavailable")
 	if mu.Type == intstr.Int {
 		rules.Set(obj, int64(mu.IntValue()), "spec", "maxUnavailable")

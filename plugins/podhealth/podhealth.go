@@ -28,7 +28,7 @@ const FrequentRestarts = 5
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Live pod health", Category: rules.Health, Severity: rules.High,
-		Kinds: []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"},
+		Kinds: inspect.KindsIn(inspect.Workloads),
 		Why: "Hardening a workload whose pods are crash-looping, cannot pull their image or are OOM-killed " +
 			"hides the real problem; these are the states monitoring should alert on.",
 		Remediation: "Read the pod's events and logs (kubectl describe pod, kubectl logs --previous): fix the " +
@@ -48,8 +48,7 @@ var waitingProblems = map[string]string{
 }
 
 // Check reads each pod's container states.
-func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
-	m := r.Meta()
+func (Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	type key struct{ container, problem string }
 	pods := map[key][]string{}
 	var order []key
@@ -79,25 +78,24 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	for _, k := range order {
 		names := pods[k]
 		sort.Strings(names)
-		f := rules.Finding{Rule: id, Severity: m.Severity, Category: m.Category, Container: k.container}
+		f := rules.Finding{Container: k.container}
 		switch k.problem {
 		case "OOMKilled":
 			f.Message = fmt.Sprintf("container %s was OOMKilled in %s: its memory limit is too low for its use", k.container, list(names))
-			f.Manual = "raise the memory limit (or fix the leak); kubectl describe pod " + names[0]
+			f.NeedsHuman = "raise the memory limit (or fix the leak); kubectl describe pod " + names[0]
 		case "restarts":
 			f.Severity = rules.Medium
 			f.Message = fmt.Sprintf("container %s restarted %d+ times in %s", k.container, FrequentRestarts, list(names))
-			f.Manual = "read the previous logs: kubectl logs --previous " + names[0] + " -c " + k.container
+			f.NeedsHuman = "read the previous logs: kubectl logs --previous " + names[0] + " -c " + k.container
 		default:
 			f.Message = fmt.Sprintf("container %s is in %s in %s: %s", k.container, k.problem, list(names), waitingProblems[k.problem])
-			f.Manual = "kubectl describe pod " + names[0] + " shows the cause in its events"
+			f.NeedsHuman = "kubectl describe pod " + names[0] + " shows the cause in its events"
 		}
 		out = append(out, f)
 	}
 	if want, have, ok := availability(s.Workload); ok && have < want {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Medium, Category: m.Category,
-			Message: fmt.Sprintf("%d of %d desired pods are available", have, want),
-			Manual:  "kubectl rollout status " + s.Workload.Ref() + " and the pods' events say what holds the rest back"})
+		out = append(out, rules.Finding{Severity: rules.Medium, Message: fmt.Sprintf("%d of %d desired pods are available", have, want),
+			NeedsHuman: "kubectl rollout status " + s.Workload.Ref() + " and the pods' events say what holds the rest back"})
 	}
 	return out
 }
@@ -134,5 +132,5 @@ func list(pods []string) string {
 
 // Fix never changes anything: every finding needs a human.
 func (Rule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.Fix, error) {
-	return nil, rules.Human("pod health needs a human: read the pod's events and logs")
+	return nil, rules.NeedsHumanf("pod health needs a human: read the pod's events and logs")
 }

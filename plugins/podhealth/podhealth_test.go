@@ -18,7 +18,7 @@ func TestFixtures(t *testing.T) {
 				"0 of 3 desired pods are available",
 			},
 			// Statuses come sorted by severity: high first.
-			Manual: []string{"kubectl describe pod web-1", "kubectl describe pod web-1", "raise the memory limit", "kubectl describe pod web-3", "kubectl logs --previous web-1 -c web", "kubectl rollout status deployment/web"}},
+			NeedsHuman: []string{"kubectl describe pod web-1", "kubectl describe pod web-1", "raise the memory limit", "kubectl describe pod web-3", "kubectl logs --previous web-1 -c web", "kubectl rollout status deployment/web"}},
 		{Name: "healthy pods pass", Failure: "testdata/pass.yaml"},
 	})
 }

@@ -22,7 +22,7 @@ const id = "priority-class"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Priority class", Category: rules.Availability, Severity: rules.Low,
-		Kinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
+		Kinds: inspect.KindsIn(inspect.RolledOut),
 		Why: "When a cluster is full the scheduler preempts lower-priority pods first. A workload with no " +
 			"priorityClassName, in a cluster whose operators defined classes, competes at priority 0 and is " +
 			"among the first evicted; one naming a class that does not exist cannot create pods at all.",
@@ -51,11 +51,10 @@ func classes(s *inspect.Snapshot) (names []string, globalDefault bool) {
 // Check reports a missing or dangling priorityClassName. When the
 // cluster's PriorityClasses could not be listed it cannot decide, and says
 // so in a finding that needs a human.
-func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
-	m := r.Meta()
+func (Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	name := s.Workload.PodTemplate().Spec.PriorityClassName
 	if u, unknown := s.Unknown(inspect.ResPriorityClasses); unknown {
-		return []rules.Finding{unknownClasses(m, name, u)}
+		return []rules.Finding{unknownClasses(name, u)}
 	}
 	names, globalDefault := classes(s)
 	if name != "" {
@@ -64,23 +63,23 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 				return nil
 			}
 		}
-		return []rules.Finding{{Rule: id, Severity: rules.High, Category: m.Category, Field: "priorityClassName",
-			Message: fmt.Sprintf("priorityClassName %s does not exist: new pods are rejected", name),
-			Manual:  "create PriorityClass " + name + " or change priorityClassName"}}
+		return []rules.Finding{{Severity: rules.High, Field: "priorityClassName",
+			Message:    fmt.Sprintf("priorityClassName %s does not exist: new pods are rejected", name),
+			NeedsHuman: "create PriorityClass " + name + " or change priorityClassName"}}
 	}
 	if len(names) == 0 || globalDefault {
 		return nil
 	}
-	return []rules.Finding{{Rule: id, Severity: m.Severity, Category: m.Category, Field: "priorityClassName",
+	return []rules.Finding{{Field: "priorityClassName",
 		Message: fmt.Sprintf("no priorityClassName while the cluster defines %s: its pods are preempted first", strings.Join(names, ", "))}}
 }
 
 // unknownClasses is the finding of a rule that could not list the
 // cluster's PriorityClasses: whether name (or, for "", any class) exists
 // is unknown.
-func unknownClasses(m rules.Meta, name string, u inspect.Unread) rules.Finding {
-	f := rules.Finding{Rule: id, Severity: m.Severity, Category: m.Category, Field: "priorityClassName",
-		Manual: "kubectl get priorityclasses as a user who may list them, then set one"}
+func unknownClasses(name string, u inspect.Unread) rules.Finding {
+	f := rules.Finding{Field: "priorityClassName",
+		NeedsHuman: "kubectl get priorityclasses as a user who may list them, then set one"}
 	if name != "" {
 		f.Message = fmt.Sprintf("priorityClassName %s: whether it exists is unknown (%s)", name, u.Short())
 	} else {
@@ -97,7 +96,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	case name == "" && len(names) == 1:
 		name = names[0]
 	case name == "":
-		return nil, rules.Human("choose one of %s: --set %s.name=NAME", strings.Join(names, ", "), id)
+		return nil, rules.NeedsHumanf("choose one of %s: --set %s.name=NAME", strings.Join(names, ", "), id)
 	}
 	found := false
 	for _, pc := range s.Cluster.PriorityClasses {

@@ -32,7 +32,7 @@ func TestClassesUnknown(t *testing.T) {
 			}
 			n++
 			if !strings.Contains(r.Message, c.want) || !strings.Contains(r.Message, "(PriorityClasses unknown: priorityclasses forbidden)") ||
-				r.Status != rules.StatusManual || r.Fix != nil {
+				r.Status != rules.StatusNeedsHuman || r.Fix != nil {
 				t.Errorf("%s: %+v", c.file, r)
 			}
 		}

@@ -48,17 +48,16 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range pss.Find(s, "privileged") {
 		names := privileged(s)
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Critical, Category: rules.Security,
-			Message: "Pod Security Standards (baseline): " + v.Message(),
-			Field:   "securityContext.privileged", OptIn: risk(s, names)})
+		out = append(out, rules.Finding{Message: "Pod Security Standards (baseline): " + v.Message(),
+			Field: "securityContext.privileged", OptIn: risk(s, names)})
 	}
 	return out
 }
 
 // privileged lists the containers that set privileged: true.
-func privileged(s *inspect.Snapshot) []pss.Container {
-	var out []pss.Container
-	for _, c := range pss.Containers(s) {
+func privileged(s *inspect.Snapshot) []rules.Container {
+	var out []rules.Container
+	for _, c := range rules.Containers(s) {
 		if sc := c.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
 			out = append(out, c)
 		}
@@ -68,7 +67,7 @@ func privileged(s *inspect.Snapshot) []pss.Container {
 
 // today says which containers run privileged, e.g. "containers init, web
 // run privileged today".
-func today(cs []pss.Container) string {
+func today(cs []rules.Container) string {
 	var names []string
 	for _, c := range cs {
 		names = append(names, c.Name)
@@ -82,7 +81,7 @@ func today(cs []pss.Container) string {
 // risk is why dropping privilege is a choice to make knowingly, with what
 // to grant instead: for each container seen using privilege for something
 // (usesOf), the narrower grant; for the others, the usual ones.
-func risk(s *inspect.Snapshot, cs []pss.Container) string {
+func risk(s *inspect.Snapshot, cs []rules.Container) string {
 	hostPaths := map[string]string{}
 	for _, v := range s.Workload.PodTemplate().Spec.Volumes {
 		if v.HostPath != nil {
@@ -114,7 +113,7 @@ func risk(s *inspect.Snapshot, cs []pss.Container) string {
 
 // Fix sets privileged: false on each privileged container.
 func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, _ rules.Params) (*rules.Fix, error) {
-	change, names, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
+	change, names, ok := pss.SecurityContextChange(s, func(c rules.Container) map[string]any {
 		if sc := c.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
 			return map[string]any{"privileged": false}
 		}

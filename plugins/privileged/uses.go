@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/kubectl-harden/kubectl-harden/plugins/internal/pss"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // use is what a privileged container is seen using its privilege for,
@@ -34,7 +34,7 @@ var hints = []struct {
 // for: words of its image, command and args (see hints), and hostPath
 // volumes under /dev it mounts (a device: a device plugin grants it
 // without privilege). Empty when nothing says.
-func usesOf(c pss.Container, hostPaths map[string]string) []use {
+func usesOf(c rules.Container, hostPaths map[string]string) []use {
 	var out []use
 	tokens := tokensOf(append(append([]string{c.Image}, c.Command...), c.Args...))
 	for _, h := range hints {

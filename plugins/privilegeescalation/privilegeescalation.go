@@ -37,8 +37,7 @@ func (Rule) Meta() rules.Meta {
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range pss.Find(s, "allowPrivilegeEscalation") {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security,
-			Message: "Pod Security Standards (restricted): " + v.Message(), Field: "securityContext.allowPrivilegeEscalation"})
+		out = append(out, rules.Finding{Message: "Pod Security Standards (restricted): " + v.Message(), Field: "securityContext.allowPrivilegeEscalation"})
 	}
 	return out
 }
@@ -65,7 +64,7 @@ func blocked(c *corev1.Container) string {
 // Fix sets allowPrivilegeEscalation: false where the API allows it.
 func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, _ rules.Params) (*rules.Fix, error) {
 	var stuck []string
-	change, names, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
+	change, names, ok := pss.SecurityContextChange(s, func(c rules.Container) map[string]any {
 		if sc := c.SecurityContext; sc != nil && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
 			return nil
 		}
@@ -76,7 +75,7 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, _ rules.Params) (*rules.Fi
 		return map[string]any{"allowPrivilegeEscalation": false}
 	})
 	if len(stuck) > 0 {
-		return nil, rules.Human("the API refuses allowPrivilegeEscalation: false on %s: fix privileged and capabilities first (--fix=privileged,privilege-escalation)", strings.Join(stuck, ", "))
+		return nil, rules.NeedsHumanf("the API refuses allowPrivilegeEscalation: false on %s: fix privileged and capabilities first (--fix=privileged,privilege-escalation)", strings.Join(stuck, ", "))
 	}
 	if !ok {
 		return nil, nil

@@ -11,7 +11,7 @@ func TestFixtures(t *testing.T) {
 		{Name: "unset and true", Failure: "testdata/failure-unset.yaml", Fixed: "testdata/fixed-unset.yaml",
 			Findings: []string{`allowPrivilegeEscalation != false (containers "web", "agent" must set securityContext.allowPrivilegeEscalation=false)`}},
 		{Name: "SYS_ADMIN blocks the fix", Failure: "testdata/failure-sysadmin.yaml",
-			Findings: []string{"allowPrivilegeEscalation != false"}, Manual: []string{"web (adds SYS_ADMIN)"}},
+			Findings: []string{"allowPrivilegeEscalation != false"}, NeedsHuman: []string{"web (adds SYS_ADMIN)"}},
 		{Name: "false passes", Failure: "testdata/pass.yaml"},
 	})
 }

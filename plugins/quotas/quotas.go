@@ -30,12 +30,12 @@ func (Rule) Meta() rules.Meta {
 func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 	var out []rules.Finding
 	if len(ns.ResourceQuotas) == 0 {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Resources, Field: "resourcequota",
-			Message: "no ResourceQuota: nothing bounds what the namespace may consume", Manual: "create a ResourceQuota for the namespace"})
+		out = append(out, rules.Finding{Field: "resourcequota",
+			Message: "no ResourceQuota: nothing bounds what the namespace may consume", NeedsHuman: "create a ResourceQuota for the namespace"})
 	}
 	if len(ns.LimitRanges) == 0 {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Resources, Field: "limitrange",
-			Message: "no LimitRange: containers without requests get none", Manual: "create a LimitRange with default requests and limits"})
+		out = append(out, rules.Finding{Field: "limitrange",
+			Message: "no LimitRange: containers without requests get none", NeedsHuman: "create a LimitRange with default requests and limits"})
 	}
 	return out
 }

@@ -52,7 +52,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		why = fmt.Sprintf("Service %s sends it traffic before it is ready and while it fails", s.Services[0].Name)
 	}
 	var out []rules.Finding
-	for _, c := range s.Workload.PodTemplate().Spec.Containers {
+	for _, c := range rules.Containers(s, rules.RegularContainers) {
 		if c.ReadinessProbe != nil {
 			continue
 		}
@@ -65,7 +65,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		if c.LivenessProbe != nil {
 			msg = fmt.Sprintf("container %s has a livenessProbe but no readinessProbe: a slow pod is restarted instead of taken out of rotation", c.Name)
 		}
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Container: c.Name, Field: "readinessProbe"})
+		out = append(out, rules.Finding{Severity: sev, Message: msg, Container: c.Name, Field: "readinessProbe"})
 	}
 	return out
 }
@@ -89,11 +89,11 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	if err != nil {
 		return nil, err
 	}
-	h, where, err := probe.Handler(s, c, p, id)
+	h, where, err := probe.Handler(s, c.Container, p, id)
 	if err != nil {
 		return nil, err
 	}
-	t, why, warnings, err := probe.NewTiming(c, "readinessProbe", defaults, given)
+	t, why, warnings, err := probe.NewTiming(c.Container, "readinessProbe", defaults, given)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	return &rules.Fix{
 		Description: fmt.Sprintf("add a readinessProbe to container %s: %s, periodSeconds %d (%s), failureThreshold %d (%s): out of rotation after %d s of failed checks, timeoutSeconds %d (%s)",
 			c.Name, where, t.Period, why[0], t.Failures, why[2], t.Period*t.Failures, t.Timeout, why[1]),
-		Changes:  []rules.Change{probe.Change(s, c.Name, "readinessProbe", pr)},
+		Changes:  []rules.Change{c.WorkloadChange(s, map[string]any{"readinessProbe": pr})},
 		Warnings: warnings,
 	}, nil
 }

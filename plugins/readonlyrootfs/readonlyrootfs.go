@@ -37,9 +37,9 @@ func (Rule) Meta() rules.Meta {
 	}
 }
 
-func writable(s *inspect.Snapshot) []pss.Container {
-	var out []pss.Container
-	for _, c := range pss.Containers(s) {
+func writable(s *inspect.Snapshot) []rules.Container {
+	var out []rules.Container
+	for _, c := range rules.Containers(s) {
 		if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
 			out = append(out, c)
 		}
@@ -67,7 +67,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if len(names) == 0 {
 		return nil
 	}
-	return []rules.Finding{{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "securityContext.readOnlyRootFilesystem",
+	return []rules.Finding{{Field: "securityContext.readOnlyRootFilesystem",
 		Message: "containers " + strings.Join(names, ", ") + " can write to their root filesystem",
 		OptIn:   OptIn}}
 }

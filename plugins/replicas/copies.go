@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 	"github.com/kubectl-harden/kubectl-harden/plugins/internal/claims"
 	"github.com/kubectl-harden/kubectl-harden/plugins/internal/images"
 )
@@ -130,11 +131,12 @@ func subjects(s *inspect.Snapshot) []subject {
 	var out []subject
 	// Init containers are left out: one that waits for a database often
 	// runs the database's image as a client (pg_isready, redis-cli).
-	for _, c := range t.Spec.Containers {
+	cs := rules.Containers(s, rules.RegularContainers)
+	for _, c := range cs {
 		out = append(out, subject{fmt.Sprintf("image %s (container %s)", c.Image, c.Name), images.Name(c.Image)})
 	}
 	out = append(out, subject{"name " + s.Workload.Name(), s.Workload.Name()})
-	for _, c := range t.Spec.Containers {
+	for _, c := range cs {
 		out = append(out, subject{"container name " + c.Name, c.Name})
 	}
 	keys := make([]string, 0, len(t.Labels))

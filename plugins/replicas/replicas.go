@@ -21,7 +21,7 @@ const id = "replicas"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "At least two replicas", Category: rules.Availability, Severity: rules.High,
-		Kinds: []string{"Deployment", "StatefulSet"},
+		Kinds: inspect.KindsIn(inspect.Replicated),
 		Why: "A single replica means every node drain, eviction, crash or rollout takes the workload " +
 			"down: there is no other pod to serve while it is replaced.",
 		Remediation: "Run at least 2 replicas. When a HorizontalPodAutoscaler targets the workload, raise its " +
@@ -48,10 +48,9 @@ func (Rule) Meta() rules.Meta {
 // workload scaled to 0 on purpose is left alone. The message names what
 // makes more copies doubtful (copyRisks), so that it shows before any fix
 // is asked for.
-func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
-	m := r.Meta()
+func (Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	finding := func(msg, field, manual string) []rules.Finding {
-		return []rules.Finding{{Rule: id, Severity: m.Severity, Category: m.Category, Message: msg, Field: field, Manual: manual}}
+		return []rules.Finding{{Message: msg, Field: field, NeedsHuman: manual}}
 	}
 	if len(s.HPAs) > 0 {
 		h := s.HPAs[0]
@@ -97,7 +96,7 @@ func shorts(risks []risk) string {
 
 // Fix sets spec.replicas, or the HPA's minReplicas, to count (default 2).
 // When copyRisks finds a reason to doubt that more copies are safe, the
-// finding needs a human (rules.Human with every reason and the way on)
+// finding needs a human (rules.NeedsHumanf with every reason and the way on)
 // unless the user said singleton=ok; the reasons then stay in the fix's
 // description and warnings. Errors: count not a number ≥ 2, singleton not
 // "ok".
@@ -116,7 +115,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	}
 	risks := copyRisks(s)
 	if len(risks) > 0 && !declared {
-		return nil, rules.Human("%s", humanReason(s, risks))
+		return nil, rules.NeedsHumanf("%s", humanReason(s, risks))
 	}
 	var fix *rules.Fix
 	if len(s.HPAs) > 0 {

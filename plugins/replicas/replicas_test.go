@@ -20,49 +20,49 @@ func TestFixtures(t *testing.T) {
 		{Name: "HPA minimum raised, not spec.replicas", Failure: "testdata/failure-hpa.yaml", Fixed: "testdata/fixed-hpa.yaml",
 			Findings: []string{"HorizontalPodAutoscaler web lets it scale down to 1 replica"}},
 		{Name: "statefulset needs a human", Failure: "testdata/failure-statefulset.yaml",
-			Findings: []string{"runs 1 replica"}, Manual: []string{"new members with their own volumes"}},
+			Findings: []string{"runs 1 replica"}, NeedsHuman: []string{"new members with their own volumes"}},
 		{Name: "three replicas pass", Failure: "testdata/pass-three.yaml"},
 
 		// More copies not known to be safe: needs a human, with the reason.
 		{Name: "Recreate strategy", Failure: "testdata/failure-recreate.yaml",
-			Findings: []string{"runs 1 replica: a node drain, eviction or crash takes it down; more copies may not be safe: strategy Recreate"},
-			Manual:   []string{"spec.strategy.type is Recreate: the author made sure two pods never run together"}},
+			Findings:   []string{"runs 1 replica: a node drain, eviction or crash takes it down; more copies may not be safe: strategy Recreate"},
+			NeedsHuman: []string{"spec.strategy.type is Recreate: the author made sure two pods never run together"}},
 		{Name: "ReadWriteOnce claim", Failure: "testdata/failure-claim-rwo.yaml",
-			Findings: []string{"more copies may not be safe: PersistentVolumeClaim uploads (ReadWriteOnce)"},
-			Manual:   []string{"volume uploads mounts PersistentVolumeClaim uploads (ReadWriteOnce): a pod on another node cannot attach it; give each pod its own claim"}},
+			Findings:   []string{"more copies may not be safe: PersistentVolumeClaim uploads (ReadWriteOnce)"},
+			NeedsHuman: []string{"volume uploads mounts PersistentVolumeClaim uploads (ReadWriteOnce): a pod on another node cannot attach it; give each pod its own claim"}},
 		{Name: "ReadWriteOnce claim mounted read-only", Failure: "testdata/failure-claim-readonly.yaml",
-			Findings: []string{"PersistentVolumeClaim site (ReadWriteOnce)"},
-			Manual:   []string{"volume site mounts PersistentVolumeClaim site (ReadWriteOnce): a pod on another node cannot attach it"}},
+			Findings:   []string{"PersistentVolumeClaim site (ReadWriteOnce)"},
+			NeedsHuman: []string{"volume site mounts PersistentVolumeClaim site (ReadWriteOnce): a pod on another node cannot attach it"}},
 		{Name: "ReadWriteOncePod claim", Failure: "testdata/failure-claim-rwop.yaml",
-			Findings: []string{"PersistentVolumeClaim state (ReadWriteOncePod)"},
-			Manual:   []string{"no second pod may mount it, even on the same node"}},
+			Findings:   []string{"PersistentVolumeClaim state (ReadWriteOncePod)"},
+			NeedsHuman: []string{"no second pod may mount it, even on the same node"}},
 		{Name: "claim not found: access mode unknown", Failure: "testdata/failure-claim-unknown.yaml",
-			Findings: []string{"PersistentVolumeClaim uploads (access mode unknown)"},
-			Manual:   []string{"whose access mode is unknown (it is not in the namespace)"}},
+			Findings:   []string{"PersistentVolumeClaim uploads (access mode unknown)"},
+			NeedsHuman: []string{"whose access mode is unknown (it is not in the namespace)"}},
 		{Name: "hostPath is per node", Failure: "testdata/failure-hostpath.yaml",
-			Findings: []string{"hostPath volume data"},
-			Manual:   []string{"volume data is hostPath /var/lib/web: every node has its own"}},
+			Findings:   []string{"hostPath volume data"},
+			NeedsHuman: []string{"volume data is hostPath /var/lib/web: every node has its own"}},
 		{Name: "disk attached to one node", Failure: "testdata/failure-disk.yaml",
-			Findings: []string{"awsElasticBlockStore disk volume data"},
-			Manual:   []string{"attaches to one node at a time"}},
+			Findings:   []string{"awsElasticBlockStore disk volume data"},
+			NeedsHuman: []string{"attaches to one node at a time"}},
 		{Name: "guestbook's redis leader: image and name", Failure: "testdata/failure-redis-leader.yaml",
 			Findings: []string{`image docker.io/library/redis:7 (container leader) says "redis", name redis-leader says "leader"`},
-			Manual: []string{`image docker.io/library/redis:7 (container leader) says "redis", a data store whose copies do not share ` +
+			NeedsHuman: []string{`image docker.io/library/redis:7 (container leader) says "redis", a data store whose copies do not share ` +
 				`their data by themselves: a second pod is a second, independent server behind the same Service`}},
 		{Name: "boutique's redis-cart", Failure: "testdata/failure-redis-cart.yaml",
-			Findings: []string{`image redis:alpine (container redis) says "redis"`},
-			Manual:   []string{`kubectl harden deployment/redis-cart -n shop --fix=replicas --set replicas.singleton=ok`}},
+			Findings:   []string{`image redis:alpine (container redis) says "redis"`},
+			NeedsHuman: []string{`kubectl harden deployment/redis-cart -n shop --fix=replicas --set replicas.singleton=ok`}},
 		{Name: "role label says primary", Failure: "testdata/failure-primary-label.yaml",
-			Findings: []string{`label app.kubernetes.io/component=primary says "primary"`},
-			Manual:   []string{`says "primary": one copy is meant to lead or write`}},
+			Findings:   []string{`label app.kubernetes.io/component=primary says "primary"`},
+			NeedsHuman: []string{`says "primary": one copy is meant to lead or write`}},
 		{Name: "pod holds a Lease", Failure: "testdata/failure-lease.yaml",
-			Findings: []string{"pod scheduler-7d9f8b6c5-x2kqp holds Lease shop-scheduler-lock"},
-			Manual:   []string{"(holderIdentity scheduler-7d9f8b6c5-x2kqp_1b4e28ba-2fa1-11d2-883f-0016d3cca427): the app elects a leader"}},
+			Findings:   []string{"pod scheduler-7d9f8b6c5-x2kqp holds Lease shop-scheduler-lock"},
+			NeedsHuman: []string{"(holderIdentity scheduler-7d9f8b6c5-x2kqp_1b4e28ba-2fa1-11d2-883f-0016d3cca427): the app elects a leader"}},
 		{Name: "HPA minimum of a redis", Failure: "testdata/failure-hpa-redis.yaml",
-			Findings: []string{`HorizontalPodAutoscaler cache lets it scale down to 1 replica; more copies may not be safe: image bitnami/redis:7.2`},
-			Manual:   []string{"If they are safe after all (HorizontalPodAutoscaler cache may already scale it up to 4): kubectl harden deployment/cache"}},
+			Findings:   []string{`HorizontalPodAutoscaler cache lets it scale down to 1 replica; more copies may not be safe: image bitnami/redis:7.2`},
+			NeedsHuman: []string{"If they are safe after all (HorizontalPodAutoscaler cache may already scale it up to 4): kubectl harden deployment/cache"}},
 		{Name: "count does not skip the checks", Failure: "testdata/failure-redis-cart.yaml", Params: rules.Params{"count": "3"},
-			Findings: []string{"runs 1 replica"}, Manual: []string{`says "redis"`}},
+			Findings: []string{"runs 1 replica"}, NeedsHuman: []string{`says "redis"`}},
 
 		// Safe to copy: scaled.
 		{Name: "ReadWriteMany as bound", Failure: "testdata/failure-claim-rwx.yaml", Fixed: "testdata/fixed-claim-rwx.yaml",
@@ -88,7 +88,7 @@ func TestBadCount(t *testing.T) {
 func TestBadSingleton(t *testing.T) {
 	s := rulestest.Load(t, "testdata/failure-redis-cart.yaml")
 	_, err := (Rule{}).Fix(s, Rule{}.Check(s)[0], rules.Params{"singleton": "yes"})
-	var human *rules.NeedsHuman
+	var human *rules.NeedsHumanError
 	if err == nil || errors.As(err, &human) || !strings.Contains(err.Error(), "singleton must be ok") {
 		t.Errorf("singleton=yes: %v, want a parameter error", err)
 	}
@@ -119,7 +119,7 @@ func TestUnreadLists(t *testing.T) {
 	s := rulestest.Load(t, "testdata/failure-claim-unknown.yaml")
 	s.Unread = []inspect.Unread{{Resource: inspect.ResClaims, Verb: "list", Reason: inspect.ReasonForbidden, Message: denied}}
 	_, err := (Rule{}).Fix(s, Rule{}.Check(s)[0], nil)
-	var human *rules.NeedsHuman
+	var human *rules.NeedsHumanError
 	if !errors.As(err, &human) || !strings.Contains(human.Reason, "access mode is unknown (the claims could not be listed ("+denied+"))") {
 		t.Errorf("claims unread: %v", err)
 	}

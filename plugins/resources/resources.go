@@ -117,10 +117,10 @@ func oomKilled(s *inspect.Snapshot, container string, limit resource.Quantity) b
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	finding := func(sev rules.Severity, c, field, msg string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: rules.Resources, Container: c, Field: field, Message: msg})
+		out = append(out, rules.Finding{Severity: sev, Container: c, Field: field, Message: msg})
 	}
-	for _, c := range s.Workload.PodTemplate().Spec.Containers {
-		if m := missingRequests(&c); len(m) > 0 {
+	for _, c := range rules.Containers(s, rules.RegularContainers) {
+		if m := missingRequests(c.Container); len(m) > 0 {
 			finding(rules.Medium, c.Name, fieldRequests, fmt.Sprintf("container %s has no %s", c.Name, strings.Join(m, ", ")))
 		}
 		lim, ok := c.Resources.Limits[corev1.ResourceMemory]
@@ -135,17 +135,12 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 }
 
 // Fix writes what is missing from evidence, or raises an OOM-killed
-// container's limit; without evidence it returns rules.Human with a
+// container's limit; without evidence it returns rules.NeedsHumanf with a
 // suggestion. Bad parameters are errors.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
-	var c *corev1.Container
-	for i, cc := range s.Workload.PodTemplate().Spec.Containers {
-		if cc.Name == f.Container {
-			c = &s.Workload.PodTemplate().Spec.Containers[i]
-		}
-	}
-	if c == nil {
-		return nil, fmt.Errorf("no container %q", f.Container)
+	c, err := rules.ContainerNamed(s, f.Container, rules.RegularContainers)
+	if err != nil {
+		return nil, err
 	}
 	user, err := userValues(p)
 	if err != nil {
@@ -280,7 +275,7 @@ type sized struct {
 // evidence is what one container's numbers can come from.
 type evidence struct {
 	s        *inspect.Snapshot
-	c        *corev1.Container
+	c        rules.Container
 	user     map[string]resource.Quantity
 	usage    usage
 	headroom headroom
@@ -347,7 +342,7 @@ func (e evidence) limit() (sized, bool) {
 func (e evidence) fixRequests() (*rules.Fix, error) {
 	requests := map[string]any{}
 	var parts, unknown []string
-	for _, name := range missingRequests(e.c) {
+	for _, name := range missingRequests(e.c.Container) {
 		r := corev1.ResourceName(strings.TrimPrefix(name, "requests."))
 		v, ok := e.request(r)
 		if !ok {
@@ -355,27 +350,27 @@ func (e evidence) fixRequests() (*rules.Fix, error) {
 			continue
 		}
 		if why := e.outOfRange(r, v.q); why != "" {
-			return nil, rules.Human("container %s: %s %s (%s) %s", e.c.Name, name, v.q.String(), v.source, why)
+			return nil, rules.NeedsHumanf("container %s: %s %s (%s) %s", e.c.Name, name, v.q.String(), v.source, why)
 		}
 		if lim, ok := e.c.Resources.Limits[r]; ok && v.q.Cmp(lim) > 0 {
-			return nil, rules.Human("container %s: %s %s (%s) would exceed its limits.%s %s: raise the limit first", e.c.Name, name, v.q.String(), v.source, r, lim.String())
+			return nil, rules.NeedsHumanf("container %s: %s %s (%s) would exceed its limits.%s %s: raise the limit first", e.c.Name, name, v.q.String(), v.source, r, lim.String())
 		}
 		if lim, ok := e.podLimit(r); ok {
 			if why := e.ratioRefused(r, v.q, lim.q); why != "" {
-				return nil, rules.Human("container %s: %s %s (%s) with limits.%s %s (%s) %s", e.c.Name, name, v.q.String(), v.source, r, lim.q.String(), lim.source, why)
+				return nil, rules.NeedsHumanf("container %s: %s %s (%s) with limits.%s %s (%s) %s", e.c.Name, name, v.q.String(), v.source, r, lim.q.String(), lim.source, why)
 			}
 		}
 		requests[string(r)] = v.q.String()
 		parts = append(parts, fmt.Sprintf("%s %s (%s)", name, v.q.String(), v.source))
 	}
 	if len(unknown) > 0 {
-		return nil, rules.Human("%s and no LimitRange default for container %s's %s: set requests from observed usage, e.g. %s "+
+		return nil, rules.NeedsHumanf("%s and no LimitRange default for container %s's %s: set requests from observed usage, e.g. %s "+
 			"(--set resources.cpu=100m --set resources.memory=128Mi); harden guesses no memory limit",
 			e.usage.noData(e.c.Name), e.c.Name, strings.Join(unknown, ", "), suggestion)
 	}
 	res := map[string]any{"requests": requests}
 	return &rules.Fix{Description: "set " + strings.Join(parts, ", ") + " of container " + e.c.Name,
-		Changes: []rules.Change{containerChange(e.s, e.c.Name, map[string]any{"resources": res})}, Warnings: e.sampleWarning()}, nil
+		Changes: []rules.Change{e.c.WorkloadChange(e.s, map[string]any{"resources": res})}, Warnings: e.sampleWarning()}, nil
 }
 
 // fixLimit writes the missing memory limit from evidence; it is never
@@ -383,13 +378,13 @@ func (e evidence) fixRequests() (*rules.Fix, error) {
 func (e evidence) fixLimit() (*rules.Fix, error) {
 	v, ok := e.limit()
 	if !ok {
-		return nil, rules.Human("%s: harden guesses no memory limit (one too low OOM-kills the app hours after the rollout); "+
+		return nil, rules.NeedsHumanf("%s: harden guesses no memory limit (one too low OOM-kills the app hours after the rollout); "+
 			"once kubectl top shows container %s's peak under load, set limits.memory well above it, e.g. 2× the peak "+
 			"(--set resources.memory-limit=…)", e.usage.noData(e.c.Name), e.c.Name)
 	}
 	if e.usage.pods > 0 {
 		if low := ceilDiv(e.usage.memoryBytes*headroomNum, headroomDen); v.q.Value() < low {
-			return nil, rules.Human("container %s: limits.memory %s (%s) is below the observed %s ×1.2: it would be OOMKilled; give at least %s",
+			return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) is below the observed %s ×1.2: it would be OOMKilled; give at least %s",
 				e.c.Name, v.q.String(), v.source, e.usage.peak(corev1.ResourceMemory), resource.NewQuantity(roundMi(low), resource.BinarySI).String())
 		}
 	}
@@ -409,18 +404,18 @@ func (e evidence) fixLimit() (*rules.Fix, error) {
 		v = sized{req, v.source + ", raised to requests.memory"}
 	}
 	if hasReq && v.q.Cmp(req) < 0 {
-		return nil, rules.Human("container %s: limits.memory %s (%s) is below its requests.memory %s: the API server refuses it",
+		return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) is below its requests.memory %s: the API server refuses it",
 			e.c.Name, v.q.String(), v.source, req.String())
 	}
 	if why := e.ratioRefused(corev1.ResourceMemory, req, v.q); hasReq && why != "" {
-		return nil, rules.Human("container %s: limits.memory %s (%s) with requests.memory %s %s", e.c.Name, v.q.String(), v.source, req.String(), why)
+		return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) with requests.memory %s %s", e.c.Name, v.q.String(), v.source, req.String(), why)
 	}
 	if why := e.outOfRange(corev1.ResourceMemory, v.q); why != "" {
-		return nil, rules.Human("container %s: limits.memory %s (%s) %s", e.c.Name, v.q.String(), v.source, why)
+		return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) %s", e.c.Name, v.q.String(), v.source, why)
 	}
 	res := map[string]any{"limits": map[string]any{"memory": v.q.String()}}
 	return &rules.Fix{Description: fmt.Sprintf("set limits.memory %s (%s) of container %s", v.q.String(), v.source, e.c.Name),
-		Changes: []rules.Change{containerChange(e.s, e.c.Name, map[string]any{"resources": res})}, Warnings: e.sampleWarning()}, nil
+		Changes: []rules.Change{e.c.WorkloadChange(e.s, map[string]any{"resources": res})}, Warnings: e.sampleWarning()}, nil
 }
 
 // liveLimit is the highest memory limit the container's live pods run
@@ -450,11 +445,11 @@ func (e evidence) fixOOM() (*rules.Fix, error) {
 		v = sized{q, "user: --set resources.memory-limit"}
 	}
 	if why := e.outOfRange(corev1.ResourceMemory, v.q); why != "" {
-		return nil, rules.Human("container %s: limits.memory %s (%s) %s", e.c.Name, v.q.String(), v.source, why)
+		return nil, rules.NeedsHumanf("container %s: limits.memory %s (%s) %s", e.c.Name, v.q.String(), v.source, why)
 	}
 	res := map[string]any{"limits": map[string]any{"memory": v.q.String()}}
 	return &rules.Fix{Description: fmt.Sprintf("raise limits.memory of container %s to %s (%s)", e.c.Name, v.q.String(), v.source),
-		Changes: []rules.Change{containerChange(e.s, e.c.Name, map[string]any{"resources": res})}}, nil
+		Changes: []rules.Change{e.c.WorkloadChange(e.s, map[string]any{"resources": res})}}, nil
 }
 
 // sampleWarning says that observed sizes rest on one sample; nil when no
@@ -530,12 +525,6 @@ func containerItems(lr corev1.LimitRange) []corev1.LimitRangeItem {
 		}
 	}
 	return out
-}
-
-func containerChange(s *inspect.Snapshot, container string, fields map[string]any) rules.Change {
-	obj := rules.WorkloadChange(s.Workload)
-	rules.Set(obj, rules.ContainerChange(container, fields), rules.PodSpecPath(s.Workload)...)
-	return rules.Change{Object: obj}
 }
 
 // quantity is v millicores of CPU or v bytes of memory, memory rounded

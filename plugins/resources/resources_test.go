@@ -16,14 +16,14 @@ func TestFixtures(t *testing.T) {
 	rulestest.Run(t, Rule{}, []rulestest.Case{
 		{Name: "no data: nothing guessed", Failure: "testdata/failure-no-data.yaml",
 			Findings: []string{"container web has no requests.memory", "container web has no limits.memory"},
-			Manual: []string{"no usage data (metrics.k8s.io not served) and no LimitRange default for container web's requests.memory: " +
+			NeedsHuman: []string{"no usage data (metrics.k8s.io not served) and no LimitRange default for container web's requests.memory: " +
 				"set requests from observed usage, e.g. start at cpu 100m, memory 128Mi and watch kubectl top",
 				"no usage data (metrics.k8s.io not served): harden guesses no memory limit"}},
 		{Name: "user values", Failure: "testdata/failure-no-data.yaml", Fixed: "testdata/fixed-user.yaml",
 			Findings: []string{"has no requests.memory", "has no limits.memory"}, Params: rules.Params{"memory": "192Mi", "memory-limit": "512Mi"}},
 		{Name: "LimitRange with request defaults only", Failure: "testdata/failure-limitrange-requests.yaml", Fixed: "testdata/fixed-limitrange-requests.yaml",
-			Findings: []string{"has no requests.cpu, requests.memory", "has no limits.memory"},
-			Manual:   []string{"harden guesses no memory limit"}},
+			Findings:   []string{"has no requests.cpu, requests.memory", "has no limits.memory"},
+			NeedsHuman: []string{"harden guesses no memory limit"}},
 		{Name: "LimitRange defaults", Failure: "testdata/failure-limitrange.yaml", Fixed: "testdata/fixed-limitrange.yaml",
 			Findings: []string{"container web has no requests.cpu, requests.memory", "container web has no limits.memory"}},
 		{Name: "parameters", Failure: "testdata/failure-limitrange.yaml", Fixed: "testdata/fixed-params.yaml",
@@ -177,7 +177,7 @@ func TestUnsafeSizesNeedAHuman(t *testing.T) {
 			var reasons []string
 			for _, r := range evaluate(t, s, tc.params) {
 				if r.Field == fieldLimit {
-					if r.Status != rules.StatusManual || r.Fix != nil {
+					if r.Status != rules.StatusNeedsHuman || r.Fix != nil {
 						t.Fatalf("limit planned: %+v %s", r, written(r))
 					}
 				}
@@ -268,7 +268,7 @@ func TestLimitRequestRatio(t *testing.T) {
 	s.Usage = usageOf([2]int64{20, 50 << 20})
 	var reasons []string
 	for _, r := range evaluate(t, s, nil) {
-		if r.Status != rules.StatusManual {
+		if r.Status != rules.StatusNeedsHuman {
 			t.Errorf("%s planned: %s\n%s", r.Field, r.Fix.Description, written(r))
 		}
 		reasons = append(reasons, r.Reason)

@@ -21,7 +21,7 @@ func TestUsageUnread(t *testing.T) {
 		t.Fatal("no finding")
 	}
 	_, err := Rule{}.Fix(s, fs[0], nil)
-	var human *rules.NeedsHuman
+	var human *rules.NeedsHumanError
 	if !errors.As(err, &human) || !strings.Contains(human.Reason, "no usage data (observed usage unknown: pods.metrics.k8s.io forbidden)") ||
 		strings.Contains(human.Reason, "not served") {
 		t.Errorf("fix: %v", err)

@@ -32,7 +32,7 @@ const (
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Safe rollouts", Category: rules.Rollout, Severity: rules.Medium,
-		Kinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
+		Kinds: inspect.KindsIn(inspect.RolledOut),
 		Why: "An update that takes down several pods at once, counts a pod available the instant it is ready, " +
 			"or keeps no old revision turns every release into a risk: capacity drops during the rollout, a " +
 			"crash seconds after start goes unnoticed, and `kubectl rollout undo` has nothing to return to.",
@@ -48,11 +48,10 @@ func (Rule) Meta() rules.Meta {
 }
 
 // Check reports each rollout setting that risks downtime or rollback.
-func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
-	m := r.Meta()
+func (Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	add := func(sev rules.Severity, field, msg, manual string) {
-		out = append(out, rules.Finding{Rule: id, Severity: sev, Category: m.Category, Message: msg, Field: field, Manual: manual})
+		out = append(out, rules.Finding{Severity: sev, Message: msg, Field: field, NeedsHuman: manual})
 	}
 	w := s.Workload
 	var minReady int32
@@ -138,7 +137,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, _ rules.Params) (*rules.Fi
 		rules.Set(obj, int64(revisionHistoryLimit), "spec", "revisionHistoryLimit")
 		desc = fmt.Sprintf("keep %d revisions", revisionHistoryLimit)
 	default:
-		return nil, rules.Human("no automatic fix for %s", f.Field)
+		return nil, rules.NeedsHumanf("no automatic fix for %s", f.Field)
 	}
 	return &rules.Fix{Description: desc, Changes: []rules.Change{{Object: obj}}}, nil
 }

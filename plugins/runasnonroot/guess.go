@@ -7,8 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 	"github.com/kubectl-harden/kubectl-harden/plugins/internal/images"
-	"github.com/kubectl-harden/kubectl-harden/plugins/internal/pss"
 )
 
 // guessRisk is one reason why guessing DefaultUID for a container whose
@@ -31,7 +31,7 @@ func guessRisks(s *inspect.Snapshot, who identity) []guessRisk {
 	}
 	vol := persistentVolume(s)
 	var out []guessRisk
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		if !slices.Contains(who.guessed, c.Name) {
 			continue
 		}
@@ -51,7 +51,7 @@ func guessRisks(s *inspect.Snapshot, who identity) []guessRisk {
 // imageRisk says why a guessed UID breaks container c: its image starts as
 // root and switches to its own user, or it is a data store whose files
 // belong to that user. vol names the pod's persistent volume, "" for none.
-func imageRisk(s *inspect.Snapshot, c pss.Container, vol string) (guessRisk, bool) {
+func imageRisk(s *inspect.Snapshot, c rules.Container, vol string) (guessRisk, bool) {
 	what := fmt.Sprintf("image %s (container %s)", c.Image, c.Name)
 	k, ok := images.Lookup(c.Image)
 	if !ok {

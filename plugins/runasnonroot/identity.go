@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
-	"github.com/kubectl-harden/kubectl-harden/plugins/internal/pss"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // user is the UID and primary GID a container's process starts with.
@@ -109,7 +109,7 @@ func decide(s *inspect.Snapshot, uid int64) identity {
 	// inherit: the containers that take the pod's runAsUser; askRoot: those
 	// whose own runAsUser is 0.
 	var inherit, askRoot []string
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		switch {
 		case c.SecurityContext != nil && c.SecurityContext.RunAsUser != nil:
 			if *c.SecurityContext.RunAsUser == 0 {

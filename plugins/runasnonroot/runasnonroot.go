@@ -77,7 +77,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	if uid, known := liveUID(s); known && uid != 0 {
 		msg += fmt.Sprintf("; the containers run as UID %d today", uid)
 	}
-	f := rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Message: msg, Field: "securityContext.runAsNonRoot"}
+	f := rules.Finding{Message: msg, Field: "securityContext.runAsNonRoot"}
 	who := decide(s, 0)
 	if len(who.root) > 0 {
 		f.OptIn = rootRisk(who.root)
@@ -166,7 +166,7 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 	}
 	// Containers that ask for root themselves, or keep their own user,
 	// override the pod.
-	if change, _, ok := pss.SecurityContextChange(s, func(c pss.Container) map[string]any {
+	if change, _, ok := pss.SecurityContextChange(s, func(c rules.Container) map[string]any {
 		f := who.containers[c.Name]
 		if sc := c.SecurityContext; sc != nil && sc.RunAsNonRoot != nil && !*sc.RunAsNonRoot {
 			f = maps.Clone(f)
@@ -211,7 +211,7 @@ func warnings(s *inspect.Snapshot, who identity) []string {
 		out = append(out, fmt.Sprintf("the image's user is unknown (the kubelet reports none): UID %d is a guess; an image that needs root fails to start and the rollout watch rolls back", uid))
 	}
 	low := pss.LowPorts(s)
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		ports := low[c.Name]
 		if len(ports) == 0 || !slices.Contains(who.changed(), c.Name) {
 			continue
@@ -234,7 +234,7 @@ func warnings(s *inspect.Snapshot, who identity) []string {
 // dropsAllWithoutBind reports whether a container drops ALL capabilities
 // and does not add NET_BIND_SERVICE back: the capabilities rule then has
 // no finding, and adds nothing.
-func dropsAllWithoutBind(c pss.Container) bool {
+func dropsAllWithoutBind(c rules.Container) bool {
 	sc := c.SecurityContext
 	if sc == nil || sc.Capabilities == nil {
 		return false

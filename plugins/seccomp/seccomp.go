@@ -34,10 +34,10 @@ func (Rule) Meta() rules.Meta {
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range pss.Find(s, "seccompProfile_restricted", "seccompProfile_baseline") {
-		f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "securityContext.seccompProfile",
+		f := rules.Finding{Field: "securityContext.seccompProfile",
 			Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message()}
 		if unconfined(s) != "" {
-			f.Manual = "container " + unconfined(s) + " asks for an Unconfined seccomp profile: only its owner can say it can do without"
+			f.NeedsHuman = "container " + unconfined(s) + " asks for an Unconfined seccomp profile: only its owner can say it can do without"
 		}
 		out = append(out, f)
 		break // both levels say the same of one pod: one finding
@@ -46,7 +46,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 }
 
 func unconfined(s *inspect.Snapshot) string {
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		if sc := c.SecurityContext; sc != nil && sc.SeccompProfile != nil && sc.SeccompProfile.Type == corev1.SeccompProfileTypeUnconfined {
 			return c.Name
 		}

@@ -39,12 +39,12 @@ func (Rule) Meta() rules.Meta {
 // Check reports each literal credential, never its value.
 func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
-	for _, c := range pss.Containers(s) {
+	for _, c := range rules.Containers(s) {
 		for _, e := range c.Env {
 			if e.Value != "" && e.ValueFrom == nil && credential.MatchString(e.Name) {
-				out = append(out, rules.Finding{Rule: id, Severity: rules.High, Category: rules.Security, Container: c.Name, Field: "env",
-					Message: fmt.Sprintf("container %s: env %s holds a literal value that looks like a credential", c.Name, e.Name),
-					Manual:  "move " + e.Name + " into a Secret and use valueFrom.secretKeyRef"})
+				out = append(out, rules.Finding{Container: c.Name, Field: "env",
+					Message:    fmt.Sprintf("container %s: env %s holds a literal value that looks like a credential", c.Name, e.Name),
+					NeedsHuman: "move " + e.Name + " into a Secret and use valueFrom.secretKeyRef"})
 			}
 		}
 	}
@@ -53,5 +53,5 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 
 // Fix never changes anything: a secret must not be copied by a tool.
 func (Rule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.Fix, error) {
-	return nil, rules.Human("move the value into a Secret by hand")
+	return nil, rules.NeedsHumanf("move the value into a Secret by hand")
 }

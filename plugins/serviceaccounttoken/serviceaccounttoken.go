@@ -46,21 +46,21 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		mounted = *s.ServiceAccount.AutomountServiceAccountToken
 	}
 	if mounted && !s.ServiceAccountBound() {
-		f := rules.Finding{Rule: id, Severity: rules.Medium, Category: rules.Security, Field: "automountServiceAccountToken",
+		f := rules.Finding{Field: "automountServiceAccountToken",
 			Message: fmt.Sprintf("pods mount an API token for ServiceAccount %s, which no RoleBinding or ClusterRoleBinding names", sa)}
 		if unknown := unreadEvidence(s); unknown != "" {
 			// Not seeing a binding is no proof there is none: taking the
 			// token away could break an app that uses its rights.
 			f.Message = fmt.Sprintf("pods mount an API token for ServiceAccount %s; whether a binding grants it rights is unknown (%s)", sa, unknown)
-			f.Manual = fmt.Sprintf("kubectl auth can-i --list --as=system:serviceaccount:%s:%s; if it has no rights, set automountServiceAccountToken: false",
+			f.NeedsHuman = fmt.Sprintf("kubectl auth can-i --list --as=system:serviceaccount:%s:%s; if it has no rights, set automountServiceAccountToken: false",
 				s.Workload.Namespace(), sa)
 		}
 		out = append(out, f)
 	}
 	if sa == "default" {
-		out = append(out, rules.Finding{Rule: id, Severity: rules.Low, Category: rules.Security, Field: "serviceAccountName",
-			Message: "pods run as the namespace's default ServiceAccount, shared with every other workload there",
-			Manual:  "create a ServiceAccount for this workload and set serviceAccountName"})
+		out = append(out, rules.Finding{Severity: rules.Low, Field: "serviceAccountName",
+			Message:    "pods run as the namespace's default ServiceAccount, shared with every other workload there",
+			NeedsHuman: "create a ServiceAccount for this workload and set serviceAccountName"})
 	}
 	return out
 }

@@ -11,7 +11,7 @@ func TestFixtures(t *testing.T) {
 		{Name: "token nothing grants rights to", Failure: "testdata/failure-unbound.yaml", Fixed: "testdata/fixed-unbound.yaml",
 			Findings: []string{"pods mount an API token for ServiceAccount web, which no RoleBinding or ClusterRoleBinding names"}},
 		{Name: "default ServiceAccount reported", Failure: "testdata/failure-default.yaml",
-			Findings: []string{"default ServiceAccount"}, Manual: []string{"create a ServiceAccount"}},
+			Findings: []string{"default ServiceAccount"}, NeedsHuman: []string{"create a ServiceAccount"}},
 		{Name: "bound ServiceAccount keeps its token", Failure: "testdata/pass-bound.yaml"},
 	})
 }

@@ -27,7 +27,7 @@ func TestBindingsUnknown(t *testing.T) {
 				continue
 			}
 			found = true
-			if r.Status != rules.StatusManual || r.Fix != nil || !strings.Contains(r.Message, "whether a binding grants it rights is unknown (RBAC bindings unknown: "+res+" forbidden)") ||
+			if r.Status != rules.StatusNeedsHuman || r.Fix != nil || !strings.Contains(r.Message, "whether a binding grants it rights is unknown (RBAC bindings unknown: "+res+" forbidden)") ||
 				!strings.Contains(r.Reason, "kubectl auth can-i --list --as=system:serviceaccount:") {
 				t.Errorf("%s: %+v", res, r)
 			}

@@ -21,7 +21,7 @@ const id = "spread"
 func (Rule) Meta() rules.Meta {
 	return rules.Meta{
 		ID: id, Title: "Replicas spread over nodes and zones", Category: rules.Availability, Severity: rules.Medium,
-		Kinds: []string{"Deployment", "StatefulSet"},
+		Kinds: inspect.KindsIn(inspect.Replicated),
 		Why: "The scheduler may put every replica on the same node or zone; one node failure, drain or zone " +
 			"outage then takes them all, whatever the replica count.",
 		Remediation: "Add topologySpreadConstraints over topology.kubernetes.io/zone (when nodes carry it) and " +
@@ -63,12 +63,12 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 			msg += fmt.Sprintf(" (all %d pods are on node %s now)", st.Total, node)
 		}
 	}
-	f := rules.Finding{Rule: id, Severity: r.Meta().Severity, Category: r.Meta().Category, Message: msg, Field: "spec.template.spec.topologySpreadConstraints"}
+	f := rules.Finding{Message: msg, Field: "spec.template.spec.topologySpreadConstraints"}
 	if unknown {
 		// Whether the nodes carry zones decides the constraints: the fix
 		// is left to someone who can see them.
 		f.Message += " (" + zonesUnread.Short() + ")"
-		f.Manual = zonesManual(zonesUnread)
+		f.NeedsHuman = zonesManual(zonesUnread)
 	}
 	return []rules.Finding{f}
 }
@@ -86,7 +86,7 @@ func zonesManual(u inspect.Unread) string {
 // skewing the new ones.
 func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fix, error) {
 	if u, unknown := s.Unknown(inspect.ResNodes); unknown {
-		return nil, rules.Human("%s: %s", u.Short(), zonesManual(u))
+		return nil, rules.NeedsHumanf("%s: %s", u.Short(), zonesManual(u))
 	}
 	skew := int64(1)
 	if v, ok := p["max-skew"]; ok {

@@ -26,11 +26,11 @@ func TestZonesUnknown(t *testing.T) {
 		!strings.HasPrefix(f.Message, "no topologySpreadConstraints or podAntiAffinity") {
 		t.Errorf("message %q", f.Message)
 	}
-	if !strings.HasPrefix(f.Manual, "run as a user who may list nodes, or spread on kubernetes.io/hostname") {
-		t.Errorf("manual %q", f.Manual)
+	if !strings.HasPrefix(f.NeedsHuman, "run as a user who may list nodes, or spread on kubernetes.io/hostname") {
+		t.Errorf("manual %q", f.NeedsHuman)
 	}
 	_, err := Rule{}.Fix(s, rules.Finding{Rule: id}, nil)
-	var human *rules.NeedsHuman
+	var human *rules.NeedsHumanError
 	if !errors.As(err, &human) || !strings.HasPrefix(human.Reason, "zones unknown: nodes forbidden: run as a user who may list nodes") {
 		t.Errorf("fix: %v", err)
 	}

@@ -38,11 +38,10 @@ func (Rule) Meta() rules.Meta {
 // Check reports containers with a liveness probe and no startup probe when
 // the observed start time exceeds the liveness budget, or when the liveness
 // probe relies on initialDelaySeconds to survive start-up.
-func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
-	m := r.Meta()
+func (Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	slowest := s.Stats().SlowestStart
 	var out []rules.Finding
-	for _, c := range s.Workload.PodTemplate().Spec.Containers {
+	for _, c := range rules.Containers(s, rules.RegularContainers) {
 		lp := c.LivenessProbe
 		if lp == nil || c.StartupProbe != nil {
 			continue
@@ -58,7 +57,7 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		default:
 			continue
 		}
-		out = append(out, rules.Finding{Rule: id, Severity: m.Severity, Category: m.Category, Message: msg, Container: c.Name, Field: "startupProbe"})
+		out = append(out, rules.Finding{Message: msg, Container: c.Name, Field: "startupProbe"})
 	}
 	return out
 }
@@ -76,17 +75,17 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 		return nil, err
 	}
 	lp := c.LivenessProbe
-	bounds := probe.StartupBounds(s, c, lp)
+	bounds := probe.StartupBounds(s, c.Container, lp)
 	budget, given := probe.Binding(bounds).Seconds, p["budget"] != ""
 	if given {
 		if _, err := fmt.Sscanf(p["budget"], "%d", &budget); err != nil || budget < probe.StartupPeriod {
 			return nil, fmt.Errorf("budget must be a number of seconds ≥ %d, got %q", probe.StartupPeriod, p["budget"])
 		}
 	}
-	timeout, timeoutWhy := probe.TimeoutAtLeast(c, 1)
+	timeout, timeoutWhy := probe.TimeoutAtLeast(c.Container, 1)
 	handler, handlerWhy := rules.ToMap(lp.ProbeHandler), "the livenessProbe's handler"
 	if p["port"] != "" || p["path"] != "" {
-		h, why, err := probe.Handler(s, c, p, id)
+		h, why, err := probe.Handler(s, c.Container, p, id)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +104,7 @@ func (Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.Fi
 	return &rules.Fix{
 		Description: fmt.Sprintf("add a startupProbe to container %s: %s; %s, timeoutSeconds %d (%s)",
 			c.Name, why, handlerWhy, timeout, timeoutWhy),
-		Changes:  []rules.Change{probe.Change(s, c.Name, "startupProbe", sp)},
+		Changes:  []rules.Change{c.WorkloadChange(s, map[string]any{"startupProbe": sp})},
 		Warnings: warnings,
 	}, nil
 }

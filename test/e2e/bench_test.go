@@ -18,10 +18,11 @@ import (
 )
 
 // `make bench` at a tiny scale: it creates its objects, waits for their
-// pods, measures the audit, the floor and kube-score, and prints a table
-// whose ratios are computed from what it measured. Timings are not
-// asserted: a target may be missed at this scale (exit 1), never an
-// error (exit 2).
+// pods, measures the audit, the raw floor, the floor and kube-score, one
+// workload and the UI's first frame, and prints a table whose ratios are
+// computed from what it measured. Timings are not asserted: a target may
+// be missed at this scale (exit 1), never an error (exit 2). What is
+// counted is: the audit sends exactly the raw floor's LISTs.
 func TestBenchTinyScale(t *testing.T) {
 	tools := exec.Command("make", "bench-tools")
 	tools.Dir = env.root
@@ -91,6 +92,10 @@ func TestBenchTinyScale(t *testing.T) {
 	if got := ratioOf(t, audit[3]); fw > 0.005 && (got < (aw-0.005)/(fw+0.005)-0.005 || got > (aw+0.005)/(fw-0.005)+0.005) {
 		t.Errorf("audit ratio %v, but %v s / %v s", got, aw, fw)
 	}
+	raw := rows[1]
+	if !strings.HasPrefix(raw[0], "raw floor: ") || !ratio.MatchString(raw[3]) {
+		t.Errorf("the second row is not the raw floor: %q", raw)
+	}
 	var targets []string
 	passed := true
 	for _, r := range rows {
@@ -98,9 +103,21 @@ func TestBenchTinyScale(t *testing.T) {
 			targets = append(targets, r[4])
 			passed = passed && r[5] == "pass"
 		}
+		// Counted, not timed: the audit's LISTs are the raw floor's.
+		if strings.HasPrefix(r[4], "LIST requests = kinds × pages") && r[5] != "pass" {
+			t.Errorf("the audit's LISTs are not the raw floor's: %q", r[4])
+		}
 	}
-	if len(targets) != 3 {
-		t.Errorf("want 3 targets, got %q", targets)
+	if len(targets) != 6 {
+		t.Errorf("want 6 targets, got %q", targets)
+	}
+	for _, want := range []string{"wall ÷ raw floor: ", "UI first frame, exec → first render", "LIST requests = kinds × pages"} {
+		if !strings.Contains(strings.Join(targets, "\n"), want) {
+			t.Errorf("no target %q in %q", want, targets)
+		}
+	}
+	if !strings.Contains(stdout.String(), "one workload: `kubectl harden deployment/web-00 -o json` ÷ `kubectl get deployment/web-00 -o json`: ") {
+		t.Errorf("no single-workload ratio in:\n%s", stdout.String())
 	}
 	if passed != (code == 0) {
 		t.Errorf("targets all passed: %v, but the bench exited %d", passed, code)

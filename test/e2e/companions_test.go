@@ -152,7 +152,7 @@ func TestCompanionsSelectOwnPods(t *testing.T) {
 	}
 	doc, _ = hardenReport(t, "deploy/web", "-n", ns)
 	f := resultOf(t, findings(doc, "pdb"), "pdb", "PodDisruptionBudget shop selects the pods of deployment/api too, which PodDisruptionBudget api also selects")
-	if f.Status != rules.StatusManual || !strings.Contains(f.Reason, `narrow the selector of PodDisruptionBudget shop to this workload's own pods, e.g. selector: {"matchLabels":{"app":"shop","tier":"web"}}`) {
+	if f.Status != rules.StatusNeedsHuman || !strings.Contains(f.Reason, `narrow the selector of PodDisruptionBudget shop to this workload's own pods, e.g. selector: {"matchLabels":{"app":"shop","tier":"web"}}`) {
 		t.Errorf("finding %+v: want needs-human with the narrower selector", f)
 	}
 }
@@ -170,7 +170,7 @@ func TestCompanionsIndistinctPodsNeedHuman(t *testing.T) {
 	want := "pods of deployment/api carry every label of these pods (app=shop): give the pods a distinguishing label, e.g. app.kubernetes.io/component"
 	for _, rule := range []string{"pdb", "network-policy"} {
 		f := findings(doc, rule)
-		if len(f) != 1 || f[0].Status != rules.StatusManual || f[0].Reason != want {
+		if len(f) != 1 || f[0].Status != rules.StatusNeedsHuman || f[0].Reason != want {
 			t.Errorf("%s: %+v, want needs-human: %s", rule, f, want)
 		}
 	}

@@ -93,7 +93,7 @@ func TestCorpusGuestbook(t *testing.T) {
 			t.Errorf("%s: run-as-non-root %s (%s), want skipped with the UID to give", d, f.Status, f.Reason)
 		}
 		for _, f := range doc.Workloads[0].Findings {
-			if f.Rule == "capabilities" && f.Status != rules.StatusManual {
+			if f.Rule == "capabilities" && f.Status != rules.StatusNeedsHuman {
 				t.Errorf("%s: capabilities %s (%s) on a root container, want needs-human", d, f.Status, f.Reason)
 			}
 		}
@@ -136,9 +136,9 @@ func TestCorpusCassandra(t *testing.T) {
 	}
 	for _, f := range doc.Workloads[0].Findings {
 		switch {
-		case f.Rule == "readiness-probe" || f.Rule == "liveness-probe" && f.Status != rules.StatusManual:
+		case f.Rule == "readiness-probe" || f.Rule == "liveness-probe" && f.Status != rules.StatusNeedsHuman:
 			t.Errorf("cassandra's exec probes flagged: %+v", f)
-		case f.Rule == "capabilities" && f.Field == "securityContext.capabilities.add" && f.Status != rules.StatusManual:
+		case f.Rule == "capabilities" && f.Field == "securityContext.capabilities.add" && f.Status != rules.StatusNeedsHuman:
 			t.Errorf("IPC_LOCK must be left to a human: %+v", f)
 		case f.Rule == "replicas":
 			t.Errorf("3 replicas flagged: %+v", f)

@@ -208,7 +208,7 @@ spec:
 	if r.code > 1 || !strings.Contains(r.stdout, "fixed 1,") {
 		t.Errorf("audit --fix=network-policy:\n%s", r)
 	}
-	if f := result1(t, []string{"deploy/worker", "-n", ns, "--fix=network-policy"}, "network-policy"); f.Status != rules.StatusManual ||
+	if f := result1(t, []string{"deploy/worker", "-n", ns, "--fix=network-policy"}, "network-policy"); f.Status != rules.StatusNeedsHuman ||
 		!strings.Contains(f.Reason, "Service worker is headless and lists no ports, and the containers declare none: say which ports to admit") {
 		t.Errorf("worker: %s %q", f.Status, f.Reason)
 	}

@@ -176,7 +176,7 @@ func previewSourcesShown(t *testing.T, ns string) {
 				t.Errorf("%s: %s: no source for its numbers in %q", ref, f.Rule, f.Fix.Description)
 			case f.Rule == "resources" && f.Status == rules.StatusPlanned:
 				t.Errorf("%s: resources sized without usage data (no metrics.k8s.io here): %q", ref, f.Fix.Description)
-			case f.Rule == "resources" && f.Status == rules.StatusManual && !strings.Contains(f.Reason, "e.g."):
+			case f.Rule == "resources" && f.Status == rules.StatusNeedsHuman && !strings.Contains(f.Reason, "e.g."):
 				t.Errorf("%s: resources left to a human without a starting point: %q", ref, f.Reason)
 			}
 		}

@@ -366,7 +366,7 @@ func TestDemoShopFixAll(t *testing.T) {
 	if !doc.Workloads[0].Applied {
 		t.Fatalf("sts/db: %s", r)
 	}
-	if f := findings(doc, "replicas"); len(f) != 1 || f[0].Status != rules.StatusManual {
+	if f := findings(doc, "replicas"); len(f) != 1 || f[0].Status != rules.StatusNeedsHuman {
 		t.Errorf("sts/db replicas should need a human: %+v", f)
 	}
 	sts, err := env.client.AppsV1().StatefulSets(ns).Get(context.Background(), "db", metav1.GetOptions{})
@@ -380,7 +380,7 @@ func TestDemoShopFixAll(t *testing.T) {
 		// nginx starts as root and switches user: non-root is left to be
 		// named with the image's UID (opt-in), not guessed.
 		optIn := f.Status == rules.StatusSkipped && f.OptIn != ""
-		if f.Status != rules.StatusManual && !optIn || f.Reason == "" {
+		if f.Status != rules.StatusNeedsHuman && !optIn || f.Reason == "" {
 			t.Errorf("web: %s left %s: %s", f.Rule, f.Status, f.Message)
 		}
 	}

@@ -41,7 +41,7 @@ func TestHarmLaterJobDeadline(t *testing.T) {
 	// Nothing ran: no guess, a human with the --set to give.
 	doc, r = hardenReport(t, "job/later", "-n", ns, "--fix=job", "--yes")
 	deadline := byField(t, doc, "job", "active-deadline")
-	if deadline.Status != rules.StatusManual || !strings.Contains(deadline.Reason, "no run observed yet") ||
+	if deadline.Status != rules.StatusNeedsHuman || !strings.Contains(deadline.Reason, "no run observed yet") ||
 		!strings.HasSuffix(deadline.Reason, "set --set job.active-deadline=SECONDS above the longest run you expect") {
 		t.Errorf("later: active-deadline %s (%q), want needs-human with the suggestion\n%s", deadline.Status, deadline.Reason, r)
 	}
@@ -106,11 +106,11 @@ spec:
 	})
 
 	doc, r := hardenReport(t, "cronjob/sync", "-n", ns, "--fix=job", "--yes")
-	if c := byField(t, doc, "job", "concurrency"); c.Status != rules.StatusManual ||
+	if c := byField(t, doc, "job", "concurrency"); c.Status != rules.StatusNeedsHuman ||
 		!strings.Contains(c.Reason, "runs overlapped: job sync-") || !strings.Contains(c.Reason, "set concurrencyPolicy yourself once you know whether runs may overlap") {
 		t.Errorf("concurrency: %s (%q), want needs-human for the overlap\n%s", c.Status, c.Reason, r)
 	}
-	if d := byField(t, doc, "job", "active-deadline"); d.Status != rules.StatusManual || !strings.Contains(d.Reason, "job sync-a is running since") {
+	if d := byField(t, doc, "job", "active-deadline"); d.Status != rules.StatusNeedsHuman || !strings.Contains(d.Reason, "job sync-a is running since") {
 		t.Errorf("active-deadline: %s (%q), want needs-human naming the runs going on", d.Status, d.Reason)
 	}
 	cj, err := env.client.BatchV1().CronJobs(ns).Get(context.Background(), "sync", metav1.GetOptions{})
@@ -134,7 +134,7 @@ func TestHarmLaterRolloutClaims(t *testing.T) {
 
 	doc, r := hardenReport(t, "deploy/uploads", "-n", ns, "--fix=rollout", "--yes")
 	s := byField(t, doc, "rollout", "spec.strategy.rollingUpdate")
-	if s.Status != rules.StatusManual || !strings.Contains(s.Reason, "PersistentVolumeClaim uploads-0 (ReadWriteOnce)") ||
+	if s.Status != rules.StatusNeedsHuman || !strings.Contains(s.Reason, "PersistentVolumeClaim uploads-0 (ReadWriteOnce)") ||
 		!strings.Contains(s.Reason, "keep maxSurge 0 (or Recreate) while the pods share a ReadWriteOnce claim") {
 		t.Errorf("uploads: strategy %s (%q), want needs-human\n%s", s.Status, s.Reason, r)
 	}
@@ -180,7 +180,7 @@ func TestHarmLaterOptInFixes(t *testing.T) {
 		!strings.HasSuffix(ro.Reason, "name it to apply: --fix=read-only-root-fs") {
 		t.Errorf("read-only-root-fs under --fix=all: %s (%q)", ro.Status, ro.Reason)
 	}
-	if pe := oneFinding(t, doc, "privilege-escalation"); pe.Status != rules.StatusManual || !strings.Contains(pe.Reason, "--fix=privileged,privilege-escalation") {
+	if pe := oneFinding(t, doc, "privilege-escalation"); pe.Status != rules.StatusNeedsHuman || !strings.Contains(pe.Reason, "--fix=privileged,privilege-escalation") {
 		t.Errorf("privilege-escalation beside a privileged container: %s (%q)", pe.Status, pe.Reason)
 	}
 	spec := deployment(t, ns, "gateway").Spec.Template.Spec

@@ -122,7 +122,7 @@ func TestIdentityLiveUID(t *testing.T) {
 	}
 	// Still root: dropping ALL would take the SETUID/SETGID nginx's
 	// entrypoint needs to switch user; a human decides.
-	if f := finding(t, doc, "capabilities"); f.Status != rules.StatusManual || !strings.Contains(f.Reason, "container web runs as root: its entrypoint may need SETUID/SETGID/CHOWN") {
+	if f := finding(t, doc, "capabilities"); f.Status != rules.StatusNeedsHuman || !strings.Contains(f.Reason, "container web runs as root: its entrypoint may need SETUID/SETGID/CHOWN") {
 		t.Errorf("rooted under --fix=all: capabilities %s (%s), want needs-human", f.Status, f.Reason)
 	}
 	if sc := spec.Containers[0].SecurityContext; sc != nil && sc.Capabilities != nil {

@@ -96,7 +96,7 @@ func TestProbesAskWhichPortWithoutAService(t *testing.T) {
 	doc, r := hardenReport(t, "deploy/unserved", "-n", ns, "--fix=probes", "--yes")
 	for _, rule := range []string{"readiness-probe", "liveness-probe"} {
 		f := findings(doc, rule)
-		if len(f) != 1 || f[0].Status != rules.StatusManual ||
+		if len(f) != 1 || f[0].Status != rules.StatusNeedsHuman ||
 			!strings.Contains(f[0].Reason, "container app declares 2 TCP ports (metrics 9090, http 8080) and no Service targets one of them") ||
 			!strings.Contains(f[0].Reason, "--set "+rule+".port=NAME") {
 			t.Errorf("%s: %+v\n%s", rule, f, r)

@@ -45,7 +45,7 @@ func TestResourcesSizedFromEvidence(t *testing.T) {
 		}
 		doc, _ := hardenReport(t, "deploy/unsized", "-n", ns, "--fix=resources")
 		for _, f := range findings(doc, "resources") {
-			if f.Status != rules.StatusManual || f.Fix != nil || !strings.Contains(f.Reason, "no usage data (metrics.k8s.io not served)") {
+			if f.Status != rules.StatusNeedsHuman || f.Fix != nil || !strings.Contains(f.Reason, "no usage data (metrics.k8s.io not served)") {
 				t.Errorf("-o json: %+v", f)
 			}
 		}
@@ -112,7 +112,7 @@ func TestResourcesSizedFromEvidence(t *testing.T) {
 					t.Errorf("requests: %+v %+v", f, f.Fix)
 				}
 			default:
-				if f.Status != rules.StatusManual || !strings.Contains(f.Reason, "harden guesses no memory limit") {
+				if f.Status != rules.StatusNeedsHuman || !strings.Contains(f.Reason, "harden guesses no memory limit") {
 					t.Errorf("limit: %+v", f)
 				}
 			}

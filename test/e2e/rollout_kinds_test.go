@@ -209,7 +209,7 @@ func TestRolloutLiveJob(t *testing.T) {
 	}
 	templated := 0
 	for _, f := range doc.Workloads[0].Findings {
-		if f.Status == rules.StatusManual && strings.Contains(f.Reason, "pod template (spec.template) is immutable") {
+		if f.Status == rules.StatusNeedsHuman && strings.Contains(f.Reason, "pod template (spec.template) is immutable") {
 			templated++
 			if !strings.HasSuffix(f.Reason, "fix the manifest it is created from") {
 				t.Errorf("%s: reason %q", f.Rule, f.Reason)
@@ -255,7 +255,7 @@ func TestRolloutCronJobOwnedJob(t *testing.T) {
 	}
 	named := 0
 	for _, f := range doc.Workloads[0].Findings {
-		if f.Status == rules.StatusManual && strings.Contains(f.Reason, "is immutable") {
+		if f.Status == rules.StatusNeedsHuman && strings.Contains(f.Reason, "is immutable") {
 			if !strings.HasSuffix(f.Reason, "fix cronjob/nightly instead") {
 				t.Errorf("%s: reason %q does not name the CronJob", f.Rule, f.Reason)
 			}

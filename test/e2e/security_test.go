@@ -67,7 +67,7 @@ func TestDemoShopPassesRestricted(t *testing.T) {
 			t.Fatalf("%s: %s", ref, r)
 		}
 		for _, f := range doc.Workloads[0].Findings {
-			if f.Category == rules.Security && f.Status == rules.StatusManual && f.Rule != "secrets-in-env" && f.Rule != "service-account-token" {
+			if f.Category == rules.Security && f.Status == rules.StatusNeedsHuman && f.Rule != "secrets-in-env" && f.Rule != "service-account-token" {
 				t.Errorf("%s: security finding left to a human: %+v", ref, f)
 			}
 		}

@@ -116,7 +116,7 @@ func TestSingletonsCorpus(t *testing.T) {
 		}
 		doc, _ := hardenReport(t, words[0], "-n", ns, "--fix=replicas")
 		got := findings(doc, "replicas")
-		if len(got) != 1 || got[0].Status != rules.StatusManual ||
+		if len(got) != 1 || got[0].Status != rules.StatusNeedsHuman ||
 			!strings.Contains(got[0].Reason, "a second pod is a second, independent server behind the same Service") ||
 			!strings.Contains(got[0].Reason, "kubectl harden "+words[0]+" -n "+ns+" --fix=replicas --set replicas.singleton=ok") {
 			t.Errorf("%s --fix=replicas: %+v", words[0], got)
@@ -207,7 +207,7 @@ spec:
 	} {
 		doc, _ := hardenReport(t, "deploy/"+name, "-n", ns, "--fix=replicas", "--yes", "--timeout=60s")
 		got := findings(doc, "replicas")
-		if len(got) != 1 || got[0].Status != rules.StatusManual || !strings.Contains(got[0].Reason, want) {
+		if len(got) != 1 || got[0].Status != rules.StatusNeedsHuman || !strings.Contains(got[0].Reason, want) {
 			t.Errorf("%s: %+v, want needs-human with %q", name, got, want)
 		}
 		if n := replicasOf(t, ns, name); n != 1 {
@@ -238,7 +238,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
 	}
 	doc, _ := hardenReport(t, "deploy/uploader", "-n", ns, "--context", "harden-limited", "--fix=replicas", "--dry-run=client")
 	got := findings(doc, "replicas")
-	if len(got) != 1 || got[0].Status != rules.StatusManual ||
+	if len(got) != 1 || got[0].Status != rules.StatusNeedsHuman ||
 		!strings.Contains(got[0].Reason, "whose access mode is unknown (the claims could not be listed (") ||
 		!strings.Contains(got[0].Reason, "forbidden") {
 		t.Errorf("uploader without the right to list claims: %+v", got)

@@ -36,7 +36,7 @@ func TestFirstHourText(t *testing.T) {
 			t.Errorf("%s: not-selected, reason %q", f.Rule, f.Reason)
 		}
 	}
-	if f := finding(t, doc, "network-policy"); f.Status != rules.StatusManual || !strings.Contains(f.Reason, "no Service sends traffic to the pods") {
+	if f := finding(t, doc, "network-policy"); f.Status != rules.StatusNeedsHuman || !strings.Contains(f.Reason, "no Service sends traffic to the pods") {
 		t.Errorf("network-policy: %s (%q), want needs-human", f.Status, f.Reason)
 	}
 	hint := regexp.MustCompile(`(?m)^  to fix: --fix=(\S+) \(or --fix=all\)$`).FindStringSubmatch(text.stdout)

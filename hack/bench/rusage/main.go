@@ -1,6 +1,7 @@
 // Command rusage runs a program and writes its wall time and peak RSS to
-// the file named by its first argument, as "<nanoseconds> <KiB>"; it exits
-// with the program's exit code.
+// the file named by its first argument, as "<nanoseconds> <KiB> <how it
+// ended>" (exit:N, or signal:N when a signal killed it); it exits with the
+// program's exit code, 128+N for a signal, as a shell does.
 //
 // Measuring from the bench itself would be wrong: Go starts children with
 // vfork, so the kernel's high-water mark of a child's RSS starts at its
@@ -27,17 +28,18 @@ func main() {
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
-	code := 0
 	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
+	if err != nil && !errors.As(err, &exit) {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(2)
 	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	code, ended := ws.ExitStatus(), fmt.Sprintf("exit:%d", ws.ExitStatus())
+	if ws.Signaled() {
+		code, ended = 128+int(ws.Signal()), fmt.Sprintf("signal:%d", ws.Signal())
+	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if err := os.WriteFile(os.Args[1], fmt.Appendf(nil, "%d %d\n", wall.Nanoseconds(), ru.Maxrss), 0o644); err != nil {
+	if err := os.WriteFile(os.Args[1], fmt.Appendf(nil, "%d %d %s\n", wall.Nanoseconds(), ru.Maxrss, ended), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(2)
 	}

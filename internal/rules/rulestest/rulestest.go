@@ -50,9 +50,10 @@ type Case struct {
 	Fixed string
 	// Findings are substrings of the expected messages, one per finding.
 	Findings []string
-	// Manual lists substrings of the reasons of findings without a fix.
-	Manual []string
-	Params rules.Params
+	// NeedsHuman lists substrings of the reasons of the needs-human
+	// findings (Finding.NeedsHuman or a NeedsHumanError from Fix), in order.
+	NeedsHuman []string
+	Params     rules.Params
 }
 
 // Run runs the cases for one rule: Check finds what is expected, the fix
@@ -64,7 +65,7 @@ func Run(t *testing.T, rule rules.Rule, cases []Case) {
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			s := Load(t, tc.Failure)
-			findings := rule.Check(s)
+			findings := rules.Check(rule, s)
 			if len(findings) != len(tc.Findings) {
 				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
 			}
@@ -85,16 +86,16 @@ func Run(t *testing.T, rule rules.Rule, cases []Case) {
 			// need a human too.
 			var manual []string
 			for _, r := range results {
-				if r.Rule == id && r.Status == rules.StatusManual {
+				if r.Rule == id && r.Status == rules.StatusNeedsHuman {
 					manual = append(manual, r.Reason)
 				}
 			}
-			if len(manual) != len(tc.Manual) {
-				t.Fatalf("%d findings need a human, want %d: %q", len(manual), len(tc.Manual), manual)
+			if len(manual) != len(tc.NeedsHuman) {
+				t.Fatalf("%d findings need a human, want %d: %q", len(manual), len(tc.NeedsHuman), manual)
 			}
 			for i := range manual {
-				if !strings.Contains(manual[i], tc.Manual[i]) {
-					t.Errorf("manual reason %q does not contain %q", manual[i], tc.Manual[i])
+				if !strings.Contains(manual[i], tc.NeedsHuman[i]) {
+					t.Errorf("manual reason %q does not contain %q", manual[i], tc.NeedsHuman[i])
 				}
 			}
 			p, err := plan.Build(s, results, plan.DefaultFieldManager)
@@ -127,8 +128,8 @@ func Run(t *testing.T, rule rules.Rule, cases []Case) {
 			}
 			// On the fixed state, the rule is satisfied and harden idempotent.
 			fixed := Load(t, tc.Failure, tc.Fixed)
-			if f := rule.Check(fixed); len(f) != len(tc.Manual) {
-				t.Errorf("after the fix, %d findings, want %d (those needing a human): %+v", len(f), len(tc.Manual), f)
+			if f := rules.Check(rule, fixed); len(f) != len(tc.NeedsHuman) {
+				t.Errorf("after the fix, %d findings, want %d (those needing a human): %+v", len(f), len(tc.NeedsHuman), f)
 			}
 			results, err = rules.Evaluate(fixed, sel)
 			if err != nil {
@@ -171,7 +172,8 @@ func Load(t *testing.T, files ...string) *inspect.Snapshot {
 }
 
 // decode sorts fixture objects into a Snapshot (ResourceQuotas, which only
-// namespace rules read, aside).
+// namespace rules read, aside): workloads and related kinds as
+// inspect.KindTable says, the others by kind.
 func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot, []corev1.ResourceQuota) {
 	t.Helper()
 	// No webhook, APIService or monitor unless the fixture has one: known, none.
@@ -180,63 +182,68 @@ func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot,
 	var quotas []corev1.ResourceQuota
 	for _, u := range objs {
 		var err error
-		switch u.GetKind() {
-		case "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob":
-			// The first workload is the one hardened; the others are its
-			// neighbours, as the Reader lists them.
-			if u.GetNamespace() == "" {
-				u.SetNamespace("default")
-			}
-			var w *inspect.Workload
-			if w, err = inspect.NewWorkload(u); err == nil {
-				s.Neighbourhood = append(s.Neighbourhood, inspect.WorkloadNeighbour(w))
-				if s.Workload == nil {
-					s.Workload = w
-				}
-			}
-		case "Namespace":
-			s.Namespace = &corev1.Namespace{}
-			err = convert(u, s.Namespace)
-		case "Pod":
-			err = appendAs(u, &s.Pods)
-		case "Service":
-			err = appendAs(u, &s.Services)
-		case "PodDisruptionBudget":
-			err = appendAs(u, &s.PDBs)
-		case "HorizontalPodAutoscaler":
-			err = appendAs(u, &s.HPAs)
-		case "NetworkPolicy":
-			err = appendAs(u, &s.NetworkPolicies)
-		case "PriorityClass":
-			err = appendAs(u, &s.Cluster.PriorityClasses)
-		case "LimitRange":
-			err = appendAs(u, &s.LimitRanges)
-		case "ServiceAccount":
-			s.ServiceAccount = &corev1.ServiceAccount{}
-			err = convert(u, s.ServiceAccount)
-		case "RoleBinding":
-			err = appendAs(u, &s.RoleBindings)
-		case "ClusterRoleBinding":
-			err = appendAs(u, &s.Cluster.ClusterRoleBindings)
-		case "ResourceQuota":
-			err = appendAs(u, &quotas)
-		case "Lease":
-			err = appendAs(u, &s.Leases)
-		case "PersistentVolumeClaim":
-			err = appendAs(u, &s.PersistentVolumeClaims)
-		case "Node":
-			s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
+		switch {
+		case inspect.IsA(u.GetKind(), inspect.Workloads):
+			err = decodeWorkload(s, u)
+		case inspect.IsA(u.GetKind(), inspect.Related):
+			// Services, PDBs, HPAs, NetworkPolicies…: KeepRelated keeps
+			// those of the workload.
+			err = s.AddRelated(u)
 		default:
-			var known bool
-			if known, err = decodeTraffic(s, u); !known {
-				t.Fatalf("fixture: unsupported kind %s", u.GetKind())
-			}
+			err = decodeOther(t, s, &quotas, u)
 		}
 		if err != nil {
 			t.Fatalf("fixture %s/%s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}
 	return s, quotas
+}
+
+// decodeWorkload adds a fixture workload: the first is the one hardened;
+// the others are its neighbours, as the Reader lists them.
+func decodeWorkload(s *inspect.Snapshot, u *unstructured.Unstructured) error {
+	if u.GetNamespace() == "" {
+		u.SetNamespace("default")
+	}
+	w, err := inspect.NewWorkload(u)
+	if err != nil {
+		return err
+	}
+	s.Neighbourhood = append(s.Neighbourhood, inspect.WorkloadNeighbour(w))
+	if s.Workload == nil {
+		s.Workload = w
+	}
+	return nil
+}
+
+// decodeOther adds a fixture object of a kind the table of kinds does not
+// carry: the namespace, pods, cluster objects, traffic sources.
+func decodeOther(t *testing.T, s *inspect.Snapshot, quotas *[]corev1.ResourceQuota, u *unstructured.Unstructured) error {
+	t.Helper()
+	switch u.GetKind() {
+	case "Namespace":
+		s.Namespace = &corev1.Namespace{}
+		return convert(u, s.Namespace)
+	case "Pod":
+		return appendAs(u, &s.Pods)
+	case "PriorityClass":
+		return appendAs(u, &s.Cluster.PriorityClasses)
+	case "ServiceAccount":
+		s.ServiceAccount = &corev1.ServiceAccount{}
+		return convert(u, s.ServiceAccount)
+	case "ClusterRoleBinding":
+		return appendAs(u, &s.Cluster.ClusterRoleBindings)
+	case "ResourceQuota":
+		return appendAs(u, quotas)
+	case "Node":
+		s.Cluster.Nodes = append(s.Cluster.Nodes, inspect.Node{Name: u.GetName(), Zone: u.GetLabels()[inspect.ZoneLabel], Ready: true})
+		return nil
+	}
+	known, err := decodeTraffic(s, u)
+	if !known {
+		t.Fatalf("fixture: unsupported kind %s", u.GetKind())
+	}
+	return err
 }
 
 func replace(objs, with []*unstructured.Unstructured) []*unstructured.Unstructured {
@@ -311,12 +318,12 @@ func RunNamespace(t *testing.T, rule rules.NamespaceRule, cases []NamespaceCase)
 			if decoded.Workload != nil {
 				s.Workloads, s.Templates = 1, []corev1.PodTemplateSpec{*decoded.Workload.PodTemplate()}
 			}
-			findings := rule.Check(s)
+			findings := rules.CheckNamespace(rule, s)
 			if len(findings) != len(tc.Findings) {
 				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
 			}
 			for i, f := range findings {
-				if !strings.Contains(f.Message, tc.Findings[i]) || f.Manual == "" || f.Rule != rule.Meta().ID {
+				if !strings.Contains(f.Message, tc.Findings[i]) || f.NeedsHuman == "" || f.Rule != rule.Meta().ID {
 					t.Errorf("finding %d: %+v, want message with %q and a remediation for a human", i, f, tc.Findings[i])
 				}
 			}

@@ -51,9 +51,9 @@ func PickPort(s *inspect.Snapshot, c *corev1.Container, want, rule string) (Port
 	case 1:
 		return Port{Value: ref(tcp[0]), Source: "the only TCP port container " + c.Name + " declares"}, nil
 	case 0:
-		return Port{}, rules.Human("container %s declares no TCP port to probe: give one with --set %s.port=PORT (and %s.path=/… for HTTP)", c.Name, rule, rule)
+		return Port{}, rules.NeedsHumanf("container %s declares no TCP port to probe: give one with --set %s.port=PORT (and %s.path=/… for HTTP)", c.Name, rule, rule)
 	}
-	return Port{}, rules.Human("container %s declares %d TCP ports (%s) and no Service targets one of them: say which one serves, with --set %s.port=NAME",
+	return Port{}, rules.NeedsHumanf("container %s declares %d TCP ports (%s) and no Service targets one of them: say which one serves, with --set %s.port=NAME",
 		c.Name, len(tcp), list(tcp), rule)
 }
 

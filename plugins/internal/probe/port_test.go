@@ -56,7 +56,7 @@ func TestPickPort(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &inspect.Snapshot{Services: tc.services}
 			p, err := PickPort(s, &corev1.Container{Name: "c", Ports: tc.ports}, "", "r")
-			var human *rules.NeedsHuman
+			var human *rules.NeedsHumanError
 			switch {
 			case tc.human:
 				if !errors.As(err, &human) || err.Error() != tc.want {

@@ -13,7 +13,7 @@ import (
 )
 
 // Kinds that run long-lived pods worth probing.
-var Kinds = []string{"Deployment", "StatefulSet", "DaemonSet"}
+var Kinds = inspect.KindsIn(inspect.RolledOut)
 
 // Params every probe rule takes.
 var Params = []rules.Param{
@@ -43,22 +43,10 @@ func Handler(s *inspect.Snapshot, c *corev1.Container, p rules.Params, rule stri
 		fmt.Sprintf("tcpSocket on port %s (%s)", port, port.Source), nil
 }
 
-// Container returns the named container of the pod template.
-func Container(s *inspect.Snapshot, name string) (*corev1.Container, error) {
-	cs := s.Workload.PodTemplate().Spec.Containers
-	for i := range cs {
-		if cs[i].Name == name {
-			return &cs[i], nil
-		}
-	}
-	return nil, fmt.Errorf("no container %q", name)
-}
-
-// Change returns a change setting one field of one container.
-func Change(s *inspect.Snapshot, container, field string, value any) rules.Change {
-	obj := rules.WorkloadChange(s.Workload)
-	rules.Set(obj, rules.ContainerChange(container, map[string]any{field: value}), rules.PodSpecPath(s.Workload)...)
-	return rules.Change{Object: obj}
+// Container returns the named regular container of the pod template
+// (probes are checked on those only).
+func Container(s *inspect.Snapshot, name string) (rules.Container, error) {
+	return rules.ContainerNamed(s, name, rules.RegularContainers)
 }
 
 // Served reports whether a Service sends traffic to the pods.

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
 
 // UnprivilegedPortStart is the first port a process without
@@ -28,7 +29,7 @@ func LowPorts(s *inspect.Snapshot) map[string][]int32 {
 		}
 	}
 	declared := map[int32]bool{}
-	for _, c := range Containers(s) {
+	for _, c := range rules.Containers(s) {
 		for _, p := range c.Ports {
 			add(c.Name, p.ContainerPort)
 			declared[p.ContainerPort] = true
@@ -46,10 +47,8 @@ func LowPorts(s *inspect.Snapshot) map[string][]int32 {
 			if declared[target] {
 				continue
 			}
-			for _, c := range Containers(s) {
-				if c.List == "containers" {
-					add(c.Name, target)
-				}
+			for _, c := range rules.Containers(s, rules.RegularContainers) {
+				add(c.Name, target)
 			}
 		}
 	}

@@ -85,47 +85,17 @@ func IDs() []string {
 	return out
 }
 
-// Container is a container of the pod template with the list it is in
-// ("containers" or "initContainers").
-type Container struct {
-	List string
-	*corev1.Container
-}
-
-// Containers lists the pod template's init and regular containers.
-func Containers(s *inspect.Snapshot) []Container {
-	spec := &s.Workload.PodTemplate().Spec
-	var out []Container
-	for i := range spec.InitContainers {
-		out = append(out, Container{"initContainers", &spec.InitContainers[i]})
-	}
-	for i := range spec.Containers {
-		out = append(out, Container{"containers", &spec.Containers[i]})
-	}
-	return out
-}
-
-// SecurityContextChange sets securityContext fields of the given
-// containers (fields returns nil to leave one alone), as one workload
-// change. It returns false when no container needs it.
-func SecurityContextChange(s *inspect.Snapshot, fields func(Container) map[string]any) (rules.Change, []string, bool) {
-	spec := map[string]any{}
-	var names []string
-	for _, c := range Containers(s) {
-		f := fields(c)
-		if f == nil {
-			continue
+// SecurityContextChange sets securityContext fields of the pod template's
+// containers, init containers first (fields returns nil to leave one
+// alone), as one workload change (rules.ContainersChange). It returns
+// false when no container needs it.
+func SecurityContextChange(s *inspect.Snapshot, fields func(rules.Container) map[string]any) (rules.Change, []string, bool) {
+	return rules.ContainersChange(s, rules.Containers(s), func(c rules.Container) map[string]any {
+		if f := fields(c); f != nil {
+			return map[string]any{"securityContext": f}
 		}
-		list, _ := spec[c.List].([]any)
-		spec[c.List] = append(list, map[string]any{"name": c.Name, "securityContext": f})
-		names = append(names, c.Name)
-	}
-	if len(names) == 0 {
-		return rules.Change{}, nil, false
-	}
-	obj := rules.WorkloadChange(s.Workload)
-	rules.Set(obj, spec, rules.PodSpecPath(s.Workload)...)
-	return rules.Change{Object: obj}, names, true
+		return nil
+	})
 }
 
 // reportRule is a rule that reports Pod Security Standards violations no
@@ -147,18 +117,17 @@ func (r reportRule) Meta() rules.Meta { return r.meta }
 func (r reportRule) Check(s *inspect.Snapshot) []rules.Finding {
 	var out []rules.Finding
 	for _, v := range Find(s, r.checks...) {
-		out = append(out, rules.Finding{Rule: r.meta.ID, Severity: r.meta.Severity, Category: r.meta.Category,
-			Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message(), Manual: r.manual})
+		out = append(out, rules.Finding{Message: "Pod Security Standards (" + string(v.Level) + "): " + v.Message(), NeedsHuman: r.manual})
 	}
 	return out
 }
 
 func (r reportRule) Fix(*inspect.Snapshot, rules.Finding, rules.Params) (*rules.Fix, error) {
-	return nil, rules.Human("%s", r.manual)
+	return nil, rules.NeedsHumanf("%s", r.manual)
 }
 
 // Kinds every pod-security rule applies to.
-var Kinds = []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+var Kinds = inspect.KindsIn(inspect.Workloads)
 
 // Satisfies reports whether a pod passes every check of the level, the
 // way admission decides it (restricted checks override their baseline

@@ -1,6 +1,6 @@
-// Package psalabels recommends the strictest Pod Security Admission level
+// Package podsecuritylabels recommends the strictest Pod Security Admission level
 // a namespace's running pods already satisfy.
-package psalabels
+package podsecuritylabels
 
 import (
 	"fmt"
@@ -79,12 +79,12 @@ func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 	best := Strictest(ns)
 	current, labelled := ns.Namespace.Labels[EnforceLabel]
 	cmd := fmt.Sprintf("kubectl label ns %s %s=%s", ns.Namespace.Name, EnforceLabel, best)
-	f := rules.Finding{Rule: id, Category: rules.Security, Field: EnforceLabel + "=" + string(best), Manual: cmd}
+	f := rules.Finding{Field: EnforceLabel + "=" + string(best), NeedsHuman: cmd}
 	if u, unknown := inspect.FindUnread(ns.Unread, inspect.ResNamespaces); unknown && u.Verb == "get" {
 		// The namespace could not be read: its labels are unknown.
 		f.Severity = rules.Low
 		f.Message = fmt.Sprintf("the namespace's %s label is unknown (namespace labels unknown: namespaces %s); all its pods and pod templates satisfy %s", EnforceLabel, u.Reason, best)
-		f.Manual = fmt.Sprintf("check with kubectl get ns %s --show-labels, then %s if it enforces less", ns.Namespace.Name, cmd)
+		f.NeedsHuman = fmt.Sprintf("check with kubectl get ns %s --show-labels, then %s if it enforces less", ns.Namespace.Name, cmd)
 		return []rules.Finding{f}
 	}
 	switch {
@@ -94,7 +94,7 @@ func (r Rule) Check(ns *inspect.NamespaceSnapshot) []rules.Finding {
 	case !labelled:
 		f.Severity = rules.Medium
 		f.Message = fmt.Sprintf("no %s label, and some pods need privileged: harden them first, then enforce baseline or restricted", EnforceLabel)
-		f.Manual = "harden the workloads (kubectl harden audit --fix=security), then label the namespace"
+		f.NeedsHuman = "harden the workloads (kubectl harden audit --fix=security), then label the namespace"
 	case rank(api.Level(current)) < rank(best):
 		f.Severity = rules.Low
 		f.Message = fmt.Sprintf("enforces %s, while all its pods already satisfy %s", current, best)

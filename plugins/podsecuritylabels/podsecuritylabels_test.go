@@ -1,4 +1,4 @@
-package psalabels
+package podsecuritylabels
 
 import (
 	"testing"

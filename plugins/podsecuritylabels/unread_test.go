@@ -1,4 +1,4 @@
-package psalabels
+package podsecuritylabels
 
 import (
 	"strings"
@@ -18,7 +18,7 @@ func TestNamespaceUnread(t *testing.T) {
 	fs := Rule{}.Check(ns)
 	if len(fs) != 1 || strings.Contains(fs[0].Message, "no "+EnforceLabel) ||
 		!strings.Contains(fs[0].Message, "label is unknown (namespace labels unknown: namespaces forbidden)") ||
-		!strings.Contains(fs[0].Manual, "kubectl get ns shop --show-labels") {
+		!strings.Contains(fs[0].NeedsHuman, "kubectl get ns shop --show-labels") {
 		t.Errorf("findings %+v", fs)
 	}
 	// A refused LIST of namespaces (the traffic read) says nothing of this
