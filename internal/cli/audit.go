@@ -210,7 +210,7 @@ func (o *AuditOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	if fleet, err := o.completeFleet(cmd); fleet || err != nil {
 		return err
 	}
-	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{}, o.FieldManager, false)
+	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{}, o.FieldManager, false, o.fixRuns())
 	return err
 }
 

@@ -125,11 +125,22 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 }
 
 // parallelism is --parallel, 0 meaning engine.DefaultParallel.
-func (r *fixRun) parallelism() int {
-	if r.o.Parallel == 0 {
+func (r *fixRun) parallelism() int { return r.o.parallel() }
+
+func (o *AuditOptions) parallel() int {
+	if o.Parallel == 0 {
 		return engine.DefaultParallel
 	}
-	return r.o.Parallel
+	return o.Parallel
+}
+
+// fixRuns is how many workloads this audit may fix at once: --parallel
+// with --fix --yes, 1 otherwise (previews and plain audits).
+func (o *AuditOptions) fixRuns() int {
+	if len(o.Fix) == 0 || !o.Yes {
+		return 1
+	}
+	return o.parallel()
 }
 
 // validateParallel checks --parallel: at least 1, or 0 for the default.

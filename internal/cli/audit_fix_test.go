@@ -120,3 +120,26 @@ func TestFixSlots(t *testing.T) {
 		t.Errorf("no warning for the unreadable namespace: %q", errOut.String())
 	}
 }
+
+// The client's rate limit grows with the runs audit --fix --yes makes at
+// once, and stays at 50/300 for everything else.
+func TestClientRateFollowsRuns(t *testing.T) {
+	for _, c := range []struct {
+		o     AuditOptions
+		runs  int
+		qps   float32
+		burst int
+	}{
+		{AuditOptions{}, 1, 50, 300},
+		{AuditOptions{Fix: []string{"pdb"}}, 1, 50, 300},                                  // a preview
+		{AuditOptions{Fix: []string{"pdb"}, Yes: true}, engine.DefaultParallel, 125, 300}, // the default
+		{AuditOptions{Fix: []string{"pdb"}, Yes: true, Parallel: 1}, 1, 50, 300},
+		{AuditOptions{Fix: []string{"pdb"}, Yes: true, Parallel: 32}, 32, 825, 1650},
+	} {
+		runs := c.o.fixRuns()
+		qps, burst := clientRate(runs)
+		if runs != c.runs || qps != c.qps || burst != c.burst {
+			t.Errorf("%+v: runs %d, rate %v/%d; want %d, %v/%d", c.o, runs, qps, burst, c.runs, c.qps, c.burst)
+		}
+	}
+}

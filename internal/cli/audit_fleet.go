@@ -219,7 +219,7 @@ func (o *AuditOptions) fleetExit(items []report.FleetItem) error {
 func (o *AuditOptions) auditContext(ctx context.Context, name string) report.FleetItem {
 	item := report.FleetItem{Cluster: name}
 	flags := contextFlags(o.ConfigFlags, name, o.IOStreams)
-	sess, err := newSession(cmdutil.NewFactory(flags), flags, inspect.Targets{}, o.FieldManager, false)
+	sess, err := newSession(cmdutil.NewFactory(flags), flags, inspect.Targets{}, o.FieldManager, false, 1)
 	if err != nil {
 		item.Error = Explain(err)
 		return item

@@ -94,7 +94,7 @@ func (o *HardenOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []s
 	o.styles = report.NewStyles(useColor(o.Color, o.Out))
 	o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{
 		Args: args, Filenames: o.Filenames, Recursive: o.Recursive, Selector: o.Selector, AllNamespaces: o.AllNamespaces,
-	}, o.FieldManager, false)
+	}, o.FieldManager, false, 1)
 	return err
 }
 

@@ -30,7 +30,10 @@ type session struct {
 
 // newSession completes targets with the namespace flags and builds the
 // clients, collecting the API server's warnings.
-func newSession(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, t inspect.Targets, fieldManager string, force bool) (*session, error) {
+//
+// runs is how many workloads may be fixed at once (audit --fix --parallel;
+// 1 elsewhere): the client's rate limit grows with it (clientRate).
+func newSession(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, t inspect.Targets, fieldManager string, force bool, runs int) (*session, error) {
 	raw, err := f.ToRawKubeConfigLoader().RawConfig()
 	if err != nil {
 		return nil, err
@@ -59,7 +62,7 @@ func newSession(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, t inspe
 	// would keep it waiting for seconds. The server's API Priority and
 	// Fairness is the limit that protects it.
 	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 300
+		cfg.QPS, cfg.Burst = clientRate(runs)
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -87,4 +90,18 @@ func newSession(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, t inspe
 func (s *session) engine(watch bool, timeout time.Duration) *engine.Engine {
 	return &engine.Engine{Reader: s.reader, Applier: s.applier,
 		Commit: apply.Commit{Journal: s.journal, Cluster: s.cluster, Watch: watch, Timeout: timeout}}
+}
+
+// clientRate is the client's rate limit (requests per second, burst) for
+// a session fixing up to runs workloads at once: 50/300 for one, and 25
+// more per second for each further run. A fix sends about 26 requests (a
+// fresh read of its namespace, the dry-run, the access reviews, the apply,
+// the rollout watch); with a fixed 50 per second, 4 runs whose rollouts
+// take a second were already waiting on the client, not on the cluster.
+func clientRate(runs int) (qps float32, burst int) {
+	if runs < 1 {
+		runs = 1
+	}
+	qps = 50 + 25*float32(runs-1)
+	return qps, max(300, 2*int(qps))
 }

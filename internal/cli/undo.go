@@ -84,7 +84,7 @@ func (o *UndoOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []str
 	if _, _, err = o.fixFlags().Complete(cmd); err != nil {
 		return err
 	}
-	if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, o.FieldManager, o.ForceConflicts); err != nil {
+	if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, o.FieldManager, o.ForceConflicts, 1); err != nil {
 		return err
 	}
 	o.workloads, err = resolveNamed(o.session, args)
@@ -192,7 +192,7 @@ func NewHistoryCommand(flags *genericclioptions.ConfigFlags, f cmdutil.Factory, 
 // a name it leaves the targets empty, for Validate to say so.
 func (o *HistoryOptions) Complete(f cmdutil.Factory, args []string) error {
 	var err error
-	if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, plan.DefaultFieldManager, false); err != nil {
+	if o.session, err = newSession(f, o.ConfigFlags, inspect.Targets{Args: args}, plan.DefaultFieldManager, false, 1); err != nil {
 		return err
 	}
 	o.workloads, err = resolveNamed(o.session, args)
