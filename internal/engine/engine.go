@@ -275,7 +275,8 @@ func holdConflicting(sel rules.Selection, results []rules.Result, p *plan.Plan, 
 // GitOps controller or autoscaler owns — or any fix to a workload Argo CD,
 // Flux or Helm manages — is held back with status conflict, and the rules
 // after it are planned as if it were not there. It reads no more than the
-// snapshot.
+// snapshot. Its errors are rules.Evaluate's, plan.LiveObject's,
+// owners.Analyze's and plan.Build's, unwrapped.
 func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Result, *plan.Plan, error) {
 	fm := e.Applier.FieldManager
 	managed := inspect.ManagedBy(snap.Workload.Object)
@@ -289,47 +290,11 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 		if err != nil {
 			return nil, nil, err
 		}
-		held := false
-		take := map[string]bool{}            // objects applied with force
-		taken := map[string][]owners.Taken{} // and what they take, by object
-		for i := range results {
-			r := &results[i]
-			if r.Status != rules.StatusPlanned {
-				continue
-			}
-			forced := rules.Forces(sel, r.Rule)
-			if managed != "" && !forced {
-				sel.Hold[rules.HoldKey(r.Finding)], held = rules.Held{Reason: holdReason(nil, managed)}, true
-				continue
-			}
-			var blocking []owners.Conflict
-			for _, c := range r.Fix.Changes {
-				if c.Create {
-					continue
-				}
-				live, err := plan.LiveObject(snap, c.Object)
-				if err != nil {
-					return nil, nil, err
-				}
-				cs, ts, err := owners.Analyze(live, c.Object, fm)
-				if err != nil {
-					return nil, nil, err
-				}
-				r.Owners = append(r.Owners, cs...)
-				for _, x := range cs {
-					if forced || x.Class.Takes() {
-						take[objectKey(c.Object)] = true
-					} else {
-						blocking = append(blocking, x)
-					}
-				}
-				if len(blocking) == 0 {
-					taken[objectKey(c.Object)] = append(taken[objectKey(c.Object)], ts...)
-				}
-			}
-			if len(blocking) > 0 {
-				sel.Hold[rules.HoldKey(r.Finding)], held = rules.Held{Reason: holdReason(blocking, ""), Owners: r.Owners}, true
-			}
+		own := ownership{snap: snap, sel: sel, fieldManager: fm, managed: managed,
+			take: map[string]bool{}, taken: map[string][]owners.Taken{}}
+		held, err := own.holdBlocked(results)
+		if err != nil {
+			return nil, nil, err
 		}
 		if held {
 			continue
@@ -339,11 +304,108 @@ func (e *Engine) Plan(snap *inspect.Snapshot, sel rules.Selection) ([]rules.Resu
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, o := range p.Objects {
-			key := objectKey(rules.Identity(o.APIVersion, o.Kind, o.Namespace, o.Name))
-			o.Force, o.Taken = take[key], taken[key]
-		}
+		own.mark(p)
 		return results, p, nil
+	}
+}
+
+// ownership is one round of Plan's verdicts on who owns what the planned
+// fixes change. take and taken are keyed by objectKey.
+type ownership struct {
+	snap         *inspect.Snapshot
+	sel          rules.Selection // its Hold receives the fixes held back
+	fieldManager string
+	managed      string // inspect.ManagedBy of the workload; "" for none
+	// take are the objects applied with force; taken what each takes
+	// from other managers.
+	take  map[string]bool
+	taken map[string][]owners.Taken
+}
+
+// holdBlocked judges every planned result in order and reports whether it
+// held one back (written to sel.Hold): then the round is evaluated again.
+// It fills each result's Owners. The first error stops it.
+func (o *ownership) holdBlocked(results []rules.Result) (bool, error) {
+	held := false
+	for i := range results {
+		r := &results[i]
+		if r.Status != rules.StatusPlanned {
+			continue
+		}
+		h, err := o.judge(r)
+		if err != nil {
+			return false, err
+		}
+		held = held || h
+	}
+	return held, nil
+}
+
+// judge holds r back, and returns true, when the workload's manager would
+// revert it or another manager's fields block it; a forced rule is held
+// by neither.
+func (o *ownership) judge(r *rules.Result) (bool, error) {
+	forced := rules.Forces(o.sel, r.Rule)
+	if o.managed != "" && !forced {
+		o.sel.Hold[rules.HoldKey(r.Finding)] = rules.Held{Reason: holdReason(nil, o.managed)}
+		return true, nil
+	}
+	blocking, err := o.analyzeChanges(r, forced)
+	if err != nil || len(blocking) == 0 {
+		return false, err
+	}
+	o.sel.Hold[rules.HoldKey(r.Finding)] = rules.Held{Reason: holdReason(blocking, ""), Owners: r.Owners}
+	return true, nil
+}
+
+// analyzeChanges asks owners.Analyze about each change to an existing
+// object (a created one has no owner), adds its conflicts to r.Owners and
+// returns those that block: neither forced nor of a class harden takes.
+// What a change takes is recorded until the first blocking conflict.
+func (o *ownership) analyzeChanges(r *rules.Result, forced bool) ([]owners.Conflict, error) {
+	var blocking []owners.Conflict
+	for _, c := range r.Fix.Changes {
+		if c.Create {
+			continue
+		}
+		live, err := plan.LiveObject(o.snap, c.Object)
+		if err != nil {
+			return nil, err
+		}
+		cs, ts, err := owners.Analyze(live, c.Object, o.fieldManager)
+		if err != nil {
+			return nil, err
+		}
+		r.Owners = append(r.Owners, cs...)
+		key := objectKey(c.Object)
+		blocking = append(blocking, o.sortConflicts(key, cs, forced)...)
+		if len(blocking) == 0 {
+			o.taken[key] = append(o.taken[key], ts...)
+		}
+	}
+	return blocking, nil
+}
+
+// sortConflicts marks the object at key to be applied with force when a
+// conflict is forced or of a class harden takes, and returns the others.
+func (o *ownership) sortConflicts(key string, cs []owners.Conflict, forced bool) []owners.Conflict {
+	var blocking []owners.Conflict
+	for _, x := range cs {
+		if forced || x.Class.Takes() {
+			o.take[key] = true
+		} else {
+			blocking = append(blocking, x)
+		}
+	}
+	return blocking
+}
+
+// mark sets each planned object's Force and Taken from the round's
+// verdicts.
+func (o *ownership) mark(p *plan.Plan) {
+	for _, obj := range p.Objects {
+		key := objectKey(rules.Identity(obj.APIVersion, obj.Kind, obj.Namespace, obj.Name))
+		obj.Force, obj.Taken = o.take[key], o.taken[key]
 	}
 }
 
