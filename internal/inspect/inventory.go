@@ -105,77 +105,127 @@ type source struct {
 	each func(ctx context.Context, chunk int64, sorted bool, emit func(namespace string, store func(*Inventory)) error) error
 }
 
+// newSource is the source of one namespaced kind: list is its typed
+// client's List (L is its list type, T its item type), selector the label
+// selector sent with every page ("" for none), store where one
+// namespace's items go. Its each returns list's error, ErrUnordered, a
+// ResourceExpired error wrapped with what to do, or emit's error.
 func newSource[T any, L interface {
 	runtime.Object
 	GetContinue() string
 }](resource, selector string, list func(context.Context, metav1.ListOptions) (L, error), store func(*Inventory, []T)) source {
-	nsOf := func(item *T) string { return any(item).(metav1.Object).GetNamespace() }
 	return source{resource: resource, each: func(ctx context.Context, chunk int64, sorted bool, emit func(string, func(*Inventory)) error) error {
-		var group []T
-		flush := func() error {
-			if len(group) == 0 {
-				return nil
-			}
-			g := group
-			group = nil
-			return emit(nsOf(&g[0]), func(inv *Inventory) { store(inv, g) })
-		}
-		keep := func(obj runtime.Object) error {
-			item := any(obj).(*T)
-			// Nothing reads managedFields from the inventory (apply reads
-			// the live object again), and they are often the larger part
-			// of an object.
-			any(item).(metav1.Object).SetManagedFields(nil)
-			if !sorted && len(group) > 0 {
-				if last, next := nsOf(&group[0]), nsOf(item); next != last {
-					if order(next) < order(last) {
-						return ErrUnordered
-					}
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
-			group = append(group, *item)
-			return nil
-		}
-		// One page at a time, none read ahead: the kinds are listed in
-		// parallel, which keeps the connection busy enough, and a page
-		// read ahead would double what each kind holds.
-		opts := metav1.ListOptions{Limit: chunk, LabelSelector: selector}
-		for {
-			page, err := list(ctx, opts)
-			if apierrors.IsResourceExpired(err) && opts.Continue != "" {
-				return fmt.Errorf("%w: the objects changed too much while they were read page by page; read them again, or in larger pages", err)
-			}
-			if err != nil {
-				return err
-			}
-			if err := meta.EachListItem(page, keep); err != nil {
-				return err
-			}
-			if opts.Continue = page.GetContinue(); opts.Continue == "" {
-				break
-			}
+		g := &nsGrouper[T]{sorted: sorted, emit: emit, store: store}
+		if err := listPages(ctx, list, metav1.ListOptions{Limit: chunk, LabelSelector: selector}, g.keep); err != nil {
+			return err
 		}
 		if !sorted {
-			return flush()
+			return g.flush()
 		}
-		all := group
-		sort.SliceStable(all, func(i, j int) bool { return order(nsOf(&all[i])) < order(nsOf(&all[j])) })
-		for start := 0; start < len(all); {
-			end := start + 1
-			for end < len(all) && nsOf(&all[end]) == nsOf(&all[start]) {
-				end++
-			}
-			group = all[start:end:end]
-			if err := flush(); err != nil {
-				return err
-			}
-			start = end
-		}
-		return nil
+		return g.flushSorted()
 	}}
+}
+
+// listPages pages through a LIST from opts (Limit and LabelSelector set)
+// and hands every item to keep. One page at a time, none read ahead: the
+// kinds are listed in parallel, which keeps the connection busy enough,
+// and a page read ahead would double what each kind holds. A continue
+// token that expired mid-list (410 ResourceExpired) is wrapped with what
+// to do; list's and keep's other errors are returned as they are.
+func listPages[L interface {
+	runtime.Object
+	GetContinue() string
+}](ctx context.Context, list func(context.Context, metav1.ListOptions) (L, error), opts metav1.ListOptions, keep func(runtime.Object) error) error {
+	for {
+		page, err := list(ctx, opts)
+		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
+			return fmt.Errorf("%w: the objects changed too much while they were read page by page; read them again, or in larger pages", err)
+		}
+		if err != nil {
+			return err
+		}
+		if err := meta.EachListItem(page, keep); err != nil {
+			return err
+		}
+		if opts.Continue = page.GetContinue(); opts.Continue == "" {
+			return nil
+		}
+	}
+}
+
+// nsGrouper gathers one kind's listed items (T, a typed object such as
+// corev1.Pod) into runs of one namespace and hands each run to emit with
+// its store. Unsorted, a run is handed over as soon as the next
+// namespace's first item arrives; sorted, every item is held until
+// flushSorted.
+type nsGrouper[T any] struct {
+	sorted bool
+	emit   func(namespace string, store func(*Inventory)) error
+	store  func(*Inventory, []T)
+	group  []T // the run not yet handed over; everything read, when sorted
+}
+
+// namespaceOf is an item's namespace; T's pointer is a metav1.Object.
+func namespaceOf[T any](item *T) string { return any(item).(metav1.Object).GetNamespace() }
+
+// keep takes one listed item (a *T from meta.EachListItem). Unsorted, an
+// item of a namespace that sorts before the run's fails with
+// ErrUnordered, and one of a later namespace first hands the run over.
+func (g *nsGrouper[T]) keep(obj runtime.Object) error {
+	item := any(obj).(*T)
+	// Nothing reads managedFields from the inventory (apply reads
+	// the live object again), and they are often the larger part
+	// of an object.
+	any(item).(metav1.Object).SetManagedFields(nil)
+	if !g.sorted && len(g.group) > 0 {
+		if err := g.advance(namespaceOf(&g.group[0]), namespaceOf(item)); err != nil {
+			return err
+		}
+	}
+	g.group = append(g.group, *item)
+	return nil
+}
+
+// advance hands the run of namespace last over when next starts another
+// namespace, and fails with ErrUnordered when next sorts before last.
+func (g *nsGrouper[T]) advance(last, next string) error {
+	if next == last {
+		return nil
+	}
+	if order(next) < order(last) {
+		return ErrUnordered
+	}
+	return g.flush()
+}
+
+// flush hands the current run, if any, to emit and starts a new one.
+func (g *nsGrouper[T]) flush() error {
+	if len(g.group) == 0 {
+		return nil
+	}
+	run := g.group
+	g.group = nil
+	return g.emit(namespaceOf(&run[0]), func(inv *Inventory) { g.store(inv, run) })
+}
+
+// flushSorted sorts everything read by namespace, in key order (stable:
+// each namespace's items stay as listed), and hands it over one namespace
+// at a time.
+func (g *nsGrouper[T]) flushSorted() error {
+	all := g.group
+	sort.SliceStable(all, func(i, j int) bool { return order(namespaceOf(&all[i])) < order(namespaceOf(&all[j])) })
+	for start := 0; start < len(all); {
+		end := start + 1
+		for end < len(all) && namespaceOf(&all[end]) == namespaceOf(&all[start]) {
+			end++
+		}
+		g.group = all[start:end:end]
+		if err := g.flush(); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
 }
 
 // sources are the namespaced kinds a scope lists.
