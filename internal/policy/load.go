@@ -13,10 +13,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	yaml "go.yaml.in/yaml/v3"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 )
@@ -121,104 +119,6 @@ func decodeError(name string, err error) error {
 		msgs = append(msgs, name+": "+e)
 	}
 	return errors.New(strings.Join(msgs, "\n"))
-}
-
-// check validates the decoded policy; doc is its YAML tree, for lines.
-func (p *Policy) check(name string, doc *yaml.Node) error {
-	at := func(n *yaml.Node, format string, a ...any) error {
-		line := 1
-		if n != nil {
-			line = n.Line
-		}
-		return fmt.Errorf("%s:%d: %s", name, line, fmt.Sprintf(format, a...))
-	}
-	if p.APIVersion != APIVersion || p.Kind != Kind {
-		return at(key(doc, "apiVersion"), "apiVersion %q, kind %q: a policy file is apiVersion: %s, kind: %s", p.APIVersion, p.Kind, APIVersion, Kind)
-	}
-	rulesNode := value(doc, "rules")
-	ids := slices.Sorted(func(yield func(string) bool) {
-		for id := range p.Rules {
-			if !yield(id) {
-				return
-			}
-		}
-	})
-	for _, id := range ids {
-		s := p.Rules[id]
-		idNode := key(rulesNode, id)
-		m, ok := rules.MetaOf(id)
-		if !ok {
-			return at(idNode, "rules: unknown rule %q%s", id, didYouMean(id, ruleIDs()))
-		}
-		if s.Severity != "" {
-			if _, err := rules.ParseSeverity(s.Severity); err != nil {
-				return at(value(value(rulesNode, id), "severity"), "rules.%s.severity: %v", id, err)
-			}
-		}
-		for _, param := range slices.Sorted(func(yield func(string) bool) {
-			for k := range s.Params {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
-			var names []string
-			for _, pm := range m.Params {
-				names = append(names, pm.Name)
-			}
-			if !slices.Contains(names, param) {
-				has := "it has no parameters"
-				if len(names) > 0 {
-					has = "it has: " + strings.Join(names, ", ")
-				}
-				return at(key(value(value(rulesNode, id), "params"), param), "rules.%s.params: rule %s has no parameter %q%s (%s)", id, id, param, didYouMean(param, names), has)
-			}
-		}
-	}
-	exNode := value(doc, "exemptions")
-	p.selectors = make([]labels.Selector, len(p.Exemptions))
-	for i := range p.Exemptions {
-		e := &p.Exemptions[i]
-		var n *yaml.Node
-		if exNode != nil && i < len(exNode.Content) {
-			n = exNode.Content[i]
-		}
-		where := fmt.Sprintf("exemptions[%d]", i)
-		if strings.TrimSpace(e.Reason) == "" {
-			return at(n, "%s: reason is required: say why the rule does not apply", where)
-		}
-		if len(e.Rules) == 0 {
-			return at(n, "%s: rules is required: rule IDs, aliases, categories or all", where)
-		}
-		for _, w := range e.Rules {
-			if !knownWord(w) {
-				return at(value(n, "rules"), "%s.rules: unknown rule %q%s", where, w, didYouMean(w, ruleIDs()))
-			}
-		}
-		if len(e.Namespaces) == 0 && e.Selector == "" && len(e.Workloads) == 0 {
-			return at(n, "%s: give namespaces, selector or workloads: an exemption of every workload is rules.ID.enabled: false", where)
-		}
-		if e.Selector != "" {
-			sel, err := labels.Parse(e.Selector)
-			if err != nil {
-				return at(value(n, "selector"), "%s.selector: %v", where, err)
-			}
-			p.selectors[i] = sel
-		}
-		for _, w := range e.Workloads {
-			if c := strings.Count(w, "/"); c < 1 || c > 2 {
-				return at(value(n, "workloads"), "%s.workloads: %q: use KIND/NAME or NAMESPACE/KIND/NAME, e.g. deployment/web", where, w)
-			}
-		}
-		if e.Expires != "" {
-			t, err := time.Parse(time.DateOnly, e.Expires)
-			if err != nil {
-				return at(value(n, "expires"), "%s.expires: %q is not a date: use YYYY-MM-DD, e.g. 2026-12-31", where, e.Expires)
-			}
-			e.expires = t
-		}
-	}
-	return nil
 }
 
 func allMetas() []rules.Meta {

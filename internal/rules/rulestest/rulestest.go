@@ -61,84 +61,117 @@ type Case struct {
 // and plans nothing (idempotent).
 func Run(t *testing.T, rule rules.Rule, cases []Case) {
 	t.Helper()
-	id := rule.Meta().ID
 	for _, tc := range cases {
-		t.Run(tc.Name, func(t *testing.T) {
-			s := Load(t, tc.Failure)
-			findings := rules.Check(rule, s)
-			if len(findings) != len(tc.Findings) {
-				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tc.Findings), findings)
-			}
-			for i, f := range findings {
-				if !strings.Contains(f.Message, tc.Findings[i]) {
-					t.Errorf("finding %d: %q does not contain %q", i, f.Message, tc.Findings[i])
-				}
-				if f.Rule != id || f.Severity == 0 || f.Category == "" {
-					t.Errorf("finding %d lacks rule, severity or category: %+v", i, f)
-				}
-			}
-			sel := rules.Selection{Fix: []string{id}, Params: map[string]rules.Params{id: tc.Params}}
-			results, err := rules.Evaluate(s, sel)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The rule's own: other rules' findings (not selected) may
-			// need a human too.
-			var manual []string
-			for _, r := range results {
-				if r.Rule == id && r.Status == rules.StatusNeedsHuman {
-					manual = append(manual, r.Reason)
-				}
-			}
-			if len(manual) != len(tc.NeedsHuman) {
-				t.Fatalf("%d findings need a human, want %d: %q", len(manual), len(tc.NeedsHuman), manual)
-			}
-			for i := range manual {
-				if !strings.Contains(manual[i], tc.NeedsHuman[i]) {
-					t.Errorf("manual reason %q does not contain %q", manual[i], tc.NeedsHuman[i])
-				}
-			}
-			p, err := plan.Build(s, results, plan.DefaultFieldManager)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.Fixed == "" {
-				if !p.Empty() {
-					t.Fatalf("expected no change, plan:\n%s", p.Diff())
-				}
-				return
-			}
-			for _, o := range p.Objects {
-				if _, err := o.Patch(); err != nil {
-					t.Errorf("RFC 6902 patch: %v", err)
-				}
-			}
-			got := render(p)
-			if Updating() {
-				if err := os.WriteFile(tc.Fixed, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(tc.Fixed)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("fixed objects differ from %s (go test -update rewrites it):\n%s", tc.Fixed, p.Diff())
-			}
-			// On the fixed state, the rule is satisfied and harden idempotent.
-			fixed := Load(t, tc.Failure, tc.Fixed)
-			if f := rules.Check(rule, fixed); len(f) != len(tc.NeedsHuman) {
-				t.Errorf("after the fix, %d findings, want %d (those needing a human): %+v", len(f), len(tc.NeedsHuman), f)
-			}
-			results, err = rules.Evaluate(fixed, sel)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p2, err := plan.Build(fixed, results, plan.DefaultFieldManager); err != nil || !p2.Empty() {
-				t.Errorf("second run is not a no-op (%v):\n%s", err, p2.Diff())
-			}
-		})
+		t.Run(tc.Name, func(t *testing.T) { runCase(t, rule, tc) })
+	}
+}
+
+// runCase runs one fixture, phase by phase: findings, needs-human
+// reasons, the plan against fixed*.yaml, idempotence. The phases are not
+// test helpers, so that a failure names the line of its assertion.
+func runCase(t *testing.T, rule rules.Rule, tc Case) {
+	id := rule.Meta().ID
+	s := Load(t, tc.Failure)
+	checkFindings(t, id, rules.Check(rule, s), tc.Findings)
+	sel := rules.Selection{Fix: []string{id}, Params: map[string]rules.Params{id: tc.Params}}
+	results := evaluate(t, s, sel)
+	checkNeedsHuman(t, id, results, tc.NeedsHuman)
+	p, err := plan.Build(s, results, plan.DefaultFieldManager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Fixed == "" {
+		if !p.Empty() {
+			t.Fatalf("expected no change, plan:\n%s", p.Diff())
+		}
+		return
+	}
+	checkFixed(t, p, tc.Fixed)
+	checkIdempotent(t, rule, sel, tc)
+}
+
+// checkFindings compares the rule's findings with want, substrings of the
+// messages in order, and checks that each carries its rule ID, a severity
+// and a category. A count that differs stops the case.
+func checkFindings(t *testing.T, id string, findings []rules.Finding, want []string) {
+	if len(findings) != len(want) {
+		t.Fatalf("%d findings, want %d: %+v", len(findings), len(want), findings)
+	}
+	for i, f := range findings {
+		if !strings.Contains(f.Message, want[i]) {
+			t.Errorf("finding %d: %q does not contain %q", i, f.Message, want[i])
+		}
+		if f.Rule != id || f.Severity == 0 || f.Category == "" {
+			t.Errorf("finding %d lacks rule, severity or category: %+v", i, f)
+		}
+	}
+}
+
+// evaluate is rules.Evaluate; an error stops the case.
+func evaluate(t *testing.T, s *inspect.Snapshot, sel rules.Selection) []rules.Result {
+	results, err := rules.Evaluate(s, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return results
+}
+
+// checkNeedsHuman compares the reasons of rule id's needs-human results
+// with want, substrings in order. Only the rule's own: other rules'
+// findings (not selected) may need a human too. A count that differs
+// stops the case.
+func checkNeedsHuman(t *testing.T, id string, results []rules.Result, want []string) {
+	var manual []string
+	for _, r := range results {
+		if r.Rule == id && r.Status == rules.StatusNeedsHuman {
+			manual = append(manual, r.Reason)
+		}
+	}
+	if len(manual) != len(want) {
+		t.Fatalf("%d findings need a human, want %d: %q", len(manual), len(want), manual)
+	}
+	for i := range manual {
+		if !strings.Contains(manual[i], want[i]) {
+			t.Errorf("manual reason %q does not contain %q", manual[i], want[i])
+		}
+	}
+}
+
+// checkFixed checks that every planned object has an RFC 6902 patch and
+// that the objects as they end up are the file fixed (rewritten first
+// under -update). A missing file stops the case.
+func checkFixed(t *testing.T, p *plan.Plan, fixed string) {
+	for _, o := range p.Objects {
+		if _, err := o.Patch(); err != nil {
+			t.Errorf("RFC 6902 patch: %v", err)
+		}
+	}
+	got := render(p)
+	if Updating() {
+		if err := os.WriteFile(fixed, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(fixed)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("fixed objects differ from %s (go test -update rewrites it):\n%s", fixed, p.Diff())
+	}
+}
+
+// checkIdempotent loads the failure fixture with the fixed objects over
+// it: the rule is satisfied (only the needs-human findings remain) and a
+// second run plans nothing.
+func checkIdempotent(t *testing.T, rule rules.Rule, sel rules.Selection, tc Case) {
+	fixed := Load(t, tc.Failure, tc.Fixed)
+	if f := rules.Check(rule, fixed); len(f) != len(tc.NeedsHuman) {
+		t.Errorf("after the fix, %d findings, want %d (those needing a human): %+v", len(f), len(tc.NeedsHuman), f)
+	}
+	results := evaluate(t, fixed, sel)
+	if p2, err := plan.Build(fixed, results, plan.DefaultFieldManager); err != nil || !p2.Empty() {
+		t.Errorf("second run is not a no-op (%v):\n%s", err, p2.Diff())
 	}
 }
 
