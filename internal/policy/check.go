@@ -17,10 +17,10 @@ import (
 type source string
 
 // errorf is the error "NAME:LINE: message", LINE being n's line; line 1
-// when n is nil (no node to point at, e.g. an empty document).
+// when n is nil or has no line (an empty file's document node has line 0).
 func (src source) errorf(n *yaml.Node, format string, a ...any) error {
 	line := 1
-	if n != nil {
+	if n != nil && n.Line > 0 {
 		line = n.Line
 	}
 	return fmt.Errorf("%s:%d: %s", src, line, fmt.Sprintf(format, a...))

@@ -34,6 +34,8 @@ func TestCheckErrors(t *testing.T) {
 		{"workloads before expires", head + "exemptions:\n- reason: r\n  rules: [all]\n  expires: soon\n  workloads: [a/b/c/d]\n", `p.yaml:7: exemptions[0].workloads: "a/b/c/d"`},
 		{"expires", head + "exemptions:\n- reason: r\n  rules: [all]\n  namespaces: [a]\n  expires: soon\n", `p.yaml:7: exemptions[0].expires: "soon" is not a date: use YYYY-MM-DD, e.g. 2026-12-31`},
 		{"exemptions in order", head + "exemptions:\n- reason: r\n  rules: [all]\n  namespaces: [a]\n- reason: r\n  rules: [all]\n", `p.yaml:7: exemptions[1]: give namespaces`},
+		{"empty file", "", `p.yaml:1: apiVersion "", kind ""`},
+		{"comments only", "\n# nothing\n", `p.yaml:1: apiVersion "", kind ""`},
 	} {
 		_, err := policy.Parse("p.yaml", []byte(tc.file))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
