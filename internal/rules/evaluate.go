@@ -149,18 +149,19 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if slices.ContainsFunc(results, func(r Result) bool { return r.Status == StatusNotSelected }) {
-		withAll, _, err := evaluate(s, sel.withAll())
-		if err != nil {
-			return nil, err
-		}
-		if len(withAll) != len(results) {
-			return nil, fmt.Errorf("rules reported %d findings, then %d on the same snapshot", len(results), len(withAll))
-		}
-		for i := range results {
-			if results[i].Status == StatusNotSelected {
-				results[i].Status, results[i].Reason = settle(results[i].Finding, alone[i], withAll[i])
+	// The pass with --fix=all only decides findings whose fix alone would
+	// need a human (settle): without one, it is not run.
+	withAll, err := withAllWhenNeeded(s, sel, results, alone)
+	if err != nil {
+		return nil, err
+	}
+	for i := range results {
+		if results[i].Status == StatusNotSelected {
+			var all Result
+			if withAll != nil {
+				all = withAll[i]
 			}
+			results[i].Status, results[i].Reason = settle(results[i].Finding, alone[i], all)
 		}
 	}
 	if sel.Policy != nil {
@@ -173,6 +174,28 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 		return results[i].Rule < results[j].Rule
 	})
 	return results, nil
+}
+
+// withAllWhenNeeded evaluates the snapshot under the selection with "all"
+// added (withAll), for settle: only when a not-selected finding's fix
+// alone needs a human, else nil (settle reads the pass for no other
+// finding). An error when the rules report other findings the second time.
+func withAllWhenNeeded(s *inspect.Snapshot, sel Selection, results []Result, alone []string) ([]Result, error) {
+	needed := false
+	for i, r := range results {
+		needed = needed || (r.Status == StatusNotSelected && alone[i] != "")
+	}
+	if !needed {
+		return nil, nil
+	}
+	withAll, _, err := evaluate(s, sel.withAll())
+	if err != nil {
+		return nil, err
+	}
+	if len(withAll) != len(results) {
+		return nil, fmt.Errorf("rules reported %d findings, then %d on the same snapshot", len(results), len(withAll))
+	}
+	return withAll, nil
 }
 
 // withAll is the selection with "all" added to its fix list: what

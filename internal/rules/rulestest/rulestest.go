@@ -186,7 +186,7 @@ func render(p *plan.Plan) string {
 
 // Load reads fixture files into a Snapshot; objects in later files replace
 // earlier ones of the same kind and name.
-func Load(t *testing.T, files ...string) *inspect.Snapshot {
+func Load(t testing.TB, files ...string) *inspect.Snapshot {
 	t.Helper()
 	var objs []*unstructured.Unstructured
 	for _, f := range files {
@@ -207,7 +207,7 @@ func Load(t *testing.T, files ...string) *inspect.Snapshot {
 // decode sorts fixture objects into a Snapshot (ResourceQuotas, which only
 // namespace rules read, aside): workloads and related kinds as
 // inspect.KindTable says, the others by kind.
-func decode(t *testing.T, objs []*unstructured.Unstructured) (*inspect.Snapshot, []corev1.ResourceQuota) {
+func decode(t testing.TB, objs []*unstructured.Unstructured) (*inspect.Snapshot, []corev1.ResourceQuota) {
 	t.Helper()
 	// No webhook, APIService or monitor unless the fixture has one: known, none.
 	s := &inspect.Snapshot{Cluster: &inspect.Cluster{Context: "fixture",
@@ -251,7 +251,7 @@ func decodeWorkload(s *inspect.Snapshot, u *unstructured.Unstructured) error {
 
 // decodeOther adds a fixture object of a kind the table of kinds does not
 // carry: the namespace, pods, cluster objects, traffic sources.
-func decodeOther(t *testing.T, s *inspect.Snapshot, quotas *[]corev1.ResourceQuota, u *unstructured.Unstructured) error {
+func decodeOther(t testing.TB, s *inspect.Snapshot, quotas *[]corev1.ResourceQuota, u *unstructured.Unstructured) error {
 	t.Helper()
 	switch u.GetKind() {
 	case "Namespace":
@@ -294,7 +294,7 @@ func replace(objs, with []*unstructured.Unstructured) []*unstructured.Unstructur
 	return objs
 }
 
-func read(t *testing.T, file string) []*unstructured.Unstructured {
+func read(t testing.TB, file string) []*unstructured.Unstructured {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
