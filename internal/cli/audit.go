@@ -164,7 +164,7 @@ failed); 2 an error, or with --fix a workload that failed or rolled back.`,
 	fs.IntVar(&o.MinScore, "min-score", o.MinScore, "Exit 1 when the cluster's score is below this")
 	fs.StringVar(&o.Color, "color", o.Color, "Colour the output: auto, always or never (NO_COLOR is honoured)")
 	o.fixFlags().AddFlags(cmd)
-	fs.IntVar(&o.Parallel, "parallel", o.Parallel, "With --fix --yes: how many workloads to fix at once (1: one after another, 0: the default); never more in a namespace than its PodDisruptionBudgets allow disruptions")
+	fs.IntVar(&o.Parallel, "parallel", o.Parallel, "With --fix --yes: how many workloads to fix at once, 1 to 32 (1: one after another, 0: the default); in a namespace, the rollouts of workloads a PodDisruptionBudget covers take down at most as many pods at once as its budgets allow disruptions")
 	o.fleet.addFlags(fs)
 	registerPublishFlag(fs, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(auditFormats, cobra.ShellCompDirectiveNoFileComp))

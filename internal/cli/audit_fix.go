@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-harden/kubectl-harden/internal/engine"
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/report"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 	"github.com/kubectl-harden/kubectl-harden/internal/termsafe"
 )
 
@@ -143,10 +144,11 @@ func (o *AuditOptions) fixRuns() int {
 	return o.parallel()
 }
 
-// validateParallel checks --parallel: at least 1, or 0 for the default.
+// validateParallel checks --parallel: 1 to engine.MaxParallel, or 0 for
+// the default.
 func (o *AuditOptions) validateParallel() error {
-	if o.Parallel < 0 {
-		return fmt.Errorf("--parallel must be at least 1 (or 0 for the default, %d)", engine.DefaultParallel)
+	if o.Parallel < 0 || o.Parallel > engine.MaxParallel {
+		return fmt.Errorf("--parallel must be from 1 to %d (or 0 for the default, %d)", engine.MaxParallel, engine.DefaultParallel)
 	}
 	return nil
 }
@@ -264,7 +266,7 @@ func (r *fixRun) parallel(ctx context.Context, todo []*inspect.Workload) error {
 	caps := engine.DisruptionCaps(slots, r.allowed)
 	for _, ns := range slices.Sorted(maps.Keys(caps)) {
 		if caps[ns] < r.parallelism() {
-			bar.println(fmt.Sprintf("namespace %s: %d at a time of the workloads its PodDisruptionBudgets cover (the least disruptionsAllowed among them)", ns, caps[ns]))
+			bar.println(fmt.Sprintf("namespace %s: the workloads its PodDisruptionBudgets cover are fixed while their rollouts take at most %s down at once (the least disruptionsAllowed among them)", ns, report.Count(caps[ns], "pod", "pods")))
 		}
 	}
 	sched := engine.Scheduler{Parallel: r.parallelism(), Caps: caps, Started: started}
@@ -338,11 +340,12 @@ func (r *fixRun) slots(ctx context.Context, todo []*inspect.Workload) []engine.S
 	r.allowed = map[int]int32{}
 	for i, w := range todo {
 		ns := w.Namespace()
-		// Keyed by namespace and name, whatever the kind: the companions a
-		// fix creates (PodDisruptionBudget, NetworkPolicy) are named after
-		// the workload, and a Deployment and a StatefulSet both called web
-		// would, fixed at once, both plan the budget "web".
-		slots[i] = engine.Slot{Key: ns + "/" + w.Name(), Namespace: ns, Covered: unread[ns]}
+		// Keyed by namespace and name stem, whatever the kind: the
+		// companions a fix creates (PodDisruptionBudget, NetworkPolicy) are
+		// named after the workload, so a Deployment and a StatefulSet both
+		// called web, or a StatefulSet web whose budget must be web-pdb
+		// beside a Deployment web-pdb, would plan the same budget at once.
+		slots[i] = engine.Slot{Key: ns + "/" + rules.NameStem(w.Name()), Namespace: ns, Covered: unread[ns], Weight: engine.Disruption(w)}
 		if t := w.PodTemplate(); t != nil && !unread[ns] {
 			slots[i].Covered, r.allowed[i] = engine.Covers(budgets[ns], t.Labels)
 		}

@@ -53,13 +53,13 @@ func TestWroteAny(t *testing.T) {
 	}
 }
 
-// --parallel: 1 and more are taken, 0 is the default, below is refused.
+// --parallel: 1 to 32 are taken, 0 is the default, others are refused.
 func TestAuditValidateParallel(t *testing.T) {
 	for _, tc := range []struct {
 		parallel int
 		ok       bool
 		want     int
-	}{{1, true, 1}, {16, true, 16}, {0, true, engine.DefaultParallel}, {-1, false, 0}} {
+	}{{1, true, 1}, {16, true, 16}, {32, true, 32}, {0, true, engine.DefaultParallel}, {-1, false, 0}, {33, false, 0}} {
 		o := &AuditOptions{Kinds: []string{"Deployment"}, ChunkSize: 500, MinScore: -1, DryRun: "none",
 			FieldManager: "kubectl-harden", Timeout: time.Minute, Color: "auto", Fix: []string{"pdb"}, Parallel: tc.parallel}
 		var err error
@@ -79,8 +79,10 @@ func TestAuditValidateParallel(t *testing.T) {
 // The scheduler's slots: a workload a PodDisruptionBudget selects is
 // covered, with that budget's disruptionsAllowed; one in no budget is
 // not; a Deployment and a StatefulSet of one name share a key (their
-// companions would share a name); a namespace whose budgets cannot be
-// read counts as covered, allowing none.
+// companions would share a name), and so does a Deployment web-pdb (the
+// StatefulSet's budget would be web-pdb); each weighs the pods its
+// rollout may take down; a namespace whose budgets cannot be read counts
+// as covered, allowing none.
 func TestFixSlots(t *testing.T) {
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
 		Spec:   policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
@@ -104,12 +106,13 @@ func TestFixSlots(t *testing.T) {
 		return w
 	}
 	todo := []*inspect.Workload{workload("Deployment", "shop", "web"), workload("StatefulSet", "shop", "web"),
-		workload("Deployment", "shop", "api"), workload("Deployment", "locked", "job")}
+		workload("Deployment", "shop", "api"), workload("Deployment", "locked", "job"), workload("Deployment", "shop", "web-pdb")}
 	var errOut strings.Builder
 	r := &fixRun{o: &AuditOptions{session: &session{reader: &inspect.Reader{Client: client}}}, bar: newProgress(&errOut, len(todo), report.Styles{})}
 	slots := r.slots(context.Background(), todo)
-	want := []engine.Slot{{Key: "shop/web", Namespace: "shop", Covered: true}, {Key: "shop/web", Namespace: "shop", Covered: true},
-		{Key: "shop/api", Namespace: "shop"}, {Key: "locked/job", Namespace: "locked", Covered: true}}
+	want := []engine.Slot{{Key: "shop/web", Namespace: "shop", Covered: true, Weight: 1}, {Key: "shop/web", Namespace: "shop", Covered: true, Weight: 1},
+		{Key: "shop/api", Namespace: "shop", Weight: 1}, {Key: "locked/job", Namespace: "locked", Covered: true, Weight: 1},
+		{Key: "shop/web", Namespace: "shop", Weight: 1}}
 	if !slices.Equal(slots, want) {
 		t.Errorf("slots %+v, want %+v", slots, want)
 	}

@@ -3,6 +3,12 @@ package engine
 import (
 	"context"
 
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	deploymentutil "k8s.io/kubectl/pkg/util/deployment"
+
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -23,13 +29,22 @@ import (
 // how many workloads are rolling out a bad fix at the same moment.
 const DefaultParallel = 4
 
+// MaxParallel is the most workloads `audit --fix --yes --parallel` fixes
+// at once: 32 were no faster than 4 on the local cluster, and the
+// session's client rate grows with the runs (cli's clientRate), so an
+// unbounded --parallel would lift client-side throttling altogether.
+const MaxParallel = 32
+
 // Slot is one workload for the Scheduler: slots with the same Key never
-// run at once (audit --fix keys them namespace/name); Covered says
-// whether a PodDisruptionBudget of its namespace selects its pods.
+// run at once (audit --fix keys them by namespace and rules.NameStem);
+// Covered says whether a PodDisruptionBudget of its namespace selects its
+// pods, and Weight how many of them its rollout may take down at once
+// (Disruption; at least 1 for a covered slot).
 type Slot struct {
 	Key       string
 	Namespace string
 	Covered   bool
+	Weight    int
 }
 
 // Scheduler runs workloads with bounded parallelism, in the order given,
@@ -37,9 +52,12 @@ type Slot struct {
 //   - at most Parallel at once (below 1: one, the sequential run);
 //   - never two runs of the same Key at once (one workload, or workloads
 //     whose companions would share a name);
-//   - in each namespace, at most Caps[namespace] (at least one) runs of
-//     workloads whose pods a PodDisruptionBudget covers. Workloads no
-//     budget covers are not limited by this rule.
+//   - in each namespace, the covered slots running (those whose pods a
+//     PodDisruptionBudget covers) weigh at most Caps[namespace] (at least
+//     one) together: the pods their rollouts may take down at once. A
+//     covered slot heavier than the cap runs alone among them, as the
+//     sequential run would. Workloads no budget covers are not limited by
+//     this rule.
 //
 // A slot that may not start yet does not hold back later slots that may:
 // the first startable slot in order is started.
@@ -75,7 +93,7 @@ func (s Scheduler) Run(ctx context.Context, slots []Slot, work func(ctx context.
 				running++
 				runningKey[slots[i].Key] = true
 				if slots[i].Covered {
-					runningCovered[slots[i].Namespace]++
+					runningCovered[slots[i].Namespace] += weight(slots[i])
 				}
 				if s.Started != nil {
 					s.Started(i)
@@ -93,7 +111,7 @@ func (s Scheduler) Run(ctx context.Context, slots []Slot, work func(ctx context.
 		running--
 		delete(runningKey, slots[i].Key)
 		if slots[i].Covered {
-			runningCovered[slots[i].Namespace]--
+			runningCovered[slots[i].Namespace] -= weight(slots[i])
 		}
 		if finished != nil {
 			finished(i)
@@ -112,8 +130,15 @@ func (s Scheduler) admits(slot Slot, runningKey map[string]bool, runningCovered 
 	if runningKey[slot.Key] {
 		return false
 	}
-	return !slot.Covered || runningCovered[slot.Namespace] < s.capOf(slot.Namespace)
+	if !slot.Covered {
+		return true
+	}
+	inFlight := runningCovered[slot.Namespace]
+	return inFlight == 0 || inFlight+weight(slot) <= s.capOf(slot.Namespace)
 }
+
+// weight is a covered slot's weight: at least one pod.
+func weight(slot Slot) int { return max(slot.Weight, 1) }
 
 // capOf is the namespace's cap on runs of covered workloads: Caps' value,
 // at least one (a budget that allows no disruption still lets one fix at
@@ -157,13 +182,11 @@ func Covers(pdbs []policyv1.PodDisruptionBudget, podLabels map[string]string) (c
 // DisruptionCaps returns, per namespace, the cap the Scheduler puts on
 // concurrent fixes of covered workloads: the smallest disruptionsAllowed
 // (allowed[i], from Covers, for each covered slot i) of the budgets that
-// cover the workloads to fix there, at least one. So no budget sees more
-// rollouts at once than the disruptions it allows, each rollout counted
-// as one disruption at a time (a Deployment's default maxUnavailable of
-// 25% takes at most one pod down below eight replicas; a StatefulSet
-// replaces one pod at a time). A caller that could not read a
-// namespace's budgets marks its slots covered with 0 allowed: one at a
-// time there.
+// cover the workloads to fix there, at least one. The Scheduler keeps the
+// weights (pods each rollout may take down at once) of the covered runs
+// under it, so no budget sees more pods down at once than the disruptions
+// it allows. A caller that could not read a namespace's budgets marks its
+// slots covered with 0 allowed: one at a time there.
 func DisruptionCaps(slots []Slot, allowed map[int]int32) map[string]int {
 	caps := map[string]int{}
 	for i, s := range slots {
@@ -176,4 +199,73 @@ func DisruptionCaps(slots []Slot, allowed map[int]int32) map[string]int {
 		}
 	}
 	return caps
+}
+
+// Disruption is how many of the workload's pods its rollout may take down
+// at once, as its controller resolves its strategy:
+//   - a Deployment: replicas with Recreate; with RollingUpdate its
+//     maxUnavailable resolved against replicas as the deployment
+//     controller does (kubectl's deploymentutil.ResolveFenceposts: 25% of
+//     4 is 1, and 0 with 0 surge is 1);
+//   - a StatefulSet: its rollingUpdate.maxUnavailable (default 1) resolved
+//     against replicas, rounded down, at least 1; 0 with OnDelete (the
+//     controller replaces no pod);
+//   - a DaemonSet: its rollingUpdate.maxUnavailable (default 1) resolved
+//     against the nodes it runs on (status.desiredNumberScheduled),
+//     rounded up as the daemonset controller does; 0 with OnDelete;
+//   - a Job or CronJob: 0, a fix takes none of its running pods down.
+func Disruption(w *inspect.Workload) int {
+	switch {
+	case w.Deployment != nil:
+		d := w.Deployment
+		replicas := int32(1)
+		if d.Spec.Replicas != nil {
+			replicas = *d.Spec.Replicas
+		}
+		ru := d.Spec.Strategy.RollingUpdate
+		if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType || ru == nil {
+			return int(replicas)
+		}
+		_, unavailable, err := deploymentutil.ResolveFenceposts(ru.MaxSurge, ru.MaxUnavailable, replicas)
+		if err != nil {
+			return int(replicas)
+		}
+		return int(unavailable)
+	case w.StatefulSet != nil:
+		st := w.StatefulSet
+		if st.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
+			return 0
+		}
+		replicas := 1
+		if st.Spec.Replicas != nil {
+			replicas = int(*st.Spec.Replicas)
+		}
+		var mu *intstr.IntOrString
+		if ru := st.Spec.UpdateStrategy.RollingUpdate; ru != nil {
+			mu = ru.MaxUnavailable
+		}
+		return max(scaled(mu, replicas, false), 1)
+	case w.DaemonSet != nil:
+		ds := w.DaemonSet
+		if ds.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
+			return 0
+		}
+		var mu *intstr.IntOrString
+		if ru := ds.Spec.UpdateStrategy.RollingUpdate; ru != nil {
+			mu = ru.MaxUnavailable
+		}
+		return max(scaled(mu, int(ds.Status.DesiredNumberScheduled), true), 1)
+	}
+	return 0
+}
+
+// scaled resolves a maxUnavailable (nil: 1) against total; a value that
+// does not parse counts as all of them.
+func scaled(v *intstr.IntOrString, total int, roundUp bool) int {
+	one := intstr.FromInt32(1)
+	n, err := intstr.GetScaledValueFromIntOrPercent(intstr.ValueOrDefault(v, one), total, roundUp)
+	if err != nil {
+		return total
+	}
+	return n
 }

@@ -6,8 +6,13 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 )
 
 // harness runs a Scheduler whose work blocks until the test releases it,
@@ -231,5 +236,68 @@ func TestDisruptionCaps(t *testing.T) {
 	want := map[string]int{"shop": 2, "bank": 1}
 	if len(caps) != len(want) || caps["shop"] != 2 || caps["bank"] != 1 {
 		t.Errorf("caps %v, want %v", caps, want)
+	}
+}
+
+// Covered runs weigh the pods their rollouts take down: under a cap of 2,
+// two rollouts of weight 1 run together, one of weight 2 runs alone, and
+// one heavier than the cap (Recreate) runs alone too, never starved.
+func TestSchedulerWeights(t *testing.T) {
+	slots := []Slot{
+		{Key: "a", Namespace: "shop", Covered: true, Weight: 1},
+		{Key: "b", Namespace: "shop", Covered: true, Weight: 2},
+		{Key: "c", Namespace: "shop", Covered: true, Weight: 1},
+		{Key: "d", Namespace: "shop", Covered: true, Weight: 4},
+	}
+	h := runHarness(t, context.Background(), Scheduler{Parallel: 4, Caps: map[string]int{"shop": 2}}, slots)
+	h.expect(0, 2) // b (2) does not fit beside a (1); c (1) does
+	h.finish(0)
+	h.expect() // c still weighs 1: b waits
+	h.finish(2)
+	h.expect(1)
+	h.finish(1)
+	h.expect(3) // heavier than the cap: alone
+	h.finish(3)
+	h.wait()
+}
+
+// Disruption resolves each kind's strategy as its controller does.
+func TestDisruption(t *testing.T) {
+	i32 := func(n int32) *int32 { return &n }
+	pct := func(s string) *intstr.IntOrString { v := intstr.FromString(s); return &v }
+	num := func(n int) *intstr.IntOrString { v := intstr.FromInt(n); return &v }
+	deploy := func(replicas int32, strategy appsv1.DeploymentStrategy) *inspect.Workload {
+		return &inspect.Workload{Deployment: &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: i32(replicas), Strategy: strategy}}}
+	}
+	rolling := func(surge, unavailable *intstr.IntOrString) appsv1.DeploymentStrategy {
+		return appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+			RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: surge, MaxUnavailable: unavailable}}
+	}
+	for _, c := range []struct {
+		name string
+		w    *inspect.Workload
+		want int
+	}{
+		{"deployment default 25% of 4", deploy(4, rolling(pct("25%"), pct("25%"))), 1},
+		{"deployment 25% of 8", deploy(8, rolling(pct("25%"), pct("25%"))), 2},
+		{"deployment 2 of 4", deploy(4, rolling(num(0), num(2))), 2},
+		{"deployment 0 surge 0 unavailable", deploy(4, rolling(num(0), num(0))), 1},
+		{"deployment 0 unavailable with surge", deploy(4, rolling(num(1), num(0))), 0},
+		{"deployment recreate", deploy(3, appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}), 3},
+		{"statefulset default", &inspect.Workload{StatefulSet: &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: i32(5)}}}, 1},
+		{"statefulset 40% of 5", &inspect.Workload{StatefulSet: &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: i32(5),
+			UpdateStrategy: appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{MaxUnavailable: pct("40%")}}}}}, 2},
+		{"statefulset on delete", &inspect.Workload{StatefulSet: &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: i32(5),
+			UpdateStrategy: appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}}}}, 0},
+		{"daemonset 10% of 12 nodes, rounded up", &inspect.Workload{DaemonSet: &appsv1.DaemonSet{
+			Spec: appsv1.DaemonSetSpec{UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDaemonSet{MaxUnavailable: pct("10%")}}},
+			Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 12}}}, 2},
+		{"job", &inspect.Workload{Job: &batchv1.Job{}}, 0},
+	} {
+		if got := Disruption(c.w); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
 	}
 }

@@ -98,6 +98,10 @@ type Meta struct {
 	// FixOrder places this rule's fix before higher ones, so later fixes
 	// see its result (a PDB needs the replicas fix first).
 	FixOrder int `json:"-"`
+	// CompanionSuffix is, for a rule whose fix creates an object named
+	// after the workload, what CompanionName appends while that name is
+	// taken, e.g. "-pdb"; NameStem strips it.
+	CompanionSuffix string `json:"-"`
 }
 
 // AppliesTo reports whether the rule checks workloads of this kind.

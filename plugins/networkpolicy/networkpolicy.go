@@ -41,7 +41,7 @@ func (Rule) Meta() rules.Meta {
 			"ServiceMonitors and PodMonitors scrape) from the monitoring namespace. Egress stays open unless " +
 			"asked; a restricted egress always keeps DNS to kube-dns open. Pods on the host network are " +
 			"left to a human: most network plugins do not enforce policies on them.",
-		Fixable: true,
+		Fixable: true, CompanionSuffix: "-harden",
 		Params: []rules.Param{
 			{Name: "allow-from", Description: "namespaces whose pods call the Services too, comma-separated"},
 			{Name: "ports", Description: "more ports to admit from the namespace, comma-separated (needed when no Service targets the pods)"},
@@ -86,10 +86,9 @@ func (Rule) Fix(s *inspect.Snapshot, _ rules.Finding, p rules.Params) (*rules.Fi
 	ingress, said := t.rules(sel)
 	t.warnOtherNamespaces()
 	t.warnShared()
-	name := s.Workload.Name()
-	for slices.Contains(s.NamespaceNetworkPolicyNames, name) {
-		name += "-harden"
-	}
+	name := rules.CompanionName(s.Workload.Name(), Rule{}.Meta().CompanionSuffix, func(n string) bool {
+		return slices.Contains(s.NamespaceNetworkPolicyNames, n)
+	})
 	spec := map[string]any{"podSelector": sel, "policyTypes": []any{"Ingress"}, "ingress": ingress}
 	switch p["egress"] {
 	case "", "open":

@@ -37,8 +37,8 @@ func (Rule) Meta() rules.Meta {
 			"selects another workload's pods; and unhealthyPodEvictionPolicy: AlwaysAllow so crash-looping pods " +
 			"never block a drain. Relax budgets that block every eviction; have exactly one budget per pod: the " +
 			"eviction API refuses to evict a pod that more than one PodDisruptionBudget selects.",
-		Fixable: true,
-		Params:  []rules.Param{{Name: "max-unavailable", Description: "maxUnavailable of the created PDB (number or percentage); default 1"}},
+		Fixable: true, CompanionSuffix: "-pdb",
+		Params: []rules.Param{{Name: "max-unavailable", Description: "maxUnavailable of the created PDB (number or percentage); default 1"}},
 		OptOuts: []rules.OptOut{
 			{Annotation: "polaris.fairwinds.com/missingPodDisruptionBudget-exempt"},
 			{Annotation: "kube-score/ignore", Value: "deployment-has-poddisruptionbudget"},
@@ -193,10 +193,9 @@ func (r Rule) Fix(s *inspect.Snapshot, f rules.Finding, p rules.Params) (*rules.
 	}
 	// A name no budget of the namespace has: applied over a taken one,
 	// the budget would rewrite it.
-	name := s.Workload.Name()
-	for slices.ContainsFunc(s.NamespacePDBs, func(p policyv1.PodDisruptionBudget) bool { return p.Name == name }) {
-		name += "-pdb"
-	}
+	name := rules.CompanionName(s.Workload.Name(), Rule{}.Meta().CompanionSuffix, func(n string) bool {
+		return slices.ContainsFunc(s.NamespacePDBs, func(p policyv1.PodDisruptionBudget) bool { return p.Name == n })
+	})
 	obj := rules.Identity("policy/v1", "PodDisruptionBudget", s.Workload.Namespace(), name)
 	rules.Set(obj, mu.String(), "spec", "maxUnavailable")
 	if mu.Type == intstr.Int {
