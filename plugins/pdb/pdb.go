@@ -63,8 +63,11 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 	}
 	podLabels := labels.Set(s.Workload.PodTemplate().Labels)
 	for _, p := range s.NamespacePDBs {
+		if !namedFor(s, p.Name, m.CompanionSuffix) || len(rules.SelectedNeighbours(s, p.Spec.Selector)) > 0 {
+			continue // another's: a neighbour of the same name keeps its budget under that name
+		}
 		sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
-		if err == nil && !sel.Matches(podLabels) && (p.Name == s.Workload.Name() || p.Name == s.Workload.Name()+"-pdb") {
+		if err == nil && !sel.Matches(podLabels) {
 			add(rules.Medium, fmt.Sprintf("PodDisruptionBudget %s is named for this workload but selects none of its pods", p.Name),
 				"fix the selector of PodDisruptionBudget "+p.Name+" to match the pod labels")
 		}
@@ -87,6 +90,12 @@ func (r Rule) Check(s *inspect.Snapshot) []rules.Finding {
 		}
 	}
 	return out
+}
+
+// namedFor reports whether a budget's name is one the fix gives this
+// workload's budget: its name, or its name with the suffix.
+func namedFor(s *inspect.Snapshot, name, suffix string) bool {
+	return name == s.Workload.Name() || name == s.Workload.Name()+suffix
 }
 
 // sharedBudget reports a budget over the workload's pods that selects a

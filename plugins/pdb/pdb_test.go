@@ -26,6 +26,7 @@ func TestFixtures(t *testing.T) {
 				"PodDisruptionBudget web is named for this workload but selects none of its pods", "no PodDisruptionBudget"},
 			NeedsHuman: []string{"fix the selector of PodDisruptionBudget web-pdb", "fix the selector of PodDisruptionBudget web "}},
 		{Name: "good budget passes", Failure: "testdata/pass.yaml"},
+		{Name: "a neighbour of the same name has the budget web: not this workload's", Failure: "testdata/pass-same-name.yaml"},
 		{Name: "selector shared with a neighbour: the pod template's labels", Failure: "testdata/failure-neighbour.yaml",
 			Fixed: "testdata/fixed-neighbour.yaml", Findings: []string{"no PodDisruptionBudget"}},
 		{Name: "no label tells the pods from a neighbour's", Failure: "testdata/failure-indistinct.yaml",
