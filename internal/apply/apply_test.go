@@ -389,7 +389,8 @@ func TestCommitRollsBackAFailedRollout(t *testing.T) {
 	if pdbExists(t, f) {
 		t.Error("the companion stays after the rollback")
 	}
-	if !reflect.DeepEqual(lines, []string{`deployment "web" successfully rolled out`}) {
+	// The rollback's own rollout, marked so: not the fix's "successfully rolled out".
+	if !reflect.DeepEqual(lines, []string{`rollback: deployment "web" successfully rolled out`}) {
 		t.Errorf("progress: %q", lines)
 	}
 	if out.Entry.Open() {

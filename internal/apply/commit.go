@@ -146,7 +146,7 @@ func (a *Applier) rollback(ctx context.Context, p *plan.Plan, w *inspect.Workloa
 				continue // not coming back by itself: no wait
 			}
 		}
-		if err := a.WaitRollout(ctx, obj, max(time.Until(deadline), time.Second), c.Progress, nil); err != nil {
+		if err := a.WaitRollout(ctx, obj, max(time.Until(deadline), time.Second), rollbackProgress(c.Progress), nil); err != nil {
 			rolled.Pending = append(rolled.Pending, notBack(obj, wait, err))
 		}
 	}
@@ -263,3 +263,13 @@ func (e *RolledBackError) State() string {
 }
 
 func (e *RolledBackError) Unwrap() error { return e.Cause }
+
+// rollbackProgress prefixes the status lines of a rollback's rollout with
+// "rollback: ", so that "successfully rolled out" there is not read as the
+// fix's own rollout; nil stays nil.
+func rollbackProgress(progress func(string)) func(string) {
+	if progress == nil {
+		return nil
+	}
+	return func(msg string) { progress("rollback: " + msg) }
+}
