@@ -197,15 +197,7 @@ func TestTUIOwnerBadge(t *testing.T) {
 func TestTUIQuitChangesNothing(t *testing.T) {
 	ns := newNamespace(t)
 	applyDemoShop(t, ns)
-	// What any write of harden's leaves: its own field manager (every write
-	// is a server-side apply), and a new generation when the spec changes.
-	// Not the resourceVersion: the deployment controller is still writing
-	// the status (and its revision annotation) of the just-applied shop.
-	const written = `{.metadata.generation} {.metadata.managedFields[*].manager}`
-	before := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath="+written)
-	if strings.Contains(before, "kubectl-harden") {
-		t.Fatalf("harden is a field manager before the test: %s", before)
-	}
+	before := unwritten(t, ns, "deploy/web")
 
 	term := newTerminal(t, "NO_COLOR=1 kubectl harden deploy/web -n "+ns)
 	term.waitFor("findings", 30*time.Second)
@@ -218,9 +210,8 @@ func TestTUIQuitChangesNothing(t *testing.T) {
 	if s := term.screen(); !strings.Contains(s, "nothing was changed") || !strings.Contains(s, " left (") {
 		t.Errorf("no word after quitting:\n%s", s)
 	}
-	after := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath="+written)
-	if strings.Contains(after, "kubectl-harden") || strings.Fields(after)[0] != strings.Fields(before)[0] {
-		t.Errorf("quitting changed the Deployment: %s → %s", before, after)
+	if after := unwritten(t, ns, "deploy/web"); after != before {
+		t.Errorf("quitting changed the Deployment: generation %s → %s", before, after)
 	}
 
 	// Piped (no terminal): the text report, as before.
@@ -269,7 +260,7 @@ func TestTUIAuditBrowser(t *testing.T) {
 func TestTUIEscAndQuitPrompt(t *testing.T) {
 	ns := newNamespace(t)
 	applyDemoShop(t, ns)
-	before := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}")
+	before := unwritten(t, ns, "deploy/web")
 
 	term := newTerminal(t, "NO_COLOR=1 kubectl harden deploy/web -n "+ns)
 	term.waitFor("space toggle fix", 30*time.Second)
@@ -301,8 +292,8 @@ func TestTUIEscAndQuitPrompt(t *testing.T) {
 	if s := term.screen(); !strings.Contains(s, "aborted, nothing was changed") {
 		t.Errorf("no word after aborting:\n%s", s)
 	}
-	if after := kubectl(t, "get", "deploy/web", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}"); after != before {
-		t.Errorf("resourceVersion %s → %s: aborting changed the Deployment", before, after)
+	if after := unwritten(t, ns, "deploy/web"); after != before {
+		t.Errorf("aborting changed the Deployment: generation %s → %s", before, after)
 	}
 }
 
@@ -324,4 +315,18 @@ func headerZones(t *testing.T, screen string) map[string]int {
 		out[z[:i]] = n
 	}
 	return out
+}
+
+// unwritten is the workload's generation, failing the test when harden is
+// one of its field managers: what any write of harden's leaves (every
+// write is a server-side apply; a new spec is a new generation). Not the
+// resourceVersion: the deployment controller is still writing the status
+// (and its revision annotation) of a just-applied shop.
+func unwritten(t *testing.T, ns, ref string) string {
+	t.Helper()
+	got := kubectl(t, "get", ref, "-n", ns, "-o", `jsonpath={.metadata.generation} {.metadata.managedFields[*].manager}`)
+	if strings.Contains(got, "kubectl-harden") {
+		t.Fatalf("%s has harden as a field manager: %s", ref, got)
+	}
+	return strings.Fields(got)[0]
 }
