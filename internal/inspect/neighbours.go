@@ -38,12 +38,12 @@ func WorkloadNeighbour(w *Workload) Neighbour {
 // a companion's selector must leave alone. A Job made by a CronJob leaves
 // out its CronJob and the CronJob's other Jobs too: they are the same pods.
 func (s *Snapshot) Neighbours() []Neighbour {
-	var out []Neighbour
+	out := make([]Neighbour, 0, len(s.Neighbourhood))
 	w := s.Workload
-	cron := w.CronJobOwner()
+	ref, cron := w.Ref(), w.CronJobOwner()
 	for _, n := range s.Neighbourhood {
 		switch {
-		case n.Ref == w.Ref(), w.Controls(n.Controller, n.Labels):
+		case n.Ref == ref, w.Controls(n.Controller, n.Labels):
 		case cron != "" && (n.Ref == "cronjob/"+cron || n.Controller != nil && n.Controller.Kind == "CronJob" && n.Controller.Name == cron):
 		default:
 			out = append(out, n)

@@ -81,7 +81,7 @@ func (w *Workload) Name() string      { return w.Object.GetName() }
 func (w *Workload) Namespace() string { return w.Object.GetNamespace() }
 
 // Ref is the kubectl-style reference, e.g. "deployment/web".
-func (w *Workload) Ref() string { return fmt.Sprintf("%s/%s", strings.ToLower(w.Kind()), w.Name()) }
+func (w *Workload) Ref() string { return strings.ToLower(w.Kind()) + "/" + w.Name() }
 
 // Annotations are the workload's annotations, read from its typed form:
 // the unstructured form copies them on every read.

@@ -2,6 +2,7 @@ package objmerge
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -14,7 +15,11 @@ func FuzzMerge(f *testing.F) {
 		if json.Unmarshal([]byte(a), &dst) != nil || json.Unmarshal([]byte(b), &src) != nil {
 			return
 		}
+		kept := DeepCopy(dst)
 		merged := Merge(DeepCopy(dst), src)
+		if m := Merged(dst, src); !reflect.DeepEqual(m, merged) || !reflect.DeepEqual(dst, kept) {
+			t.Fatalf("Merged(%s, %s) = %v, Merge gives %v; dst after: %v", a, b, m, merged, dst)
+		}
 		if !Contains(merged, src) {
 			t.Fatalf("Merge(%s, %s) = %v does not contain the source", a, b, merged)
 		}

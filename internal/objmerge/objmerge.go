@@ -73,6 +73,59 @@ func mergeValue(field string, dv, sv any) any {
 	return sv
 }
 
+// Merged is Merge without changing dst: it returns dst with src merged
+// in, as a new map that shares with dst every part src leaves alone (so
+// neither may be changed in place afterwards). Projecting a fix on a
+// live object copies only the paths the fix writes, not the object.
+func Merged(dst, src map[string]any) map[string]any {
+	out := make(map[string]any, len(dst)+len(src))
+	for k, v := range dst {
+		out[k] = v
+	}
+	for k, sv := range src {
+		out[k] = mergedValue(k, out[k], sv)
+	}
+	return out
+}
+
+// mergedValue is mergeValue without changing dv.
+func mergedValue(field string, dv, sv any) any {
+	switch s := sv.(type) {
+	case map[string]any:
+		d, _ := dv.(map[string]any)
+		return Merged(d, s)
+	case []any:
+		keys, keyed := listKeys[field]
+		if !keyed || keys == nil {
+			return DeepCopy(s)
+		}
+		d, _ := dv.([]any)
+		out := append(make([]any, 0, len(d)+len(s)), d...)
+		for _, item := range s {
+			im, ok := item.(map[string]any)
+			if !ok {
+				return DeepCopy(s)
+			}
+			i := indexOf(out, im, keys)
+			if i < 0 {
+				out = append(out, DeepCopy(im))
+				continue
+			}
+			out[i] = Merged(out[i].(map[string]any), im)
+		}
+		return out
+	}
+	return sv
+}
+
+// Keyed returns the key fields of the list field (containers: name), nil
+// for an atomic list.
+func Keyed(field string) []string { return listKeys[field] }
+
+// IndexOf returns the index of the item of list with item's keys (keys
+// from Keyed), -1 for none.
+func IndexOf(list []any, item map[string]any, keys []string) int { return indexOf(list, item, keys) }
+
 func indexOf(list []any, item map[string]any, keys []string) int {
 	for i, e := range list {
 		em, ok := e.(map[string]any)
@@ -92,7 +145,7 @@ func sameKey(a, b map[string]any, keys []string) bool {
 		if bv == nil {
 			bv = keyDefaults[k]
 		}
-		if fmt.Sprint(av) != fmt.Sprint(bv) {
+		if av != bv && fmt.Sprint(av) != fmt.Sprint(bv) { // 80 and 80.0 are one port
 			return false
 		}
 	}

@@ -92,3 +92,23 @@ func TestPrune(t *testing.T) {
 		t.Errorf("got  %v\nwant %v", live, want)
 	}
 }
+
+// Merged gives what Merge gives on a copy, and leaves dst as it was.
+func TestMergedLeavesDst(t *testing.T) {
+	dst := `{spec: {replicas: 1, template: {spec: {containers: [{name: a, image: x}, {name: b, securityContext: {runAsUser: 0}}]}}}, status: {ready: 1}}`
+	for _, src := range []string{
+		`{spec: {template: {spec: {containers: [{name: b, securityContext: {runAsNonRoot: true}}]}}}}`,
+		`{spec: {template: {spec: {containers: [{name: c}], securityContext: {fsGroup: 2}}}}}`,
+		`{spec: {replicas: 3, strategy: {rollingUpdate: {maxUnavailable: 0}}}, metadata: {labels: {a: b}}}`,
+		`{spec: {template: null}}`,
+	} {
+		d := obj(t, dst)
+		got := Merged(d, obj(t, src))
+		if !reflect.DeepEqual(d, obj(t, dst)) {
+			t.Errorf("Merged(_, %s) changed dst: %v", src, d)
+		}
+		if want := Merge(obj(t, dst), obj(t, src)); !reflect.DeepEqual(got, want) {
+			t.Errorf("Merged(_, %s) = %v, Merge gives %v", src, got, want)
+		}
+	}
+}

@@ -145,20 +145,22 @@ const NotSelected = "not selected for fixing"
 // annotations do, gives fix parameters under Params, and adds a finding
 // per expired exemption that matches the workload.
 func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
-	results, alone, err := evaluate(s, sel)
+	checked := map[string][]Finding{}
+	results, alone, err := evaluate(s, sel, checked, nil)
 	if err != nil {
 		return nil, err
 	}
 	// The pass with --fix=all only decides findings whose fix alone would
 	// need a human (settle): without one, it is not run.
-	withAll, err := withAllWhenNeeded(s, sel, results, alone)
+	withAll, err := withAllWhenNeeded(s, sel, checked, results, alone)
 	if err != nil {
 		return nil, err
 	}
 	for i := range results {
 		if results[i].Status == StatusNotSelected {
-			var all Result
-			if withAll != nil {
+			// A rule the pass left out: its fix alone is its fix with all.
+			all := Result{Status: StatusNeedsHuman, Reason: alone[i]}
+			if withAll != nil && withAll[i].Status != "" {
 				all = withAll[i]
 			}
 			results[i].Status, results[i].Reason = settle(results[i].Finding, alone[i], all)
@@ -178,17 +180,25 @@ func Evaluate(s *inspect.Snapshot, sel Selection) ([]Result, error) {
 
 // withAllWhenNeeded evaluates the snapshot under the selection with "all"
 // added (withAll), for settle: only when a not-selected finding's fix
-// alone needs a human, else nil (settle reads the pass for no other
-// finding). An error when the rules report other findings the second time.
-func withAllWhenNeeded(s *inspect.Snapshot, sel Selection, results []Result, alone []string) ([]Result, error) {
-	needed := false
+// alone needs a human and its rule names FixableAfter rules, and then only
+// those findings' rules and the rules they name (transitively); else nil.
+// The other results of the pass have no Status (not evaluated). An error
+// when the rules report other findings the second time.
+func withAllWhenNeeded(s *inspect.Snapshot, sel Selection, checked map[string][]Finding, results []Result, alone []string) ([]Result, error) {
+	needed, only := false, map[string]bool{}
 	for i, r := range results {
-		needed = needed || (r.Status == StatusNotSelected && alone[i] != "")
+		if r.Status == StatusNotSelected && alone[i] != "" {
+			needed = true
+			addFixableAfter(only, r.Rule)
+		}
 	}
-	if !needed {
+	switch {
+	case exhaustive && needed:
+		only = nil
+	case len(only) == 0:
 		return nil, nil
 	}
-	withAll, _, err := evaluate(s, sel.withAll())
+	withAll, _, err := evaluate(s, sel.withAll(), checked, only)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +206,27 @@ func withAllWhenNeeded(s *inspect.Snapshot, sel Selection, results []Result, alo
 		return nil, fmt.Errorf("rules reported %d findings, then %d on the same snapshot", len(results), len(withAll))
 	}
 	return withAll, nil
+}
+
+// exhaustive makes the --fix=all pass evaluate every rule whenever any
+// not-selected finding alone needs a human, as it did before
+// FixableAfter: the reference the fixture test compares with.
+var exhaustive = false
+
+// addFixableAfter adds to only the rule id, when it names FixableAfter
+// rules, with those rules and the ones they name.
+func addFixableAfter(only map[string]bool, id string) {
+	r, ok := Get(id)
+	if !ok || only[id] || len(r.Meta().FixableAfter) == 0 {
+		return
+	}
+	only[id] = true
+	for _, dep := range r.Meta().FixableAfter {
+		if !only[dep] {
+			only[dep] = true
+			addFixableAfter(only, dep)
+		}
+	}
 }
 
 // withAll is the selection with "all" added to its fix list: what
@@ -230,8 +261,13 @@ func settle(f Finding, human string, withAll Result) (Status, string) {
 // evaluate settles each finding under the selection, in fix order. A
 // not-selected finding keeps StatusNotSelected with no reason (Evaluate
 // settles it); alone[i] is then why its fix, tried on the projected
-// snapshot, needs a human, or "" when it would be planned.
-func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []string, err error) {
+// snapshot, needs a human, or "" when it would be planned. checked holds
+// each rule's findings on s by ID: filled by the first pass, read by the
+// next (the live snapshot is the same, only the selection differs).
+// only, when not nil, names the rules evaluated: the others' findings get
+// a Result with no Status, so that results stay in step with the first
+// pass's.
+func evaluate(s *inspect.Snapshot, sel Selection, checked map[string][]Finding, only map[string]bool) (results []Result, alone []string, err error) {
 	projected := s
 	for _, r := range inFixOrder() {
 		m := r.Meta()
@@ -241,7 +277,17 @@ func evaluate(s *inspect.Snapshot, sel Selection) (results []Result, alone []str
 		if !sel.Active(m.ID) {
 			continue
 		}
-		findings := Check(r, s)
+		findings, ok := checked[m.ID]
+		if !ok {
+			findings = Check(r, s)
+			checked[m.ID] = findings
+		}
+		if only != nil && !only[m.ID] {
+			for _, f := range findings {
+				results, alone = append(results, Result{Finding: f}), append(alone, "")
+			}
+			continue
+		}
 		exemptBy, exempt := sel.exempted(s, m)
 		for _, f := range findings {
 			f = sel.Graded(f)

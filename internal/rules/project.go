@@ -17,8 +17,7 @@ func Project(s *inspect.Snapshot, fix *Fix) (*inspect.Snapshot, error) {
 		kind, _, _ := unstructured.NestedString(c.Object, "kind")
 		name, _, _ := unstructured.NestedString(c.Object, "metadata", "name")
 		if kind == out.Workload.Kind() && name == out.Workload.Name() {
-			merged := objmerge.Merge(objmerge.DeepCopy(out.Workload.Object.Object), c.Object)
-			w, err := inspect.NewWorkload(&unstructured.Unstructured{Object: merged})
+			w, err := out.Workload.Merged(c.Object)
 			if err != nil {
 				return nil, err
 			}

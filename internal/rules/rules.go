@@ -102,6 +102,15 @@ type Meta struct {
 	// after the workload, what CompanionName appends while that name is
 	// taken, e.g. "-pdb"; NameStem strips it.
 	CompanionSuffix string `json:"-"`
+	// FixableAfter names the rules whose fixes, planned before this one's
+	// (FixOrder), can make this rule's fix possible where it alone needs
+	// a human: capabilities drops ALL only from a container that
+	// run-as-non-root leaves non-root; pdb needs replicas' second replica.
+	// Evaluate's --fix=all pass, which tells "needs a human" from "not
+	// selected: --fix=all fixes it", runs only for findings of rules that
+	// name some (with those rules); any other rule's verdict alone is its
+	// verdict with all. A test over every fixture checks the claim.
+	FixableAfter []string `json:"-"`
 }
 
 // AppliesTo reports whether the rule checks workloads of this kind.

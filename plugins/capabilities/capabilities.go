@@ -41,7 +41,8 @@ func (Rule) Meta() rules.Meta {
 		OptOuts: []rules.OptOut{{Annotation: "polaris.fairwinds.com/dangerousCapabilities-exempt"}, {Annotation: "polaris.fairwinds.com/insecureCapabilities-exempt"}},
 		// After run-as-non-root (0): whether a container stays root is read
 		// from the spec that fix projects.
-		FixOrder: 1,
+		FixOrder:     1,
+		FixableAfter: []string{"run-as-non-root"},
 	}
 }
 

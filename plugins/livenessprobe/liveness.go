@@ -26,27 +26,29 @@ const id = "liveness-probe"
 const minBudgetSeconds = 15
 
 // Meta describes the rule.
-func (Rule) Meta() rules.Meta {
-	return rules.Meta{
-		ID: id, Aliases: []string{"probes"}, Title: "Liveness probe", Category: rules.Health, Severity: rules.Medium,
-		Kinds: probe.Kinds,
-		Why: "Without a liveness probe a deadlocked process keeps its pod forever. A liveness probe identical " +
-			"to the readiness probe restarts pods that are only busy, and one with tight timeouts kills slow but " +
-			"healthy pods, turning a load spike into a restart storm.",
-		Remediation: "Add a tolerant livenessProbe (tcpSocket on the declared port a Service targets, or httpGet " +
-			"with your path; every 10s, 6 failures, a 5s timeout or the container's longest probe timeout), " +
-			"distinct from the readiness probe, with a total failure budget of at least 15 seconds; with a " +
-			"startupProbe when the pods may take longer to start than it tolerates. Relaxing a tight probe " +
-			"only raises its thresholds. Given timings (period, timeout, failure-threshold) replace these " +
-			"numbers; a tolerance they leave under 15 seconds is refused.",
-		Fixable: true,
-		Params:  append(append([]rules.Param{}, probe.Params...), probe.TimingParams(defaults, &minimums)...),
-		OptOuts: []rules.OptOut{
-			{Annotation: "polaris.fairwinds.com/livenessProbeMissing-exempt"},
-			{Annotation: "kube-score/ignore", Value: "pod-probes"},
-			{Annotation: "ignore-check.kube-linter.io/no-liveness-probe"},
-		},
-	}
+func (Rule) Meta() rules.Meta { return meta }
+
+// meta is built once: its parameters' descriptions are formatted, and
+// evaluation asks for the rule's Meta on every workload.
+var meta = rules.Meta{
+	ID: id, Aliases: []string{"probes"}, Title: "Liveness probe", Category: rules.Health, Severity: rules.Medium,
+	Kinds: probe.Kinds,
+	Why: "Without a liveness probe a deadlocked process keeps its pod forever. A liveness probe identical " +
+		"to the readiness probe restarts pods that are only busy, and one with tight timeouts kills slow but " +
+		"healthy pods, turning a load spike into a restart storm.",
+	Remediation: "Add a tolerant livenessProbe (tcpSocket on the declared port a Service targets, or httpGet " +
+		"with your path; every 10s, 6 failures, a 5s timeout or the container's longest probe timeout), " +
+		"distinct from the readiness probe, with a total failure budget of at least 15 seconds; with a " +
+		"startupProbe when the pods may take longer to start than it tolerates. Relaxing a tight probe " +
+		"only raises its thresholds. Given timings (period, timeout, failure-threshold) replace these " +
+		"numbers; a tolerance they leave under 15 seconds is refused.",
+	Fixable: true,
+	Params:  append(append([]rules.Param{}, probe.Params...), probe.TimingParams(defaults, &minimums)...),
+	OptOuts: []rules.OptOut{
+		{Annotation: "polaris.fairwinds.com/livenessProbeMissing-exempt"},
+		{Annotation: "kube-score/ignore", Value: "pod-probes"},
+		{Annotation: "ignore-check.kube-linter.io/no-liveness-probe"},
+	},
 }
 
 // Check reports, per container, a missing, copied or too tight liveness probe.

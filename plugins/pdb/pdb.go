@@ -38,7 +38,9 @@ func (Rule) Meta() rules.Meta {
 			"never block a drain. Relax budgets that block every eviction; have exactly one budget per pod: the " +
 			"eviction API refuses to evict a pod that more than one PodDisruptionBudget selects.",
 		Fixable: true, CompanionSuffix: "-pdb",
-		Params: []rules.Param{{Name: "max-unavailable", Description: "maxUnavailable of the created PDB (number or percentage); default 1"}},
+		// The budget of a one-replica workload waits for the replicas fix.
+		FixableAfter: []string{"replicas"},
+		Params:       []rules.Param{{Name: "max-unavailable", Description: "maxUnavailable of the created PDB (number or percentage); default 1"}},
 		OptOuts: []rules.OptOut{
 			{Annotation: "polaris.fairwinds.com/missingPodDisruptionBudget-exempt"},
 			{Annotation: "kube-score/ignore", Value: "deployment-has-poddisruptionbudget"},

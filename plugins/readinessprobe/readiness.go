@@ -18,28 +18,30 @@ type Rule struct{}
 const id = "readiness-probe"
 
 // Meta describes the rule.
-func (Rule) Meta() rules.Meta {
-	return rules.Meta{
-		ID: id, Aliases: []string{"probes"}, Title: "Readiness probe", Category: rules.Health, Severity: rules.Medium,
-		Kinds: probe.Kinds,
-		Why: "Without a readiness probe a pod receives traffic as soon as its process starts, before it can " +
-			"serve, and keeps receiving it while it is failing; rollouts also count unready pods as available. " +
-			"It is high severity when a Service sends traffic to the pods.",
-		Remediation: "Add a readinessProbe. harden uses a tcpSocket probe on the declared containerPort a Service " +
-			"targets (else the only one declared; with several and no Service it asks which), with a timeout no " +
-			"shorter than the container's other probes, and an httpGet probe only with a path you give " +
-			"(--set readiness-probe.path=/ready).",
-		Fixable: true,
-		Params:  append(append([]rules.Param{}, probe.Params...), probe.TimingParams(defaults, nil)...),
-		// Before liveness-probe: the new probe's timeout follows the
-		// container's live probes, not a livenessProbe added in the same run.
-		FixOrder: -1,
-		OptOuts: []rules.OptOut{
-			{Annotation: "polaris.fairwinds.com/readinessProbeMissing-exempt"},
-			{Annotation: "kube-score/ignore", Value: "pod-probes"},
-			{Annotation: "ignore-check.kube-linter.io/no-readiness-probe"},
-		},
-	}
+func (Rule) Meta() rules.Meta { return meta }
+
+// meta is built once: its parameters' descriptions are formatted, and
+// evaluation asks for the rule's Meta on every workload.
+var meta = rules.Meta{
+	ID: id, Aliases: []string{"probes"}, Title: "Readiness probe", Category: rules.Health, Severity: rules.Medium,
+	Kinds: probe.Kinds,
+	Why: "Without a readiness probe a pod receives traffic as soon as its process starts, before it can " +
+		"serve, and keeps receiving it while it is failing; rollouts also count unready pods as available. " +
+		"It is high severity when a Service sends traffic to the pods.",
+	Remediation: "Add a readinessProbe. harden uses a tcpSocket probe on the declared containerPort a Service " +
+		"targets (else the only one declared; with several and no Service it asks which), with a timeout no " +
+		"shorter than the container's other probes, and an httpGet probe only with a path you give " +
+		"(--set readiness-probe.path=/ready).",
+	Fixable: true,
+	Params:  append(append([]rules.Param{}, probe.Params...), probe.TimingParams(defaults, nil)...),
+	// Before liveness-probe: the new probe's timeout follows the
+	// container's live probes, not a livenessProbe added in the same run.
+	FixOrder: -1,
+	OptOuts: []rules.OptOut{
+		{Annotation: "polaris.fairwinds.com/readinessProbeMissing-exempt"},
+		{Annotation: "kube-score/ignore", Value: "pod-probes"},
+		{Annotation: "ignore-check.kube-linter.io/no-readiness-probe"},
+	},
 }
 
 // Check reports each container without a readiness probe.

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -74,7 +75,12 @@ func runCase(t *testing.T, rule rules.Rule, tc Case) {
 	s := Load(t, tc.Failure)
 	checkFindings(t, id, rules.Check(rule, s), tc.Findings)
 	sel := rules.Selection{Fix: []string{id}, Params: map[string]rules.Params{id: tc.Params}}
+	live := s.Workload.Object.DeepCopy()
 	results := evaluate(t, s, sel)
+	if !equality.Semantic.DeepEqual(live, s.Workload.Object) {
+		t.Error("evaluating changed the live workload (projections must copy what they change)")
+	}
+	checkProjections(t, s, results)
 	checkNeedsHuman(t, id, results, tc.NeedsHuman)
 	p, err := plan.Build(s, results, plan.DefaultFieldManager)
 	if err != nil {
@@ -103,6 +109,35 @@ func checkFindings(t *testing.T, id string, findings []rules.Finding, want []str
 		}
 		if f.Rule != id || f.Severity == 0 || f.Category == "" {
 			t.Errorf("finding %d lacks rule, severity or category: %+v", i, f)
+		}
+	}
+}
+
+// checkProjections checks that projecting each planned change to the
+// workload (Workload.Merged, which converts only the fields a change
+// names) gives the typed object a whole conversion of the merged object
+// gives.
+func checkProjections(t *testing.T, s *inspect.Snapshot, results []rules.Result) {
+	for _, r := range results {
+		if r.Fix == nil {
+			continue
+		}
+		for _, c := range r.Fix.Changes {
+			if c.Create || c.Object["kind"] != s.Workload.Kind() {
+				continue
+			}
+			got, err := s.Workload.Merged(c.Object)
+			if err != nil {
+				t.Fatalf("%s: projecting %v: %v", r.Rule, c.Object, err)
+			}
+			want, err := inspect.NewWorkload(got.Object.DeepCopy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.Object, want.Object = nil, nil
+			if !equality.Semantic.DeepEqual(got, want) {
+				t.Errorf("%s: the projected typed object differs from a whole conversion of the merged object", r.Rule)
+			}
 		}
 	}
 }
