@@ -85,6 +85,9 @@ type Namespace struct {
 	Pending   Counts         `json:"pending"`
 	Findings  []rules.Result `json:"findings"`
 	Workloads []Workload     `json:"workloads"`
+	// spilled counts the workloads of a namespace handed to
+	// Auditor.Spill, whose entries it no longer holds.
+	spilled int
 }
 
 // Workload is one workload's score and findings.
@@ -116,6 +119,12 @@ func (w Workload) TopRules(n int) []string {
 type Auditor struct {
 	sel rules.Selection
 	ns  map[string]*Namespace
+	// Spill, when set, takes each namespace Add completes (Add is called
+	// once per namespace, with all of it), scored and its workloads sorted,
+	// and the Auditor keeps only its score and counts: Report's namespaces
+	// then have neither workloads nor findings. It keeps a cluster's
+	// findings out of memory; an error stops Add.
+	Spill func(*Namespace) error
 }
 
 // New starts a report of the rules the selection chooses.
@@ -150,6 +159,7 @@ func (a *Auditor) Add(ctx context.Context, snaps []*inspect.Snapshot, namespaces
 		return nil, err
 	}
 	out := make([]Workload, len(snaps))
+	var added []*Namespace
 	for i, s := range snaps {
 		w := Workload{Kind: s.Workload.Kind(), Name: s.Workload.Name(), Score: rules.Score(results[i]), Findings: results[i]}
 		for _, r := range results[i] {
@@ -160,6 +170,7 @@ func (a *Auditor) Add(ctx context.Context, snaps []*inspect.Snapshot, namespaces
 		n := a.namespace(s.Workload.Namespace())
 		n.Workloads = append(n.Workloads, w)
 		out[i] = w
+		added = appendOnce(added, n)
 	}
 	for _, ns := range namespaces {
 		if ns == nil {
@@ -167,8 +178,26 @@ func (a *Auditor) Add(ctx context.Context, snaps []*inspect.Snapshot, namespaces
 		}
 		n := a.namespace(ns.Namespace.Name)
 		n.Findings = NamespaceFindings(ns, a.sel)
+		added = appendOnce(added, n)
+	}
+	if a.Spill == nil {
+		return out, nil
+	}
+	for _, n := range added {
+		n.score()
+		if err := a.Spill(n); err != nil {
+			return nil, err
+		}
+		a.ns[n.Name] = &Namespace{Name: n.Name, Score: n.Score, Pending: n.Pending, spilled: len(n.Workloads)}
 	}
 	return out, nil
+}
+
+func appendOnce(list []*Namespace, n *Namespace) []*Namespace {
+	if slices.Contains(list, n) {
+		return list
+	}
+	return append(list, n)
 }
 
 func (a *Auditor) namespace(name string) *Namespace {
@@ -180,35 +209,21 @@ func (a *Auditor) namespace(name string) *Namespace {
 	return n
 }
 
-// Report scores what was added: each namespace, then the cluster.
+// Report scores what was added: each namespace, then the cluster. The
+// namespaces are sorted by name, and each one's workloads worst first.
 func (a *Auditor) Report() *Report {
 	rep := &Report{APIVersion: APIVersion, Kind: Kind}
 	total, weighted := 0, 0
 	for _, n := range a.ns {
-		n.Pending = Counts{}
-		sum := 0
-		for _, w := range n.Workloads {
-			sum += w.Score
-			n.Pending.Critical += w.Pending.Critical
-			n.Pending.High += w.Pending.High
-			n.Pending.Medium += w.Pending.Medium
-			n.Pending.Low += w.Pending.Low
+		workloads := n.spilled
+		if a.Spill == nil {
+			n.score()
+			workloads = len(n.Workloads)
 		}
-		mean := 100
-		if len(n.Workloads) > 0 {
-			mean = (sum + len(n.Workloads)/2) / len(n.Workloads)
-		}
-		for _, f := range n.Findings {
-			if f.Pending() {
-				n.Pending.add(f.Severity)
-			}
-		}
-		// The namespace's own findings scale its workloads' mean down.
-		n.Score = (mean*rules.ScoreOf(rules.Penalty(n.Findings)) + 50) / 100
-		weight := max(len(n.Workloads), 1)
+		weight := max(workloads, 1)
 		total += weight
 		weighted += n.Score * weight
-		rep.Workloads += len(n.Workloads)
+		rep.Workloads += workloads
 		rep.Pending.Critical += n.Pending.Critical
 		rep.Pending.High += n.Pending.High
 		rep.Pending.Medium += n.Pending.Medium
@@ -220,10 +235,33 @@ func (a *Auditor) Report() *Report {
 		rep.Score = (weighted + total/2) / total
 	}
 	sort.Slice(rep.Namespaces, func(i, j int) bool { return rep.Namespaces[i].Name < rep.Namespaces[j].Name })
-	for _, n := range rep.Namespaces {
-		sort.SliceStable(n.Workloads, func(i, j int) bool { return n.Workloads[i].Score < n.Workloads[j].Score })
-	}
 	return rep
+}
+
+// score sets the namespace's pending counts and score from its workloads
+// and own findings, and sorts its workloads worst first.
+func (n *Namespace) score() {
+	n.Pending = Counts{}
+	sum := 0
+	for _, w := range n.Workloads {
+		sum += w.Score
+		n.Pending.Critical += w.Pending.Critical
+		n.Pending.High += w.Pending.High
+		n.Pending.Medium += w.Pending.Medium
+		n.Pending.Low += w.Pending.Low
+	}
+	mean := 100
+	if len(n.Workloads) > 0 {
+		mean = (sum + len(n.Workloads)/2) / len(n.Workloads)
+	}
+	for _, f := range n.Findings {
+		if f.Pending() {
+			n.Pending.add(f.Severity)
+		}
+	}
+	// The namespace's own findings scale its workloads' mean down.
+	n.Score = (mean*rules.ScoreOf(rules.Penalty(n.Findings)) + 50) / 100
+	sort.SliceStable(n.Workloads, func(i, j int) bool { return n.Workloads[i].Score < n.Workloads[j].Score })
 }
 
 // FixableRules lists, once each, the rules of a workload's pending

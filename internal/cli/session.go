@@ -56,7 +56,7 @@ func newSession(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, t inspe
 	s.cluster = cfg.Host
 	warnings := &apply.Warnings{}
 	cfg = rest.CopyConfig(cfg)
-	cfg.WarningHandler = warnings
+	cfg.WarningHandlerWithContext = warnings
 	// An audit sends a few dozen requests at once (a paginated LIST per
 	// kind, a dry-run per namespace): client-go's default of 5 per second
 	// would keep it waiting for seconds. The server's API Priority and

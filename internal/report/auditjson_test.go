@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"sort"
+	"sync"
 	"testing"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/audit"
@@ -27,6 +29,70 @@ func TestWriteAuditJSONMatchesEncoder(t *testing.T) {
 		}
 		if got.String() != want.String() {
 			t.Errorf("%s: streamed JSON differs:\n--- encoder\n%s\n--- streamed\n%s", name, want.String(), got.String())
+		}
+	}
+}
+
+// A spool gives the bytes of the whole report marshalled, JSON and YAML,
+// whatever order its namespaces were added in (concurrently, in reverse),
+// from a temporary file or from memory, and read again after Reset.
+func TestSpoolMatchesWholeReport(t *testing.T) {
+	// The demo namespace three times, sorted by name: "demo" before
+	// "demo-a", which the API server lists first ("demo-a/" < "demo/").
+	full := demoAudit(t)
+	for _, n := range []string{"b", "demo-a"} {
+		ns := full.Namespaces[0]
+		ns.Name = n
+		full.Namespaces = append(full.Namespaces, ns)
+	}
+	sort.Slice(full.Namespaces, func(i, j int) bool { return full.Namespaces[i].Name < full.Namespaces[j].Name })
+	for name, rep := range map[string]*audit.Report{
+		"full":          full,
+		"no namespaces": {APIVersion: audit.APIVersion, Kind: audit.Kind, Score: 100},
+		"empty list":    {APIVersion: audit.APIVersion, Kind: audit.Kind, Score: 100, Namespaces: []audit.Namespace{}},
+	} {
+		for _, format := range []string{"json", "yaml"} {
+			var want bytes.Buffer
+			if format == "json" {
+				enc := json.NewEncoder(&want)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := WriteYAML(&want, rep); err != nil {
+				t.Fatal(err)
+			}
+			for _, dir := range []string{t.TempDir(), "/nonexistent"} { // a file; memory
+				s := NewSpool(format, dir)
+				if err := s.Add(&audit.Namespace{Name: "read-before-reset"}); err != nil {
+					t.Fatal(err)
+				}
+				s.Reset()
+				var wg sync.WaitGroup
+				for i := len(rep.Namespaces) - 1; i >= 0; i-- {
+					wg.Go(func() {
+						if err := s.Add(&rep.Namespaces[i]); err != nil {
+							t.Error(err)
+						}
+					})
+				}
+				wg.Wait()
+				// The report as spilled: namespaces without their entries.
+				head := *rep
+				if rep.Namespaces != nil {
+					head.Namespaces = make([]audit.Namespace, len(rep.Namespaces))
+				}
+				var got bytes.Buffer
+				if err := s.Write(&got, &head); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Close(); err != nil {
+					t.Error(err)
+				}
+				if got.String() != want.String() {
+					t.Errorf("%s, %s, spool in %s: differs:\n--- whole\n%s\n--- spooled\n%s", name, format, dir, want.String(), got.String())
+				}
+			}
 		}
 	}
 }
