@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -71,24 +72,29 @@ func TestPendingOf(t *testing.T) {
 	}
 }
 
-// The audit's GC target is restored when it ends, and a GOGC set by the
-// user is left alone.
+// The audit's memory limit (per cluster read at once) is restored when it
+// ends, and a GOGC or GOMEMLIMIT set by the user is left alone.
 func TestTightGCRestores(t *testing.T) {
-	t.Setenv("GOGC", "")
-	os.Unsetenv("GOGC")
-	before := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(before)
-	restore := tightGC()
-	if got := debug.SetGCPercent(25); got != 25 {
-		t.Errorf("GC percent %d during the audit, want 25", got)
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Setenv(env, "")
+		os.Unsetenv(env)
+	}
+	before := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(before)
+	restore := tightGC(2)
+	if got := debug.SetMemoryLimit(-1); got != 2*auditMemoryLimit {
+		t.Errorf("memory limit %d during a 2-cluster audit, want %d", got, 2*auditMemoryLimit)
 	}
 	restore()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent %d after the audit, want 100", got)
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit %d after the audit, want none", got)
 	}
-	t.Setenv("GOGC", "200")
-	tightGC()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent %d with GOGC set, want it untouched (100)", got)
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Setenv(env, "200")
+		tightGC(1)()
+		if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+			t.Errorf("memory limit %d with %s set, want it untouched", got, env)
+		}
+		os.Unsetenv(env)
 	}
 }

@@ -213,18 +213,22 @@ func withAllWhenNeeded(s *inspect.Snapshot, sel Selection, checked map[string][]
 // FixableAfter: the reference the fixture test compares with.
 var exhaustive = false
 
-// addFixableAfter adds to only the rule id, when it names FixableAfter
-// rules, with those rules and the ones they name.
+// addFixableAfter adds the rule id to only when it names FixableAfter
+// rules, with the rules it names and those they name.
 func addFixableAfter(only map[string]bool, id string) {
-	r, ok := Get(id)
-	if !ok || only[id] || len(r.Meta().FixableAfter) == 0 {
+	if r, ok := Get(id); ok && len(r.Meta().FixableAfter) > 0 {
+		addWithFixableAfter(only, id)
+	}
+}
+
+func addWithFixableAfter(only map[string]bool, id string) {
+	if only[id] {
 		return
 	}
 	only[id] = true
-	for _, dep := range r.Meta().FixableAfter {
-		if !only[dep] {
-			only[dep] = true
-			addFixableAfter(only, dep)
+	if r, ok := Get(id); ok {
+		for _, dep := range r.Meta().FixableAfter {
+			addWithFixableAfter(only, dep)
 		}
 	}
 }

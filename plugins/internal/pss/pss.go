@@ -5,6 +5,7 @@
 package pss
 
 import (
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -51,26 +52,23 @@ var checks = func() []check {
 
 // Evaluate runs every check of the restricted level (which includes
 // baseline) on the workload's pod template.
-func Evaluate(s *inspect.Snapshot) []Violation {
+func Evaluate(s *inspect.Snapshot) []Violation { return evaluate(s, nil) }
+
+// Find returns the violations of the given checks, running only those:
+// each rule asks for one or two of them, on every workload.
+func Find(s *inspect.Snapshot, ids ...string) []Violation { return evaluate(s, ids) }
+
+// evaluate runs the checks ids names (every one for nil), in their order.
+func evaluate(s *inspect.Snapshot, ids []string) []Violation {
 	t := s.Workload.PodTemplate()
 	meta := metav1.ObjectMeta{Labels: t.Labels, Annotations: t.Annotations}
 	var out []Violation
 	for _, c := range checks {
+		if ids != nil && !slices.Contains(ids, c.id) {
+			continue
+		}
 		if r := c.fn(&meta, &t.Spec); !r.Allowed {
 			out = append(out, Violation{Check: c.id, Level: c.level, Reason: r.ForbiddenReason, Detail: r.ForbiddenDetail})
-		}
-	}
-	return out
-}
-
-// Find returns the violations of the given checks.
-func Find(s *inspect.Snapshot, ids ...string) []Violation {
-	var out []Violation
-	for _, v := range Evaluate(s) {
-		for _, id := range ids {
-			if v.Check == id {
-				out = append(out, v)
-			}
 		}
 	}
 	return out
