@@ -20,7 +20,7 @@ import (
 // converted from the merged object; converting the whole object again is
 // what projecting a fix cost before. An error is a conversion's.
 func (w *Workload) Merged(partial map[string]any) (*Workload, error) {
-	obj := &unstructured.Unstructured{Object: objmerge.Merged(w.Object.Object, partial)}
+	obj := &unstructured.Unstructured{Object: objmerge.Merge(w.Object.Object, partial)}
 	k := KindOf(w.Kind())
 	typed := w.typed()
 	if k == nil || typed == nil || obj.GetKind() != w.Kind() {

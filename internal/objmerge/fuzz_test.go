@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// Merge never panics and its result holds what was merged in.
+// Merge never panics, leaves dst as it was, and its result holds what
+// was merged in.
 func FuzzMerge(f *testing.F) {
 	f.Add(`{"containers":[{"name":"a","x":1}]}`, `{"containers":[{"name":"a","y":2},{"name":"b"}]}`)
 	f.Add(`{"ports":[{"containerPort":80}]}`, `{"ports":[{"containerPort":80,"protocol":"TCP","name":"h"}]}`)
@@ -16,9 +17,9 @@ func FuzzMerge(f *testing.F) {
 			return
 		}
 		kept := DeepCopy(dst)
-		merged := Merge(DeepCopy(dst), src)
-		if m := Merged(dst, src); !reflect.DeepEqual(m, merged) || !reflect.DeepEqual(dst, kept) {
-			t.Fatalf("Merged(%s, %s) = %v, Merge gives %v; dst after: %v", a, b, m, merged, dst)
+		merged := Merge(dst, src)
+		if !reflect.DeepEqual(dst, kept) {
+			t.Fatalf("Merge(%s, %s) changed dst: %v", a, b, dst)
 		}
 		if !Contains(merged, src) {
 			t.Fatalf("Merge(%s, %s) = %v does not contain the source", a, b, merged)

@@ -29,24 +29,27 @@ var listKeys = map[string][]string{
 // {containerPort: 80, protocol: TCP} are the same item.
 var keyDefaults = map[string]any{"protocol": "TCP"}
 
-// Merge merges src into dst (both JSON-shaped) and returns dst.
+// Merge returns dst (JSON-shaped) with src merged in, as a new map that
+// shares with dst every part src leaves alone: dst itself is not changed,
+// and neither may be changed in place afterwards (DeepCopy first for
+// that). Projecting a fix on a live object copies only the paths the fix
+// writes, not the object.
 func Merge(dst, src map[string]any) map[string]any {
-	if dst == nil {
-		dst = map[string]any{}
+	out := make(map[string]any, len(dst)+len(src))
+	for k, v := range dst {
+		out[k] = v
 	}
 	for k, sv := range src {
-		dst[k] = mergeValue(k, dst[k], sv)
+		out[k] = mergeValue(k, out[k], sv)
 	}
-	return dst
+	return out
 }
 
 func mergeValue(field string, dv, sv any) any {
 	switch s := sv.(type) {
 	case map[string]any:
-		if d, ok := dv.(map[string]any); ok {
-			return Merge(d, s)
-		}
-		return Merge(map[string]any{}, s)
+		d, _ := dv.(map[string]any)
+		return Merge(d, s)
 	case []any:
 		keys, keyed := listKeys[field]
 		if !keyed || keys == nil {
@@ -54,51 +57,6 @@ func mergeValue(field string, dv, sv any) any {
 		}
 		// Items merge one by one, into an empty list too, so items with
 		// the same key (invalid for the API) collapse the same way.
-		d, _ := dv.([]any)
-		out := append([]any{}, d...)
-		for _, item := range s {
-			im, ok := item.(map[string]any)
-			if !ok {
-				return DeepCopy(s)
-			}
-			i := indexOf(out, im, keys)
-			if i < 0 {
-				out = append(out, DeepCopy(im))
-				continue
-			}
-			out[i] = Merge(out[i].(map[string]any), im)
-		}
-		return out
-	}
-	return sv
-}
-
-// Merged is Merge without changing dst: it returns dst with src merged
-// in, as a new map that shares with dst every part src leaves alone (so
-// neither may be changed in place afterwards). Projecting a fix on a
-// live object copies only the paths the fix writes, not the object.
-func Merged(dst, src map[string]any) map[string]any {
-	out := make(map[string]any, len(dst)+len(src))
-	for k, v := range dst {
-		out[k] = v
-	}
-	for k, sv := range src {
-		out[k] = mergedValue(k, out[k], sv)
-	}
-	return out
-}
-
-// mergedValue is mergeValue without changing dv.
-func mergedValue(field string, dv, sv any) any {
-	switch s := sv.(type) {
-	case map[string]any:
-		d, _ := dv.(map[string]any)
-		return Merged(d, s)
-	case []any:
-		keys, keyed := listKeys[field]
-		if !keyed || keys == nil {
-			return DeepCopy(s)
-		}
 		d, _ := dv.([]any)
 		out := append(make([]any, 0, len(d)+len(s)), d...)
 		for _, item := range s {
@@ -111,7 +69,7 @@ func mergedValue(field string, dv, sv any) any {
 				out = append(out, DeepCopy(im))
 				continue
 			}
-			out[i] = Merged(out[i].(map[string]any), im)
+			out[i] = Merge(out[i].(map[string]any), im)
 		}
 		return out
 	}

@@ -93,22 +93,25 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-// Merged gives what Merge gives on a copy, and leaves dst as it was.
-func TestMergedLeavesDst(t *testing.T) {
+// Merge leaves dst as it was: a projection must not change the live object.
+func TestMergeLeavesDst(t *testing.T) {
 	dst := `{spec: {replicas: 1, template: {spec: {containers: [{name: a, image: x}, {name: b, securityContext: {runAsUser: 0}}]}}}, status: {ready: 1}}`
-	for _, src := range []string{
-		`{spec: {template: {spec: {containers: [{name: b, securityContext: {runAsNonRoot: true}}]}}}}`,
-		`{spec: {template: {spec: {containers: [{name: c}], securityContext: {fsGroup: 2}}}}}`,
-		`{spec: {replicas: 3, strategy: {rollingUpdate: {maxUnavailable: 0}}}, metadata: {labels: {a: b}}}`,
-		`{spec: {template: null}}`,
+	for _, tc := range []struct{ src, want string }{
+		{`{spec: {template: {spec: {containers: [{name: b, securityContext: {runAsNonRoot: true}}]}}}}`,
+			`{spec: {replicas: 1, template: {spec: {containers: [{name: a, image: x}, {name: b, securityContext: {runAsUser: 0, runAsNonRoot: true}}]}}}, status: {ready: 1}}`},
+		{`{spec: {template: {spec: {containers: [{name: c}], securityContext: {fsGroup: 2}}}}}`,
+			`{spec: {replicas: 1, template: {spec: {containers: [{name: a, image: x}, {name: b, securityContext: {runAsUser: 0}}, {name: c}], securityContext: {fsGroup: 2}}}}, status: {ready: 1}}`},
+		{`{spec: {replicas: 3, strategy: {rollingUpdate: {maxUnavailable: 0}}}, metadata: {labels: {a: b}}}`,
+			`{spec: {replicas: 3, strategy: {rollingUpdate: {maxUnavailable: 0}}, template: {spec: {containers: [{name: a, image: x}, {name: b, securityContext: {runAsUser: 0}}]}}}, status: {ready: 1}, metadata: {labels: {a: b}}}`},
+		{`{spec: {template: null}}`, `{spec: {replicas: 1, template: null}, status: {ready: 1}}`},
 	} {
 		d := obj(t, dst)
-		got := Merged(d, obj(t, src))
+		got := Merge(d, obj(t, tc.src))
 		if !reflect.DeepEqual(d, obj(t, dst)) {
-			t.Errorf("Merged(_, %s) changed dst: %v", src, d)
+			t.Errorf("Merge(_, %s) changed dst: %v", tc.src, d)
 		}
-		if want := Merge(obj(t, dst), obj(t, src)); !reflect.DeepEqual(got, want) {
-			t.Errorf("Merged(_, %s) = %v, Merge gives %v", src, got, want)
+		if want := obj(t, tc.want); !reflect.DeepEqual(got, want) {
+			t.Errorf("Merge(_, %s) = %v, want %v", tc.src, got, want)
 		}
 	}
 }

@@ -1,14 +1,9 @@
 package rules_test
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
-	"regexp"
-	"strings"
 	"testing"
 
-	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/rules"
 	"github.com/kubectl-harden/kubectl-harden/internal/rules/rulestest"
 )
@@ -19,25 +14,12 @@ import (
 // whose fix another rule's fix can make possible, but that does not say
 // so, fails here.
 func TestFixableAfterMatchesTheFullPass(t *testing.T) {
-	files, err := filepath.Glob("../../plugins/*/testdata/failure*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures: %v", err)
-	}
 	sels := []rules.Selection{{}, {Fix: []string{"security"}}, {Fix: []string{"reliability"}}}
 	for _, r := range rules.All() {
 		sels = append(sels, rules.Selection{Fix: []string{r.Meta().ID}})
 	}
 	compared := 0
-	workload := regexp.MustCompile(`(?m)^kind: (` + strings.Join(inspect.KindsIn(inspect.Workloads), "|") + `)$`)
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !workload.Match(data) { // namespace rules' fixtures have none
-			continue
-		}
-		s := rulestest.Load(t, file)
+	for _, s := range rulestest.WorkloadFixtures(t, "../../plugins/*/testdata/failure*.yaml") {
 		for _, sel := range sels {
 			got, err := rules.Evaluate(s, sel)
 			if err != nil {
@@ -50,7 +32,7 @@ func TestFixableAfterMatchesTheFullPass(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("%s, --fix=%v: Evaluate gives\n%+v\nthe full --fix=all pass gives\n%+v", file, sel.Fix, got, want)
+				t.Errorf("%s, --fix=%v: Evaluate gives\n%+v\nthe full --fix=all pass gives\n%+v", s.Workload.Ref(), sel.Fix, got, want)
 			}
 			compared++
 		}

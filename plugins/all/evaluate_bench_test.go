@@ -1,10 +1,6 @@
 package all
 
 import (
-	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
@@ -15,22 +11,7 @@ import (
 // fixtureSnapshots are the workloads of every plugin's failure fixtures: a
 // mix of kinds, each with something to find (133 workloads).
 func fixtureSnapshots(b *testing.B) []*inspect.Snapshot {
-	files, err := filepath.Glob("../*/testdata/failure*.yaml")
-	if err != nil || len(files) == 0 {
-		b.Fatalf("no fixtures: %v", err)
-	}
-	var out []*inspect.Snapshot
-	workload := regexp.MustCompile(`(?m)^kind: (` + strings.Join(inspect.KindsIn(inspect.Workloads), "|") + `)$`)
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if workload.Match(data) { // namespace rules' fixtures have none
-			out = append(out, rulestest.Load(b, f))
-		}
-	}
-	return out
+	return rulestest.WorkloadFixtures(b, "../*/testdata/failure*.yaml")
 }
 
 // BenchmarkEvaluate is the CPU an audit spends per workload on the rules:

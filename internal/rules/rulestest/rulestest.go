@@ -11,6 +11,8 @@ import (
 	"flag"
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -425,4 +427,27 @@ func Result(t *testing.T, sel rules.Selection, id string, files ...string) rules
 		t.Fatalf("%v --fix=%s: %d %s results, want 1", files, strings.Join(sel.Fix, ","), len(out), id)
 	}
 	return out[0]
+}
+
+// WorkloadFixtures loads each fixture file pattern (filepath.Glob) names
+// that holds a workload (namespace rules' fixtures hold none), e.g. every
+// plugin's failure*.yaml. No file matched stops the test.
+func WorkloadFixtures(t testing.TB, pattern string) []*inspect.Snapshot {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures %s: %v", pattern, err)
+	}
+	workload := regexp.MustCompile(`(?m)^kind: (` + strings.Join(inspect.KindsIn(inspect.Workloads), "|") + `)$`)
+	var out []*inspect.Snapshot
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if workload.Match(data) {
+			out = append(out, Load(t, f))
+		}
+	}
+	return out
 }
