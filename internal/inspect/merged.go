@@ -14,7 +14,7 @@ import (
 )
 
 // Merged is the workload with partial (a fix's change to it, JSON-shaped)
-// merged in as server-side apply merges it (objmerge.Merged): a new
+// merged in as server-side apply merges it (objmerge.Merge): a new
 // Workload that shares with w every part the change leaves alone, so
 // neither may be changed in place. Only the typed fields partial names are
 // converted from the merged object; converting the whole object again is
