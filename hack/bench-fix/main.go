@@ -11,6 +11,13 @@
 // labelled harden-bench-fix=true; the fix is -fix (default pdb,spread: a
 // companion created and a template changed, so a rollout, per workload).
 // The namespaces are deleted at the end unless -keep.
+//
+// Each pod template carries the annotation harden-e2e/ready-after
+// (-ready-after, default 5s), which the local cluster's kwok stages read to
+// hold a new pod un-Ready that long: kwok runs no container, so without it a
+// rollout is instant and the bench measures only API round trips, not the
+// wait for an app to start that a rollout watch spends most of its time on
+// in a real cluster (and that --parallel overlaps).
 package main
 
 import (
@@ -40,6 +47,9 @@ type config struct {
 	target     float64
 	timeout    time.Duration
 	keep       bool
+	// readyAfter is how long each new pod stays un-Ready (the annotation
+	// harden-e2e/ready-after); 0 leaves pods Ready at once.
+	readyAfter time.Duration
 }
 
 func main() {
@@ -54,6 +64,8 @@ func main() {
 	flag.Float64Var(&c.target, "target", 10, "the most the run on all may take, in runs on one (issue #16)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "how long the whole bench may take")
 	flag.BoolVar(&c.keep, "keep", false, "keep the namespaces")
+	flag.DurationVar(&c.readyAfter, "ready-after", envDuration("BENCH_FIX_READY_AFTER", 5*time.Second),
+		"how long each new pod takes to become Ready, an app's start-up that a real rollout waits for; default 5s, a small service's start (BENCH_FIX_READY_AFTER)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -127,9 +139,9 @@ func run(ctx context.Context, c config) (bool, error) {
 		parallel = strconv.Itoa(c.parallel)
 	}
 	ratio := allRun.wall.Seconds() / oneRun.wall.Seconds()
-	fmt.Printf("| run | workloads | --parallel | wall | fixed | rolled back | failed | exit |\n|---|---:|---|---:|---:|---:|---:|---:|\n")
-	fmt.Printf("| one | 1 | — | %.2f s | %d | %d | %d | %d |\n", oneRun.wall.Seconds(), oneRun.fixed, oneRun.rolledBack, oneRun.failed, oneRun.code)
-	fmt.Printf("| all | %d | %s | %.2f s | %d | %d | %d | %d |\n", c.workloads, parallel, allRun.wall.Seconds(), allRun.fixed, allRun.rolledBack, allRun.failed, allRun.code)
+	fmt.Printf("| run | workloads | --parallel | ready after | wall | fixed | rolled back | failed | exit |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| one | 1 | — | %s | %.2f s | %d | %d | %d | %d |\n", c.readyAfter, oneRun.wall.Seconds(), oneRun.fixed, oneRun.rolledBack, oneRun.failed, oneRun.code)
+	fmt.Printf("| all | %d | %s | %s | %.2f s | %d | %d | %d | %d |\n", c.workloads, parallel, c.readyAfter, allRun.wall.Seconds(), allRun.fixed, allRun.rolledBack, allRun.failed, allRun.code)
 	fmt.Printf("\nall / one: %.1f× (target ≤ %g×); sequential estimate %d × one = %.0f s\n", ratio, c.target, c.workloads, float64(c.workloads)*oneRun.wall.Seconds())
 	ok := true
 	if ratio > c.target {
@@ -165,14 +177,14 @@ spec:
   replicas: 2
   selector: {matchLabels: {app: %[2]s}}
   template:
-    metadata: {labels: {app: %[2]s}}
+    metadata: {labels: {app: %[2]s}, annotations: {harden-e2e/ready-after: %[5]q}}
     spec:
       containers:
       - name: app
         image: registry.example/%[2]s:1.0
         ports: [{name: http, containerPort: 8080}]
 ---
-`, ns, name, benchLabel, which)
+`, ns, name, benchLabel, which, c.readyAfter.String())
 	}
 	deploy(nss[0], "solo", "one")
 	for i := range c.workloads {
@@ -233,6 +245,13 @@ func measure(ctx context.Context, c config, state string, args []string) (*measu
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
 		return v
 	}
 	return def
