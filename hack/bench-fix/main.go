@@ -50,6 +50,9 @@ type config struct {
 	// readyAfter is how long each new pod stays un-Ready (the annotation
 	// harden-e2e/ready-after); 0 leaves pods Ready at once.
 	readyAfter time.Duration
+	// clusterDir holds the control plane's PID files, whose CPU time each
+	// run costs is printed; "" prints none.
+	clusterDir string
 }
 
 func main() {
@@ -64,6 +67,8 @@ func main() {
 	flag.Float64Var(&c.target, "target", 10, "the most the run on all may take, in runs on one (issue #16)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "how long the whole bench may take")
 	flag.BoolVar(&c.keep, "keep", false, "keep the namespaces")
+	flag.StringVar(&c.clusterDir, "cluster-dir", envStr("BENCH_FIX_CLUSTER_DIR", clusterDir()),
+		"the local cluster's directory (its NAME.pid files): the control plane's CPU time per run is printed; default the kubeconfig's directory when it holds kube-apiserver.pid (BENCH_FIX_CLUSTER_DIR)")
 	flag.DurationVar(&c.readyAfter, "ready-after", envDuration("BENCH_FIX_READY_AFTER", 5*time.Second),
 		"how long each new pod takes to become Ready, an app's start-up that a real rollout waits for; default 5s, a small service's start (BENCH_FIX_READY_AFTER)")
 	flag.Parse()
@@ -143,6 +148,9 @@ func run(ctx context.Context, c config) (bool, error) {
 	fmt.Printf("| one | 1 | — | %s | %.2f s | %d | %d | %d | %d |\n", c.readyAfter, oneRun.wall.Seconds(), oneRun.fixed, oneRun.rolledBack, oneRun.failed, oneRun.code)
 	fmt.Printf("| all | %d | %s | %s | %.2f s | %d | %d | %d | %d |\n", c.workloads, parallel, c.readyAfter, allRun.wall.Seconds(), allRun.fixed, allRun.rolledBack, allRun.failed, allRun.code)
 	fmt.Printf("\nall / one: %.1f× (target ≤ %g×); sequential estimate %d × one = %.0f s\n", ratio, c.target, c.workloads, float64(c.workloads)*oneRun.wall.Seconds())
+	if len(allRun.cpu) > 0 {
+		fmt.Printf("control plane CPU: one %s; all %s, %.2f s per workload\n", oneRun.cpu, allRun.cpu, allRun.cpu.total().Seconds()/float64(c.workloads))
+	}
 	ok := true
 	if ratio > c.target {
 		fmt.Printf("MISSED: fixing %d took %.1f× fixing one\n", c.workloads, ratio)
@@ -212,6 +220,9 @@ type measured struct {
 	wall                      time.Duration
 	fixed, rolledBack, failed int
 	code                      int
+	// cpu is the CPU time the control plane used during the run (the
+	// plugin's requests and what its rollouts make the controllers do).
+	cpu cpuTimes
 }
 
 var summary = regexp.MustCompile(`summary: fixed (\d+), rolled back (\d+), failed (\d+)`)
@@ -223,9 +234,10 @@ func measure(ctx context.Context, c config, state string, args []string) (*measu
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cpuBefore := readCPU(c.clusterDir)
 	start := time.Now()
 	err := cmd.Run()
-	m := &measured{wall: time.Since(start)}
+	m := &measured{wall: time.Since(start), cpu: readCPU(c.clusterDir).since(cpuBefore)}
 	if cmd.ProcessState != nil {
 		m.code = cmd.ProcessState.ExitCode()
 	}
