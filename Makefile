@@ -127,7 +127,8 @@ bench-sweep: build bench-tools
 
 ## bench-fix: `kubectl harden audit --fix --yes` of one workload against
 ## 200 over 4 namespaces (BENCH_FIX_WORKLOADS, BENCH_FIX_NAMESPACES;
-## BENCH_FIX_PARALLEL sets --parallel, harden's default otherwise), on the
+## BENCH_FIX_PARALLEL sets --parallel, harden's default otherwise; each pod
+## Ready BENCH_FIX_READY_AFTER after it starts, 5s unless set), on the
 ## local cluster, in namespaces bench-fix-N deleted afterwards. Prints the
 ## times and their ratio; exits 1 above 10x or when a workload was not
 ## fixed. Built, not run with go run, which would turn its exit 2 into 1.

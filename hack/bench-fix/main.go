@@ -11,6 +11,13 @@
 // labelled harden-bench-fix=true; the fix is -fix (default pdb,spread: a
 // companion created and a template changed, so a rollout, per workload).
 // The namespaces are deleted at the end unless -keep.
+//
+// Each pod template carries the annotation harden-e2e/ready-after
+// (-ready-after, default 5s), which the local cluster's kwok stages read to
+// hold a new pod un-Ready that long: kwok runs no container, so without it a
+// rollout is instant and the bench measures only API round trips, not the
+// wait for an app to start that a rollout watch spends most of its time on
+// in a real cluster (and that --parallel overlaps).
 package main
 
 import (
@@ -40,6 +47,12 @@ type config struct {
 	target     float64
 	timeout    time.Duration
 	keep       bool
+	// readyAfter is how long each new pod stays un-Ready (the annotation
+	// harden-e2e/ready-after); 0 leaves pods Ready at once.
+	readyAfter time.Duration
+	// clusterDir holds the control plane's PID files, whose CPU time each
+	// run costs is printed; "" prints none.
+	clusterDir string
 }
 
 func main() {
@@ -54,6 +67,10 @@ func main() {
 	flag.Float64Var(&c.target, "target", 10, "the most the run on all may take, in runs on one (issue #16)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "how long the whole bench may take")
 	flag.BoolVar(&c.keep, "keep", false, "keep the namespaces")
+	flag.StringVar(&c.clusterDir, "cluster-dir", envStr("BENCH_FIX_CLUSTER_DIR", clusterDir()),
+		"the local cluster's directory (its NAME.pid files): the control plane's CPU time per run is printed; default the kubeconfig's directory when it holds kube-apiserver.pid (BENCH_FIX_CLUSTER_DIR)")
+	flag.DurationVar(&c.readyAfter, "ready-after", envDuration("BENCH_FIX_READY_AFTER", 5*time.Second),
+		"how long each new pod takes to become Ready, an app's start-up that a real rollout waits for; default 5s, a small service's start (BENCH_FIX_READY_AFTER)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -127,10 +144,13 @@ func run(ctx context.Context, c config) (bool, error) {
 		parallel = strconv.Itoa(c.parallel)
 	}
 	ratio := allRun.wall.Seconds() / oneRun.wall.Seconds()
-	fmt.Printf("| run | workloads | --parallel | wall | fixed | rolled back | failed | exit |\n|---|---:|---|---:|---:|---:|---:|---:|\n")
-	fmt.Printf("| one | 1 | — | %.2f s | %d | %d | %d | %d |\n", oneRun.wall.Seconds(), oneRun.fixed, oneRun.rolledBack, oneRun.failed, oneRun.code)
-	fmt.Printf("| all | %d | %s | %.2f s | %d | %d | %d | %d |\n", c.workloads, parallel, allRun.wall.Seconds(), allRun.fixed, allRun.rolledBack, allRun.failed, allRun.code)
+	fmt.Printf("| run | workloads | --parallel | ready after | wall | fixed | rolled back | failed | exit |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| one | 1 | — | %s | %.2f s | %d | %d | %d | %d |\n", c.readyAfter, oneRun.wall.Seconds(), oneRun.fixed, oneRun.rolledBack, oneRun.failed, oneRun.code)
+	fmt.Printf("| all | %d | %s | %s | %.2f s | %d | %d | %d | %d |\n", c.workloads, parallel, c.readyAfter, allRun.wall.Seconds(), allRun.fixed, allRun.rolledBack, allRun.failed, allRun.code)
 	fmt.Printf("\nall / one: %.1f× (target ≤ %g×); sequential estimate %d × one = %.0f s\n", ratio, c.target, c.workloads, float64(c.workloads)*oneRun.wall.Seconds())
+	if len(allRun.cpu) > 0 {
+		fmt.Printf("control plane CPU: one %s; all %s, %.2f s per workload\n", oneRun.cpu, allRun.cpu, allRun.cpu.total().Seconds()/float64(c.workloads))
+	}
 	ok := true
 	if ratio > c.target {
 		fmt.Printf("MISSED: fixing %d took %.1f× fixing one\n", c.workloads, ratio)
@@ -165,14 +185,14 @@ spec:
   replicas: 2
   selector: {matchLabels: {app: %[2]s}}
   template:
-    metadata: {labels: {app: %[2]s}}
+    metadata: {labels: {app: %[2]s}, annotations: {harden-e2e/ready-after: %[5]q}}
     spec:
       containers:
       - name: app
         image: registry.example/%[2]s:1.0
         ports: [{name: http, containerPort: 8080}]
 ---
-`, ns, name, benchLabel, which)
+`, ns, name, benchLabel, which, c.readyAfter.String())
 	}
 	deploy(nss[0], "solo", "one")
 	for i := range c.workloads {
@@ -200,6 +220,9 @@ type measured struct {
 	wall                      time.Duration
 	fixed, rolledBack, failed int
 	code                      int
+	// cpu is the CPU time the control plane used during the run (the
+	// plugin's requests and what its rollouts make the controllers do).
+	cpu cpuTimes
 }
 
 var summary = regexp.MustCompile(`summary: fixed (\d+), rolled back (\d+), failed (\d+)`)
@@ -211,9 +234,10 @@ func measure(ctx context.Context, c config, state string, args []string) (*measu
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cpuBefore := readCPU(c.clusterDir)
 	start := time.Now()
 	err := cmd.Run()
-	m := &measured{wall: time.Since(start)}
+	m := &measured{wall: time.Since(start), cpu: readCPU(c.clusterDir).since(cpuBefore)}
 	if cmd.ProcessState != nil {
 		m.code = cmd.ProcessState.ExitCode()
 	}
@@ -233,6 +257,13 @@ func measure(ctx context.Context, c config, state string, args []string) (*measu
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
 		return v
 	}
 	return def

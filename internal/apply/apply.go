@@ -115,9 +115,18 @@ func (a *Applier) Apply(ctx context.Context, p *plan.Plan, entry *Entry) error {
 // ApplyRecorded is Apply calling record (the journal) after every change
 // of an object's state in entry: each write, each step undoing them.
 func (a *Applier) ApplyRecorded(ctx context.Context, p *plan.Plan, entry *Entry, record func()) error {
+	_, err := a.applyRecorded(ctx, p, entry, record)
+	return err
+}
+
+// applyRecorded is ApplyRecorded returning, on success, each object as
+// the API server answered its write (by p.Objects index): the live object
+// just after it, which Commit reads instead of asking again.
+func (a *Applier) applyRecorded(ctx context.Context, p *plan.Plan, entry *Entry, record func()) ([]*unstructured.Unstructured, error) {
 	if record == nil {
 		record = func() {}
 	}
+	written := make([]*unstructured.Unstructured, len(p.Objects))
 	for i, o := range p.Objects {
 		c := &entry.Objects[i]
 		if o.Create {
@@ -127,8 +136,9 @@ func (a *Applier) ApplyRecorded(ctx context.Context, p *plan.Plan, entry *Entry,
 				c.Existed = true
 			}
 		}
-		_, err := a.apply(ctx, o, false, a.Force || o.Force)
+		got, err := a.apply(ctx, o, false, a.Force || o.Force)
 		if err == nil {
+			written[i] = got
 			c.State = StateWritten
 			record()
 			continue
@@ -160,9 +170,9 @@ func (a *Applier) ApplyRecorded(ctx context.Context, p *plan.Plan, entry *Entry,
 				tx.Undone = append(done.Restored, done.Deleted...)
 			}
 		}
-		return tx
+		return nil, tx
 	}
-	return nil
+	return written, nil
 }
 
 // UndoCommand is the command that finishes what the entry's run left,

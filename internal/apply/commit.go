@@ -63,7 +63,8 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 	record()
 	// The writes are one transaction: once begun, a cancel (ctrl+c, a
 	// signal) does not cut it in half; it is rolled back below instead.
-	if err := a.ApplyRecorded(context.WithoutCancel(ctx), p, out.Entry, record); err != nil {
+	written, err := a.applyRecorded(context.WithoutCancel(ctx), p, out.Entry, record)
+	if err != nil {
 		var tx *TxError
 		if errors.As(err, &tx) && tx.Command == "" {
 			tx.Workload = undoRef(w)
@@ -75,14 +76,15 @@ func (a *Applier) Commit(ctx context.Context, p *plan.Plan, w *inspect.Workload,
 	}
 	var held []string
 	watched := false
-	for _, obj := range p.Objects {
+	for i, obj := range p.Objects {
 		if !Rolls(obj) {
 			continue
 		}
 		// A paused or OnDelete workload keeps the fix and its pods: there
-		// is no rollout to wait for, and nothing to roll back.
+		// is no rollout to wait for, and nothing to roll back. Read from
+		// the write's answer, not asked again.
 		// When it cannot be read, the watch reads it again and says why.
-		note, err := a.Held(ctx, obj, c.Timeout)
+		note, err := a.heldLive(ctx, obj, written[i], c.Timeout)
 		if err == nil && note != "" {
 			held = append(held, note)
 			continue

@@ -128,12 +128,20 @@ func Brief(err error) string {
 //
 //	OnDelete — 3 pods (db-0, db-1, db-2) still run the old revision; they take the change when deleted, one at a time: kubectl delete pod db-0 -n shop
 func (a *Applier) Held(ctx context.Context, o *plan.Object, timeout time.Duration) (string, error) {
+	return a.heldLive(ctx, o, nil, timeout)
+}
+
+// heldLive is Held judging live, the object as the API server just
+// returned it (a write's answer), or reading it first when live is nil.
+func (a *Applier) heldLive(ctx context.Context, o *plan.Object, live *unstructured.Unstructured, timeout time.Duration) (string, error) {
 	if !Rolls(o) {
 		return "", nil
 	}
-	live, err := a.Get(ctx, o)
-	if err != nil {
-		return "", &readError{ref: o.Ref(), err: err}
+	if live == nil {
+		var err error
+		if live, err = a.Get(ctx, o); err != nil {
+			return "", &readError{ref: o.Ref(), err: err}
+		}
 	}
 	w, err := inspect.NewWorkload(live)
 	if err != nil {

@@ -49,6 +49,8 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	bar := newProgress(o.ErrOut, len(todo), o.styles)
 	eng := o.engine(o.Watch, o.Timeout)
 	eng.Policy = o.selection.Policy
+	// Each right is asked once per namespace, not once per workload.
+	eng.Access = engine.NewAccessCache()
 	run := &fixRun{o: o, cluster: cluster, eng: eng, bar: bar, counts: map[outcome]int{}}
 	run.req = engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.Status,
 		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes), NoReadAfter: true,

@@ -94,9 +94,11 @@ func (s *session) engine(watch bool, timeout time.Duration) *engine.Engine {
 
 // clientRate is the client's rate limit (requests per second, burst) for
 // a session fixing up to runs workloads at once: 50/300 for one, and 25
-// more per second for each further run. A fix sends about 26 requests (a
-// fresh read of its namespace, the dry-run, the access reviews, the apply,
-// the rollout watch); with a fixed 50 per second, 4 runs whose rollouts
+// more per second for each further run. A pdb,spread fix of a Deployment
+// sends about 27 requests (hack/bench-fix, counted with -v=6): 17 to read
+// it and its namespace again, 3 for the dry-run, 3 for the apply, 4 for
+// the rollout watch; its access reviews are asked once per namespace
+// (engine.AccessCache). With a fixed 50 per second, 4 runs whose rollouts
 // take a second were already waiting on the client, not on the cluster.
 func clientRate(runs int) (qps float32, burst int) {
 	if runs < 1 {

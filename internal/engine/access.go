@@ -144,9 +144,10 @@ func (e *Engine) resourceOf(o *plan.Object) (schema.GroupVersionResource, bool, 
 
 // CheckAccess asks the API server, with one SelfSubjectAccessReview per
 // right, whether the user may do everything writing p and rolling it back
-// needs. It returns an *AccessError naming what is missing, or nil. An API
-// server that answers no access reviews at all is not a reason to refuse:
-// the writes then meet the same authoriser.
+// needs (with Engine.Access set, rights it already answered are not asked
+// again, see AccessCache). It returns an *AccessError naming what is
+// missing, or nil. An API server that answers no access reviews at all is
+// not a reason to refuse: the writes then meet the same authoriser.
 func (e *Engine) CheckAccess(ctx context.Context, p *plan.Plan) error {
 	rights, err := e.Rights(p)
 	if err != nil {
@@ -157,20 +158,13 @@ func (e *Engine) CheckAccess(ctx context.Context, p *plan.Plan) error {
 	g.SetLimit(8)
 	for i, r := range rights {
 		g.Go(func() error {
-			review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-				ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Namespace: r.Namespace, Verb: r.Verb, Group: r.Group, Resource: r.Resource, Name: r.Name,
-				}}}
-			got, err := e.Reader.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(gctx, review, metav1.CreateOptions{})
-			switch {
-			case apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err):
-				allowed[i] = true
-				return nil
-			case err != nil:
-				return fmt.Errorf("checking your rights in namespace %s: %w", r.Namespace, err)
+			var err error
+			if e.Access != nil {
+				allowed[i], err = e.Access.allowed(gctx, r, e.review)
+			} else {
+				allowed[i], err = e.review(gctx, r)
 			}
-			allowed[i] = got.Status.Allowed
-			return nil
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -186,4 +180,23 @@ func (e *Engine) CheckAccess(ctx context.Context, p *plan.Plan) error {
 		return &AccessError{Missing: missing}
 	}
 	return nil
+}
+
+// review asks the API server whether the user may do r, with one
+// SelfSubjectAccessReview. A review the API server refuses or does not
+// serve counts as allowed (see CheckAccess); any other failure is an
+// error naming r's namespace.
+func (e *Engine) review(ctx context.Context, r Right) (bool, error) {
+	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: r.Namespace, Verb: r.Verb, Group: r.Group, Resource: r.Resource, Name: r.Name,
+		}}}
+	got, err := e.Reader.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+	switch {
+	case apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("checking your rights in namespace %s: %w", r.Namespace, err)
+	}
+	return got.Status.Allowed, nil
 }

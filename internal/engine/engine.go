@@ -35,6 +35,9 @@ type Engine struct {
 	// Policy is the policy file's say on every plan whose selection has
 	// none (the terminal UI builds its own); nil for none.
 	Policy rules.Policy
+	// Access keeps the answers of CheckAccess's access reviews across
+	// the workloads of one command (audit --fix); nil asks every time.
+	Access *AccessCache
 }
 
 // Mode is what a run does with its plan.
