@@ -127,15 +127,16 @@ bench-sweep: build bench-tools
 
 ## bench-fix: `kubectl harden audit --fix --yes` of one workload against
 ## 200 over 4 namespaces (BENCH_FIX_WORKLOADS, BENCH_FIX_NAMESPACES;
-## BENCH_FIX_PARALLEL sets --parallel, harden's default otherwise; each pod
+## BENCH_FIX_PARALLEL sets --parallel, 32 unless set; each pod
 ## Ready BENCH_FIX_READY_AFTER after it starts, 5s unless set), on the
 ## local cluster, in namespaces bench-fix-N deleted afterwards. Prints the
 ## times and their ratio; exits 1 above 10x or when a workload was not
 ## fixed. Built, not run with go run, which would turn its exit 2 into 1.
+BENCH_FIX_PARALLEL ?= 32
 bench-fix: build
 	@hack/cluster-up.sh >/dev/null
 	$(GO) build -o $(TOOLS)/bench-fix ./hack/bench-fix
-	KUBECONFIG=$(KUBECONFIG_LOCAL) $(TOOLS)/bench-fix -harden $(BIN)/kubectl-harden
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(TOOLS)/bench-fix -harden $(BIN)/kubectl-harden -parallel $(BENCH_FIX_PARALLEL)
 
 ## bench-tools: kube-score (pinned) as .tools/kube-score, the bench and the
 ## launcher that measures each command (built, not run with go run, which

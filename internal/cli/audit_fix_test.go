@@ -135,14 +135,14 @@ func TestClientRateFollowsRuns(t *testing.T) {
 	}{
 		{AuditOptions{}, 1, 50, 300},
 		{AuditOptions{Fix: []string{"pdb"}}, 1, 50, 300},                                  // a preview
-		{AuditOptions{Fix: []string{"pdb"}, Yes: true}, engine.DefaultParallel, 125, 300}, // the default
+		{AuditOptions{Fix: []string{"pdb"}, Yes: true}, engine.DefaultParallel, 225, 450}, // the default, 8
 		{AuditOptions{Fix: []string{"pdb"}, Yes: true, Parallel: 1}, 1, 50, 300},
 		{AuditOptions{Fix: []string{"pdb"}, Yes: true, Parallel: 32}, 32, 825, 1650},
 	} {
 		runs := c.o.fixRuns()
 		qps, burst := clientRate(runs)
 		if runs != c.runs || qps != c.qps || burst != c.burst {
-			t.Errorf("%+v: runs %d, rate %v/%d; want %d, %v/%d", c.o, runs, qps, burst, c.runs, c.qps, c.burst)
+			t.Errorf("--fix=%v --yes=%v --parallel=%d: runs %d, rate %v/%d; want %d, %v/%d", c.o.Fix, c.o.Yes, c.o.Parallel, runs, qps, burst, c.runs, c.qps, c.burst)
 		}
 	}
 }

@@ -27,9 +27,11 @@ import (
 // Deployments at about 25× one at 8, 13× at 16 and 8× at 32: the wall
 // time is ⌈200 ÷ Parallel⌉ rollouts until the API server is the limit
 // (with instant pods, about 40 s for 200 at any Parallel on 2 cores).
-// Four also bounds how many workloads are rolling out a bad fix at the
-// same moment.
-const DefaultParallel = 4
+// Eight (Flux's controllers reconcile 4 at once by default, Argo CD
+// syncs 10) also bounds how many workloads roll out a bad fix at the same
+// moment, each rolling itself back: a larger number is a choice the user
+// makes with --parallel.
+const DefaultParallel = 8
 
 // MaxParallel is the most workloads `audit --fix --yes --parallel` fixes
 // at once: the session's client rate grows with the runs (cli's
