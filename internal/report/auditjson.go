@@ -50,9 +50,11 @@ type Spool struct {
 	format string // "json" or "yaml"
 	mu     sync.Mutex
 	file   *os.File // nil: in mem
-	mem    bytes.Buffer
-	size   int64
-	chunks []chunk
+	// unlinked: the file's name is already removed.
+	unlinked bool
+	mem      bytes.Buffer
+	size     int64
+	chunks   []chunk
 }
 
 // chunk is one rendered namespace: where it is in the spool.
@@ -68,6 +70,10 @@ func NewSpool(format, dir string) *Spool {
 	s := &Spool{format: format}
 	if f, err := os.CreateTemp(dir, "kubectl-harden-audit-*"); err == nil {
 		s.file = f
+		// Unlinked at once where the system allows it (not Windows): the
+		// open file stays readable, and nothing is left behind by an audit
+		// killed or stopped at once by a second ctrl+c.
+		s.unlinked = os.Remove(f.Name()) == nil
 	}
 	return s
 }
@@ -195,11 +201,14 @@ func (s *Spool) copy(out io.Writer, c chunk) error {
 	return err
 }
 
-// Close removes the spool's file.
+// Close closes the spool's file and removes it.
 func (s *Spool) Close() error {
 	if s.file == nil {
 		return nil
 	}
-	s.file.Close()
-	return os.Remove(s.file.Name())
+	err := s.file.Close()
+	if !s.unlinked {
+		err = os.Remove(s.file.Name())
+	}
+	return err
 }

@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"testing"
@@ -67,6 +69,9 @@ func TestSpoolMatchesWholeReport(t *testing.T) {
 				if err := s.Add(&audit.Namespace{Name: "read-before-reset"}); err != nil {
 					t.Fatal(err)
 				}
+				if left, _ := os.ReadDir(dir); len(left) > 0 && runtime.GOOS != "windows" {
+					t.Errorf("the spool's file %s has a name while open: an audit killed now would leave it", left[0].Name())
+				}
 				s.Reset()
 				var wg sync.WaitGroup
 				for i := len(rep.Namespaces) - 1; i >= 0; i-- {
@@ -88,6 +93,9 @@ func TestSpoolMatchesWholeReport(t *testing.T) {
 				}
 				if err := s.Close(); err != nil {
 					t.Error(err)
+				}
+				if left, _ := os.ReadDir(dir); len(left) > 0 {
+					t.Errorf("the spool left %s in %s", left[0].Name(), dir)
 				}
 				if got.String() != want.String() {
 					t.Errorf("%s, %s, spool in %s: differs:\n--- whole\n%s\n--- spooled\n%s", name, format, dir, want.String(), got.String())
