@@ -94,13 +94,33 @@ func (s *Spool) Add(ns *audit.Namespace) error {
 	defer s.mu.Unlock()
 	if s.file != nil {
 		if _, err := s.file.WriteAt(b, s.size); err != nil {
-			return fmt.Errorf("spooling the audit report: %w", err)
+			// A full temporary file system (a small tmpfs) must not fail
+			// an audit that needs no file: go on in memory.
+			if err := s.toMemory(); err != nil {
+				return fmt.Errorf("spooling the audit report: %w", err)
+			}
 		}
-	} else {
+	}
+	if s.file == nil {
 		s.mem.Write(b)
 	}
 	s.chunks = append(s.chunks, chunk{name: ns.Name, off: s.size, n: len(b)})
 	s.size += int64(len(b))
+	return nil
+}
+
+// toMemory moves what the spool's file holds (s.size bytes) to memory and
+// closes the file, for a file that takes no more writes. The chunks'
+// offsets stay as they are. An error is the file's read; the spool then
+// stays on its file.
+func (s *Spool) toMemory() error {
+	s.mem.Reset()
+	if _, err := io.Copy(&s.mem, io.NewSectionReader(s.file, 0, s.size)); err != nil {
+		s.mem.Reset()
+		return err
+	}
+	s.Close()
+	s.file = nil
 	return nil
 }
 

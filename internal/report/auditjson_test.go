@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"runtime"
 	"sort"
@@ -101,6 +102,57 @@ func TestSpoolMatchesWholeReport(t *testing.T) {
 					t.Errorf("%s, %s, spool in %s: differs:\n--- whole\n%s\n--- spooled\n%s", name, format, dir, want.String(), got.String())
 				}
 			}
+		}
+	}
+}
+
+// A spool whose file stops taking writes (its file system full: TMPDIR
+// on a small tmpfs) goes on in memory with what the file held: the
+// report is still whole, as an audit without a spool would write it.
+func TestSpoolFullFileGoesOnInMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reopens the spool's unlinked file through /proc/self/fd")
+	}
+	a, b := &audit.Namespace{Name: "a", Score: 10}, &audit.Namespace{Name: "b", Score: 20}
+	whole := &audit.Report{APIVersion: audit.APIVersion, Kind: audit.Kind, Score: 15, Namespaces: []audit.Namespace{*a, *b}}
+	for _, format := range []string{"json", "yaml"} {
+		var want bytes.Buffer
+		mem := NewSpool(format, "/nonexistent")
+		for _, n := range []*audit.Namespace{b, a} {
+			if err := mem.Add(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := mem.Write(&want, whole); err != nil {
+			t.Fatal(err)
+		}
+		s := NewSpool(format, t.TempDir())
+		if s.file == nil {
+			t.Fatal("no spool file in a writable directory")
+		}
+		if err := s.Add(b); err != nil {
+			t.Fatal(err)
+		}
+		// The same open file, read-only: every later write fails, as on a
+		// full file system, while what it holds can still be read.
+		ro, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", s.file.Fd()))
+		if err != nil {
+			t.Skip(err)
+		}
+		s.file.Close()
+		s.file = ro
+		if err := s.Add(a); err != nil {
+			t.Fatalf("%s: a full spool file fails the audit: %v", format, err)
+		}
+		var got bytes.Buffer
+		if err := s.Write(&got, whole); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s: differs:\n--- in memory\n%s\n--- after the file filled\n%s", format, want.String(), got.String())
 		}
 	}
 }
