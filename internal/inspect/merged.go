@@ -39,23 +39,6 @@ func (w *Workload) Merged(partial map[string]any) (*Workload, error) {
 	return out, nil
 }
 
-// typed is the workload's typed object, nil when none is set.
-func (w *Workload) typed() runtime.Object {
-	switch {
-	case w.Deployment != nil:
-		return w.Deployment
-	case w.StatefulSet != nil:
-		return w.StatefulSet
-	case w.DaemonSet != nil:
-		return w.DaemonSet
-	case w.Job != nil:
-		return w.Job
-	case w.CronJob != nil:
-		return w.CronJob
-	}
-	return nil
-}
-
 // errWhole is a partial that names a field assignFields cannot find in the
 // typed struct: the whole object is converted instead.
 var errWhole = errors.New("convert the whole object")

@@ -86,19 +86,30 @@ func (w *Workload) Ref() string { return strings.ToLower(w.Kind()) + "/" + w.Nam
 // Annotations are the workload's annotations, read from its typed form:
 // the unstructured form copies them on every read.
 func (w *Workload) Annotations() map[string]string {
-	switch {
-	case w.Deployment != nil:
-		return w.Deployment.Annotations
-	case w.StatefulSet != nil:
-		return w.StatefulSet.Annotations
-	case w.DaemonSet != nil:
-		return w.DaemonSet.Annotations
-	case w.Job != nil:
-		return w.Job.Annotations
-	case w.CronJob != nil:
-		return w.CronJob.Annotations
+	if t := w.typed(); t != nil {
+		return t.GetAnnotations()
 	}
 	return w.Object.GetAnnotations()
+}
+
+// typed is the workload's typed object, nil when none is set.
+func (w *Workload) typed() interface {
+	runtime.Object
+	metav1.Object
+} {
+	switch {
+	case w.Deployment != nil:
+		return w.Deployment
+	case w.StatefulSet != nil:
+		return w.StatefulSet
+	case w.DaemonSet != nil:
+		return w.DaemonSet
+	case w.Job != nil:
+		return w.Job
+	case w.CronJob != nil:
+		return w.CronJob
+	}
+	return nil
 }
 
 // PodTemplate is the template the workload's pods are made from.

@@ -64,7 +64,7 @@ func mergeValue(field string, dv, sv any) any {
 			if !ok {
 				return DeepCopy(s)
 			}
-			i := indexOf(out, im, keys)
+			i := IndexOf(out, im, keys)
 			if i < 0 {
 				out = append(out, DeepCopy(im))
 				continue
@@ -82,9 +82,7 @@ func Keyed(field string) []string { return listKeys[field] }
 
 // IndexOf returns the index of the item of list with item's keys (keys
 // from Keyed), -1 for none.
-func IndexOf(list []any, item map[string]any, keys []string) int { return indexOf(list, item, keys) }
-
-func indexOf(list []any, item map[string]any, keys []string) int {
+func IndexOf(list []any, item map[string]any, keys []string) int {
 	for i, e := range list {
 		em, ok := e.(map[string]any)
 		if ok && sameKey(em, item, keys) {
@@ -212,7 +210,7 @@ func pickValue(field string, ov, sv any, keepKeys bool) (any, bool) {
 			if !ok {
 				return DeepCopy(ov), true
 			}
-			i := indexOf(o, im, keys)
+			i := IndexOf(o, im, keys)
 			if i < 0 {
 				continue
 			}
@@ -278,11 +276,11 @@ func Prune(obj, shape, ref map[string]any) {
 				if !ok {
 					continue
 				}
-				oi := indexOf(ol, im, keys)
+				oi := IndexOf(ol, im, keys)
 				if oi < 0 {
 					continue
 				}
-				ri := indexOf(rl, im, keys)
+				ri := IndexOf(rl, im, keys)
 				if ri < 0 {
 					ol = append(ol[:oi], ol[oi+1:]...)
 					continue
