@@ -16,9 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
-	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -68,11 +65,9 @@ type Kind struct {
 	// bind, for workloads, stores obj (a new object when nil) in w's typed
 	// field and returns it; false when obj is not of the kind's type.
 	bind func(w *Workload, obj runtime.Object) (runtime.Object, bool)
-	// extract, for the kinds a fix changes in place (workloads, HPAs),
-	// returns the fields a field manager owns on a live object, as
-	// client-go's Extract<Kind> apply configuration; nil for kinds that
-	// are only ever created.
-	extract func(live *unstructured.Unstructured, fieldManager string) (any, error)
+	// inPlace marks the kinds a fix changes in place (workloads, HPAs);
+	// the others are only ever created.
+	inPlace bool
 	// listWorkloads, for the workloads an audit lists by kind (all but
 	// Jobs, which Reader.sources always reads), is the kind's LIST in a
 	// namespace ("" for all) with a label selector.
@@ -97,32 +92,32 @@ var KindTable = []*Kind{
 	{GVK: appsv1.SchemeGroupVersion.WithKind("Deployment"), Resource: "deployments", Short: []string{"deploy"},
 		Groups: Workloads | Replicated | RolledOut, TemplatePath: []string{"spec", "template"},
 		bind:    bindTo(func(w *Workload) **appsv1.Deployment { return &w.Deployment }),
-		extract: extractWith(appsv1ac.ExtractDeployment),
+		inPlace: true,
 		listWorkloads: workloadSource[appsv1.Deployment](func(c kubernetes.Interface, ns string) listFunc[*appsv1.DeploymentList] {
 			return c.AppsV1().Deployments(ns).List
 		})},
 	{GVK: appsv1.SchemeGroupVersion.WithKind("StatefulSet"), Resource: "statefulsets", Short: []string{"sts"},
 		Groups: Workloads | Replicated | RolledOut, TemplatePath: []string{"spec", "template"},
 		bind:    bindTo(func(w *Workload) **appsv1.StatefulSet { return &w.StatefulSet }),
-		extract: extractWith(appsv1ac.ExtractStatefulSet),
+		inPlace: true,
 		listWorkloads: workloadSource[appsv1.StatefulSet](func(c kubernetes.Interface, ns string) listFunc[*appsv1.StatefulSetList] {
 			return c.AppsV1().StatefulSets(ns).List
 		})},
 	{GVK: appsv1.SchemeGroupVersion.WithKind("DaemonSet"), Resource: "daemonsets", Short: []string{"ds"},
 		Groups: Workloads | RolledOut, TemplatePath: []string{"spec", "template"},
 		bind:    bindTo(func(w *Workload) **appsv1.DaemonSet { return &w.DaemonSet }),
-		extract: extractWith(appsv1ac.ExtractDaemonSet),
+		inPlace: true,
 		listWorkloads: workloadSource[appsv1.DaemonSet](func(c kubernetes.Interface, ns string) listFunc[*appsv1.DaemonSetList] {
 			return c.AppsV1().DaemonSets(ns).List
 		})},
 	{GVK: batchv1.SchemeGroupVersion.WithKind("Job"), Resource: "jobs",
 		Groups: Workloads | JobLike, TemplatePath: []string{"spec", "template"},
 		bind:    bindTo(func(w *Workload) **batchv1.Job { return &w.Job }),
-		extract: extractWith(batchv1ac.ExtractJob)},
+		inPlace: true},
 	{GVK: batchv1.SchemeGroupVersion.WithKind("CronJob"), Resource: "cronjobs", Short: []string{"cj"},
 		Groups: Workloads | JobLike, TemplatePath: []string{"spec", "jobTemplate", "spec", "template"},
 		bind:    bindTo(func(w *Workload) **batchv1.CronJob { return &w.CronJob }),
-		extract: extractWith(batchv1ac.ExtractCronJob),
+		inPlace: true,
 		listWorkloads: workloadSource[batchv1.CronJob](func(c kubernetes.Interface, ns string) listFunc[*batchv1.CronJobList] {
 			return c.BatchV1().CronJobs(ns).List
 		})},
@@ -133,7 +128,7 @@ var KindTable = []*Kind{
 		carried: carriedBy(func(s *Snapshot) *[]policyv1.PodDisruptionBudget { return &s.PDBs })},
 	{GVK: autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"), Resource: "horizontalpodautoscalers", Groups: Related,
 		carried: carriedBy(func(s *Snapshot) *[]autoscalingv2.HorizontalPodAutoscaler { return &s.HPAs }),
-		extract: extractWith(autoscalingv2ac.ExtractHorizontalPodAutoscaler)},
+		inPlace: true},
 	{GVK: networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), Resource: "networkpolicies", Groups: Related | Companion,
 		carried: carriedBy(func(s *Snapshot) *[]networkingv1.NetworkPolicy { return &s.NetworkPolicies })},
 	{GVK: corev1.SchemeGroupVersion.WithKind("LimitRange"), Resource: "limitranges", Groups: Related,
@@ -154,7 +149,7 @@ func (k *Kind) In(g Group) bool { return k.Groups&g == g }
 
 // ChangedInPlace reports whether a fix may change a live object of the
 // kind (plan then extracts the fields harden owns on it).
-func (k *Kind) ChangedInPlace() bool { return k.extract != nil }
+func (k *Kind) ChangedInPlace() bool { return k.inPlace }
 
 // KindsIn names the kinds that belong to every group of g, in table order:
 // KindsIn(Workloads) is [Deployment StatefulSet DaemonSet Job CronJob]. A
@@ -214,29 +209,6 @@ var workloadNamed = func() map[string]*Kind {
 	}
 	return m
 }()
-
-// ExtractOwned returns the fields fieldManager owns on a live object of
-// the kind, as client-go's Extract<Kind> apply configuration (a pointer to
-// e.g. appsv1ac.DeploymentApplyConfiguration). It errs for a kind no fix
-// changes in place (ChangedInPlace false), and when the object does not
-// convert to the kind's type.
-func (k *Kind) ExtractOwned(live *unstructured.Unstructured, fieldManager string) (any, error) {
-	if k.extract == nil {
-		return nil, fmt.Errorf("a %s is not changed in place", k.Name())
-	}
-	return k.extract(live, fieldManager)
-}
-
-// extractWith makes a Kind.extract of a client-go Extract<Kind> function.
-func extractWith[T any, AC any](extract func(*T, string) (AC, error)) func(*unstructured.Unstructured, string) (any, error) {
-	return func(live *unstructured.Unstructured, fieldManager string) (any, error) {
-		obj := new(T)
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(live.Object, obj); err != nil {
-			return nil, err
-		}
-		return extract(obj, fieldManager)
-	}
-}
 
 // bindTo makes a Kind.bind of a Workload's typed field.
 func bindTo[T any, PT interface {

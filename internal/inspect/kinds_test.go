@@ -48,8 +48,8 @@ func TestKindTableRows(t *testing.T) {
 			t.Errorf("%s: resource %q is not the kind's plural", k.Name(), k.Resource)
 		}
 		if k.In(Workloads) {
-			if k.bind == nil || k.extract == nil || len(k.TemplatePath) == 0 || k.In(Related) {
-				t.Errorf("%s: a workload needs bind, extract and a template path, and is not related", k.Name())
+			if k.bind == nil || !k.inPlace || len(k.TemplatePath) == 0 || k.In(Related) {
+				t.Errorf("%s: a workload needs bind, inPlace and a template path, and is not related", k.Name())
 			}
 			if k.In(RolledOut) == k.In(JobLike) {
 				t.Errorf("%s: a workload is either rolled out or job-like", k.Name())
@@ -169,16 +169,10 @@ func TestRelatedObjects(t *testing.T) {
 	}
 }
 
-func TestExtractOwned(t *testing.T) {
-	live := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{"name": "web", "namespace": "shop"}}}
-	if _, err := KindOf("Deployment").ExtractOwned(live, "kubectl-harden"); err != nil {
-		t.Errorf("Deployment: %v", err)
-	}
-	if KindOf("PodDisruptionBudget").ChangedInPlace() {
-		t.Error("a PDB is changed in place")
-	}
-	if _, err := KindOf("PodDisruptionBudget").ExtractOwned(live, "kubectl-harden"); err == nil {
-		t.Error("PodDisruptionBudget: no error")
+func TestChangedInPlace(t *testing.T) {
+	for kind, want := range map[string]bool{"Deployment": true, "CronJob": true, "HorizontalPodAutoscaler": true, "PodDisruptionBudget": false, "NetworkPolicy": false} {
+		if got := KindOf(kind).ChangedInPlace(); got != want {
+			t.Errorf("%s: ChangedInPlace %v, want %v", kind, got, want)
+		}
 	}
 }

@@ -218,6 +218,45 @@ func Typed(obj map[string]any) (*typed.TypedValue, error) {
 	return typeConverter().ObjectToTyped(&unstructured.Unstructured{Object: obj}, typedLenient...)
 }
 
+// Owned returns the fields manager holds by server-side apply on live (its
+// Apply entry of the main resource, as client-go's Extract<Kind> reads it)
+// as a partial object in server-side apply form: apiVersion, kind,
+// metadata.name and namespace, plus those fields with their live values.
+// Unlike Extract<Kind>, it accepts a live object holding duplicate list
+// keys (two env entries of one name, which client-side apply allows).
+// It errs when the entry does not parse or live does not match its kind's
+// schema.
+func Owned(live *unstructured.Unstructured, manager string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, e := range live.GetManagedFields() {
+		if e.Manager != manager || e.Operation != metav1.ManagedFieldsOperationApply || e.Subresource != "" || e.FieldsV1 == nil {
+			continue
+		}
+		set := &fieldpath.Set{}
+		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+			return nil, fmt.Errorf("reading the fields %s owns: %w", manager, err)
+		}
+		tv, err := typeConverter().ObjectToTyped(live, typedLenient...)
+		if err != nil {
+			return nil, err
+		}
+		if m, ok := tv.ExtractItems(set.Leaves()).AsValue().Unstructured().(map[string]any); ok {
+			out = m
+		}
+		break
+	}
+	meta, _ := out["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["name"] = live.GetName()
+	if ns := live.GetNamespace(); ns != "" {
+		meta["namespace"] = ns
+	}
+	out["apiVersion"], out["kind"], out["metadata"] = live.GetAPIVersion(), live.GetKind(), meta
+	return out, nil
+}
+
 // typedLenient accepts what the API server stores: a live object may hold
 // duplicate list keys the server accepted before it validated them.
 var typedLenient = []typed.ValidationOptions{typed.AllowDuplicates}

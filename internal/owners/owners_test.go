@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
@@ -218,4 +221,61 @@ func TestGiveBack(t *testing.T) {
 	if _, changed, _ := GiveBack(after[:1], "kubectl-harden", took, metav1.Now()); changed {
 		t.Error("gave back fields harden does not own")
 	}
+}
+
+func TestOwnedAsExtractReadsIt(t *testing.T) {
+	u := live(t)
+	var d appsv1.Deployment
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, manager := range []string{"kubectl-harden", "kubectl-client-side-apply", "nobody"} {
+		ac, err := appsv1ac.ExtractDeployment(&d, manager)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Owned(u, manager)
+		if err != nil {
+			t.Fatalf("%s: %v", manager, err)
+		}
+		// Compared as JSON maps: the apply configuration's keys are in
+		// struct order.
+		var want map[string]any
+		b, _ := json.Marshal(ac)
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		if g, w := mustJSON(t, got), mustJSON(t, want); g != w {
+			t.Errorf("%s:\n got %s\nwant %s", manager, g, w)
+		}
+	}
+}
+
+// A manifest may list one env name twice: client-side apply and the API
+// server accept it (with a warning), client-go's Extract<Kind> does not.
+func TestOwnedWithDuplicateListKeys(t *testing.T) {
+	u := live(t)
+	containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	containers[0].(map[string]any)["env"] = []any{
+		map[string]any{"name": "A", "value": "1"}, map[string]any{"name": "A", "value": "2"}}
+	if err := unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Owned(u, "kubectl-harden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe, _, _ := unstructured.NestedSlice(got, "spec", "template", "spec", "containers")
+	if b, _ := json.Marshal(probe); string(b) != `[{"name":"web","readinessProbe":{"periodSeconds":10,"tcpSocket":{"port":80}}}]` {
+		t.Errorf("owned containers %s", b)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -4,14 +4,12 @@
 package plan
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
 	"github.com/kubectl-harden/kubectl-harden/internal/objmerge"
@@ -205,28 +203,17 @@ func liveObject(s *inspect.Snapshot, o *Object) (*unstructured.Unstructured, err
 }
 
 // ownedFields extracts the fields fieldManager already owns on the live
-// object (Kind.ExtractOwned: client-go's Extract<Kind>). They go into
-// every apply, since server-side apply removes owned fields an apply
-// leaves out: a second run for other fixes must not undo the first.
+// object (owners.Owned). They go into every apply, since server-side
+// apply removes owned fields an apply leaves out: a second run for other
+// fixes must not undo the first.
 func ownedFields(live *unstructured.Unstructured, fieldManager string) (map[string]any, error) {
-	k := inspect.KindOf(live.GetKind())
-	if k == nil || !k.ChangedInPlace() {
+	if k := inspect.KindOf(live.GetKind()); k == nil || !k.ChangedInPlace() {
 		return nil, fmt.Errorf("plan: cannot change a %s", live.GetKind())
 	}
-	ac, err := k.ExtractOwned(live, fieldManager)
+	m, err := owners.Owned(live, fieldManager)
 	if err != nil {
 		return nil, fmt.Errorf("reading fields owned by %s on %s/%s: %w", fieldManager, live.GetKind(), live.GetName(), err)
 	}
-	b, err := json.Marshal(ac)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := utiljson.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	// Extract copies the identity; the namespace is part of it.
-	m["apiVersion"], m["kind"] = live.GetAPIVersion(), live.GetKind()
 	return m, nil
 }
 

@@ -46,7 +46,9 @@ type Result struct {
 	// owns (see package owners): taken when the fix is applied, the reason
 	// it is held back when its status is conflict.
 	Owners []owners.Conflict `json:"owners,omitempty"`
-	Fix    *Fix              `json:"-"`
+	// Fix is the planned or applied fix: reports show its description
+	// and warnings (the changes are the plan's); absent when none.
+	Fix *Fix `json:"fix,omitempty"`
 }
 
 // Selection is what the user chose: rules to fix, rules to skip, and fix

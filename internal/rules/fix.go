@@ -32,34 +32,6 @@ type Fix struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// resultJSON is a Result without its methods, for the codec below.
-type resultJSON Result
-
-// MarshalJSON writes a Result with its fix's description and warnings
-// under "fix" (absent when no fix is planned or applied): every report
-// shows what a fix does and the source of its numbers.
-func (r Result) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		resultJSON
-		Fix *Fix `json:"fix,omitempty"`
-	}{resultJSON(r), r.Fix})
-}
-
-// UnmarshalJSON reads what MarshalJSON writes; the fix comes back with its
-// description and warnings, without changes.
-func (r *Result) UnmarshalJSON(b []byte) error {
-	var v struct {
-		resultJSON
-		Fix *Fix `json:"fix,omitempty"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*r = Result(v.resultJSON)
-	r.Fix = v.Fix
-	return nil
-}
-
 // Identity returns a partial object naming the object and nothing else.
 func Identity(apiVersion, kind, namespace, name string) map[string]any {
 	meta := map[string]any{"name": name}

@@ -895,3 +895,40 @@ func TestOwnershipUndoGivesFieldsBack(t *testing.T) {
 		})
 	}
 }
+
+// A manifest that lists one env name twice (a Helm chart's values merged
+// over its defaults often does) is accepted by `kubectl apply` with a
+// warning. Harden fixes it, fixes it again without losing the first run's
+// fields, and undoes; both env entries stay as the manifest has them.
+func TestOwnershipDuplicateEnvNames(t *testing.T) {
+	ns := newNamespace(t)
+	manifest := ownManifest("web") + "        env:\n        - {name: MODE, value: a}\n        - {name: MODE, value: b}\n"
+	kubectl(t, "apply", "-n", ns, "-f", writeManifest(t, manifest, ownService("web")))
+	waitRollout(t, ns, "deploy/web")
+	envOf := func() string {
+		b, err := json.Marshal(deployment(t, ns, "web").Spec.Template.Spec.Containers[0].Env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	const both = `[{"name":"MODE","value":"a"},{"name":"MODE","value":"b"}]`
+	for _, fix := range []string{"seccomp", "rollout"} {
+		if r := harden(t, "deploy/web", "-n", ns, "--fix="+fix, "--yes"); r.code > 1 || !strings.Contains(r.stdout, "rollout: complete") {
+			t.Fatalf("--fix=%s: %s", fix, r)
+		}
+		if got := envOf(); got != both {
+			t.Errorf("after --fix=%s: env %s, want %s", fix, got, both)
+		}
+	}
+	d := deployment(t, ns, "web")
+	if sc := d.Spec.Template.Spec.SecurityContext; sc == nil || sc.SeccompProfile == nil || d.Spec.MinReadySeconds == 0 {
+		t.Errorf("the second run lost the first run's field: securityContext %+v, minReadySeconds %d", sc, d.Spec.MinReadySeconds)
+	}
+	if r := harden(t, "undo", "deploy/web", "-n", ns); r.code != 0 {
+		t.Fatal(r)
+	}
+	if got := envOf(); got != both {
+		t.Errorf("after undo: env %s, want %s", got, both)
+	}
+}
