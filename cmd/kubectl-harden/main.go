@@ -3,8 +3,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -12,29 +14,37 @@ import (
 )
 
 // profileEnv names a file to write a CPU profile of the whole run to (go
-// tool pprof reads it): what `make bench`'s numbers are made of.
-const profileEnv = "HARDEN_CPUPROFILE"
+// tool pprof reads it), traceEnv one for an execution trace (go tool trace:
+// what runs when, on how many cores): what `make bench`'s numbers are
+// made of.
+const (
+	profileEnv = "HARDEN_CPUPROFILE"
+	traceEnv   = "HARDEN_TRACE"
+)
 
 func main() {
-	stop := profile(os.Getenv(profileEnv))
+	stopProfile := record(profileEnv, pprof.StartCPUProfile, pprof.StopCPUProfile)
+	stopTrace := record(traceEnv, trace.Start, trace.Stop)
 	code := cli.Execute(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, os.Args[1:])
-	stop()
+	stopTrace()
+	stopProfile()
 	os.Exit(code)
 }
 
-// profile starts a CPU profile into path ("" for none) and returns what
-// ends it.
-func profile(path string) (stop func()) {
+// record starts a recording into the file the environment variable env
+// names (none when unset) and returns what ends it.
+func record(env string, start func(io.Writer) error, stop func()) (end func()) {
+	path := os.Getenv(env)
 	if path == "" {
 		return func() {}
 	}
 	f, err := os.Create(path)
 	if err == nil {
-		err = pprof.StartCPUProfile(f)
+		err = start(f)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "warning: %s: %v\n", profileEnv, err)
+		fmt.Fprintf(os.Stderr, "warning: %s: %v\n", env, err)
 		return func() {}
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	return func() { stop(); f.Close() }
 }

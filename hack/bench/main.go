@@ -55,6 +55,7 @@ type config struct {
 	timeout                                  time.Duration
 	keep                                     string
 	raw                                      bool   // -raw: the raw floor alone
+	decode                                   bool   // -decode: with -raw, the decode floor
 	chunk                                    int64  // objects per LIST page, the audit's --chunk-size
 	scales                                   string // the sweep's total workloads, e.g. 200,2000,20000
 	peerTimeout                              time.Duration
@@ -75,6 +76,7 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 20*time.Minute, "how long to wait for the cluster to settle")
 	flag.StringVar(&c.keep, "keep", "", "keep the commands' outputs in this folder")
 	flag.BoolVar(&c.raw, "raw", false, "only the raw floor: list what the audit lists, in protobuf; print the pages, items and bytes read as JSON")
+	flag.BoolVar(&c.decode, "decode", false, "with -raw, the decode floor: also decode each page into its typed list, as every Go client does")
 	flag.Int64Var(&c.chunk, "chunk", 500, "objects per LIST page (the audit's --chunk-size default)")
 	flag.StringVar(&c.scales, "scales", envStr("BENCH_SCALES", ""), "the sweep: total workloads per step, ascending, e.g. 200,2000,20000 (BENCH_SCALES); -workloads per namespace")
 	flag.DurationVar(&c.peerTimeout, "peer-timeout", 10*time.Minute, "how long a peer (popeye, polaris) may run before it counts as a timeout")
@@ -83,7 +85,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if c.raw {
-		if err := rawMain(ctx, c.chunk); err != nil {
+		if err := rawMain(ctx, c.chunk, c.decode); err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
 			os.Exit(2)
 		}
@@ -267,13 +269,13 @@ func run(ctx context.Context, c config) (bool, error) {
 
 // rawMain is the -raw mode: the raw floor against $KUBECONFIG, with the
 // audit's client limits (internal/cli's session: 50 QPS, burst 300).
-func rawMain(ctx context.Context, chunk int64) error {
+func rawMain(ctx context.Context, chunk int64, decode bool) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
 	if err != nil {
 		return err
 	}
 	cfg.QPS, cfg.Burst = 50, 300
-	return runRaw(ctx, cfg, chunk, os.Stdout)
+	return runRaw(ctx, cfg, chunk, decode, os.Stdout)
 }
 
 // rawClient is an unversioned REST client of cfg, without the discovery

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/encoding/protowire"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 )
 
@@ -85,8 +87,10 @@ type listed struct {
 }
 
 // rawFloor sends the plan through rc, chunk objects per page, and returns
-// what it read per resource (the namespaces' two reads summed).
-func rawFloor(ctx context.Context, rc rest.Interface, chunk int64) (map[string]*listed, error) {
+// what it read per resource (the namespaces' two reads summed). With
+// decode, each page is also decoded into its typed list, as client-go
+// does for every Go client (the decode floor).
+func rawFloor(ctx context.Context, rc rest.Interface, chunk int64, decode bool) (map[string]*listed, error) {
 	out := map[string]*listed{}
 	var mu sync.Mutex
 	record := func(resource string, items int, bytes int64) {
@@ -103,7 +107,7 @@ func rawFloor(ctx context.Context, rc rest.Interface, chunk int64) (map[string]*
 	for _, chain := range clusterPhase {
 		g.Go(func() error {
 			for _, l := range chain {
-				if err := readAll(gctx, rc, l, chunk, record); err != nil {
+				if err := readAll(gctx, rc, l, chunk, decode, record); err != nil {
 					return err
 				}
 			}
@@ -115,13 +119,14 @@ func rawFloor(ctx context.Context, rc rest.Interface, chunk int64) (map[string]*
 	}
 	g, gctx = errgroup.WithContext(ctx)
 	for _, l := range namespacePhase {
-		g.Go(func() error { return readAll(gctx, rc, l, chunk, record) })
+		g.Go(func() error { return readAll(gctx, rc, l, chunk, decode, record) })
 	}
 	return out, g.Wait()
 }
 
-// readAll pages through one LIST; record is called once per page.
-func readAll(ctx context.Context, rc rest.Interface, l list, chunk int64, record func(string, int, int64)) error {
+// readAll pages through one LIST, decoding each page when decode is set;
+// record is called once per page.
+func readAll(ctx context.Context, rc rest.Interface, l list, chunk int64, decode bool, record func(string, int, int64)) error {
 	cont := ""
 	for {
 		req := rc.Get().AbsPath(l.path).SetHeader("Accept", protobufType)
@@ -141,6 +146,12 @@ func readAll(ctx context.Context, rc rest.Interface, l list, chunk int64, record
 		next, items, err := listPage(body)
 		if err != nil {
 			return fmt.Errorf("listing %s: %w", l.resource, err)
+		}
+		if decode {
+			// client-go's scheme has no APIService (a few objects).
+			if _, _, err := scheme.Codecs.UniversalDeserializer().Decode(body, nil, nil); err != nil && !runtime.IsNotRegisteredError(err) {
+				return fmt.Errorf("decoding %s: %w", l.resource, err)
+			}
 		}
 		record(l.resource, items, int64(len(body)))
 		if l.cached || l.whole || next == "" {
@@ -221,14 +232,14 @@ func eachField(msg []byte, fn func(protowire.Number, []byte) error) error {
 	return nil
 }
 
-// runRaw is the bench's -raw mode: the raw floor against $KUBECONFIG,
-// printing what it read as JSON.
-func runRaw(ctx context.Context, cfg *rest.Config, chunk int64, w io.Writer) error {
+// runRaw is the bench's -raw mode: the raw floor (or with decode the
+// decode floor) against $KUBECONFIG, printing what it read as JSON.
+func runRaw(ctx context.Context, cfg *rest.Config, chunk int64, decode bool, w io.Writer) error {
 	rc, err := rawClient(cfg)
 	if err != nil {
 		return err
 	}
-	got, err := rawFloor(ctx, rc, chunk)
+	got, err := rawFloor(ctx, rc, chunk, decode)
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func TestRawFloorSendsTheAuditsRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read, err := rawFloor(context.Background(), rc, 500)
+	read, err := rawFloor(context.Background(), rc, 500, false)
 	if err != nil {
 		t.Fatal(err)
 	}

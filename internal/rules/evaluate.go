@@ -275,6 +275,9 @@ func settle(f Finding, human string, withAll Result) (Status, string) {
 // pass's.
 func evaluate(s *inspect.Snapshot, sel Selection, checked map[string][]Finding, only map[string]bool) (results []Result, alone []string, err error) {
 	projected := s
+	// Room for a typical workload's findings (about 16): growing a slice
+	// of Results by doubling was a tenth of the audit's allocations.
+	results, alone = make([]Result, 0, 24), make([]string, 0, 24)
 	for _, r := range inFixOrder() {
 		m := r.Meta()
 		if !m.AppliesTo(s.Workload.Kind()) {

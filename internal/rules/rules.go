@@ -200,7 +200,8 @@ var (
 	registry = map[string]Rule{}
 	// byID and byFixOrder are the registry in order, kept by Register:
 	// evaluating a workload reads them, sorting them there cost more than
-	// the rules.
+	// the rules. byID holds the rules as plugins registered them;
+	// byFixOrder and registry hold them withMeta.
 	byID, byFixOrder []Rule
 )
 
@@ -213,12 +214,27 @@ func Register(r Rule) {
 	if _, dup := registry[id]; dup {
 		panic("rules: duplicate rule " + id)
 	}
-	registry[id] = r
+	cached := withMeta{r, r.Meta()}
+	registry[id] = cached
 	byID = append(byID, r)
 	sort.Slice(byID, func(i, j int) bool { return byID[i].Meta().ID < byID[j].Meta().ID })
-	byFixOrder = slices.Clone(byID)
-	sort.SliceStable(byFixOrder, func(i, j int) bool { return byFixOrder[i].Meta().FixOrder < byFixOrder[j].Meta().FixOrder })
+	byFixOrder = append(byFixOrder, cached)
+	// By fix order, then ID.
+	sort.Slice(byFixOrder, func(i, j int) bool {
+		a, b := byFixOrder[i].Meta(), byFixOrder[j].Meta()
+		return a.FixOrder < b.FixOrder || a.FixOrder == b.FixOrder && a.ID < b.ID
+	})
 }
+
+// withMeta is a registered rule with its Meta built once: evaluating a
+// workload asks for it dozens of times, and a Meta of many fields and
+// slices cost more than some checks.
+type withMeta struct {
+	Rule
+	meta Meta
+}
+
+func (r withMeta) Meta() Meta { return r.meta }
 
 // All returns the registered rules sorted by ID.
 func All() []Rule {
