@@ -19,7 +19,7 @@ import (
 // made of.
 const (
 	profileEnv = "HARDEN_CPUPROFILE"
-	traceEnv   = "HARDEN_TRACE"
+	traceEnv   = "HARDEN_EXECTRACE"
 )
 
 func main() {

@@ -234,6 +234,7 @@ func run(ctx context.Context, c config) (bool, error) {
 		{label: "`kube-score score` of the dump",
 			args: []string{c.kubeScore, "score", "--output-format", "ci", dumpYAML}, out: filepath.Join(dir, "kube-score.txt"), codes: []int{1}},
 		b.rawCommand(dir),
+		b.decodeCommand(dir),
 	}
 	samples, err := measureAll(ctx, c.rusage, cmds, c.runs)
 	if err != nil {
@@ -247,8 +248,8 @@ func run(ctx context.Context, c config) (bool, error) {
 		return false, err
 	}
 	res := results{
-		floor: samples[0], audit: samples[1], dump: samples[2], score: samples[3], raw: samples[4], floorBytes: fi.Size(),
-		labels: [5]string{cmds[0].label, cmds[1].label, cmds[2].label, cmds[3].label, cmds[4].label}, runs: c.runs,
+		floor: samples[0], audit: samples[1], dump: samples[2], score: samples[3], raw: samples[4], decode: samples[5], floorBytes: fi.Size(),
+		labels: [6]string{cmds[0].label, cmds[1].label, cmds[2].label, cmds[3].label, cmds[4].label, cmds[5].label}, runs: c.runs,
 	}
 	counted, err := b.countLists(ctx, dir)
 	if err != nil {
@@ -284,6 +285,15 @@ func rawClient(cfg *rest.Config) (rest.Interface, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
 	return rest.UnversionedRESTClientFor(cfg)
+}
+
+// decodeCommand is the decode floor: the raw floor's LISTs, each page also
+// decoded into its typed list (this program's -raw -decode mode). No
+// target: it is what any Go client pays over the raw floor before doing
+// anything with what it read.
+func (b *bench) decodeCommand(dir string) command {
+	return command{label: "decode floor: the raw floor, each page decoded into its typed list (`bench -raw -decode`)",
+		args: []string{b.self, "-raw", "-decode", "-chunk", strconv.FormatInt(b.c.chunk, 10)}, out: filepath.Join(dir, "decode.json")}
 }
 
 // checkAudit makes sure the audit saw at least the bench's workloads: a

@@ -23,13 +23,17 @@ const (
 // step is one scale of the sweep, measured.
 type step struct {
 	workloads, namespaces, pods int
-	audit, raw                  []sample
+	audit, raw, decode          []sample
 	counted                     counted
 	peers                       []peerResult
 }
 
 func (s step) auditWall() time.Duration { return medianWall(s.audit) }
 func (s step) ratioRaw() float64        { return s.auditWall().Seconds() / medianWall(s.raw).Seconds() }
+
+// ratioDecode is the audit against the decode floor: no target, it says
+// how much of the gap to the raw floor any Go client pays.
+func (s step) ratioDecode() float64 { return s.auditWall().Seconds() / medianWall(s.decode).Seconds() }
 
 // parseScales reads "200,2000,20000": total workloads, ascending (the
 // cluster keeps each step's objects, the next step adds to them).
@@ -123,12 +127,12 @@ func (b *bench) onlyOurs(ctx context.Context, namespaces int) error {
 // their requests, and runs the peers once each.
 func (b *bench) measureStep(ctx context.Context, dir string, namespaces int, peers []peer) (step, error) {
 	st := step{workloads: namespaces * b.c.workloads, namespaces: namespaces}
-	cmds := []command{b.rawCommand(dir), b.auditCommand(dir)}
+	cmds := []command{b.rawCommand(dir), b.auditCommand(dir), b.decodeCommand(dir)}
 	samples, err := measureAll(ctx, b.c.rusage, cmds, b.c.runs)
 	if err != nil {
 		return st, err
 	}
-	st.raw, st.audit = samples[0], samples[1]
+	st.raw, st.audit, st.decode = samples[0], samples[1], samples[2]
 	if err := checkAudit(filepath.Join(dir, "audit.json"), st.workloads); err != nil {
 		return st, err
 	}
@@ -144,7 +148,7 @@ func (b *bench) measureStep(ctx context.Context, dir string, namespaces int, pee
 func sweepTable(steps []step, runs int) (string, bool) {
 	var b strings.Builder
 	ok := true
-	fmt.Fprintf(&b, "| workloads | pods | audit wall | raw floor | audit ÷ raw | audit peak RSS | LIST requests (kinds × pages) | other requests | bytes read | wall growth | workloads growth | RSS growth |")
+	fmt.Fprintf(&b, "| workloads | pods | audit wall | raw floor | audit ÷ raw | decode floor | audit ÷ decode | audit peak RSS | LIST requests (kinds × pages) | other requests | bytes read | wall growth | workloads growth | RSS growth |")
 	peerNames := []string{}
 	if len(steps) > 0 {
 		for _, p := range steps[0].peers {
@@ -152,7 +156,7 @@ func sweepTable(steps []step, runs int) (string, bool) {
 			fmt.Fprintf(&b, " %s |", p.name)
 		}
 	}
-	b.WriteString("\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + strings.Repeat("---|", len(peerNames)) + "\n")
+	b.WriteString("\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + strings.Repeat("---|", len(peerNames)) + "\n")
 	for i, s := range steps {
 		growth := func(f func(step) float64) string {
 			if i == 0 {
@@ -164,8 +168,9 @@ func sweepTable(steps []step, runs int) (string, bool) {
 		if !s.counted.ok() {
 			lists += " FAIL"
 		}
-		fmt.Fprintf(&b, "| %d | %d | %s | %s | %.2f× | %s | %s | %d | %s | %s | %s | %s |",
-			s.workloads, s.pods, seconds(s.auditWall()), seconds(medianWall(s.raw)), s.ratioRaw(), mib(peakRSS(s.audit)),
+		fmt.Fprintf(&b, "| %d | %d | %s | %s | %.2f× | %s | %.2f× | %s | %s | %d | %s | %s | %s | %s |",
+			s.workloads, s.pods, seconds(s.auditWall()), seconds(medianWall(s.raw)), s.ratioRaw(),
+			seconds(medianWall(s.decode)), s.ratioDecode(), mib(peakRSS(s.audit)),
 			lists, s.counted.audit.requests-s.counted.audit.lists, mib(s.counted.audit.bytes),
 			growth(func(s step) float64 { return s.auditWall().Seconds() }),
 			growth(func(s step) float64 { return float64(s.workloads) }),

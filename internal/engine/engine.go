@@ -184,6 +184,13 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 			}
 			break
 		}
+		if err != nil && req.Mode == Apply && RefusedDryRun(err) != "" {
+			// A dry-run is authorised as the write: refused, it is the
+			// access check's to say all that is missing, in the user's terms.
+			if aerr := e.CheckAccess(ctx, out.Plan); aerr != nil {
+				return out, aerr
+			}
+		}
 		if err != nil {
 			return out, err
 		}

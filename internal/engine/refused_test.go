@@ -2,10 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -88,14 +90,32 @@ func TestPreviewRefusedDryRunPlansOffline(t *testing.T) {
 	if offline.DryRunRefused != "" {
 		t.Errorf("an offline run says a dry-run was refused: %q", offline.DryRunRefused)
 	}
-	for _, req := range []Request{
-		{Selection: sel, Mode: Preview},                       // --dry-run=server
-		{Selection: sel, Mode: Apply, OfflineIfRefused: true}, // --yes
-	} {
-		_, err := e.Fix(ctx, cluster, w, req)
-		if err == nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "cannot patch") {
-			t.Errorf("mode %d: %v, want the Forbidden error", req.Mode, err)
-		}
+	// --dry-run=server: the refusal is the error.
+	if _, err := e.Fix(ctx, cluster, w, Request{Selection: sel, Mode: Preview}); err == nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "cannot patch") {
+		t.Errorf("preview: %v, want the Forbidden error", err)
+	}
+}
+
+// Applying, a dry-run refused as Forbidden is explained by the access
+// check (every right missing, "nothing was changed") when the access
+// reviews deny, and stays the API server's error when they allow (an
+// authoriser that answers reviews otherwise).
+func TestApplyRefusedDryRunNamesMissingRights(t *testing.T) {
+	e, w := refusingEngine(t)
+	req := Request{Selection: rules.Selection{Fix: []string{"readiness-probe"}}, Mode: Apply, OfflineIfRefused: true}
+	_, err := e.Fix(context.Background(), &inspect.Cluster{}, w, req)
+	var access *AccessError
+	if !errors.As(err, &access) || access.Missing[0].String() != "patch deployments" || !strings.HasSuffix(err.Error(), "nothing was changed") {
+		t.Errorf("apply with reviews denying: %v, want an *AccessError for patch deployments", err)
+	}
+
+	e.Reader.Client.(*fake.Clientset).PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		review := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+		review.Status.Allowed = true
+		return true, review, nil
+	})
+	if _, err := e.Fix(context.Background(), &inspect.Cluster{}, w, req); err == nil || !apierrors.IsForbidden(err) {
+		t.Errorf("apply with reviews allowing: %v, want the Forbidden error", err)
 	}
 }
 

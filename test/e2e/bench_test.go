@@ -96,6 +96,12 @@ func TestBenchTinyScale(t *testing.T) {
 	if !strings.HasPrefix(raw[0], "raw floor: ") || !ratio.MatchString(raw[3]) {
 		t.Errorf("the second row is not the raw floor: %q", raw)
 	}
+	if decode := rows[2]; !strings.HasPrefix(decode[0], "decode floor: ") || !ratio.MatchString(decode[3]) {
+		t.Errorf("the third row is not the decode floor: %q", decode)
+	}
+	if !strings.Contains(stdout.String(), "wall ÷ decode floor: ") {
+		t.Errorf("no audit ÷ decode floor ratio in:\n%s", stdout.String())
+	}
 	var targets []string
 	passed := true
 	for _, r := range rows {

@@ -33,6 +33,7 @@ func (f *faultTally) try(t *testing.T, name string, fault func(t *testing.T)) {
 func TestFaultsRights(t *testing.T) {
 	var tally faultTally
 	tally.try(t, "MissingDeleteRefusedUpFront", missingDeleteRefusedUpFront)
+	tally.try(t, "PatchOfOtherNamesOnly", patchOfOtherNamesOnly)
 	tally.try(t, "SelectorRunContinuesPastFailure", selectorRunContinuesPastFailure)
 	tally.try(t, "FileSkipsNonWorkloads", fileSkipsNonWorkloads)
 	t.Logf("faults tried: %d, ended in an allowed state: %d", tally.tried, tally.allowed)
@@ -127,6 +128,42 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
 	}
 	if _, err := env.client.PolicyV1().PodDisruptionBudgets(ns).Get(context.Background(), "solo", metav1.GetOptions{}); err != nil {
 		t.Errorf("no PDB after the run with every right: %v", err)
+	}
+}
+
+// A user whose Role lets it patch other deployments by name (RBAC
+// resourceNames) but not this one: the server-side dry-run is refused as
+// the write would be, and the run says, in one line, which right is
+// missing and that nothing was changed, not the API server's raw refusal.
+func patchOfOtherNamesOnly(t *testing.T) {
+	ns := newNamespace(t)
+	applyFile(t, ns, "testdata/e2e/replicas.yaml")
+	waitRollout(t, ns, "deploy/solo")
+	kubectl(t, "apply", "-f", filepath.Join(env.root, "docs/rbac/harden-audit.yaml"))
+	grant(t, `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: `+ns+`-audit}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-harden-audit}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: harden-other-names, namespace: `+ns+`}
+rules:
+- {apiGroups: [apps], resources: [deployments], verbs: [patch], resourceNames: [other]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: harden-other-names, namespace: `+ns+`}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: harden-other-names}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
+`, "list nodes", "patch deployments/other -n "+ns)
+
+	before := specJSON(t, ns, "deploy", "solo")
+	r := runCmd(t, []string{"XDG_STATE_HOME=" + t.TempDir()}, "kubectl-harden", "deploy/solo", "-n", ns, "--context", "harden-limited", "--fix=rollout", "--yes")
+	oneErrorLine(t, r, "cannot patch deployments in namespace "+ns, "the fixes could not be applied", "nothing was changed")
+	if after := specJSON(t, ns, "deploy", "solo"); after != before {
+		t.Errorf("a refused run changed the spec:\nbefore %s\nafter  %s", before, after)
 	}
 }
 
