@@ -51,6 +51,13 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	eng.Policy = o.selection.Policy
 	// Each right is asked once per namespace, not once per workload.
 	eng.Access = engine.NewAccessCache()
+	if !applying {
+		// A preview writes nothing: the workloads of a namespace share
+		// its reads.
+		shared := *eng.Reader
+		shared.Shared = inspect.NewSharedReads()
+		eng.Reader = &shared
+	}
 	run := &fixRun{o: o, cluster: cluster, eng: eng, bar: bar, counts: map[outcome]int{}}
 	run.req = engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.Status,
 		OfflineIfRefused: offlineIfRefused(o.DryRun, o.Yes), NoReadAfter: true,

@@ -23,6 +23,9 @@ import (
 type Reader struct {
 	Client  kubernetes.Interface
 	Metrics metricsv1beta1.Interface // used only when the cluster serves metrics.k8s.io
+	// Shared, when set, keeps the reads of each namespace that Snapshot
+	// shares between its workloads, for a command that writes nothing.
+	Shared *SharedReads
 	// gateway holds the Gateway API route kinds Cluster found served.
 	gateway gatewayRoutes
 }
@@ -103,15 +106,102 @@ func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 }
 
 // Snapshot reads what surrounds one workload: its namespace, pods, and the
-// PDBs, Services, HPAs and NetworkPolicies that concern it.
+// PDBs, Services, HPAs and NetworkPolicies that concern it. The reads of
+// the namespace as a whole are shared with the other workloads of the
+// namespace when r.Shared is set.
 func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*Snapshot, error) {
-	s := &Snapshot{Workload: w, Cluster: cluster}
-	unread := &unreadLog{}
 	ns := w.Namespace()
 	sel, err := w.Selector()
 	if err != nil {
 		return nil, fmt.Errorf("%s: bad selector: %w", w.Ref(), err)
 	}
+	var (
+		base  *Snapshot
+		pods  []corev1.Pod
+		sa    *corev1.ServiceAccount
+		usage map[string]map[string]ContainerUsage
+	)
+	unread := &unreadLog{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		base, err = r.namespaceReads(gctx, cluster, ns)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		pods, err = r.pods(gctx, w, sel)
+		return err
+	})
+	g.Go(func() error {
+		name := w.PodTemplate().Spec.ServiceAccountName
+		if name == "" {
+			name = "default"
+		}
+		got, err := r.Client.CoreV1().ServiceAccounts(ns).Get(gctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || unread.tolerate("get", ResServiceAccounts, err, false) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading serviceaccount %s in %s: %w", name, ns, err)
+		}
+		sa = got
+		return nil
+	})
+	if cluster.MetricsServed && sel != nil {
+		g.Go(func() error {
+			l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(gctx, metav1.ListOptions{LabelSelector: sel.String()})
+			if unread.tolerate("list", ResPodMetrics, err, false) {
+				return nil
+			}
+			if err != nil {
+				return nil // metrics are a bonus: an unavailable metrics server must not stop hardening
+			}
+			usage = map[string]map[string]ContainerUsage{}
+			for _, pm := range l.Items {
+				m := map[string]ContainerUsage{}
+				for _, c := range pm.Containers {
+					m[c.Name] = ContainerUsage{CPUMilli: c.Usage.Cpu().MilliValue(), MemoryBytes: c.Usage.Memory().Value()}
+				}
+				usage[pm.Name] = m
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// base may be shared: its slices are read only (projections copy).
+	s := *base
+	s.Workload, s.Pods, s.ServiceAccount, s.Usage = w, OwnPods(w, pods), sa, usage
+	s.Unread = MergeUnread(base.Unread, unread.list())
+	if s.Usage != nil {
+		// PodMetrics carry no owner: keep the usage of the pods OwnPods kept.
+		own := map[string]bool{}
+		for _, p := range s.Pods {
+			own[p.Name] = true
+		}
+		maps.DeleteFunc(s.Usage, func(pod string, _ map[string]ContainerUsage) bool { return !own[pod] })
+	}
+	s.KeepRelated()
+	return &s, nil
+}
+
+// namespaceReads is what Snapshot reads of the namespace as a whole, the
+// same for each of its workloads (every field of a Snapshot but Workload,
+// Pods, ServiceAccount and Usage, the related objects not yet filtered by
+// KeepRelated): read once per command with r.Shared set.
+func (r *Reader) namespaceReads(ctx context.Context, cluster *Cluster, ns string) (*Snapshot, error) {
+	if r.Shared == nil {
+		return r.readNamespace(ctx, cluster, ns)
+	}
+	return r.Shared.get(ctx, ns, func(ctx context.Context) (*Snapshot, error) { return r.readNamespace(ctx, cluster, ns) })
+}
+
+// readNamespace reads namespaceReads, in parallel.
+func (r *Reader) readNamespace(ctx context.Context, cluster *Cluster, ns string) (*Snapshot, error) {
+	s := &Snapshot{Cluster: cluster}
+	unread := &unreadLog{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		n, err := r.Client.CoreV1().Namespaces().Get(gctx, ns, metav1.GetOptions{})
@@ -125,11 +215,6 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 		}
 		s.Namespace = n
 		return nil
-	})
-	g.Go(func() error {
-		pods, err := r.pods(gctx, w, sel)
-		s.Pods = OwnPods(w, pods)
-		return err
 	})
 	g.Go(func() error {
 		l, err := r.Client.PolicyV1().PodDisruptionBudgets(ns).List(gctx, metav1.ListOptions{})
@@ -183,60 +268,16 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 		return nil
 	})
 	g.Go(func() error {
-		name := w.PodTemplate().Spec.ServiceAccountName
-		if name == "" {
-			name = "default"
-		}
-		sa, err := r.Client.CoreV1().ServiceAccounts(ns).Get(gctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) || unread.tolerate("get", ResServiceAccounts, err, false) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("reading serviceaccount %s in %s: %w", name, ns, err)
-		}
-		s.ServiceAccount = sa
-		return nil
-	})
-	g.Go(func() error {
 		var err error
 		s.Neighbourhood, s.NeighbourhoodUnread, err = r.neighbourhood(gctx, ns, unread)
 		return err
 	})
 	r.readCopyFacts(gctx, g, s, ns, unread)
 	g.Go(func() error { return r.readRoutes(gctx, s, ns, unread) })
-	if cluster.MetricsServed && sel != nil {
-		g.Go(func() error {
-			l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(gctx, metav1.ListOptions{LabelSelector: sel.String()})
-			if unread.tolerate("list", ResPodMetrics, err, false) {
-				return nil
-			}
-			if err != nil {
-				return nil // metrics are a bonus: an unavailable metrics server must not stop hardening
-			}
-			s.Usage = map[string]map[string]ContainerUsage{}
-			for _, pm := range l.Items {
-				m := map[string]ContainerUsage{}
-				for _, c := range pm.Containers {
-					m[c.Name] = ContainerUsage{CPUMilli: c.Usage.Cpu().MilliValue(), MemoryBytes: c.Usage.Memory().Value()}
-				}
-				s.Usage[pm.Name] = m
-			}
-			return nil
-		})
-	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	s.Unread = unread.list()
-	if s.Usage != nil {
-		// PodMetrics carry no owner: keep the usage of the pods OwnPods kept.
-		own := map[string]bool{}
-		for _, p := range s.Pods {
-			own[p.Name] = true
-		}
-		maps.DeleteFunc(s.Usage, func(pod string, _ map[string]ContainerUsage) bool { return !own[pod] })
-	}
-	s.KeepRelated()
 	return s, nil
 }
 
