@@ -54,9 +54,7 @@ func (o *AuditOptions) fix(ctx context.Context, cluster *inspect.Cluster, scope 
 	if !applying {
 		// A preview writes nothing: the workloads of a namespace share
 		// its reads.
-		shared := *eng.Reader
-		shared.Shared = inspect.NewSharedReads()
-		eng.Reader = &shared
+		eng.Reader = eng.Reader.Sharing()
 	}
 	run := &fixRun{o: o, cluster: cluster, eng: eng, bar: bar, counts: map[outcome]int{}}
 	run.req = engine.Request{Selection: o.selection, Mode: runMode(o.DryRun, o.Yes), Progress: bar.Status,

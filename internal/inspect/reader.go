@@ -23,9 +23,9 @@ import (
 type Reader struct {
 	Client  kubernetes.Interface
 	Metrics metricsv1beta1.Interface // used only when the cluster serves metrics.k8s.io
-	// Shared, when set, keeps the reads of each namespace that Snapshot
-	// shares between its workloads, for a command that writes nothing.
-	Shared *SharedReads
+	// shared, when set (Sharing), keeps the reads of each namespace that
+	// Snapshot shares between its workloads.
+	shared *sharedReads
 	// gateway holds the Gateway API route kinds Cluster found served.
 	gateway gatewayRoutes
 }
@@ -108,7 +108,7 @@ func (r *Reader) Cluster(ctx context.Context) (*Cluster, error) {
 // Snapshot reads what surrounds one workload: its namespace, pods, and the
 // PDBs, Services, HPAs and NetworkPolicies that concern it. The reads of
 // the namespace as a whole are shared with the other workloads of the
-// namespace when r.Shared is set.
+// namespace when r is Sharing.
 func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*Snapshot, error) {
 	ns := w.Namespace()
 	sel, err := w.Selector()
@@ -190,12 +190,12 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 // namespaceReads is what Snapshot reads of the namespace as a whole, the
 // same for each of its workloads (every field of a Snapshot but Workload,
 // Pods, ServiceAccount and Usage, the related objects not yet filtered by
-// KeepRelated): read once per command with r.Shared set.
+// KeepRelated): read once per command by a Reader Sharing.
 func (r *Reader) namespaceReads(ctx context.Context, cluster *Cluster, ns string) (*Snapshot, error) {
-	if r.Shared == nil {
+	if r.shared == nil {
 		return r.readNamespace(ctx, cluster, ns)
 	}
-	return r.Shared.get(ctx, ns, func(ctx context.Context) (*Snapshot, error) { return r.readNamespace(ctx, cluster, ns) })
+	return r.shared.get(ctx, ns, func(ctx context.Context) (*Snapshot, error) { return r.readNamespace(ctx, cluster, ns) })
 }
 
 // readNamespace reads namespaceReads, in parallel.

@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// SharedReads keeps, for one command that writes nothing (a preview of
+// sharedReads keeps, for one command that writes nothing (a preview of
 // audit --fix), what Reader.Snapshot reads of each namespace as a whole
 // — its PDBs, Services, HPAs, NetworkPolicies, LimitRanges, RoleBindings,
 // Leases, claims, routes and neighbourhood — so that each namespace is
@@ -19,7 +19,7 @@ import (
 // concurrent use: snapshots of one namespace asked at once wait for one
 // read. Kept for the command's life; a namespace's reads are small next to
 // its workloads'.
-type SharedReads struct {
+type sharedReads struct {
 	mu    sync.Mutex
 	reads map[string]*sharedRead
 }
@@ -32,14 +32,20 @@ type sharedRead struct {
 	err  error
 }
 
-// NewSharedReads returns an empty SharedReads.
-func NewSharedReads() *SharedReads { return &SharedReads{reads: map[string]*sharedRead{}} }
+// Sharing returns a Reader over the same clients whose Snapshots share
+// each namespace's reads (see sharedReads), for a command that writes
+// nothing.
+func (r *Reader) Sharing() *Reader {
+	out := &Reader{Client: r.Client, Metrics: r.Metrics, shared: &sharedReads{reads: map[string]*sharedRead{}}}
+	out.setRoutes(r.servedRoutes())
+	return out
+}
 
 // get returns the namespace's kept reads, or reads them once with read
 // while every other caller for the namespace waits. A failed read is
 // forgotten and returned to its caller; a caller that waited for it reads
 // again itself (the failure may be the first caller's context ending).
-func (c *SharedReads) get(ctx context.Context, ns string, read func(context.Context) (*Snapshot, error)) (*Snapshot, error) {
+func (c *sharedReads) get(ctx context.Context, ns string, read func(context.Context) (*Snapshot, error)) (*Snapshot, error) {
 	for {
 		c.mu.Lock()
 		r, asked := c.reads[ns]

@@ -61,15 +61,18 @@ func sharedNamespace(t *testing.T) (*fake.Clientset, []*Workload) {
 	return client, ws
 }
 
-// With Shared, the snapshots of a namespace's workloads read the namespace
+// Sharing, the snapshots of a namespace's workloads read the namespace
 // once: the same snapshots (related objects, neighbourhood, what was
 // refused) for fewer requests, the per-workload reads (pods, the
 // ServiceAccount) still each workload's own.
 func TestSharedReadsSnapshots(t *testing.T) {
 	ctx := context.Background()
-	snapshots := func(shared *SharedReads) ([]*Snapshot, int) {
+	snapshots := func(sharing bool) ([]*Snapshot, int) {
 		client, ws := sharedNamespace(t)
-		r := &Reader{Client: client, Shared: shared}
+		r := &Reader{Client: client}
+		if sharing {
+			r = r.Sharing()
+		}
 		cluster, err := r.Cluster(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -85,8 +88,8 @@ func TestSharedReadsSnapshots(t *testing.T) {
 		}
 		return out, len(client.Actions()) - before
 	}
-	alone, aloneRequests := snapshots(nil)
-	shared, sharedRequests := snapshots(NewSharedReads())
+	alone, aloneRequests := snapshots(false)
+	shared, sharedRequests := snapshots(true)
 	for i := range alone {
 		a, s := *alone[i], *shared[i]
 		a.Cluster, s.Cluster = nil, nil
@@ -109,7 +112,7 @@ func TestSharedReadsSnapshots(t *testing.T) {
 // Snapshots of one namespace asked at once wait for one read; a failed
 // read is not kept.
 func TestSharedReadsOnceAndFailures(t *testing.T) {
-	c := NewSharedReads()
+	c := &sharedReads{reads: map[string]*sharedRead{}}
 	var reads atomic.Int32
 	read := func(context.Context) (*Snapshot, error) {
 		reads.Add(1)
