@@ -2,7 +2,8 @@ package engine
 
 import (
 	"context"
-	"sync"
+
+	"github.com/kubectl-harden/kubectl-harden/internal/memo"
 )
 
 // AccessCache keeps the API server's answers to the access reviews of one
@@ -23,13 +24,12 @@ import (
 // kept. Safe for concurrent use: callers asking for the same right at
 // once wait for one review.
 type AccessCache struct {
-	mu      sync.Mutex
-	answers map[accessKey]*accessAnswer
+	answers *memo.Memo[accessKey, bool]
 }
 
 // NewAccessCache returns an empty cache.
 func NewAccessCache() *AccessCache {
-	return &AccessCache{answers: map[accessKey]*accessAnswer{}}
+	return &AccessCache{answers: memo.New[accessKey, bool]()}
 }
 
 // accessKey is a Right without its For: what the API server is asked.
@@ -39,14 +39,6 @@ type accessKey struct {
 
 func keyOf(r Right) accessKey {
 	return accessKey{Verb: r.Verb, Group: r.Group, Resource: r.Resource, Namespace: r.Namespace, Name: r.Name}
-}
-
-// accessAnswer is one review, asked or being asked: done is closed once
-// allowed and err are set.
-type accessAnswer struct {
-	done    chan struct{}
-	allowed bool
-	err     error
 }
 
 // allowed answers r: for a named right, the answer for all names when
@@ -63,42 +55,7 @@ func (c *AccessCache) allowed(ctx context.Context, r Right, review func(context.
 }
 
 // answer returns the kept answer for r, or asks review once for it while
-// every other caller for r waits. A failed review is forgotten and
-// returned to the caller that asked; a caller that waited for it asks
-// again itself (the failure may be the asker's own context ending).
+// every other caller for r waits (memo.Memo: a failed review is not kept).
 func (c *AccessCache) answer(ctx context.Context, r Right, review func(context.Context, Right) (bool, error)) (bool, error) {
-	key := keyOf(r)
-	for {
-		c.mu.Lock()
-		a, asked := c.answers[key]
-		if !asked {
-			a = &accessAnswer{done: make(chan struct{})}
-			c.answers[key] = a
-		}
-		c.mu.Unlock()
-		if !asked {
-			return c.ask(ctx, key, a, r, review)
-		}
-		select {
-		case <-a.done:
-		case <-ctx.Done():
-			return false, ctx.Err()
-		}
-		if a.err == nil {
-			return a.allowed, nil
-		}
-	}
-}
-
-// ask sends the review of r for the answer a, kept under key unless it
-// failed.
-func (c *AccessCache) ask(ctx context.Context, key accessKey, a *accessAnswer, r Right, review func(context.Context, Right) (bool, error)) (bool, error) {
-	a.allowed, a.err = review(ctx, r)
-	if a.err != nil {
-		c.mu.Lock()
-		delete(c.answers, key)
-		c.mu.Unlock()
-	}
-	close(a.done)
-	return a.allowed, a.err
+	return c.answers.Get(ctx, keyOf(r), func(ctx context.Context) (bool, error) { return review(ctx, r) })
 }

@@ -195,7 +195,7 @@ func (r *Reader) namespaceReads(ctx context.Context, cluster *Cluster, ns string
 	if r.shared == nil {
 		return r.readNamespace(ctx, cluster, ns)
 	}
-	return r.shared.get(ctx, ns, func(ctx context.Context) (*Snapshot, error) { return r.readNamespace(ctx, cluster, ns) })
+	return r.shared.Get(ctx, ns, func(ctx context.Context) (*Snapshot, error) { return r.readNamespace(ctx, cluster, ns) })
 }
 
 // readNamespace reads namespaceReads, in parallel.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -106,45 +104,5 @@ func TestSharedReadsSnapshots(t *testing.T) {
 	perWorkload := (aloneRequests - sharedRequests) / (len(alone) - 1)
 	if sharedRequests >= aloneRequests || perWorkload < 10 {
 		t.Errorf("shared: %d requests, alone %d: want the namespace's reads (10 or more) sent once", sharedRequests, aloneRequests)
-	}
-}
-
-// Snapshots of one namespace asked at once wait for one read; a failed
-// read is not kept.
-func TestSharedReadsOnceAndFailures(t *testing.T) {
-	c := &sharedReads{reads: map[string]*sharedRead{}}
-	var reads atomic.Int32
-	read := func(context.Context) (*Snapshot, error) {
-		reads.Add(1)
-		return &Snapshot{}, nil
-	}
-	var wg sync.WaitGroup
-	got := make([]*Snapshot, 8)
-	for i := range got {
-		wg.Go(func() {
-			s, err := c.get(context.Background(), "shop", read)
-			if err != nil {
-				t.Error(err)
-			}
-			got[i] = s
-		})
-	}
-	wg.Wait()
-	if n := reads.Load(); n != 1 {
-		t.Errorf("%d reads of one namespace, want 1", n)
-	}
-	for _, s := range got {
-		if s != got[0] {
-			t.Fatal("callers got different reads")
-		}
-	}
-	failing := func(context.Context) (*Snapshot, error) { reads.Add(1); return nil, errors.New("unreachable") }
-	for range 2 {
-		if _, err := c.get(context.Background(), "other", failing); err == nil {
-			t.Error("no error from a failed read")
-		}
-	}
-	if n := reads.Load(); n != 3 {
-		t.Errorf("a failed read was kept: %d reads, want 3", n)
 	}
 }

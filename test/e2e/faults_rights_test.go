@@ -61,14 +61,11 @@ func grant(t *testing.T, manifest string, can ...string) {
 	}
 }
 
-// A user who may patch deployments and create PDBs, but not delete them,
-// could not roll back a failed rollout: the run is refused before its first
-// write, naming the missing verb, and nothing changes. With the documented
-// fix role the same run hardens the deployment and creates the PDB.
-func missingDeleteRefusedUpFront(t *testing.T) {
-	ns := newNamespace(t)
-	applyFile(t, ns, "testdata/e2e/replicas.yaml")
-	waitRollout(t, ns, "deploy/solo")
+// grantAuditAnd gives the user "limited" the documented read-only role
+// cluster-wide and, in ns, a Role of these rules (YAML list items), then
+// waits until the authoriser answers yes to each of can (see grant).
+func grantAuditAnd(t *testing.T, ns, roleRules string, can ...string) {
+	t.Helper()
 	kubectl(t, "apply", "-f", filepath.Join(env.root, "docs/rbac/harden-audit.yaml"))
 	grant(t, `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -78,17 +75,28 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
-metadata: {name: harden-no-delete, namespace: `+ns+`}
-rules:
-- {apiGroups: [apps], resources: [deployments], verbs: [patch]}
-- {apiGroups: [policy], resources: [poddisruptionbudgets], verbs: [create, patch]}
+metadata: {name: harden-limited, namespace: `+ns+`}
+rules:`+roleRules+`
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
-metadata: {name: harden-no-delete, namespace: `+ns+`}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: harden-no-delete}
+metadata: {name: harden-limited, namespace: `+ns+`}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: harden-limited}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
-`, "list nodes", "patch deployments -n "+ns, "create poddisruptionbudgets -n "+ns)
+`, append([]string{"list nodes"}, can...)...)
+}
+
+// A user who may patch deployments and create PDBs, but not delete them,
+// could not roll back a failed rollout: the run is refused before its first
+// write, naming the missing verb, and nothing changes. With the documented
+// fix role the same run hardens the deployment and creates the PDB.
+func missingDeleteRefusedUpFront(t *testing.T) {
+	ns := newNamespace(t)
+	applyFile(t, ns, "testdata/e2e/replicas.yaml")
+	waitRollout(t, ns, "deploy/solo")
+	grantAuditAnd(t, ns, `
+- {apiGroups: [apps], resources: [deployments], verbs: [patch]}
+- {apiGroups: [policy], resources: [poddisruptionbudgets], verbs: [create, patch]}`, "patch deployments -n "+ns, "create poddisruptionbudgets -n "+ns)
 
 	before := specJSON(t, ns, "deploy", "solo")
 	gen := deployment(t, ns, "solo").Generation
@@ -139,25 +147,8 @@ func patchOfOtherNamesOnly(t *testing.T) {
 	ns := newNamespace(t)
 	applyFile(t, ns, "testdata/e2e/replicas.yaml")
 	waitRollout(t, ns, "deploy/solo")
-	kubectl(t, "apply", "-f", filepath.Join(env.root, "docs/rbac/harden-audit.yaml"))
-	grant(t, `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: `+ns+`-audit}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-harden-audit}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: harden-other-names, namespace: `+ns+`}
-rules:
-- {apiGroups: [apps], resources: [deployments], verbs: [patch], resourceNames: [other]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: harden-other-names, namespace: `+ns+`}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: harden-other-names}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
-`, "list nodes", "patch deployments/other -n "+ns)
+	grantAuditAnd(t, ns, `
+- {apiGroups: [apps], resources: [deployments], verbs: [patch], resourceNames: [other]}`, "patch deployments/other -n "+ns)
 
 	before := specJSON(t, ns, "deploy", "solo")
 	r := runCmd(t, []string{"XDG_STATE_HOME=" + t.TempDir()}, "kubectl-harden", "deploy/solo", "-n", ns, "--context", "harden-limited", "--fix=rollout", "--yes")
