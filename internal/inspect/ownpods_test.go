@@ -8,7 +8,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -55,14 +54,7 @@ func podNames(pods []corev1.Pod) []string {
 // users, usage and start times are not web's. Both roads agree.
 func TestSnapshotPodsAreTheWorkloads(t *testing.T) {
 	web, objs := overlapObjects()
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(web)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := NewWorkload(&unstructured.Unstructured{Object: m})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := workloadOf(t, web)
 	r := &Reader{Client: fake.NewClientset(objs...)}
 	s, err := r.Snapshot(context.Background(), &Cluster{}, w)
 	if err != nil {

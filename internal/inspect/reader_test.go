@@ -35,14 +35,7 @@ func TestSnapshotRequestsConstant(t *testing.T) {
 			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}}}},
 		}
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(dep)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := NewWorkload(&unstructured.Unstructured{Object: m})
-		if err != nil {
-			t.Fatal(err)
-		}
+		w := workloadOf(t, dep)
 		s, err := r.Snapshot(context.Background(), cluster, w)
 		if err != nil {
 			t.Fatal(err)
@@ -56,4 +49,18 @@ func TestSnapshotRequestsConstant(t *testing.T) {
 	if small != large {
 		t.Errorf("requests grow with the namespace: %d for 1 pod, %d for 300", small, large)
 	}
+}
+
+// workloadOf is a typed workload (its TypeMeta set) as a Workload.
+func workloadOf(t *testing.T, obj runtime.Object) *Workload {
+	t.Helper()
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWorkload(&unstructured.Unstructured{Object: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
