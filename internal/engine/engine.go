@@ -160,47 +160,8 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 		return out, err
 	}
 	out.Snapshot = snap
-	sel := req.Selection
-	// The API server is the judge of ownership: a conflict the managed
-	// fields did not predict (a manager that wrote since the read, a schema
-	// harden does not know) holds the fixes it touches back, and the plan
-	// is made again without them.
-	for round := 0; ; round++ {
-		if out.Results, out.Plan, err = e.Plan(snap, sel); err != nil {
-			return out, err
-		}
-		if out.Plan.Empty() || req.Mode == Offline {
-			break
-		}
-		conflicts, err := e.Applier.DryRun(ctx, out.Plan)
-		if refused := RefusedDryRun(err); refused != "" && req.Mode == Preview && req.OfflineIfRefused {
-			// Planned again offline: the dry-run may have filled some
-			// objects' After before it was refused. Ownership stays the
-			// managedFields' verdict, as with --dry-run=client.
-			out.DryRunRefused = refused
-			e.Applier.Warnings.Take()
-			if out.Results, out.Plan, err = e.Plan(snap, sel); err != nil {
-				return out, err
-			}
-			break
-		}
-		if err != nil && req.Mode == Apply && RefusedDryRun(err) != "" {
-			// A dry-run is authorised as the write: refused, it is the
-			// access check's to say all that is missing, in the user's terms.
-			if aerr := e.CheckAccess(ctx, out.Plan); aerr != nil {
-				return out, aerr
-			}
-		}
-		if err != nil {
-			return out, err
-		}
-		if len(conflicts) == 0 {
-			break
-		}
-		if round == 2 {
-			return out, fmt.Errorf("%w; nothing was changed", conflicts[0])
-		}
-		sel = holdConflicting(sel, out.Results, out.Plan, conflicts)
+	if err := e.planChecked(ctx, snap, req, out); err != nil {
+		return out, err
 	}
 	out.Warnings = append(out.Warnings, e.Applier.Warnings.Take()...)
 	if req.Mode != Apply || out.Plan.Empty() {
@@ -236,6 +197,52 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 	}
 	out.Snapshot, err = e.Reader.Snapshot(ctx, cluster, w)
 	return out, err
+}
+
+// planChecked plans the fixes into out (Results, Plan, DryRunRefused)
+// and, unless the request is offline, has the API server check the plan
+// with a server-side dry-run. The API server is the judge of ownership: a
+// conflict the managed fields did not predict (a manager that wrote since
+// the read, a schema harden does not know) holds the fixes it touches
+// back, and the plan is made again without them, up to twice.
+func (e *Engine) planChecked(ctx context.Context, snap *inspect.Snapshot, req Request, out *Result) error {
+	sel := req.Selection
+	for round := 0; ; round++ {
+		var err error
+		if out.Results, out.Plan, err = e.Plan(snap, sel); err != nil {
+			return err
+		}
+		if out.Plan.Empty() || req.Mode == Offline {
+			return nil
+		}
+		conflicts, err := e.Applier.DryRun(ctx, out.Plan)
+		refused := RefusedDryRun(err)
+		switch {
+		case refused != "" && req.Mode == Preview && req.OfflineIfRefused:
+			// Planned again offline: the dry-run may have filled some
+			// objects' After before it was refused. Ownership stays the
+			// managedFields' verdict, as with --dry-run=client.
+			out.DryRunRefused = refused
+			e.Applier.Warnings.Take()
+			out.Results, out.Plan, err = e.Plan(snap, sel)
+			return err
+		case refused != "" && req.Mode == Apply:
+			// A dry-run is authorised as the write: refused, it is the
+			// access check's to say all that is missing, in the user's
+			// terms; the API server's refusal when the reviews allow.
+			if aerr := e.CheckAccess(ctx, out.Plan); aerr != nil {
+				return aerr
+			}
+			return err
+		case err != nil:
+			return err
+		case len(conflicts) == 0:
+			return nil
+		case round == 2:
+			return fmt.Errorf("%w; nothing was changed", conflicts[0])
+		}
+		sel = holdConflicting(sel, out.Results, out.Plan, conflicts)
+	}
 }
 
 // refusedRequest reads the verb and resource from the API server's

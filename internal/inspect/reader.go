@@ -150,21 +150,7 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	})
 	if cluster.MetricsServed && sel != nil {
 		g.Go(func() error {
-			l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(gctx, metav1.ListOptions{LabelSelector: sel.String()})
-			if unread.tolerate("list", ResPodMetrics, err, false) {
-				return nil
-			}
-			if err != nil {
-				return nil // metrics are a bonus: an unavailable metrics server must not stop hardening
-			}
-			usage = map[string]map[string]ContainerUsage{}
-			for _, pm := range l.Items {
-				m := map[string]ContainerUsage{}
-				for _, c := range pm.Containers {
-					m[c.Name] = ContainerUsage{CPUMilli: c.Usage.Cpu().MilliValue(), MemoryBytes: c.Usage.Memory().Value()}
-				}
-				usage[pm.Name] = m
-			}
+			usage = r.usage(gctx, ns, sel, unread)
 			return nil
 		})
 	}
@@ -185,6 +171,26 @@ func (r *Reader) Snapshot(ctx context.Context, cluster *Cluster, w *Workload) (*
 	}
 	s.KeepRelated()
 	return &s, nil
+}
+
+// usage reads the usage of the pods sel selects in ns (metrics.k8s.io),
+// per pod then per container; nil when it cannot be read: metrics are a
+// bonus, an unavailable metrics server must not stop hardening (a refusal
+// is recorded in unread).
+func (r *Reader) usage(ctx context.Context, ns string, sel labels.Selector, unread *unreadLog) map[string]map[string]ContainerUsage {
+	l, err := r.Metrics.MetricsV1beta1().PodMetricses(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if unread.tolerate("list", ResPodMetrics, err, false) || err != nil {
+		return nil
+	}
+	usage := map[string]map[string]ContainerUsage{}
+	for _, pm := range l.Items {
+		m := map[string]ContainerUsage{}
+		for _, c := range pm.Containers {
+			m[c.Name] = ContainerUsage{CPUMilli: c.Usage.Cpu().MilliValue(), MemoryBytes: c.Usage.Memory().Value()}
+		}
+		usage[pm.Name] = m
+	}
+	return usage
 }
 
 // namespaceReads is what Snapshot reads of the namespace as a whole, the
