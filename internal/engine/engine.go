@@ -184,9 +184,11 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 			}
 			break
 		}
-		if err != nil && req.Mode == Apply && RefusedDryRun(err) != "" {
+		if err != nil && req.Mode == Apply && refusedByAuthorizer(err) {
 			// A dry-run is authorised as the write: refused, it is the
 			// access check's to say all that is missing, in the user's terms.
+			// Another 403 (a quota exceeded, a webhook's denial) keeps the
+			// API server's reason.
 			if aerr := e.CheckAccess(ctx, out.Plan); aerr != nil {
 				return out, aerr
 			}
@@ -258,6 +260,15 @@ func RefusedDryRun(err error) string {
 		return "patch " + status.Status().Details.Kind
 	}
 	return "patch"
+}
+
+// refusedByAuthorizer reports whether err is the authoriser's Forbidden
+// (RBAC's or a webhook authoriser's: the API server words both `User "u"
+// cannot patch resource …`), not another 403 — ResourceQuota admission's
+// "exceeded quota", an admission webhook denying with code 403 — whose
+// reason no access review can tell.
+func refusedByAuthorizer(err error) bool {
+	return apierrors.IsForbidden(err) && refusedRequest.MatchString(err.Error())
 }
 
 // holdConflicting holds back, with the API server's own words, every

@@ -1,0 +1,47 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
+	"github.com/kubectl-harden/kubectl-harden/internal/rules"
+)
+
+// A 403 is not always the authoriser's: a ResourceQuota the write would
+// exceed and an admission webhook that denies with code 403 answer
+// Forbidden too. Applying, such a refusal of the dry-run stays the API
+// server's error — its reason is the quota or the policy — even when the
+// user also lacks a right the access reviews would name (here every one:
+// the reviews deny).
+func TestApplyDryRunRefusedByAdmissionKeepsItsReason(t *testing.T) {
+	gr := schema.GroupResource{Group: "apps", Resource: "deployments"}
+	webhook := &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 403, Reason: metav1.StatusReasonForbidden,
+		Message: `admission webhook "deny.example.com" denied the request: replicas must be set by the platform team`}}
+	for name, refusal := range map[string]error{
+		"quota": apierrors.NewForbidden(gr, "web", errors.New(
+			"exceeded quota: pods, requested: count/deployments.apps=1, used: count/deployments.apps=1, limited: count/deployments.apps=1")),
+		"webhook": webhook,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, w := refusingEngine(t)
+			e.Applier.Client.(interface {
+				PrependReactor(verb, resource string, reaction k8stesting.ReactionFunc)
+			}).PrependReactor("patch", "*", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, refusal })
+			req := Request{Selection: rules.Selection{Fix: []string{"readiness-probe"}}, Mode: Apply, OfflineIfRefused: true}
+			_, err := e.Fix(context.Background(), &inspect.Cluster{}, w, req)
+			var access *AccessError
+			if errors.As(err, &access) || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), refusal.(apierrors.APIStatus).Status().Message) {
+				t.Errorf("got %v, want the API server's refusal %q", err, refusal)
+			}
+		})
+	}
+}
