@@ -66,8 +66,9 @@ type Request struct {
 	Warn      func(string)
 	Replanned func(w *inspect.Workload)
 	// OfflineIfRefused plans offline, as Offline does, when the API
-	// server refuses the preview's server-side dry-run as Forbidden (a
-	// read-only user: the dry-run is authorised like the write). Only for
+	// server's authoriser refuses the preview's server-side dry-run as
+	// Forbidden (a read-only user: the dry-run is authorised like the
+	// write); a quota's or a webhook's 403 stays the error. Only for
 	// a Preview that writes nothing; an explicit --dry-run=server keeps
 	// the refusal as its error. Result.DryRunRefused then says so.
 	OfflineIfRefused bool
@@ -173,7 +174,9 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 			break
 		}
 		conflicts, err := e.Applier.DryRun(ctx, out.Plan)
-		if refused := RefusedDryRun(err); refused != "" && req.Mode == Preview && req.OfflineIfRefused {
+		// Only the authoriser's refusal: a quota's or a webhook's would
+		// refuse the write too, and is the run's error.
+		if refused := RefusedDryRun(err); refused != "" && refusedByAuthorizer(err) && req.Mode == Preview && req.OfflineIfRefused {
 			// Planned again offline: the dry-run may have filled some
 			// objects' After before it was refused. Ownership stays the
 			// managedFields' verdict, as with --dry-run=client.

@@ -45,3 +45,21 @@ func TestApplyDryRunRefusedByAdmissionKeepsItsReason(t *testing.T) {
 		})
 	}
 }
+
+// A preview (OfflineIfRefused: no --dry-run=server, no --yes) whose
+// dry-run a quota refuses does not plan offline as if the user lacked
+// patch rights (the warning would send an admin to --dry-run=server):
+// the quota's refusal is the run's error, as the apply's would be.
+func TestPreviewDryRunRefusedByQuotaIsTheError(t *testing.T) {
+	e, w := refusingEngine(t)
+	quota := apierrors.NewForbidden(schema.GroupResource{Group: "policy", Resource: "poddisruptionbudgets"}, "web",
+		errors.New("exceeded quota: no-pdb, requested: count/poddisruptionbudgets.policy=1, used: count/poddisruptionbudgets.policy=0, limited: count/poddisruptionbudgets.policy=0"))
+	e.Applier.Client.(interface {
+		PrependReactor(verb, resource string, reaction k8stesting.ReactionFunc)
+	}).PrependReactor("patch", "*", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, quota })
+	req := Request{Selection: rules.Selection{Fix: []string{"readiness-probe"}}, Mode: Preview, OfflineIfRefused: true}
+	got, err := e.Fix(context.Background(), &inspect.Cluster{}, w, req)
+	if err == nil || !strings.Contains(err.Error(), "exceeded quota: no-pdb") || got.DryRunRefused != "" {
+		t.Errorf("preview: %v (dry-run refused %q), want the quota's refusal as the error", err, got.DryRunRefused)
+	}
+}

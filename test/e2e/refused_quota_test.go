@@ -11,7 +11,7 @@ import (
 // may write both objects but not watch the rollout nor roll it back is
 // told the quota's reason, as an admin is, not the rights it also lacks:
 // those no review can link to the refusal, and granting them would only
-// meet the quota.
+// meet the quota. An admin's preview says the quota's reason too.
 func TestRefusedByQuotaKeepsItsReason(t *testing.T) {
 	ns := newNamespace(t)
 	applyFile(t, ns, "testdata/e2e/replicas.yaml")
@@ -54,4 +54,12 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
 		t.Errorf("a refused run changed the spec:\nbefore %s\nafter  %s", before, after)
 	}
 	noPDB(t, ns)
+
+	// The admin's preview (no --yes): the quota refuses its dry-run too;
+	// that is its error, not a dry-run "refused" for want of patch rights.
+	r = harden(t, "deploy/solo", "-n", ns, "--fix=replicas,pdb", "--force-conflicts")
+	oneErrorLine(t, r, "exceeded quota: no-pdb")
+	if strings.Contains(r.stderr, "dry-run was refused") {
+		t.Errorf("the preview blames the user's rights for the quota:\n%s", r.stderr)
+	}
 }
