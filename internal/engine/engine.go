@@ -192,7 +192,9 @@ func (e *Engine) once(ctx context.Context, cluster *inspect.Cluster, w *inspect.
 			// access check's to say all that is missing, in the user's terms.
 			// Another 403 (a quota exceeded, a webhook's denial) keeps the
 			// API server's reason.
-			if aerr := e.CheckAccess(ctx, out.Plan); aerr != nil {
+			// Reviews that fail explain nothing: the refusal stays.
+			var missing *AccessError
+			if aerr := e.CheckAccess(ctx, out.Plan); errors.As(aerr, &missing) {
 				return out, aerr
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-harden/kubectl-harden/internal/inspect"
@@ -61,5 +62,20 @@ func TestPreviewDryRunRefusedByQuotaIsTheError(t *testing.T) {
 	got, err := e.Fix(context.Background(), &inspect.Cluster{}, w, req)
 	if err == nil || !strings.Contains(err.Error(), "exceeded quota: no-pdb") || got.DryRunRefused != "" {
 		t.Errorf("preview: %v (dry-run refused %q), want the quota's refusal as the error", err, got.DryRunRefused)
+	}
+}
+
+// Applying, a dry-run the authoriser refuses whose access reviews then
+// fail (an API server timing out) stays the authoriser's refusal: the
+// reviews were to explain it, their failure explains nothing.
+func TestApplyRefusedDryRunReviewsFailing(t *testing.T) {
+	e, w := refusingEngine(t)
+	e.Reader.Client.(*fake.Clientset).PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewInternalError(errors.New("etcdserver: request timed out"))
+	})
+	req := Request{Selection: rules.Selection{Fix: []string{"readiness-probe"}}, Mode: Apply, OfflineIfRefused: true}
+	_, err := e.Fix(context.Background(), &inspect.Cluster{}, w, req)
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `cannot patch resource "deployments"`) {
+		t.Errorf("got %v, want the authoriser's refusal", err)
 	}
 }
