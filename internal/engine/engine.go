@@ -66,8 +66,9 @@ type Request struct {
 	Warn      func(string)
 	Replanned func(w *inspect.Workload)
 	// OfflineIfRefused plans offline, as Offline does, when the API
-	// server refuses the preview's server-side dry-run as Forbidden (a
-	// read-only user: the dry-run is authorised like the write). Only for
+	// server's authoriser refuses the preview's server-side dry-run as
+	// Forbidden (a read-only user: the dry-run is authorised like the
+	// write); a quota's or a webhook's 403 stays the error. Only for
 	// a Preview that writes nothing; an explicit --dry-run=server keeps
 	// the refusal as its error. Result.DryRunRefused then says so.
 	OfflineIfRefused bool
@@ -216,21 +217,26 @@ func (e *Engine) planChecked(ctx context.Context, snap *inspect.Snapshot, req Re
 			return nil
 		}
 		conflicts, err := e.Applier.DryRun(ctx, out.Plan)
-		refused := RefusedDryRun(err)
+		// Only the authoriser's refusal is about the user's rights: a
+		// quota's or a webhook's 403 would refuse the write too, and is
+		// the run's error.
+		byAuthorizer := refusedByAuthorizer(err)
 		switch {
-		case refused != "" && req.Mode == Preview && req.OfflineIfRefused:
+		case byAuthorizer && req.Mode == Preview && req.OfflineIfRefused:
 			// Planned again offline: the dry-run may have filled some
 			// objects' After before it was refused. Ownership stays the
 			// managedFields' verdict, as with --dry-run=client.
-			out.DryRunRefused = refused
+			out.DryRunRefused = RefusedDryRun(err)
 			e.Applier.Warnings.Take()
 			out.Results, out.Plan, err = e.Plan(snap, sel)
 			return err
-		case refused != "" && req.Mode == Apply:
+		case byAuthorizer && req.Mode == Apply:
 			// A dry-run is authorised as the write: refused, it is the
 			// access check's to say all that is missing, in the user's
-			// terms; the API server's refusal when the reviews allow.
-			if aerr := e.CheckAccess(ctx, out.Plan); aerr != nil {
+			// terms. Reviews that allow, or that fail, explain nothing:
+			// the refusal stays.
+			var missing *AccessError
+			if aerr := e.CheckAccess(ctx, out.Plan); errors.As(aerr, &missing) {
 				return aerr
 			}
 			return err
@@ -265,6 +271,15 @@ func RefusedDryRun(err error) string {
 		return "patch " + status.Status().Details.Kind
 	}
 	return "patch"
+}
+
+// refusedByAuthorizer reports whether err is the authoriser's Forbidden
+// (RBAC's or a webhook authoriser's: the API server words both `User "u"
+// cannot patch resource …`), not another 403 — ResourceQuota admission's
+// "exceeded quota", an admission webhook denying with code 403 — whose
+// reason no access review can tell.
+func refusedByAuthorizer(err error) bool {
+	return apierrors.IsForbidden(err) && refusedRequest.MatchString(err.Error())
 }
 
 // holdConflicting holds back, with the API server's own words, every
