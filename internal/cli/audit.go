@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -285,9 +283,11 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	// Only a spilled report keeps the heap bounded by the largest
-	// namespace; the others hold the whole report.
-	defer tuneGC(o.spills() && len(o.Fix) == 0 && !o.fleet.active())()
+	clusters := 1
+	if o.fleet.active() {
+		clusters = min(len(o.fleet.contexts), fleetParallel)
+	}
+	defer tuneGC(clusters)()
 	if o.fleet.active() {
 		return o.runFleet(ctx)
 	}
@@ -546,44 +546,6 @@ func (s *spiller) reset() {
 	s.wait()
 	s.spool.Reset()
 }
-
-// tuneGC sets the garbage collector for an audit and returns what
-// restores the runtime's settings; a GOGC or GOMEMLIMIT set in the
-// environment is left alone.
-//
-// bounded is an audit whose live heap stays small whatever the cluster —
-// the pages being read, the namespace being evaluated; the report spilled
-// (-o json|yaml of one cluster) — but that allocates a cluster's worth of
-// objects, page after page. It gets a soft memory limit (auditMemoryLimit)
-// with Go's default GOGC: the heap may grow to the limit and no further,
-// and collections are rare until it is reached (with GOGC=25 alone it
-// collected four times as often and spent a third of its CPU doing it).
-//
-// Any other audit holds its whole report (table, html…, --fix, a fleet),
-// which may outgrow any fixed limit: under one, the collector would then
-// run without pause (an audit --fix preview of 2,000 workloads spent 83%
-// of its CPU collecting). It gets GOGC=25: collections at a quarter over
-// what is live, whatever that is.
-func tuneGC(bounded bool) (restore func()) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	if !bounded {
-		saved := debug.SetGCPercent(25)
-		return func() { debug.SetGCPercent(saved) }
-	}
-	saved := debug.SetMemoryLimit(auditMemoryLimit)
-	return func() { debug.SetMemoryLimit(saved) }
-}
-
-// auditMemoryLimit is the audit's soft memory limit in bytes (Go's
-// runtime memory: heap, stacks, metadata; not the binary's own pages,
-// about 37 MiB more in RSS). Measured at 2,000 and 20,000 workloads
-// (README, Benchmark): the lowest CPU for a peak RSS under 100 MiB; at 40
-// MiB the collector ran nearly non-stop. A namespace whose objects alone
-// outgrow it makes the collector run more, up to the runtime's cap of
-// half the CPU, rather than the audit fail.
-const auditMemoryLimit = 48 << 20
 
 // printFixNotes writes, under a workload's line of audit --fix, what each
 // fix of the chosen rules does (its description: the source of its

@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"math"
-	"os"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -69,61 +66,5 @@ func TestPendingOf(t *testing.T) {
 		if got := pendingOf(rep, strings.Split(words, ",")); got != want {
 			t.Errorf("pendingOf(%s) = %d, want %d", words, got, want)
 		}
-	}
-}
-
-// A spilled audit gets the soft memory limit, any other GOGC=25; both are
-// restored when it ends, and a GOGC or GOMEMLIMIT set by the user is left
-// alone.
-func TestTuneGCRestores(t *testing.T) {
-	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
-		t.Setenv(env, "")
-		os.Unsetenv(env)
-	}
-	before := debug.SetMemoryLimit(math.MaxInt64)
-	defer debug.SetMemoryLimit(before)
-	percent := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(percent)
-
-	restore := tuneGC(true)
-	if got := debug.SetMemoryLimit(-1); got != auditMemoryLimit {
-		t.Errorf("memory limit %d during a spilled audit, want %d", got, auditMemoryLimit)
-	}
-	if got := debug.SetGCPercent(-1); got != 100 {
-		t.Errorf("GOGC %d during a spilled audit, want 100", got)
-	}
-	debug.SetGCPercent(100)
-	restore()
-	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-		t.Errorf("memory limit %d after the audit, want none", got)
-	}
-
-	restore = tuneGC(false)
-	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-		t.Errorf("memory limit %d during an audit holding its report, want none", got)
-	}
-	if got := debug.SetGCPercent(-1); got != 25 {
-		t.Errorf("GOGC %d during an audit holding its report, want 25", got)
-	}
-	debug.SetGCPercent(25)
-	restore()
-	if got := debug.SetGCPercent(-1); got != 100 {
-		t.Errorf("GOGC %d after the audit, want 100", got)
-	}
-	debug.SetGCPercent(100)
-
-	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
-		t.Setenv(env, "200")
-		for _, bounded := range []bool{true, false} {
-			tuneGC(bounded)()
-			if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-				t.Errorf("memory limit %d with %s set, want it untouched", got, env)
-			}
-			if got := debug.SetGCPercent(-1); got != 100 {
-				t.Errorf("GOGC %d with %s set, want it untouched", got, env)
-			}
-			debug.SetGCPercent(100)
-		}
-		os.Unsetenv(env)
 	}
 }
