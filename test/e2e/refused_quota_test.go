@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,32 +15,15 @@ func TestRefusedByQuotaKeepsItsReason(t *testing.T) {
 	ns := newNamespace(t)
 	applyFile(t, ns, "testdata/e2e/replicas.yaml")
 	waitRollout(t, ns, "deploy/solo")
-	kubectl(t, "apply", "-f", filepath.Join(env.root, "docs/rbac/harden-audit.yaml"))
-	grant(t, `apiVersion: v1
+	kubectl(t, "apply", "-f", writeManifest(t, `apiVersion: v1
 kind: ResourceQuota
 metadata: {name: no-pdb, namespace: `+ns+`}
 spec:
   hard: {count/poddisruptionbudgets.policy: "0"}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: `+ns+`-audit}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-harden-audit}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: harden-write-only, namespace: `+ns+`}
-rules:
+`))
+	grantAuditAnd(t, ns, `
 - {apiGroups: [apps], resources: [deployments], verbs: [patch]}
-- {apiGroups: [policy], resources: [poddisruptionbudgets], verbs: [patch, create]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: harden-write-only, namespace: `+ns+`}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: harden-write-only}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
-`, "list nodes", "patch deployments -n "+ns, "create poddisruptionbudgets -n "+ns)
+- {apiGroups: [policy], resources: [poddisruptionbudgets], verbs: [patch, create]}`, "patch deployments -n "+ns, "create poddisruptionbudgets -n "+ns)
 
 	before := specJSON(t, ns, "deploy", "solo")
 	r := runCmd(t, []string{"XDG_STATE_HOME=" + t.TempDir()}, "kubectl-harden", "deploy/solo", "-n", ns,
